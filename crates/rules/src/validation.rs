@@ -1,0 +1,149 @@
+//! Validation of what administrators type: company codes, access tokens, employee codes.
+//! Messages name the field in the user's terms.
+
+use std::fmt;
+
+use thiserror::Error;
+
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum ValidationError {
+    #[error("企業コードは英数字 3 文字または 6 文字です (company code must be 3 or 6 letters/digits): {0:?}")]
+    CompanyCode(String),
+    #[error("アクセストークンは英数字 32 文字です (access token must be exactly 32 letters/digits; got {0} characters)")]
+    AccessToken(usize),
+    #[error("従業員コードが不正です (invalid employee code): {0:?}")]
+    EmployeeCode(String),
+    #[error("日付変更時間は HH:MM (00:00〜23:59) で指定してください (day change time must be HH:MM): {0:?}")]
+    DayChangeTime(String),
+}
+
+/// 企業コード: the first 3 or 6 characters of a login ID.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CompanyCode(String);
+
+impl CompanyCode {
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        let ok = matches!(s.len(), 3 | 6) && s.bytes().all(|b| b.is_ascii_alphanumeric());
+        if ok { Ok(CompanyCode(s.to_string())) } else { Err(ValidationError::CompanyCode(s.to_string())) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CompanyCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// アクセストークン: 32 letters/digits. Its `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessToken(String);
+
+impl AccessToken {
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        let ok = s.len() == 32 && s.bytes().all(|b| b.is_ascii_alphanumeric());
+        if ok { Ok(AccessToken(s.to_string())) } else { Err(ValidationError::AccessToken(s.chars().count())) }
+    }
+
+    /// The token itself, for the `Authorization` header and nothing else.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// `abcd************************wxyz`: enough to recognise, not enough to use.
+    pub fn masked(&self) -> String {
+        format!("{}{}{}", &self.0[..4], "*".repeat(24), &self.0[28..])
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessToken(***)")
+    }
+}
+
+impl fmt::Display for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// 従業員コード (打刻先アカウント): a string, never a number — `0012` stays `0012`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EmployeeCode(String);
+
+impl EmployeeCode {
+    pub const MAX_LEN: usize = 30;
+
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        let ok = !s.is_empty()
+            && s.chars().count() <= Self::MAX_LEN
+            && s.chars().all(|c| !c.is_control() && !c.is_whitespace());
+        if ok { Ok(EmployeeCode(s.to_string())) } else { Err(ValidationError::EmployeeCode(s.to_string())) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EmployeeCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// When `typed` is unknown but equals a known code with its leading zeros removed, the
+/// file was most likely saved by Excel; returns that known code so the error can say so.
+pub fn excel_stripped_zeros<'a>(typed: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    if typed.is_empty() || !typed.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    known.into_iter().find(|k| k.len() > typed.len() && k.ends_with(typed) && k[..k.len() - typed.len()].bytes().all(|b| b == b'0'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn company_codes_are_three_or_six_letters_or_digits() {
+        for ok in ["ABC", "a1b", "ABC123", "000000"] {
+            assert!(CompanyCode::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "AB", "ABCD", "ABCDE", "ABCDEFG", "AB-", "ＡＢＣ", "AB C"] {
+            assert!(CompanyCode::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tokens_are_exactly_32_letters_or_digits_and_never_printed() {
+        let t = AccessToken::parse("abcdEFGH0123456789abcdEFGH012345").unwrap();
+        assert_eq!(format!("{t:?}"), "AccessToken(***)");
+        assert_eq!(t.to_string(), "***");
+        assert_eq!(t.masked(), "abcd************************2345");
+        assert!(AccessToken::parse("abcdEFGH0123456789abcdEFGH01234").is_err());
+        assert!(AccessToken::parse("abcdEFGH0123456789abcdEFGH0123456").is_err());
+        assert!(AccessToken::parse("abcdEFGH0123456789abcdEFGH01234-").is_err());
+    }
+
+    #[test]
+    fn employee_codes_keep_their_leading_zeros() {
+        assert_eq!(EmployeeCode::parse("0012").unwrap().as_str(), "0012");
+        assert!(EmployeeCode::parse("").is_err());
+        assert!(EmployeeCode::parse("12 3").is_err());
+    }
+
+    #[test]
+    fn codes_that_lost_their_leading_zeros_are_recognised() {
+        let known = ["0012", "1000", "0100"];
+        assert_eq!(excel_stripped_zeros("12", known), Some("0012"));
+        assert_eq!(excel_stripped_zeros("100", known), Some("0100"));
+        assert_eq!(excel_stripped_zeros("1000", known), None);
+        assert_eq!(excel_stripped_zeros("13", known), None);
+        assert_eq!(excel_stripped_zeros("x2", known), None);
+    }
+}
