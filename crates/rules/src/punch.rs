@@ -74,10 +74,7 @@ impl DayPunches {
 /// Derives the PC punches of one employee's business day from its logs.
 ///
 /// `other_method_clock_in`: the day already has a 出勤 punched by another method.
-pub fn derive_day_punches<'a>(
-    logs: impl IntoIterator<Item = &'a DayLog>,
-    other_method_clock_in: bool,
-) -> DayPunches {
+pub fn derive_day_punches<'a>(logs: impl IntoIterator<Item = &'a DayLog>, other_method_clock_in: bool) -> DayPunches {
     // Keyed by idempotency key: the same log seen twice is one log.
     let distinct: BTreeMap<&str, Timestamp> = logs.into_iter().map(|l| (l.key.as_str(), l.at)).collect();
     let first = distinct.values().min().copied();
@@ -85,10 +82,7 @@ pub fn derive_day_punches<'a>(
     if other_method_clock_in {
         return DayPunches { clock_in: None, clock_out: last };
     }
-    DayPunches {
-        clock_in: first,
-        clock_out: if distinct.len() >= 2 { last } else { None },
-    }
+    DayPunches { clock_in: first, clock_out: if distinct.len() >= 2 { last } else { None } }
 }
 
 #[cfg(test)]

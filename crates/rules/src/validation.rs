@@ -9,7 +9,9 @@ use thiserror::Error;
 pub enum ValidationError {
     #[error("企業コードは英数字 3 文字または 6 文字です (company code must be 3 or 6 letters/digits): {0:?}")]
     CompanyCode(String),
-    #[error("アクセストークンは英数字 32 文字です (access token must be exactly 32 letters/digits; got {0} characters)")]
+    #[error(
+        "アクセストークンは英数字 32 文字です (access token must be exactly 32 letters/digits; got {0} characters)"
+    )]
     AccessToken(usize),
     #[error("従業員コードが不正です (invalid employee code): {0:?}")]
     EmployeeCode(String),
@@ -102,7 +104,9 @@ pub fn excel_stripped_zeros<'a>(typed: &str, known: impl IntoIterator<Item = &'a
     if typed.is_empty() || !typed.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    known.into_iter().find(|k| k.len() > typed.len() && k.ends_with(typed) && k[..k.len() - typed.len()].bytes().all(|b| b == b'0'))
+    known
+        .into_iter()
+        .find(|k| k.len() > typed.len() && k.ends_with(typed) && k[..k.len() - typed.len()].bytes().all(|b| b == b'0'))
 }
 
 #[cfg(test)]
