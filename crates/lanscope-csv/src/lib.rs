@@ -1,1 +1,258 @@
+//! Reads the CSV files the LanScope manager writes into PC logon / logoff records.
+//!
+//! Every day the manager exports the previous LanScope day, `[D 05:00, D+1 05:00)` by default,
+//! in one of two layouts:
+//!
+//! - [`Layout::Events`]: one row per PC start (ログ種類 1) or end (ログ種類 2), with both the
+//!   time it happened on the PC (イベント日時) and the time the manager recorded it (日時).
+//! - [`Layout::DailySummary`] (勤怠簿): one row per user per LanScope day with the first start
+//!   and the last end.
+//!
+//! Both become the same [`LogRecord`]s. The crate is pure (bytes in, records and a report out)
+//! so that the connector decides what to do with files and the tests need no clock or disk.
+//!
+//! A file is read as far as it can be: one bad row becomes a [`RowError`] and the good rows
+//! around it are still returned, because a typo in one line must not cost everybody else their
+//! punches. Only problems with the whole file (encoding, unknown header, no header) are a
+//! [`ReadError`].
 #![forbid(unsafe_code)]
+
+mod datetime;
+mod encoding;
+mod header;
+mod rows;
+
+use std::fmt;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use loginrec_rules::{DayChangeTime, LogKind};
+
+pub use datetime::{parse_local_date, parse_local_datetime, parse_local_time};
+pub use encoding::{SHIFT_JIS_NAME, UTF_8, decode};
+pub use header::{ColumnMap, Layout};
+
+/// How to read a file: the connector's configuration.
+#[derive(Clone, Debug)]
+pub struct ReadOptions {
+    /// The local time zone of the PCs and the manager; LanScope writes local wall-clock times.
+    pub time_zone: TimeZone,
+    /// LanScope's collection start time: the hour its day begins, which decides which calendar
+    /// day a time-only value in the daily summary falls on.
+    pub collection_start: DayChangeTime,
+    /// Header names that replace the built-in aliases.
+    pub columns: ColumnMap,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            time_zone: tokyo(),
+            collection_start: DayChangeTime::LANSCOPE_DEFAULT,
+            columns: ColumnMap::default(),
+        }
+    }
+}
+
+/// Asia/Tokyo, or its fixed +09:00 where no time zone database is installed: Japan has had no
+/// daylight saving time since 1951, so the two agree for any LanScope log.
+fn tokyo() -> TimeZone {
+    TimeZone::get("Asia/Tokyo").unwrap_or_else(|_| TimeZone::fixed(jiff::tz::offset(9)))
+}
+
+/// One PC start or end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogRecord {
+    /// 1-based physical line of the file where the row starts; the header is line 1.
+    pub line: u64,
+    /// As in the file (case and any `DOMAIN\` prefix kept); only surrounding whitespace trimmed.
+    pub user_name: String,
+    pub kind: LogKind,
+    /// イベント日時: when it happened on the PC. This is the time that counts for attendance.
+    pub event_at: Timestamp,
+    /// 日時: when the manager recorded it, which can be much later for a PC that was offline.
+    pub recorded_at: Option<Timestamp>,
+    pub sub_manager_no: Option<String>,
+    pub agent_no: Option<String>,
+    pub computer_name: Option<String>,
+}
+
+/// A row that could not be read; the rest of the file still is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowError {
+    /// 1-based physical line where the row starts.
+    pub line: u64,
+    /// The header of the offending column as the file names it.
+    pub field: String,
+    /// The cell as found (trimmed); empty when the cell is empty or the row is too short.
+    pub value: String,
+    /// What is wrong, in plain words.
+    pub reason: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}, field {}: {} (\"{}\")", self.line, self.field, self.reason, self.value)
+    }
+}
+
+impl std::error::Error for RowError {}
+
+/// Everything read from one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadReport {
+    pub layout: Layout,
+    /// `"UTF-8"` or `"Shift_JIS"` (CP932).
+    pub encoding: &'static str,
+    /// In file order.
+    pub records: Vec<LogRecord>,
+    /// Rows of the user `SYSTEM`: Windows services, not a person at the PC.
+    pub skipped_system: u64,
+    /// Events whose ログ種類 is a number other than 1 or 2: other kinds of operation log.
+    pub skipped_other_types: u64,
+    /// Rows that could not be read, in file order.
+    pub errors: Vec<RowError>,
+}
+
+/// A problem with the file as a whole; no record of it can be trusted.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ReadError {
+    #[error(
+        "the file is neither valid UTF-8 nor valid Shift_JIS (CP932): invalid byte sequence at byte offset {offset}"
+    )]
+    Encoding { offset: usize },
+    #[error(
+        "not a LanScope log file: the header must name, once each, イベント日時, a user name and ログ種類 \
+         (event layout) or a user name and 開始/終了 (daily summary layout); headers seen: {}",
+        quoted_list(headers)
+    )]
+    NotLanScope { headers: Vec<String> },
+    #[error("the file is empty: there is no header line")]
+    Empty,
+    #[error("the file is not valid CSV at line {line}: {message}")]
+    Csv { line: u64, message: String },
+}
+
+fn quoted_list(items: &[String]) -> String {
+    if items.is_empty() {
+        return "(none)".to_string();
+    }
+    items.iter().map(|item| format!("\"{item}\"")).collect::<Vec<_>>().join(", ")
+}
+
+/// Reads a LanScope CSV file, in either layout and either encoding.
+///
+/// Bad rows end up in [`ReadReport::errors`] and never stop the good rows; an `Err` means the
+/// file as a whole cannot be read.
+pub fn read_lanscope_csv(bytes: &[u8], options: &ReadOptions) -> Result<ReadReport, ReadError> {
+    let (text, encoding) = decode(bytes)?;
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut record = csv::StringRecord::new();
+
+    let columns = loop {
+        if !next_record(&mut reader, &mut record)? {
+            return Err(ReadError::Empty);
+        }
+        if !rows::is_blank(&record) {
+            let headers: Vec<&str> = record.iter().collect();
+            break header::Columns::detect(&headers, &options.columns)?;
+        }
+    };
+
+    let mut report = ReadReport {
+        layout: columns.layout,
+        encoding,
+        records: Vec::new(),
+        skipped_system: 0,
+        skipped_other_types: 0,
+        errors: Vec::new(),
+    };
+    while next_record(&mut reader, &mut record)? {
+        if rows::is_blank(&record) {
+            continue;
+        }
+        rows::read_row(&record, &columns, options, &mut report);
+    }
+    Ok(report)
+}
+
+fn next_record(reader: &mut csv::Reader<&[u8]>, record: &mut csv::StringRecord) -> Result<bool, ReadError> {
+    reader.read_record(record).map_err(|e| ReadError::Csv {
+        line: e.position().map_or_else(|| reader.position().line(), csv::Position::line),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<ReadReport, ReadError> {
+        read_lanscope_csv(text.as_bytes(), &ReadOptions::default())
+    }
+
+    #[test]
+    fn the_default_options_are_tokyo_and_five_o_clock() {
+        let options = ReadOptions::default();
+        assert_eq!(options.time_zone.iana_name(), Some("Asia/Tokyo"));
+        assert_eq!(options.collection_start, DayChangeTime::LANSCOPE_DEFAULT);
+        assert_eq!(options.columns, ColumnMap::default());
+    }
+
+    #[test]
+    fn a_row_error_reads_as_a_sentence_naming_line_field_and_value() {
+        let error = RowError {
+            line: 7,
+            field: "イベント日時".into(),
+            value: "2024/13/01 9:00".into(),
+            reason: "not a date-time".into(),
+        };
+        assert_eq!(error.to_string(), "line 7, field イベント日時: not a date-time (\"2024/13/01 9:00\")");
+    }
+
+    #[test]
+    fn a_file_without_any_line_is_empty() {
+        assert_eq!(read(""), Err(ReadError::Empty));
+        assert_eq!(read("\r\n\n"), Err(ReadError::Empty));
+        assert_eq!(read_lanscope_csv(b"\xEF\xBB\xBF", &ReadOptions::default()), Err(ReadError::Empty));
+    }
+
+    #[test]
+    fn a_header_only_file_has_no_records_and_no_errors() {
+        let report = read("日時,イベント日時,ログオンユーザ名,ログ種類\r\n").unwrap();
+        assert_eq!(report.layout, Layout::Events);
+        assert!(report.records.is_empty());
+        assert!(report.errors.is_empty());
+    }
+
+    #[test]
+    fn blank_lines_are_skipped_and_line_numbers_stay_physical() {
+        let report = read("\nイベント日時,ユーザ名,ログ種類\n\n2024/02/09 9:03,tanaka,1\n\n\n2024/02/09 18:00,tanaka,2\n").unwrap();
+        let lines: Vec<u64> = report.records.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![4, 7]);
+    }
+
+    #[test]
+    fn a_row_of_empty_cells_is_a_blank_line_not_an_error() {
+        let report = read("イベント日時,ユーザ名,ログ種類\n,,\n , ,\n").unwrap();
+        assert!(report.records.is_empty());
+        assert!(report.errors.is_empty());
+    }
+
+    #[test]
+    fn the_not_lanscope_message_lists_the_headers_seen() {
+        let err = read("従業員コード,姓,名,所属コード\n").unwrap_err();
+        let message = err.to_string();
+        assert!(message.starts_with("not a LanScope log file"), "{message}");
+        assert!(message.ends_with("headers seen: \"従業員コード\", \"姓\", \"名\", \"所属コード\""), "{message}");
+    }
+
+    #[test]
+    fn the_encoding_message_names_the_offset() {
+        let err = read_lanscope_csv(b"abc,\x82\xff", &ReadOptions::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the file is neither valid UTF-8 nor valid Shift_JIS (CP932): invalid byte sequence at byte offset 4"
+        );
+    }
+}

@@ -1,1 +1,199 @@
+//! The LanScope ingest API, `POST /api/lanscope/v1/logs`, as both sides see it.
+//!
+//! The connector sends batches of rows, each with its deterministic idempotency key; the
+//! server answers only after the batch is committed, with what became of every row. A row
+//! counted as `accepted` or `duplicate` is safe on the server and may leave the connector's
+//! outbox; a `rejected` row will never be accepted as it is and goes to the dead-letter table.
 #![forbid(unsafe_code)]
+
+use loginrec_rules::LogKind;
+use serde::{Deserialize, Serialize};
+
+pub const INGEST_PATH: &str = "/api/lanscope/v1/logs";
+/// Header carrying the company code next to the bearer token.
+pub const COMPANY_CODE_HEADER: &str = "x-company-code";
+/// Most rows one batch may carry.
+pub const MAX_BATCH_ROWS: usize = 5_000;
+/// Largest request body the server reads, in bytes.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestBatch {
+    pub company_code: String,
+    pub connector: ConnectorInfo,
+    pub rows: Vec<IngestRow>,
+}
+
+/// Who sent the batch: shown in ログ表示 beside every log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectorInfo {
+    pub version: String,
+    pub host: String,
+    /// LanScope's collection start time as configured on the connector (`HH:MM`), so the
+    /// server can warn when a department's 日付変更時間 differs from it.
+    #[serde(default)]
+    pub collection_start: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestRow {
+    /// The row's idempotency key (`loginrec_rules::idempotency_key`).
+    pub key: String,
+    /// ログオンユーザ名, exactly as LanScope wrote it.
+    pub user_name: String,
+    pub kind: LogKind,
+    /// イベント日時 as Unix epoch milliseconds.
+    pub event_at_ms: i64,
+    /// 日時 (when the manager recorded it) as Unix epoch milliseconds.
+    #[serde(default)]
+    pub recorded_at_ms: Option<i64>,
+    #[serde(default)]
+    pub sub_manager_no: Option<String>,
+    #[serde(default)]
+    pub agent_no: Option<String>,
+    #[serde(default)]
+    pub computer_name: Option<String>,
+    /// Where the row came from, for messages: file name and line.
+    #[serde(default)]
+    pub source_file: Option<String>,
+    #[serde(default)]
+    pub source_line: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestResponse {
+    pub accepted: u64,
+    pub duplicate: u64,
+    pub rejected: u64,
+    /// One entry per rejected row.
+    pub rejections: Vec<RowRejection>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowRejection {
+    pub key: String,
+    pub reason: String,
+}
+
+/// The body of every error answer of the API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// A stable machine-readable code, e.g. `token_rejected`.
+    pub error: String,
+    pub message: String,
+}
+
+/// Earliest and latest event instants a row may carry (2000-01-01 and 2100-01-01 UTC).
+const EARLIEST_MS: i64 = 946_684_800_000;
+const LATEST_MS: i64 = 4_102_444_800_000;
+const MAX_FIELD_CHARS: usize = 256;
+
+/// Checks one row as the server will: the reason is shown to the administrator, in the
+/// dead-letter table of the connector, when the row is refused.
+pub fn validate_row(company_code: &str, row: &IngestRow) -> Result<(), String> {
+    if row.user_name.trim().is_empty() {
+        return Err("empty user name (ログオンユーザ名が空です)".into());
+    }
+    let fields = [
+        ("user_name", Some(&row.user_name)),
+        ("sub_manager_no", row.sub_manager_no.as_ref()),
+        ("agent_no", row.agent_no.as_ref()),
+        ("computer_name", row.computer_name.as_ref()),
+    ];
+    for (name, value) in fields {
+        if let Some(v) = value {
+            if v.chars().count() > MAX_FIELD_CHARS {
+                return Err(format!("{name} longer than {MAX_FIELD_CHARS} characters"));
+            }
+            if v.chars().any(char::is_control) {
+                return Err(format!("{name} contains control characters"));
+            }
+        }
+    }
+    if !(EARLIEST_MS..LATEST_MS).contains(&row.event_at_ms) {
+        return Err(format!("event time {} ms is outside 2000–2099", row.event_at_ms));
+    }
+    let expected = loginrec_rules::idempotency_key(
+        company_code,
+        &row.user_name,
+        row.kind,
+        row.event_at_ms,
+        row.sub_manager_no.as_deref(),
+        row.agent_no.as_deref(),
+    );
+    if row.key != expected {
+        return Err("idempotency key does not match the row's fields".into());
+    }
+    Ok(())
+}
+
+impl IngestRow {
+    /// A row with its key computed from its fields.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        company_code: &str,
+        user_name: String,
+        kind: LogKind,
+        event_at_ms: i64,
+        recorded_at_ms: Option<i64>,
+        sub_manager_no: Option<String>,
+        agent_no: Option<String>,
+        computer_name: Option<String>,
+    ) -> IngestRow {
+        let key = loginrec_rules::idempotency_key(
+            company_code,
+            &user_name,
+            kind,
+            event_at_ms,
+            sub_manager_no.as_deref(),
+            agent_no.as_deref(),
+        );
+        IngestRow {
+            key,
+            user_name,
+            kind,
+            event_at_ms,
+            recorded_at_ms,
+            sub_manager_no,
+            agent_no,
+            computer_name,
+            source_file: None,
+            source_line: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> IngestRow {
+        IngestRow::new("ABC", "tarou".into(), LogKind::Logon, 1_707_436_980_000, None, Some("1".into()), None, None)
+    }
+
+    #[test]
+    fn a_row_built_with_its_key_is_valid() {
+        assert_eq!(validate_row("ABC", &row()), Ok(()));
+    }
+
+    #[test]
+    fn a_row_whose_key_belongs_to_another_company_is_refused() {
+        assert!(validate_row("XYZ", &row()).unwrap_err().contains("idempotency key"));
+    }
+
+    #[test]
+    fn a_row_with_a_tampered_field_is_refused() {
+        let mut r = row();
+        r.event_at_ms += 1;
+        assert!(validate_row("ABC", &r).is_err());
+    }
+
+    #[test]
+    fn empty_users_and_absurd_times_are_refused_with_a_reason() {
+        let mut r = row();
+        r.user_name = " ".into();
+        assert!(validate_row("ABC", &r).unwrap_err().contains("user name"));
+        let r = IngestRow::new("ABC", "t".into(), LogKind::Logon, 0, None, None, None, None);
+        assert!(validate_row("ABC", &r).unwrap_err().contains("outside"));
+    }
+}

@@ -1,1 +1,194 @@
+//! The data-access layer of ログイン記録 and of the embedded 勤革時 attendance module.
+//!
+//! One set of queries runs on SQLite (the embedded default) and on PostgreSQL, through
+//! sqlx's `Any` driver: instants are epoch milliseconds (`i64`), dates ISO text, and date
+//! arithmetic happens in Rust with the pure rules of `loginrec-rules`. Storage never decides
+//! a rule; it asks the rules and writes what they answer.
 #![forbid(unsafe_code)]
+
+mod attendance;
+mod companies;
+mod error;
+mod ingest;
+mod logs;
+mod users;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor};
+use tokio::sync::Mutex;
+
+pub use attendance::{DailyRow, DepartmentInput, EmployeeInput, PunchView, TimecardRow};
+pub use companies::Company;
+pub use error::StoreError;
+pub use ingest::{AcceptedRow, IngestOutcome};
+pub use logs::{LogFilter, LogView};
+pub use users::{LinkRow, SyncResult};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The default database: an SQLite file under `./data/`, created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/loginrec.db";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Backend> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            let scheme = url.split(':').next().unwrap_or(url);
+            Err(StoreError::UnsupportedUrl(scheme.to_string()))
+        }
+    }
+}
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite allows one writer at a time, and a deferred transaction that tries to upgrade to
+    /// writing fails at once instead of waiting. Write transactions therefore queue here.
+    write_lock: Option<Arc<Mutex<()>>>,
+}
+
+impl Store {
+    /// Opens (creating an SQLite file and its folder if needed) and migrates the database.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let store = match backend {
+            Backend::Sqlite => {
+                let url = prepare_sqlite_url(url)?;
+                let pool = AnyPoolOptions::new()
+                    .max_connections(4)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
+                                 PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?;
+                Store { pool, backend, write_lock: Some(Arc::new(Mutex::new(()))) }
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(10)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect(url)
+                    .await?;
+                Store { pool, backend, write_lock: None }
+            }
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies pending migrations; a no-op when the schema is current.
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Checks the database answers (for `/healthz`).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.write_lock {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        }
+    }
+}
+
+/// Makes sure the folder of an SQLite file exists and that the file is created on first use.
+fn prepare_sqlite_url(url: &str) -> Result<String> {
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path != ":memory:" && !path.is_empty() {
+        if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::Io(parent.display().to_string(), e))?;
+        }
+    }
+    let mut url = format!("sqlite://{path}");
+    if query.is_empty() {
+        url.push_str("?mode=rwc");
+    } else {
+        url.push('?');
+        url.push_str(query);
+        if !query.contains("mode=") {
+            url.push_str("&mode=rwc");
+        }
+    }
+    Ok(url)
+}
+
+pub(crate) fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+pub(crate) fn time_zone(name: &str) -> Result<jiff::tz::TimeZone> {
+    jiff::tz::TimeZone::get(name).map_err(|_| StoreError::Invalid(format!("unknown time zone {name:?}")))
+}
+
+pub(crate) fn parse_date(s: &str) -> Result<jiff::civil::Date> {
+    jiff::civil::Date::from_str(s).map_err(|_| StoreError::Invalid(format!("bad stored date {s:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_database_schemes_are_refused_by_name() {
+        assert_eq!(Backend::from_url("sqlite://./x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::from_url("postgres://u@h/db").unwrap(), Backend::Postgres);
+        assert_eq!(Backend::from_url("postgresql://u@h/db").unwrap(), Backend::Postgres);
+        let err = Backend::from_url("mysql://u@h/db").unwrap_err();
+        assert!(err.to_string().contains("mysql"), "{err}");
+    }
+
+    #[test]
+    fn sqlite_urls_create_their_file() {
+        assert_eq!(prepare_sqlite_url("sqlite::memory:").unwrap(), "sqlite://:memory:?mode=rwc");
+        let dir = std::env::temp_dir().join(format!("loginrec-url-{}", std::process::id()));
+        let url = format!("sqlite://{}/sub/x.db", dir.display());
+        assert!(prepare_sqlite_url(&url).unwrap().ends_with("/sub/x.db?mode=rwc"));
+        assert!(dir.join("sub").is_dir());
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

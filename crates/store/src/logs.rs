@@ -1,0 +1,73 @@
+//! ログ表示: the received logs, with the employee they belong to and what became of them.
+
+use sqlx::Row;
+
+use crate::{Result, Store};
+
+#[derive(Clone, Debug, Default)]
+pub struct LogFilter {
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub account: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogView {
+    pub event_at_ms: i64,
+    pub user_name: String,
+    pub account: String,
+    pub kind: String,
+    pub employee_code: Option<String>,
+    pub full_name: Option<String>,
+    pub connector_version: String,
+    pub computer_name: Option<String>,
+    pub agent_no: Option<String>,
+    /// The PC punch kind this log became, if it is the day's first or last log.
+    pub punch_kind: Option<i64>,
+}
+
+impl Store {
+    pub async fn logs(&self, company_id: i64, filter: &LogFilter) -> Result<Vec<LogView>> {
+        let rows = sqlx::query(
+            "SELECT l.event_at_ms, l.user_name, l.account, l.kind, u.employee_code, u.full_name, \
+                    l.connector_version, l.computer_name, l.agent_no, \
+                    (SELECT MIN(p.kind) FROM punches p JOIN employees e ON e.id = p.employee_id \
+                      WHERE p.company_id = l.company_id AND e.employee_key = u.employee_key \
+                        AND p.at_ms = l.event_at_ms AND p.method = 'PC') \
+             FROM logs l LEFT JOIN lr_users u ON u.company_id = l.company_id AND u.service_account = l.account \
+             WHERE l.company_id = $1 AND l.event_at_ms >= $2 AND l.event_at_ms < $3 AND ($4 = '' OR l.account = $4) \
+             ORDER BY l.event_at_ms DESC, l.id DESC LIMIT $5 OFFSET $6",
+        )
+        .bind(company_id)
+        .bind(filter.from_ms.unwrap_or(i64::MIN))
+        .bind(filter.to_ms.unwrap_or(i64::MAX))
+        .bind(filter.account.as_deref().unwrap_or(""))
+        .bind(filter.limit.clamp(1, 1000))
+        .bind(filter.offset.max(0))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LogView {
+                    event_at_ms: r.try_get(0)?,
+                    user_name: r.try_get(1)?,
+                    account: r.try_get(2)?,
+                    kind: r.try_get(3)?,
+                    employee_code: r.try_get(4)?,
+                    full_name: r.try_get(5)?,
+                    connector_version: r.try_get(6)?,
+                    computer_name: r.try_get(7)?,
+                    agent_no: r.try_get(8)?,
+                    punch_kind: r.try_get(9)?,
+                })
+            })
+            .collect()
+    }
+
+    /// How many logs the company has received.
+    pub async fn log_count(&self, company_id: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM logs WHERE company_id = $1").bind(company_id).fetch_one(&self.pool).await?)
+    }
+}

@@ -1,0 +1,151 @@
+//! ログイン記録's users (ユーザー設定) and their サービスアカウント links.
+//!
+//! The attendance system is the master: [`Store::sync_users`] (連携実行) makes this table
+//! follow it, keyed on the employee's immutable key, never on the changeable code.
+
+use std::collections::BTreeMap;
+
+use sqlx::Row;
+
+use crate::{Result, Store, StoreError};
+
+/// One row of 連携設定: 打刻先アカウント, 姓・名, サービスアカウント.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkRow {
+    pub employee_code: String,
+    pub full_name: String,
+    pub service_account: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyncResult {
+    pub added: usize,
+    pub updated: usize,
+    pub removed: usize,
+}
+
+impl Store {
+    /// 連携実行: adds users for new employees (with no サービスアカウント yet), renames changed
+    /// ones and removes those whose employee was deleted. Their logs stay.
+    pub async fn sync_users(&self, company_id: i64) -> Result<SyncResult> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let employees: BTreeMap<String, (String, String)> = sqlx::query(
+            "SELECT employee_key, code, last_name, first_name FROM employees \
+             WHERE company_id = $1 AND deleted_at_ms IS NULL",
+        )
+        .bind(company_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| {
+            let last: String = r.try_get(2)?;
+            let first: String = r.try_get(3)?;
+            Ok((r.try_get(0)?, (r.try_get(1)?, format!("{last} {first}"))))
+        })
+        .collect::<Result<_>>()?;
+        let users: BTreeMap<String, (String, String)> =
+            sqlx::query("SELECT employee_key, employee_code, full_name FROM lr_users WHERE company_id = $1")
+                .bind(company_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?))))
+                .collect::<Result<_>>()?;
+        let mut result = SyncResult::default();
+        for (key, (code, name)) in &employees {
+            match users.get(key) {
+                None => {
+                    sqlx::query(
+                        "INSERT INTO lr_users (company_id, employee_key, employee_code, full_name) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(company_id)
+                    .bind(key)
+                    .bind(code)
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await?;
+                    result.added += 1;
+                }
+                Some(current) if current != &(code.clone(), name.clone()) => {
+                    sqlx::query(
+                        "UPDATE lr_users SET employee_code = $1, full_name = $2 WHERE company_id = $3 AND employee_key = $4",
+                    )
+                    .bind(code)
+                    .bind(name)
+                    .bind(company_id)
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+                    result.updated += 1;
+                }
+                Some(_) => {}
+            }
+        }
+        for key in users.keys().filter(|k| !employees.contains_key(*k)) {
+            sqlx::query("DELETE FROM lr_users WHERE company_id = $1 AND employee_key = $2")
+                .bind(company_id)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+            result.removed += 1;
+        }
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    /// The 連携設定 table, by 打刻先アカウント.
+    pub async fn link_rows(&self, company_id: i64) -> Result<Vec<LinkRow>> {
+        let rows = sqlx::query(
+            "SELECT employee_code, full_name, service_account FROM lr_users WHERE company_id = $1 ORDER BY employee_code",
+        )
+        .bind(company_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(LinkRow { employee_code: r.try_get(0)?, full_name: r.try_get(1)?, service_account: r.try_get(2)? }))
+            .collect()
+    }
+
+    /// Sets the サービスアカウント of the listed users (by 打刻先アカウント) in one transaction;
+    /// users not listed keep theirs. `None` unlinks. All or nothing.
+    pub async fn apply_links(&self, company_id: i64, links: &[(String, Option<String>)]) -> Result<usize> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        // Clear first so that two users can swap accounts within one import.
+        for (code, _) in links {
+            let n = sqlx::query("UPDATE lr_users SET service_account = NULL WHERE company_id = $1 AND employee_code = $2")
+                .bind(company_id)
+                .bind(code)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("打刻先アカウント {code:?}")));
+            }
+        }
+        for (code, account) in links {
+            let Some(account) = account else { continue };
+            let holder: Option<String> = sqlx::query_scalar(
+                "SELECT employee_code FROM lr_users WHERE company_id = $1 AND service_account = $2",
+            )
+            .bind(company_id)
+            .bind(account)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(holder) = holder {
+                return Err(StoreError::Conflict(format!(
+                    "サービスアカウント {account:?} は打刻先アカウント {holder:?} に設定済みです"
+                )));
+            }
+            sqlx::query("UPDATE lr_users SET service_account = $1 WHERE company_id = $2 AND employee_code = $3")
+                .bind(account)
+                .bind(company_id)
+                .bind(code)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(links.len())
+    }
+}
