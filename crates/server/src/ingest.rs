@@ -1,0 +1,62 @@
+//! `POST /api/lanscope/v1/logs`: authenticate, validate every row, store the valid ones in
+//! one transaction, answer with what became of each. See `loginrec_store`'s ingest module for
+//! the delivery guarantee.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use ingest_protocol::{COMPANY_CODE_HEADER, IngestBatch, IngestResponse, MAX_BATCH_ROWS, RowRejection, validate_row};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub(crate) async fn ingest_logs(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<IngestResponse>, ApiError> {
+    let token = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiError::MissingToken)?;
+    let batch: IngestBatch = serde_json::from_slice(&body).map_err(|e| ApiError::BadBody(e.to_string()))?;
+    if let Some(code) = headers.get(COMPANY_CODE_HEADER).and_then(|v| v.to_str().ok()) {
+        if code != batch.company_code {
+            return Err(ApiError::BadRequest("the company code header and body differ".into()));
+        }
+    }
+    let company =
+        state.store.company_for_token(&batch.company_code, token).await?.ok_or(ApiError::TokenRejected)?;
+    if batch.rows.len() > MAX_BATCH_ROWS {
+        return Err(ApiError::BatchTooLarge { max: MAX_BATCH_ROWS, got: batch.rows.len() });
+    }
+    let mut valid = Vec::with_capacity(batch.rows.len());
+    let mut rejections = Vec::new();
+    for row in batch.rows {
+        match validate_row(&company.code, &row) {
+            Ok(()) => valid.push(row),
+            Err(reason) => rejections.push(RowRejection { key: row.key, reason }),
+        }
+    }
+    let outcome = state.store.ingest(&company, &batch.connector, &valid).await?;
+    tracing::info!(
+        company = %company.code,
+        accepted = outcome.accepted,
+        duplicate = outcome.duplicate,
+        rejected = rejections.len(),
+        punches = outcome.punches_written,
+        connector = %batch.connector.version,
+        "Accepted a LanScope batch."
+    );
+    Ok(Json(IngestResponse {
+        accepted: outcome.accepted,
+        duplicate: outcome.duplicate,
+        rejected: rejections.len() as u64,
+        rejections,
+    }))
+}

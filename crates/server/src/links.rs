@@ -1,0 +1,295 @@
+//! The 連携設定 CSV (seed §3.1): export and import of サービスアカウント links.
+//!
+//! Pure: bytes and the current links in, bytes or a decision out. The same logic serves the
+//! web UI's [CSV データ保存] / [CSV データ入力] and `loginrec link export / import`.
+//!
+//! Import rules: only the rows present are updated; the whole import is refused, with line
+//! numbers, when any row is invalid; codes are strings (`0012` stays `0012`), and a code that
+//! looks like Excel removed its leading zeros is explained as such.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use loginrec_rules::validation::excel_stripped_zeros;
+use loginrec_store::LinkRow;
+
+pub const HEADER: [&str; 5] = ["連携種別", "種別コード", "打刻先アカウント", "姓・名", "サービスアカウント"];
+pub const LINK_TYPE: &str = "LanScope連携";
+pub const LINK_TYPE_CODE: &str = "2";
+const MAX_ACCOUNT_CHARS: usize = 256;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CsvEncoding {
+    /// Windows-31J, what メモ帳 and Excel on Japanese Windows expect.
+    Cp932,
+    /// UTF-8 with a byte-order mark, so that Excel recognises it.
+    Utf8Bom,
+}
+
+/// A problem with one line of an import, or with the file as a whole (line 0).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineError {
+    pub line: u64,
+    pub message: String,
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 { f.write_str(&self.message) } else { write!(f, "{}行目: {}", self.line, self.message) }
+    }
+}
+
+/// Quotes every cell but the first as the real product does, and neutralises cells that a
+/// spreadsheet would run as a formula.
+pub fn export(rows: &[LinkRow], encoding: CsvEncoding) -> Result<Vec<u8>, LineError> {
+    let mut text = String::from("連携種別,種別コード,打刻先アカウント,姓・名,サービスアカウント\r\n");
+    for row in rows {
+        text.push_str(LINK_TYPE);
+        for cell in [LINK_TYPE_CODE, &row.employee_code, &row.full_name, row.service_account.as_deref().unwrap_or("")] {
+            text.push_str(",\"");
+            text.push_str(&neutralise_formula(cell).replace('"', "\"\""));
+            text.push('"');
+        }
+        text.push_str("\r\n");
+    }
+    match encoding {
+        CsvEncoding::Utf8Bom => {
+            let mut out = vec![0xEF, 0xBB, 0xBF];
+            out.extend_from_slice(text.as_bytes());
+            Ok(out)
+        }
+        CsvEncoding::Cp932 => {
+            let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&text);
+            if unmappable {
+                let bad = rows
+                    .iter()
+                    .find(|r| encoding_rs::SHIFT_JIS.encode(&format!("{}{}", r.full_name, r.service_account.as_deref().unwrap_or(""))).2)
+                    .map(|r| r.employee_code.clone())
+                    .unwrap_or_default();
+                return Err(LineError {
+                    line: 0,
+                    message: format!(
+                        "打刻先アカウント {bad:?} の名前に Shift_JIS (CP932) で表せない文字があります。UTF-8 で保存してください"
+                    ),
+                });
+            }
+            Ok(bytes.into_owned())
+        }
+    }
+}
+
+fn neutralise_formula(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@']) { format!("'{cell}") } else { cell.to_string() }
+}
+
+fn restore_formula(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest,
+        _ => cell,
+    }
+}
+
+/// Reads an import and decides the link changes, or every reason to refuse it.
+/// `current` is the 連携設定 table as it stands.
+pub fn plan_import(bytes: &[u8], current: &[LinkRow]) -> Result<Vec<(String, Option<String>)>, Vec<LineError>> {
+    let file_error = |message: String| vec![LineError { line: 0, message }];
+    let (text, _) = lanscope_csv::decode(bytes)
+        .map_err(|_| file_error("文字コードを判別できません。Shift_JIS (CP932) か UTF-8 で保存してください".into()))?;
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| file_error(format!("CSV を読めません: {e}")))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    let mut column = BTreeMap::new();
+    for name in HEADER {
+        match headers.iter().position(|h| h == name) {
+            Some(i) => {
+                column.insert(name, i);
+            }
+            None => return Err(file_error(format!("列「{name}」がありません (見出し行: {})", headers.join(",")))),
+        }
+    }
+    let known: BTreeMap<&str, &LinkRow> = current.iter().map(|r| (r.employee_code.as_str(), r)).collect();
+    let mut errors = Vec::new();
+    let mut plan: Vec<(String, Option<String>, u64)> = Vec::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                errors.push(LineError { line, message: format!("CSV を読めません: {e}") });
+                continue;
+            }
+        };
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let cell = |name: &str| restore_formula(record.get(column[name]).unwrap_or("").trim()).to_string();
+        let (link_type, type_code, code, account) =
+            (cell("連携種別"), cell("種別コード"), cell("打刻先アカウント"), cell("サービスアカウント"));
+        let mut err = |message: String| errors.push(LineError { line, message });
+        if link_type != LINK_TYPE {
+            err(format!("連携種別は「{LINK_TYPE}」です (値: {link_type:?})"));
+            continue;
+        }
+        if type_code != LINK_TYPE_CODE {
+            err(format!("種別コードは「{LINK_TYPE_CODE}」です (値: {type_code:?})"));
+            continue;
+        }
+        if !known.contains_key(code.as_str()) {
+            match excel_stripped_zeros(&code, known.keys().copied()) {
+                Some(original) => err(format!(
+                    "打刻先アカウント {code:?} は存在しません。{original:?} の先頭の 0 が Excel で消えた可能性があります。メモ帳などで編集してください"
+                )),
+                None => err(format!("打刻先アカウント {code:?} は存在しません")),
+            }
+            continue;
+        }
+        if account.chars().count() > MAX_ACCOUNT_CHARS || account.chars().any(char::is_control) {
+            err(format!("サービスアカウント {account:?} は使えません"));
+            continue;
+        }
+        if account.contains('\\') || account.contains('¥') {
+            err(format!(
+                "サービスアカウント {account:?} にドメイン名が含まれています。「\\」の後ろのユーザー名だけを入力してください"
+            ));
+            continue;
+        }
+        plan.push((code, (!account.is_empty()).then_some(account), line));
+    }
+    // Every サービスアカウント belongs to one user, counting the users this file leaves alone.
+    let listed: BTreeSet<&str> = plan.iter().map(|(c, _, _)| c.as_str()).collect();
+    let mut holders: BTreeMap<&str, (u64, &str)> = BTreeMap::new();
+    let mut seen_codes: BTreeMap<&str, u64> = BTreeMap::new();
+    for (code, account, line) in &plan {
+        if let Some(first) = seen_codes.insert(code, *line) {
+            errors.push(LineError { line: *line, message: format!("打刻先アカウント {code:?} が {first}行目と重複しています") });
+        }
+        let Some(account) = account else { continue };
+        if let Some((first, _)) = holders.insert(account, (*line, code)) {
+            errors.push(LineError {
+                line: *line,
+                message: format!("サービスアカウント {account:?} が {first}行目と重複しています"),
+            });
+        }
+        if let Some(other) = current
+            .iter()
+            .find(|r| r.service_account.as_deref() == Some(account.as_str()) && !listed.contains(r.employee_code.as_str()))
+        {
+            errors.push(LineError {
+                line: *line,
+                message: format!("サービスアカウント {account:?} は打刻先アカウント {:?} に設定済みです", other.employee_code),
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(plan.into_iter().map(|(c, a, _)| (c, a)).collect())
+    } else {
+        errors.sort_by_key(|e| e.line);
+        Err(errors)
+    }
+}
+
+/// The message of a successful import.
+pub fn updated_message(count: usize) -> String {
+    format!("{count}件のアカウントを更新")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(code: &str, name: &str, account: Option<&str>) -> LinkRow {
+        LinkRow { employee_code: code.into(), full_name: name.into(), service_account: account.map(Into::into) }
+    }
+
+    fn current() -> Vec<LinkRow> {
+        vec![row("0012", "勤怠 太郎", None), row("1000", "勤怠 花子", Some("hanakok")), row("3000", "髙橋 一郎", None)]
+    }
+
+    #[test]
+    fn the_export_looks_like_the_manuals_and_is_cp932() {
+        let bytes = export(&current(), CsvEncoding::Cp932).unwrap();
+        let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&bytes);
+        assert!(!bad);
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert_eq!(lines[0], "連携種別,種別コード,打刻先アカウント,姓・名,サービスアカウント");
+        assert_eq!(lines[1], "LanScope連携,\"2\",\"0012\",\"勤怠 太郎\",\"\"");
+        assert_eq!(lines[2], "LanScope連携,\"2\",\"1000\",\"勤怠 花子\",\"hanakok\"");
+        assert_eq!(lines[3], "LanScope連携,\"2\",\"3000\",\"髙橋 一郎\",\"\"");
+    }
+
+    #[test]
+    fn the_utf8_export_starts_with_a_bom() {
+        let bytes = export(&current(), CsvEncoding::Utf8Bom).unwrap();
+        assert!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]));
+    }
+
+    #[test]
+    fn cells_that_would_run_as_formulas_are_neutralised_and_read_back_intact() {
+        let rows = vec![row("0012", "=HYPERLINK(\"x\")", Some("@evil"))];
+        let bytes = export(&rows, CsvEncoding::Utf8Bom).unwrap();
+        let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+        assert!(text.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{text}");
+        assert!(text.contains("\"'@evil\""));
+        let plan = plan_import(text.as_bytes(), &[row("0012", "x", None)]).unwrap();
+        assert_eq!(plan, vec![("0012".to_string(), Some("@evil".to_string()))]);
+    }
+
+    #[test]
+    fn an_edited_export_imports_only_the_rows_present() {
+        let text = "連携種別,種別コード,打刻先アカウント,姓・名,サービスアカウント\r\nLanScope連携,\"2\",\"0012\",\"勤怠 太郎\",\"tarouk\"\r\n";
+        let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(text);
+        assert_eq!(plan_import(&bytes, &current()).unwrap(), vec![("0012".to_string(), Some("tarouk".to_string()))]);
+    }
+
+    #[test]
+    fn a_code_without_its_leading_zeros_is_explained_as_excel_damage() {
+        let text = "連携種別,種別コード,打刻先アカウント,姓・名,サービスアカウント\nLanScope連携,2,12,勤怠 太郎,tarouk\n";
+        let errors = plan_import(text.as_bytes(), &current()).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].line, 2);
+        assert!(errors[0].message.contains("Excel"), "{}", errors[0]);
+        assert!(errors[0].message.contains("0012"));
+    }
+
+    #[test]
+    fn one_bad_row_refuses_the_whole_import_and_every_problem_is_listed() {
+        let text = "連携種別,種別コード,打刻先アカウント,姓・名,サービスアカウント\n\
+                    LanScope連携,2,0012,a,tarouk\n\
+                    LanScope連携,3,1000,b,x\n\
+                    LanScope連携,2,9999,c,y\n\
+                    LanScope連携,2,3000,d,tarouk\n\
+                    LanScope連携,2,3000,d,CORP\\z\n";
+        let errors = plan_import(text.as_bytes(), &current()).unwrap_err();
+        let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![3, 4, 5, 6], "{errors:?}");
+        assert!(errors[0].message.contains("種別コード"));
+        assert!(errors[1].message.contains("存在しません"));
+        assert!(errors[2].message.contains("重複"));
+        assert!(errors[3].message.contains("ドメイン"));
+    }
+
+    #[test]
+    fn an_account_held_by_a_user_not_in_the_file_is_refused() {
+        let text = "連携種別,種別コード,打刻先アカウント,姓・名,サービスアカウント\nLanScope連携,2,0012,a,hanakok\n";
+        let errors = plan_import(text.as_bytes(), &current()).unwrap_err();
+        assert!(errors[0].message.contains("1000"), "{errors:?}");
+    }
+
+    #[test]
+    fn two_users_can_swap_accounts_in_one_file() {
+        let cur = vec![row("0012", "a", Some("x")), row("1000", "b", Some("y"))];
+        let text = "連携種別,種別コード,打刻先アカウント,姓・名,サービスアカウント\nLanScope連携,2,0012,a,y\nLanScope連携,2,1000,b,x\n";
+        assert_eq!(plan_import(text.as_bytes(), &cur).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_file_without_the_columns_is_refused_naming_the_missing_one() {
+        let errors = plan_import("従業員コード,姓,名\n1,a,b\n".as_bytes(), &current()).unwrap_err();
+        assert!(errors[0].message.contains("連携種別"));
+    }
+}
