@@ -110,23 +110,14 @@ mod tests {
 
     #[test]
     fn the_sql_form_with_milliseconds_parses() {
-        assert_eq!(
-            parse_local_datetime("2024-02-09 09:03:00.000"),
-            Some(date(2024, 2, 9).at(9, 3, 0, 0))
-        );
-        assert_eq!(
-            parse_local_datetime("2024-02-09 09:03:07.123"),
-            Some(date(2024, 2, 9).at(9, 3, 7, 123_000_000))
-        );
+        assert_eq!(parse_local_datetime("2024-02-09 09:03:00.000"), Some(date(2024, 2, 9).at(9, 3, 0, 0)));
+        assert_eq!(parse_local_datetime("2024-02-09 09:03:07.123"), Some(date(2024, 2, 9).at(9, 3, 7, 123_000_000)));
     }
 
     #[test]
     fn fractional_seconds_of_any_precision_up_to_nanoseconds_parse() {
         assert_eq!(parse_local_datetime("2024-02-09 09:03:07.5"), Some(date(2024, 2, 9).at(9, 3, 7, 500_000_000)));
-        assert_eq!(
-            parse_local_datetime("2024-02-09 09:03:07.123456"),
-            Some(date(2024, 2, 9).at(9, 3, 7, 123_456_000))
-        );
+        assert_eq!(parse_local_datetime("2024-02-09 09:03:07.123456"), Some(date(2024, 2, 9).at(9, 3, 7, 123_456_000)));
         assert_eq!(
             parse_local_datetime("2024-02-09 09:03:07.123456789"),
             Some(date(2024, 2, 9).at(9, 3, 7, 123_456_789))
@@ -186,7 +177,9 @@ mod tests {
 
     #[test]
     fn nonsense_dates_are_rejected() {
-        for bad in ["2024/13/01", "2024/00/10", "2023/02/29", "2024/2/9/1", "2024/02/09 9:00", "2024-2", "2024/02/09x", ""] {
+        for bad in
+            ["2024/13/01", "2024/00/10", "2023/02/29", "2024/2/9/1", "2024/02/09 9:00", "2024-2", "2024/02/09x", ""]
+        {
             assert_eq!(parse_local_date(bad), None, "{bad:?}");
         }
     }

@@ -82,7 +82,7 @@ mod tests {
     #[test]
     fn cp932_specific_characters_decode() {
         // 髙橋 ① ㈱ in CP932: 髙 is an IBM extension, ① and ㈱ are NEC special characters.
-        let bytes = b"\xfb\xfc\x8b\xb4,\x87\x40,\x87\x8d";
+        let bytes = b"\xfb\xfc\x8b\xb4,\x87\x40,\x87\x8a";
         let (text, encoding) = decode(bytes).unwrap();
         assert_eq!(text, "髙橋,①,㈱");
         assert_eq!(encoding, "Shift_JIS");

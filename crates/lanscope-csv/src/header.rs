@@ -229,7 +229,15 @@ mod tests {
         Columns::detect(headers, &ColumnMap::default())
     }
 
-    const EVENTS: [&str; 7] = ["日時", "イベント日時", "ログオンユーザ名", "ログ種類", "サブマネージャno", "エージェントno", "コンピュータ名"];
+    const EVENTS: [&str; 7] = [
+        "日時",
+        "イベント日時",
+        "ログオンユーザ名",
+        "ログ種類",
+        "サブマネージャno",
+        "エージェントno",
+        "コンピュータ名",
+    ];
 
     #[test]
     fn the_standard_japanese_event_header_is_the_events_layout() {
@@ -257,8 +265,9 @@ mod tests {
 
     #[test]
     fn english_aliases_match_whatever_their_case() {
-        let columns = detect(&["recordtime", "EVENTTIME", "userName", "logtype", "SUBMANAGERNO", "agentno", "computername"])
-            .unwrap();
+        let columns =
+            detect(&["recordtime", "EVENTTIME", "userName", "logtype", "SUBMANAGERNO", "agentno", "computername"])
+                .unwrap();
         assert_eq!(columns.layout, Layout::Events);
         assert_eq!(columns.position(Field::SubManagerNo), Some(4));
         assert_eq!(columns.position(Field::ComputerName), Some(6));
@@ -275,7 +284,8 @@ mod tests {
 
     #[test]
     fn headers_are_matched_after_trimming_spaces_and_quotes() {
-        let columns = detect(&[" 日時 ", "\"イベント日時\"", " \"ログオンユーザ名\" ", "'ログ種類'", "\u{3000}PC名"]).unwrap();
+        let columns =
+            detect(&[" 日時 ", "\"イベント日時\"", " \"ログオンユーザ名\" ", "'ログ種類'", "\u{3000}PC名"]).unwrap();
         assert_eq!(columns.layout, Layout::Events);
         assert_eq!(columns.header_name(Field::EventAt), "イベント日時");
         assert_eq!(columns.position(Field::ComputerName), Some(4));
@@ -302,7 +312,9 @@ mod tests {
         let err = detect(&["従業員コード", "姓", "名", "所属コード"]).unwrap_err();
         assert_eq!(
             err,
-            ReadError::NotLanScope { headers: vec!["従業員コード".into(), "姓".into(), "名".into(), "所属コード".into()] }
+            ReadError::NotLanScope {
+                headers: vec!["従業員コード".into(), "姓".into(), "名".into(), "所属コード".into()]
+            }
         );
     }
 

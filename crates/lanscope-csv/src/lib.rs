@@ -20,6 +20,7 @@
 mod datetime;
 mod encoding;
 mod header;
+mod lines;
 mod rows;
 
 use std::fmt;
@@ -148,9 +149,10 @@ pub fn read_lanscope_csv(bytes: &[u8], options: &ReadOptions) -> Result<ReadRepo
     let (text, encoding) = decode(bytes)?;
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut record = csv::StringRecord::new();
+    let mut lines = lines::LineCounter::new(&text);
 
     let columns = loop {
-        if !next_record(&mut reader, &mut record)? {
+        if !next_record(&mut reader, &mut record, &mut lines)? {
             return Err(ReadError::Empty);
         }
         if !rows::is_blank(&record) {
@@ -167,19 +169,26 @@ pub fn read_lanscope_csv(bytes: &[u8], options: &ReadOptions) -> Result<ReadRepo
         skipped_other_types: 0,
         errors: Vec::new(),
     };
-    while next_record(&mut reader, &mut record)? {
+    while next_record(&mut reader, &mut record, &mut lines)? {
         if rows::is_blank(&record) {
             continue;
         }
-        rows::read_row(&record, &columns, options, &mut report);
+        let line = lines.line_of_record_at(record.position().map_or(0, csv::Position::byte));
+        rows::read_row(&record, line, &columns, options, &mut report);
     }
     Ok(report)
 }
 
-fn next_record(reader: &mut csv::Reader<&[u8]>, record: &mut csv::StringRecord) -> Result<bool, ReadError> {
-    reader.read_record(record).map_err(|e| ReadError::Csv {
-        line: e.position().map_or_else(|| reader.position().line(), csv::Position::line),
-        message: e.to_string(),
+fn next_record(
+    reader: &mut csv::Reader<&[u8]>,
+    record: &mut csv::StringRecord,
+    lines: &mut lines::LineCounter<'_>,
+) -> Result<bool, ReadError> {
+    // Decoded text read flexibly from memory leaves csv nothing to fail on (no I/O, no invalid
+    // UTF-8, no record-length check), but should it ever report something, say where.
+    reader.read_record(record).map_err(|e| {
+        let byte = e.position().map_or_else(|| reader.position().byte(), csv::Position::byte);
+        ReadError::Csv { line: lines.line_of_record_at(byte), message: e.to_string() }
     })
 }
 
@@ -227,7 +236,9 @@ mod tests {
 
     #[test]
     fn blank_lines_are_skipped_and_line_numbers_stay_physical() {
-        let report = read("\nイベント日時,ユーザ名,ログ種類\n\n2024/02/09 9:03,tanaka,1\n\n\n2024/02/09 18:00,tanaka,2\n").unwrap();
+        let report =
+            read("\nイベント日時,ユーザ名,ログ種類\n\n2024/02/09 9:03,tanaka,1\n\n\n2024/02/09 18:00,tanaka,2\n")
+                .unwrap();
         let lines: Vec<u64> = report.records.iter().map(|r| r.line).collect();
         assert_eq!(lines, vec![4, 7]);
     }

@@ -22,8 +22,14 @@ pub(crate) fn is_blank(record: &StringRecord) -> bool {
     record.iter().all(|cell| cell.trim().is_empty())
 }
 
-pub(crate) fn read_row(record: &StringRecord, columns: &Columns, options: &ReadOptions, report: &mut ReadReport) {
-    let row = Row { record, line: record.position().map_or(0, csv::Position::line), columns };
+pub(crate) fn read_row(
+    record: &StringRecord,
+    line: u64,
+    columns: &Columns,
+    options: &ReadOptions,
+    report: &mut ReadReport,
+) {
+    let row = Row { record, line, columns };
     let outcome = match columns.layout {
         Layout::Events => event_row(&row, options),
         Layout::DailySummary => summary_row(&row, options),
@@ -93,7 +99,13 @@ impl<'a> Row<'a> {
         }
     }
 
-    fn timestamp(&self, field: Field, value: &str, local: DateTime, options: &ReadOptions) -> Result<Timestamp, RowError> {
+    fn timestamp(
+        &self,
+        field: Field,
+        value: &str,
+        local: DateTime,
+        options: &ReadOptions,
+    ) -> Result<Timestamp, RowError> {
         to_timestamp(local, &options.time_zone)
             .ok_or_else(|| self.error(field, value, "a date-time outside the supported range"))
     }
@@ -309,17 +321,19 @@ mod tests {
         let report = read(&format!("{EVENTS},2024/02/09 9:03,   ,1\n"));
         assert_eq!(
             report.errors,
-            vec![RowError { line: 2, field: "ログオンユーザ名".into(), value: "".into(), reason: "empty user name".into() }]
+            vec![RowError {
+                line: 2,
+                field: "ログオンユーザ名".into(),
+                value: "".into(),
+                reason: "empty user name".into()
+            }]
         );
     }
 
     #[test]
     fn a_bad_event_time_is_a_row_error_naming_the_field() {
         let report = read(&format!("{EVENTS},2024/13/01 9:00,tanaka,1\n"));
-        assert_eq!(
-            report.errors[0].to_string(),
-            "line 2, field イベント日時: not a date-time (\"2024/13/01 9:00\")"
-        );
+        assert_eq!(report.errors[0].to_string(), "line 2, field イベント日時: not a date-time (\"2024/13/01 9:00\")");
     }
 
     #[test]
@@ -419,7 +433,8 @@ mod tests {
 
     #[test]
     fn bad_summary_cells_are_row_errors_naming_the_field() {
-        let report = read(&format!("{SUMMARY}2024/02/09,tanaka,9:03,25:00\n2024/02/30,suzuki,9:00,\n2024/02/09,,9:00,\n"));
+        let report =
+            read(&format!("{SUMMARY}2024/02/09,tanaka,9:03,25:00\n2024/02/30,suzuki,9:00,\n2024/02/09,,9:00,\n"));
         let fields: Vec<(u64, &str)> = report.errors.iter().map(|e| (e.line, e.field.as_str())).collect();
         assert_eq!(fields, vec![(2, "終了日時"), (3, "日付"), (4, "ログオンユーザ名")]);
         assert!(report.records.is_empty());
