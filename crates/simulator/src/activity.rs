@@ -302,7 +302,15 @@ impl Generator<'_> {
     }
 
     /// Records one operation at `seconds` after midnight of `day` (may exceed a day).
-    fn emit(&mut self, pc: &Pc, user: &str, log_type: u8, day: Date, seconds: i64, pinned: bool) -> Result<(), SimError> {
+    fn emit(
+        &mut self,
+        pc: &Pc,
+        user: &str,
+        log_type: u8,
+        day: Date,
+        seconds: i64,
+        pinned: bool,
+    ) -> Result<(), SimError> {
         let event_at = self.local(day, seconds)?;
         let offline = !pinned && self.rng.random_bool(RECORDED_LATE);
         let delay = if offline { self.rng.random_range(H..=20 * H) } else { self.rng.random_range(1..=90) };
@@ -383,11 +391,8 @@ impl Generator<'_> {
             Some(late) => late,
             None => self.rng.random_bool(LATE_LOGOFF),
         };
-        let off = if late {
-            self.rng.random_range(24 * H..=28 * H + 30 * M)
-        } else {
-            self.rng.random_range(17 * H..=22 * H)
-        };
+        let off =
+            if late { self.rng.random_range(24 * H..=28 * H + 30 * M) } else { self.rng.random_range(17 * H..=22 * H) };
         let lunch = self.rng.random_bool(LUNCH_LOCK);
 
         let boot = on - self.rng.random_range(30..=180);
@@ -406,12 +411,12 @@ impl Generator<'_> {
         self.emit(pc, &pc.user_name, 2, day, off, pinned)?;
         self.emit(pc, SYSTEM_USER, 2, day, shutdown, pinned)?;
 
-        if let Some(second) = worker.pcs.get(1).and_then(|&i| pcs.get(i)) {
-            if force.second_pc || self.rng.random_bool(SECOND_PC) {
-                let on = self.rng.random_range(14 * H..=15 * H);
-                let off = self.rng.random_range(15 * H + 30 * M..=16 * H + 30 * M);
-                self.session(second, day, on, off, pinned)?;
-            }
+        // The second PC of a user name used on two PCs (a meeting-room PC, in the afternoon).
+        let second = worker.pcs.get(1).and_then(|&i| pcs.get(i));
+        if let Some(second) = second.filter(|_| force.second_pc || self.rng.random_bool(SECOND_PC)) {
+            let on = self.rng.random_range(14 * H..=15 * H);
+            let off = self.rng.random_range(15 * H + 30 * M..=16 * H + 30 * M);
+            self.session(second, day, on, off, pinned)?;
         }
         Ok(late)
     }
@@ -504,7 +509,8 @@ impl Generator<'_> {
         let off = self.rng.random_range(21 * H + 50 * M..=22 * H + 10 * M);
         self.emit(kiosk, &kiosk.user_name, 1, day, on, true)?;
         let off_at = self.local(day, off)?;
-        let recorded_at = self.later(self.window_end(day), self.rng.random_range(H..=3 * H))?;
+        let delay = self.rng.random_range(H..=3 * H);
+        let recorded_at = self.later(self.window_end(day), delay)?;
         self.push(kiosk, &kiosk.user_name, 2, off_at, recorded_at, true);
         Ok(())
     }

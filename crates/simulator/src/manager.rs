@@ -10,7 +10,8 @@ use loginrec_rules::{LogKind, business_day_window};
 use crate::{ActivityEvent, OutputEncoding, OutputLayout, SimConfig, SimError, SimEvent, SimFile};
 
 /// Header of the event layout.
-pub const EVENTS_HEADER: &str = "日時,イベント日時,ログオンユーザ名,ログ種類,サブマネージャno,エージェントno,コンピュータ名";
+pub const EVENTS_HEADER: &str =
+    "日時,イベント日時,ログオンユーザ名,ログ種類,サブマネージャno,エージェントno,コンピュータ名";
 /// Header of the summary (勤怠簿) layout.
 pub const SUMMARY_HEADER: &str = "日付,ログオンユーザ名,使用開始,使用終了";
 
@@ -26,15 +27,7 @@ pub fn file_name(day: Date) -> String {
 
 /// `YYYY/MM/DD HH:MM:SS`, as SQL Server's style 111 date followed by style 108 time.
 pub fn format_date_time(at: DateTime) -> String {
-    format!(
-        "{:04}/{:02}/{:02} {:02}:{:02}:{:02}",
-        at.year(),
-        at.month(),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second()
-    )
+    format!("{:04}/{:02}/{:02} {:02}:{:02}:{:02}", at.year(), at.month(), at.day(), at.hour(), at.minute(), at.second())
 }
 
 pub(crate) fn format_date_slash(day: Date) -> String {
@@ -98,21 +91,22 @@ pub(crate) fn render_day(
     let window = manager_window(config, day);
     let mut rows: Vec<&ActivityEvent> = activity.iter().filter(|e| e.passes_manager_filter(window)).collect();
     rows.sort_by(|a, b| {
-        user_name_order(&a.user_name, &b.user_name)
-            .then_with(|| (a.event_at, a.recorded_at, a.log_type, &a.agent_no).cmp(&(
+        user_name_order(&a.user_name, &b.user_name).then_with(|| {
+            (a.event_at, a.recorded_at, a.log_type, &a.agent_no).cmp(&(
                 b.event_at,
                 b.recorded_at,
                 b.log_type,
                 &b.agent_no,
-            )))
+            ))
+        })
     });
     let (text, events) = match config.layout {
         OutputLayout::Events => events_layout(config, &rows),
         OutputLayout::Summary => summary_layout(config, day, &rows),
     };
     let name = file_name(day);
-    let bytes = encode_text(&text, config.encoding)
-        .map_err(|source| SimError::Unmappable { file: name.clone(), source })?;
+    let bytes =
+        encode_text(&text, config.encoding).map_err(|source| SimError::Unmappable { file: name.clone(), source })?;
     Ok((SimFile { name, lanscope_day: day, bytes }, events))
 }
 
@@ -188,4 +182,74 @@ fn summary_layout(config: &SimConfig, day: Date, rows: &[&ActivityEvent]) -> (St
         }
     }
     (text, events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    fn event(user: &str, log_type: u8, event_at: Timestamp, recorded_at: Timestamp) -> ActivityEvent {
+        ActivityEvent {
+            user_name: user.to_string(),
+            log_type,
+            event_at,
+            recorded_at,
+            sub_manager_no: "1".to_string(),
+            agent_no: "1".to_string(),
+            computer_name: "PC-0001".to_string(),
+        }
+    }
+
+    fn at(config: &SimConfig, day: Date, h: i8, m: i8, s: i8) -> Timestamp {
+        config.time_zone.to_ambiguous_timestamp(day.at(h, m, s, 0)).compatible().unwrap()
+    }
+
+    #[test]
+    fn the_window_includes_its_start_and_excludes_its_end() {
+        let config = SimConfig::new(1, 1, date(2024, 2, 9));
+        let window = manager_window(&config, config.start);
+        let five = at(&config, config.start, 5, 0, 0);
+        let next_five = at(&config, date(2024, 2, 10), 5, 0, 0);
+        let just_before = at(&config, date(2024, 2, 10), 4, 59, 59);
+        assert!(event("sato0001", 1, five, five).passes_manager_filter(window));
+        assert!(event("sato0001", 2, just_before, just_before).passes_manager_filter(window));
+        assert!(!event("sato0001", 2, just_before, next_five).passes_manager_filter(window));
+        assert!(!event("sato0001", 2, next_five, next_five).passes_manager_filter(window));
+        let before = at(&config, config.start, 4, 59, 59);
+        assert!(!event("sato0001", 1, before, five).passes_manager_filter(window));
+    }
+
+    #[test]
+    fn system_and_other_log_types_never_pass() {
+        let config = SimConfig::new(1, 1, date(2024, 2, 9));
+        let window = manager_window(&config, config.start);
+        let noon = at(&config, config.start, 12, 0, 0);
+        assert!(!event("SYSTEM", 1, noon, noon).passes_manager_filter(window));
+        assert!(!event("system", 2, noon, noon).passes_manager_filter(window));
+        for log_type in [0, 3, 4, 5] {
+            assert!(!event("sato0001", log_type, noon, noon).passes_manager_filter(window));
+        }
+    }
+
+    #[test]
+    fn user_names_sort_without_regard_to_case() {
+        let mut names = vec!["sato0001", "Tanaka0003", "CORP\\suzuki0002", "kiosk", "髙橋健太", "Ito0007"];
+        names.sort_by(|a, b| user_name_order(a, b));
+        assert_eq!(names, ["CORP\\suzuki0002", "Ito0007", "kiosk", "sato0001", "Tanaka0003", "髙橋健太"]);
+    }
+
+    #[test]
+    fn fields_are_quoted_only_when_they_must_be() {
+        assert_eq!(field("CORP\\sato"), "CORP\\sato");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(quoted("0001"), "\"0001\"");
+    }
+
+    #[test]
+    fn date_times_are_written_like_sql_server_style_111_and_108() {
+        assert_eq!(format_date_time(date(2024, 2, 9).at(4, 5, 6, 0)), "2024/02/09 04:05:06");
+        assert_eq!(file_name(date(2024, 2, 9)), "kintai_20240209.csv");
+    }
 }
