@@ -1,0 +1,231 @@
+//! The connector's configuration (seed §2.4, §2.5): one TOML file, written atomically and
+//! readable only by its owner, because it holds the access token and the proxy password.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use lanscope_csv::ColumnMap;
+use loginrec_rules::{AccessToken, CompanyCode, DayChangeTime};
+use serde::{Deserialize, Serialize};
+
+/// The ログイン記録 server used when `register` is not given `--server`.
+pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8080";
+
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// 企業コード
+    pub company_code: String,
+    /// アクセストークン
+    pub access_token: String,
+    /// ログサーバーのログ出力先 (LanScope's OUTPUTDIR)
+    pub log_dir: PathBuf,
+    pub server_url: String,
+    /// Time zone the LanScope manager writes local times in.
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+    /// LanScope's collection start time (ログ収集の起点時刻), `HH:MM`.
+    #[serde(default = "default_collection_start")]
+    pub collection_start: String,
+    /// A file is read once its size and mtime have not changed for this long.
+    #[serde(default = "default_settle_seconds")]
+    pub settle_seconds: u64,
+    /// The folder is scanned this often even when no file event arrives.
+    #[serde(default = "default_scan_interval_seconds")]
+    pub scan_interval_seconds: u64,
+    #[serde(default = "default_batch_rows")]
+    pub batch_rows: usize,
+    /// Where the outbox lives; by default next to this file.
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
+    /// Header names for CSV layouts that differ from LanScope's defaults.
+    #[serde(default)]
+    pub columns: ColumnMap,
+    #[serde(default)]
+    pub proxy: ProxyConfig,
+}
+
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyConfig {
+    pub enabled: bool,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub port: u16,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+fn default_time_zone() -> String {
+    "Asia/Tokyo".into()
+}
+fn default_collection_start() -> String {
+    "05:00".into()
+}
+fn default_settle_seconds() -> u64 {
+    3
+}
+fn default_scan_interval_seconds() -> u64 {
+    60
+}
+fn default_batch_rows() -> usize {
+    2_000
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("company_code", &self.company_code)
+            .field("access_token", &"***")
+            .field("log_dir", &self.log_dir)
+            .field("server_url", &self.server_url)
+            .field("proxy", &self.proxy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for ProxyConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProxyConfig")
+            .field("enabled", &self.enabled)
+            .field("address", &self.address)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no configuration at {0}: run `lanscope-connector register` first")]
+    Missing(PathBuf),
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid configuration in {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+}
+
+impl Config {
+    pub fn new(company_code: CompanyCode, token: &AccessToken, log_dir: PathBuf, server_url: String) -> Config {
+        Config {
+            company_code: company_code.to_string(),
+            access_token: token.expose().to_string(),
+            log_dir,
+            server_url,
+            time_zone: default_time_zone(),
+            collection_start: default_collection_start(),
+            settle_seconds: default_settle_seconds(),
+            scan_interval_seconds: default_scan_interval_seconds(),
+            batch_rows: default_batch_rows(),
+            data_dir: None,
+            columns: ColumnMap::default(),
+            proxy: ProxyConfig::default(),
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ConfigError::Missing(path.into())),
+            Err(source) => return Err(ConfigError::Read { path: path.into(), source }),
+        };
+        let config: Config =
+            toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: path.into(), message: e.to_string() })?;
+        config.validate().map_err(|message| ConfigError::Invalid { path: path.into(), message })?;
+        Ok(config)
+    }
+
+    /// Checks every value, naming the key that is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        CompanyCode::parse(&self.company_code).map_err(|e| format!("company_code: {e}"))?;
+        AccessToken::parse(&self.access_token).map_err(|e| format!("access_token: {e}"))?;
+        jiff::tz::TimeZone::get(&self.time_zone).map_err(|_| format!("time_zone: unknown zone {:?}", self.time_zone))?;
+        self.collection_start.parse::<DayChangeTime>().map_err(|e| format!("collection_start: {e}"))?;
+        if !(self.server_url.starts_with("http://") || self.server_url.starts_with("https://")) {
+            return Err(format!("server_url: must start with http:// or https:// (got {:?})", self.server_url));
+        }
+        if self.batch_rows == 0 || self.batch_rows > ingest_protocol::MAX_BATCH_ROWS {
+            return Err(format!("batch_rows: must be 1..={}", ingest_protocol::MAX_BATCH_ROWS));
+        }
+        if self.proxy.enabled && (self.proxy.address.is_empty() || self.proxy.port == 0) {
+            return Err("proxy: address and port are required when the proxy is enabled".into());
+        }
+        Ok(())
+    }
+
+    pub fn token(&self) -> AccessToken {
+        // validate() ran on load; a hand-built config with a bad token fails at the server.
+        AccessToken::parse(&self.access_token).unwrap_or_else(|_| AccessToken::parse(&"0".repeat(32)).unwrap_or_else(|_| unreachable!()))
+    }
+
+    pub fn read_options(&self) -> lanscope_csv::ReadOptions {
+        lanscope_csv::ReadOptions {
+            time_zone: jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC),
+            collection_start: self.collection_start.parse().unwrap_or(DayChangeTime::LANSCOPE_DEFAULT),
+            columns: self.columns.clone(),
+        }
+    }
+
+    /// Writes the file atomically (temporary file, then rename) with owner-only permissions.
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let write_err = |source| ConfigError::Write { path: path.into(), source };
+        let text = toml::to_string_pretty(self).map_err(|e| ConfigError::Invalid { path: path.into(), message: e.to_string() })?;
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(write_err)?;
+        }
+        let tmp = path.with_extension("toml.tmp");
+        {
+            use std::io::Write;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut file = options.open(&tmp).map_err(write_err)?;
+            file.write_all(text.as_bytes()).map_err(write_err)?;
+            file.sync_all().map_err(write_err)?;
+        }
+        std::fs::rename(&tmp, path).map_err(write_err)?;
+        Ok(())
+    }
+
+    /// The folder of the outbox database.
+    pub fn data_dir(&self, config_path: &Path) -> PathBuf {
+        match &self.data_dir {
+            Some(d) => d.clone(),
+            None => config_path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")),
+        }
+    }
+}
+
+/// Where the configuration lives when `--config` is not given.
+pub fn default_config_path() -> PathBuf {
+    #[cfg(windows)]
+    {
+        let base = std::env::var_os("ProgramData").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(r"C:\ProgramData"));
+        base.join("LanScopeConnector").join("connector.toml")
+    }
+    #[cfg(not(windows))]
+    {
+        if let Some(xdg) = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+            return PathBuf::from(xdg).join("lanscope-connector").join("connector.toml");
+        }
+        if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+            return PathBuf::from(home).join(".config").join("lanscope-connector").join("connector.toml");
+        }
+        PathBuf::from("/etc/lanscope-connector/connector.toml")
+    }
+}
+
+/// The log folder used when `register` is not given `--log-dir`: LanScope's default OUTPUTDIR.
+pub fn default_log_dir() -> Option<PathBuf> {
+    if cfg!(windows) { Some(PathBuf::from(r"C:\TEMP")) } else { None }
+}

@@ -1,0 +1,132 @@
+//! Draining the outbox: batches, retries with capped exponential backoff and full jitter,
+//! `Retry-After`, token and proxy failures, and dead letters for rows refused for good.
+
+use std::time::Duration;
+
+use rand::Rng;
+
+use crate::outbox::{Outbox, now_ms};
+use crate::sender::{SendError, Sender};
+use crate::status::{LAST_ERROR, LAST_SUCCESS};
+
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Give up after this many failed attempts in a row; `None` retries forever.
+    pub max_attempts: Option<u32>,
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+impl RetryPolicy {
+    /// For `run --once`: a few quick retries, then report.
+    pub fn once() -> RetryPolicy {
+        RetryPolicy { max_attempts: Some(6), base: Duration::from_millis(500), cap: Duration::from_secs(10) }
+    }
+
+    /// For the service: retry forever, at most every five minutes.
+    pub fn daemon() -> RetryPolicy {
+        RetryPolicy { max_attempts: None, base: Duration::from_secs(1), cap: Duration::from_secs(300) }
+    }
+
+    /// Full jitter: a random pause between zero and the capped exponential bound.
+    fn pause(&self, attempt: u32) -> Duration {
+        let bound = self.base.saturating_mul(1u32 << attempt.min(20)).min(self.cap);
+        let millis = bound.as_millis().max(1) as u64;
+        Duration::from_millis(rand::rng().random_range(0..=millis))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("{0}")]
+    Stopped(SendError),
+    #[error("gave up after {attempts} attempts: {last}")]
+    GaveUp { attempts: u32, last: String },
+    #[error("outbox error: {0}")]
+    Outbox(#[from] sqlx::Error),
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub delivered: u64,
+    pub dead: u64,
+}
+
+/// Sends every waiting row. Returns when the outbox is empty, or with the reason it cannot be.
+pub async fn deliver_all(
+    outbox: &Outbox,
+    sender: &Sender,
+    batch_rows: usize,
+    policy: &RetryPolicy,
+) -> Result<DeliveryReport, DeliveryError> {
+    let mut report = DeliveryReport::default();
+    let mut limit = batch_rows.max(1);
+    let mut failures = 0u32;
+    loop {
+        let batch = outbox.next_batch(limit).await?;
+        if batch.is_empty() {
+            return Ok(report);
+        }
+        let (ids, rows): (Vec<i64>, Vec<_>) = batch.into_iter().unzip();
+        let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
+        match sender.send(rows).await {
+            Ok(answer) => {
+                let refused: Vec<(i64, String)> = answer
+                    .rejections
+                    .iter()
+                    .filter_map(|r| keys.iter().position(|k| k == &r.key).map(|i| (ids[i], r.reason.clone())))
+                    .collect();
+                let delivered: Vec<i64> = ids.iter().copied().filter(|id| !refused.iter().any(|(r, _)| r == id)).collect();
+                outbox.settle(&delivered, &refused).await?;
+                for (_, reason) in &refused {
+                    tracing::warn!(reason = %reason, "The server refused a row; it is kept as a dead letter.");
+                }
+                report.delivered += delivered.len() as u64;
+                report.dead += refused.len() as u64;
+                outbox.set_state(LAST_SUCCESS, &now_ms().to_string()).await?;
+                outbox.clear_state(LAST_ERROR).await?;
+                tracing::info!(accepted = answer.accepted, duplicate = answer.duplicate, rejected = answer.rejected, "Delivered a batch.");
+                failures = 0;
+                limit = (limit * 2).min(batch_rows.max(1));
+            }
+            Err(SendError::Refused { status, message }) if ids.len() > 1 => {
+                // Something in this batch is refused as a whole: halve until the row is found.
+                tracing::warn!(status, message = %message, rows = ids.len(), "The server refused a batch; splitting it.");
+                limit = ids.len() / 2;
+            }
+            Err(SendError::Refused { status, message }) => {
+                let reason = format!("HTTP {status}: {message}");
+                outbox.settle(&[], &[(ids[0], reason)]).await?;
+                report.dead += 1;
+                limit = batch_rows.max(1);
+            }
+            Err(e @ (SendError::TokenRejected(_) | SendError::ProxyAuth)) => {
+                outbox.set_state(LAST_ERROR, &e.to_string()).await?;
+                return Err(DeliveryError::Stopped(e));
+            }
+            Err(SendError::Retryable { message, retry_after }) => {
+                failures += 1;
+                outbox.set_state(LAST_ERROR, &message).await?;
+                if policy.max_attempts.is_some_and(|max| failures >= max) {
+                    return Err(DeliveryError::GaveUp { attempts: failures, last: message });
+                }
+                let pause = retry_after.map(|r| r.min(policy.cap)).unwrap_or_else(|| policy.pause(failures));
+                tracing::warn!(attempt = failures, pause_ms = pause.as_millis() as u64, error = %message, "Delivery failed; retrying.");
+                tokio::time::sleep(pause).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pauses_grow_but_never_pass_the_cap() {
+        let p = RetryPolicy { max_attempts: None, base: Duration::from_millis(100), cap: Duration::from_secs(2) };
+        for attempt in 0..40 {
+            assert!(p.pause(attempt) <= Duration::from_secs(2));
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! The durable outbox between LanScope's files and the server.
+//!
+//! Invariants:
+//! - **A file's rows and its cursor move together.** The rows parsed from a file, the record
+//!   that the file (path, size, mtime, SHA-256) was read, and its row errors are committed in
+//!   one SQLite transaction (WAL, `synchronous=FULL`). A crash before the commit leaves the
+//!   file unread, so it is read again; after the commit, the rows are on disk.
+//! - **A row leaves only when the server has it.** Rows are deleted, or moved to
+//!   `dead_letters`, in one transaction after the server answered that it committed them
+//!   (accepted or duplicate) or refused them for good. A crash between the server's commit
+//!   and ours leaves the rows here: they are sent again and the server counts them as
+//!   duplicates, so nothing is lost and nothing is stored twice.
+//! - **One row per key.** `outbox.key` is unique: a rewritten or re-exported file adds no
+//!   second copy of a row still waiting. A row already delivered and read again from a
+//!   rewritten file is sent again and answered as a duplicate.
+//! - **LanScope's files are only read**, never moved, changed or deleted.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use ingest_protocol::IngestRow;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, Sqlite, Transaction};
+
+pub const OUTBOX_FILE: &str = "outbox.db";
+
+#[derive(Clone)]
+pub struct Outbox {
+    pool: SqlitePool,
+}
+
+/// What identified a file's content the last time it was read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileMark {
+    pub size: i64,
+    pub mtime_ns: i64,
+    pub sha256: String,
+}
+
+/// Everything that reading one file produced.
+#[derive(Clone, Debug, Default)]
+pub struct FileRead {
+    pub layout: Option<String>,
+    pub rows: Vec<IngestRow>,
+    pub row_errors: Vec<(u64, String)>,
+    pub skipped: u64,
+    /// Set when the file as a whole could not be read (not a LanScope file, bad encoding).
+    pub problem: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub key: String,
+    pub reason: String,
+    pub at_ms: i64,
+    pub payload: String,
+}
+
+impl Outbox {
+    pub async fn open(dir: &Path) -> Result<Outbox, sqlx::Error> {
+        std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(dir.join(OUTBOX_FILE))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(2).connect_with(options).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Outbox { pool })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub async fn file_mark(&self, path: &str) -> Result<Option<FileMark>, sqlx::Error> {
+        let row = sqlx::query("SELECT size, mtime_ns, sha256 FROM files WHERE path = ?")
+            .bind(path)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| FileMark { size: r.get(0), mtime_ns: r.get(1), sha256: r.get(2) }))
+    }
+
+    /// Notes that a file whose content is unchanged now has another size/mtime mark.
+    pub async fn touch_file(&self, path: &str, mark: &FileMark) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?")
+            .bind(mark.size)
+            .bind(mark.mtime_ns)
+            .bind(path)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Commits a file's rows, errors and mark in one transaction. Returns how many rows were
+    /// new to the outbox.
+    pub async fn record_file(&self, path: &str, mark: &FileMark, read: &FileRead) -> Result<u64, sqlx::Error> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let mut added = 0;
+        for row in &read.rows {
+            let payload = serde_json::to_string(row).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+            added += sqlx::query("INSERT OR IGNORE INTO outbox (key, payload, enqueued_at_ms) VALUES (?, ?, ?)")
+                .bind(&row.key)
+                .bind(payload)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        sqlx::query("DELETE FROM row_errors WHERE file = ?").bind(path).execute(&mut *tx).await?;
+        for (line, message) in &read.row_errors {
+            sqlx::query("INSERT INTO row_errors (file, line, message, at_ms) VALUES (?, ?, ?, ?)")
+                .bind(path)
+                .bind(i64::try_from(*line).unwrap_or(i64::MAX))
+                .bind(message)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO files (path, size, mtime_ns, sha256, layout, rows, row_errors, skipped, problem, read_at_ms) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET size = excluded.size, \
+             mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256, layout = excluded.layout, rows = excluded.rows, \
+             row_errors = excluded.row_errors, skipped = excluded.skipped, problem = excluded.problem, \
+             read_at_ms = excluded.read_at_ms",
+        )
+        .bind(path)
+        .bind(mark.size)
+        .bind(mark.mtime_ns)
+        .bind(&mark.sha256)
+        .bind(&read.layout)
+        .bind(read.rows.len() as i64)
+        .bind(read.row_errors.len() as i64)
+        .bind(read.skipped as i64)
+        .bind(&read.problem)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// The oldest waiting rows, at most `limit`.
+    pub async fn next_batch(&self, limit: usize) -> Result<Vec<(i64, IngestRow)>, sqlx::Error> {
+        let rows = sqlx::query("SELECT id, payload FROM outbox ORDER BY id LIMIT ?")
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut unreadable = Vec::new();
+        for r in rows {
+            let id: i64 = r.get(0);
+            let payload: String = r.get(1);
+            match serde_json::from_str::<IngestRow>(&payload) {
+                Ok(row) => out.push((id, row)),
+                Err(e) => unreadable.push((id, format!("unreadable outbox entry: {e}"))),
+            }
+        }
+        if !unreadable.is_empty() {
+            self.settle(&[], &unreadable).await?;
+        }
+        Ok(out)
+    }
+
+    /// Removes delivered rows and moves refused rows to the dead-letter table, in one
+    /// transaction.
+    pub async fn settle(&self, delivered: &[i64], refused: &[(i64, String)]) -> Result<(), sqlx::Error> {
+        let now = now_ms();
+        let mut tx: Transaction<'_, Sqlite> = self.pool.begin().await?;
+        for (id, reason) in refused {
+            sqlx::query(
+                "INSERT INTO dead_letters (key, payload, reason, at_ms) SELECT key, payload, ?, ? FROM outbox WHERE id = ?",
+            )
+            .bind(reason)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM outbox WHERE id = ?").bind(id).execute(&mut *tx).await?;
+        }
+        for id in delivered {
+            sqlx::query("DELETE FROM outbox WHERE id = ?").bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn queued(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(&self.pool).await
+    }
+
+    pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>, sqlx::Error> {
+        let rows = sqlx::query("SELECT key, reason, at_ms, payload FROM dead_letters ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| DeadLetter { key: r.get(0), reason: r.get(1), at_ms: r.get(2), payload: r.get(3) }).collect())
+    }
+
+    pub async fn row_errors(&self) -> Result<Vec<(String, i64, String)>, sqlx::Error> {
+        let rows = sqlx::query("SELECT file, line, message FROM row_errors ORDER BY file, line")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    }
+
+    pub async fn file_problems(&self) -> Result<Vec<(String, String)>, sqlx::Error> {
+        let rows = sqlx::query("SELECT path, problem FROM files WHERE problem IS NOT NULL ORDER BY path")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    pub async fn files_read(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM files").fetch_one(&self.pool).await
+    }
+
+    pub async fn set_state(&self, name: &str, value: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO state (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+            .bind(name)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn clear_state(&self, name: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM state WHERE name = ?").bind(name).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn state(&self, name: &str) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT value FROM state WHERE name = ?").bind(name).fetch_optional(&self.pool).await
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
