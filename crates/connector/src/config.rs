@@ -145,7 +145,8 @@ impl Config {
     pub fn validate(&self) -> Result<(), String> {
         CompanyCode::parse(&self.company_code).map_err(|e| format!("company_code: {e}"))?;
         AccessToken::parse(&self.access_token).map_err(|e| format!("access_token: {e}"))?;
-        jiff::tz::TimeZone::get(&self.time_zone).map_err(|_| format!("time_zone: unknown zone {:?}", self.time_zone))?;
+        jiff::tz::TimeZone::get(&self.time_zone)
+            .map_err(|_| format!("time_zone: unknown zone {:?}", self.time_zone))?;
         self.collection_start.parse::<DayChangeTime>().map_err(|e| format!("collection_start: {e}"))?;
         if !(self.server_url.starts_with("http://") || self.server_url.starts_with("https://")) {
             return Err(format!("server_url: must start with http:// or https:// (got {:?})", self.server_url));
@@ -161,7 +162,8 @@ impl Config {
 
     pub fn token(&self) -> AccessToken {
         // validate() ran on load; a hand-built config with a bad token fails at the server.
-        AccessToken::parse(&self.access_token).unwrap_or_else(|_| AccessToken::parse(&"0".repeat(32)).unwrap_or_else(|_| unreachable!()))
+        AccessToken::parse(&self.access_token)
+            .unwrap_or_else(|_| AccessToken::parse(&"0".repeat(32)).unwrap_or_else(|_| unreachable!()))
     }
 
     pub fn read_options(&self) -> lanscope_csv::ReadOptions {
@@ -175,7 +177,8 @@ impl Config {
     /// Writes the file atomically (temporary file, then rename) with owner-only permissions.
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
         let write_err = |source| ConfigError::Write { path: path.into(), source };
-        let text = toml::to_string_pretty(self).map_err(|e| ConfigError::Invalid { path: path.into(), message: e.to_string() })?;
+        let text = toml::to_string_pretty(self)
+            .map_err(|e| ConfigError::Invalid { path: path.into(), message: e.to_string() })?;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(write_err)?;
         }
@@ -210,7 +213,8 @@ impl Config {
 pub fn default_config_path() -> PathBuf {
     #[cfg(windows)]
     {
-        let base = std::env::var_os("ProgramData").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(r"C:\ProgramData"));
+        let base =
+            std::env::var_os("ProgramData").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(r"C:\ProgramData"));
         base.join("LanScopeConnector").join("connector.toml")
     }
     #[cfg(not(windows))]

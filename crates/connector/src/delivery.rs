@@ -76,7 +76,8 @@ pub async fn deliver_all(
                     .iter()
                     .filter_map(|r| keys.iter().position(|k| k == &r.key).map(|i| (ids[i], r.reason.clone())))
                     .collect();
-                let delivered: Vec<i64> = ids.iter().copied().filter(|id| !refused.iter().any(|(r, _)| r == id)).collect();
+                let delivered: Vec<i64> =
+                    ids.iter().copied().filter(|id| !refused.iter().any(|(r, _)| r == id)).collect();
                 outbox.settle(&delivered, &refused).await?;
                 for (_, reason) in &refused {
                     tracing::warn!(reason = %reason, "The server refused a row; it is kept as a dead letter.");
@@ -85,7 +86,12 @@ pub async fn deliver_all(
                 report.dead += refused.len() as u64;
                 outbox.set_state(LAST_SUCCESS, &now_ms().to_string()).await?;
                 outbox.clear_state(LAST_ERROR).await?;
-                tracing::info!(accepted = answer.accepted, duplicate = answer.duplicate, rejected = answer.rejected, "Delivered a batch.");
+                tracing::info!(
+                    accepted = answer.accepted,
+                    duplicate = answer.duplicate,
+                    rejected = answer.rejected,
+                    "Delivered a batch."
+                );
                 failures = 0;
                 limit = (limit * 2).min(batch_rows.max(1));
             }

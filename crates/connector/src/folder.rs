@@ -69,7 +69,8 @@ pub async fn read_ready_files(
     for candidate in candidates {
         let key = candidate.path.display().to_string();
         let known = outbox.file_mark(&key).await?;
-        if known.as_ref().is_some_and(|m| m.size == candidate.size as i64 && m.mtime_ns == mtime_ns(candidate.modified)) {
+        if known.as_ref().is_some_and(|m| m.size == candidate.size as i64 && m.mtime_ns == mtime_ns(candidate.modified))
+        {
             continue;
         }
         let age = SystemTime::now().duration_since(candidate.modified).unwrap_or(Duration::ZERO);

@@ -22,7 +22,10 @@ use sender::Sender;
 #[derive(Debug)]
 pub enum OnceOutcome {
     /// Every row was acknowledged or reported (dead letters, bad CSV lines).
-    Done { delivered: u64, dead: u64 },
+    Done {
+        delivered: u64,
+        dead: u64,
+    },
     Failed(DeliveryError),
 }
 
@@ -37,7 +40,8 @@ pub async fn run_once(config: &Config, config_path: &Path, policy: RetryPolicy) 
     let mut waited = Duration::ZERO;
     let limit = settle.max(Duration::from_secs(1)) * 20;
     loop {
-        let summary = folder::read_ready_files(&config.log_dir, &config.company_code, &options, settle, &outbox).await?;
+        let summary =
+            folder::read_ready_files(&config.log_dir, &config.company_code, &options, settle, &outbox).await?;
         if summary.unsettled.is_empty() {
             break;
         }

@@ -25,7 +25,10 @@ fn network_mount_reason(dir: &Path) -> Option<String> {
     let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
     let (mount_point, fs_type) = mount_of(&canonical, &mounts)?;
     is_network_fs(&fs_type).then(|| {
-        format!("{} is on a network file system ({fs_type} mounted at {mount_point}); network folders cannot be used", dir.display())
+        format!(
+            "{} is on a network file system ({fs_type} mounted at {mount_point}); network folders cannot be used",
+            dir.display()
+        )
     })
 }
 
@@ -34,7 +37,8 @@ fn network_mount_reason(dir: &Path) -> Option<String> {
     // A mapped network drive appears as a drive letter whose canonical form is a UNC path.
     let canonical = std::fs::canonicalize(dir).ok()?;
     let text = canonical.to_string_lossy().to_string();
-    text.starts_with(r"\\?\UNC\").then(|| format!("{} is a mapped network drive; network folders cannot be used", dir.display()))
+    text.starts_with(r"\\?\UNC\")
+        .then(|| format!("{} is a mapped network drive; network folders cannot be used", dir.display()))
 }
 
 #[cfg(not(any(target_os = "linux", windows)))]
@@ -59,7 +63,22 @@ fn mount_of(path: &Path, mounts: &str) -> Option<(String, String)> {
 
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn is_network_fs(fs_type: &str) -> bool {
-    matches!(fs_type, "nfs" | "nfs4" | "cifs" | "smb3" | "smbfs" | "ncpfs" | "afs" | "9p" | "ceph" | "glusterfs" | "fuse.sshfs" | "davfs" | "fuse.davfs2")
+    matches!(
+        fs_type,
+        "nfs"
+            | "nfs4"
+            | "cifs"
+            | "smb3"
+            | "smbfs"
+            | "ncpfs"
+            | "afs"
+            | "9p"
+            | "ceph"
+            | "glusterfs"
+            | "fuse.sshfs"
+            | "davfs"
+            | "fuse.davfs2"
+    )
 }
 
 #[cfg(test)]

@@ -103,7 +103,9 @@ fn execute(command: Command, config_path: PathBuf) -> anyhow::Result<ExitCode> {
             let log_dir = std::fs::canonicalize(&log_dir).unwrap_or(log_dir);
             let mut config = match Config::load(&config_path) {
                 Ok(existing) => existing,
-                Err(config::ConfigError::Missing(_)) => Config::new(code.clone(), &token, log_dir.clone(), server.clone()),
+                Err(config::ConfigError::Missing(_)) => {
+                    Config::new(code.clone(), &token, log_dir.clone(), server.clone())
+                }
                 Err(e) => return Err(e.into()),
             };
             config.company_code = code.to_string();

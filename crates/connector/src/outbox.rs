@@ -195,13 +195,15 @@ impl Outbox {
         let rows = sqlx::query("SELECT key, reason, at_ms, payload FROM dead_letters ORDER BY id")
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(|r| DeadLetter { key: r.get(0), reason: r.get(1), at_ms: r.get(2), payload: r.get(3) }).collect())
+        Ok(rows
+            .iter()
+            .map(|r| DeadLetter { key: r.get(0), reason: r.get(1), at_ms: r.get(2), payload: r.get(3) })
+            .collect())
     }
 
     pub async fn row_errors(&self) -> Result<Vec<(String, i64, String)>, sqlx::Error> {
-        let rows = sqlx::query("SELECT file, line, message FROM row_errors ORDER BY file, line")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT file, line, message FROM row_errors ORDER BY file, line").fetch_all(&self.pool).await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
     }
 
@@ -217,11 +219,13 @@ impl Outbox {
     }
 
     pub async fn set_state(&self, name: &str, value: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO state (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value")
-            .bind(name)
-            .bind(value)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO state (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

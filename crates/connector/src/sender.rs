@@ -87,9 +87,10 @@ impl Sender {
         Err(match status {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => SendError::TokenRejected(status.as_u16()),
             StatusCode::PROXY_AUTHENTICATION_REQUIRED => SendError::ProxyAuth,
-            StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS => {
-                SendError::Retryable { message: format!("the server asked to retry later (HTTP {status})"), retry_after }
-            }
+            StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS => SendError::Retryable {
+                message: format!("the server asked to retry later (HTTP {status})"),
+                retry_after,
+            },
             s if s.is_server_error() => SendError::Retryable {
                 message: format!("the server had a problem (HTTP {}): {}", s.as_u16(), truncate(&message)),
                 retry_after,

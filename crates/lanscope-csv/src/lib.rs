@@ -32,6 +32,7 @@ use loginrec_rules::{DayChangeTime, LogKind};
 pub use datetime::{parse_local_date, parse_local_datetime, parse_local_time};
 pub use encoding::{SHIFT_JIS_NAME, UTF_8, decode};
 pub use header::{ColumnMap, Layout};
+pub use lines::LineCounter;
 
 /// How to read a file: the connector's configuration.
 #[derive(Clone, Debug)]

@@ -7,19 +7,19 @@
 
 /// Counts line breaks (`\n`, `\r\n`, or a lone `\r`) up to record starts, moving forward only
 /// so that a whole file is counted once.
-pub(crate) struct LineCounter<'a> {
+pub struct LineCounter<'a> {
     text: &'a [u8],
     offset: usize,
     line: u64,
 }
 
 impl<'a> LineCounter<'a> {
-    pub(crate) fn new(text: &'a str) -> Self {
+    pub fn new(text: &'a str) -> Self {
         LineCounter { text: text.as_bytes(), offset: 0, line: 1 }
     }
 
     /// The 1-based line of the record whose reported position is `byte`.
-    pub(crate) fn line_of_record_at(&mut self, byte: u64) -> u64 {
+    pub fn line_of_record_at(&mut self, byte: u64) -> u64 {
         let mut start = usize::try_from(byte).unwrap_or(usize::MAX).min(self.text.len());
         // The reported position may still be in front of the previous record's terminator or of
         // skipped blank lines; a record never starts with a line break.

@@ -1,1 +1,249 @@
-fn main() {}
+//! `loginrec`: the ログイン記録 server with the embedded 勤革時 module, its operator commands,
+//! the demo and the LanScope simulator.
+#![forbid(unsafe_code)]
+
+mod commands;
+mod demo;
+mod masters;
+mod simulate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use loginrec_store::DEFAULT_DATABASE_URL;
+
+#[derive(Parser)]
+#[command(name = "loginrec", version, about = "勤革時 ログイン記録: LanScope PC logs become attendance punches")]
+struct Cli {
+    /// Database: sqlite://PATH (default) or postgres://USER@HOST/DB.
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    database_url: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the server (ingest API and pages).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+    },
+    /// Applies database migrations and exits.
+    Migrate,
+    /// 企業: create a company, issue its LanScope access token.
+    #[command(subcommand)]
+    Company(CompanyCommand),
+    /// 所属設定: import departments.
+    #[command(subcommand)]
+    Department(ImportCommand),
+    /// 従業員設定: import employees.
+    #[command(subcommand)]
+    Employee(ImportCommand),
+    /// 連携設定: export or import サービスアカウント links.
+    #[command(subcommand)]
+    Link(LinkCommand),
+    /// 日別データ: export punches.
+    #[command(subcommand)]
+    Timecard(TimecardCommand),
+    /// Simulators for tests, demos and benchmarks.
+    #[command(subcommand)]
+    Simulate(SimulateCommand),
+    /// Runs a complete demo on its own SQLite database: server, simulated LanScope output, connector.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Where the demo keeps its database and files (reset on every run).
+        #[arg(long, default_value = "./data/demo")]
+        data_dir: PathBuf,
+        /// Number of simulated employees.
+        #[arg(long, default_value_t = 20)]
+        users: usize,
+        /// Exit after the punches are delivered instead of serving until Ctrl-C.
+        #[arg(long)]
+        no_serve: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CompanyCommand {
+    /// Creates a company.
+    Create {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "Asia/Tokyo")]
+        timezone: String,
+    },
+    /// Enables LanScope integration and issues a new access token (the last line printed);
+    /// the previous token stops working.
+    IssueToken {
+        #[arg(long)]
+        code: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Imports a CSV file (CP932 or UTF-8).
+    Import {
+        #[arg(long)]
+        company: String,
+        file: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EncodingArg {
+    Cp932,
+    Utf8,
+}
+
+#[derive(Subcommand)]
+enum LinkCommand {
+    /// Writes the 連携設定 CSV to standard output.
+    Export {
+        #[arg(long)]
+        company: String,
+        #[arg(long, value_enum, default_value = "cp932")]
+        encoding: EncodingArg,
+    },
+    /// Updates the サービスアカウント of the users listed in the file; all or nothing.
+    Import {
+        #[arg(long)]
+        company: String,
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum TimecardCommand {
+    /// Writes the punches of a period as UTF-8 CSV to standard output.
+    Export {
+        #[arg(long)]
+        company: String,
+        #[arg(long)]
+        from: jiff::civil::Date,
+        #[arg(long)]
+        to: jiff::civil::Date,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LayoutArg {
+    Events,
+    Summary,
+}
+
+#[derive(Subcommand)]
+enum SimulateCommand {
+    /// Writes LanScope manager CSV files for simulated PC activity, the master files
+    /// (departments.csv, employees.csv, links.csv) and expected-punches.csv.
+    Lanscope {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 20)]
+        users: usize,
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// First LanScope day (YYYY-MM-DD).
+        #[arg(long)]
+        start: jiff::civil::Date,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, value_enum, default_value = "events")]
+        layout: LayoutArg,
+        #[arg(long, value_enum, default_value = "cp932")]
+        encoding: EncodingArg,
+        /// Write each LanScope file slowly, in small pieces this many milliseconds apart, as a
+        /// manager still at work would.
+        #[arg(long, default_value_t = 0)]
+        slow_write_ms: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let url = cli.database_url;
+    match cli.command {
+        Command::Serve { listen } => commands::serve(&url, listen).await,
+        Command::Migrate => commands::migrate(&url).await,
+        Command::Company(CompanyCommand::Create { code, name, timezone }) => {
+            commands::company_create(&url, &code, &name, &timezone).await
+        }
+        Command::Company(CompanyCommand::IssueToken { code }) => commands::issue_token(&url, &code).await,
+        Command::Department(ImportCommand::Import { company, file }) => {
+            commands::department_import(&url, &company, &file).await
+        }
+        Command::Employee(ImportCommand::Import { company, file }) => {
+            commands::employee_import(&url, &company, &file).await
+        }
+        Command::Link(LinkCommand::Export { company, encoding }) => {
+            let encoding = match encoding {
+                EncodingArg::Cp932 => loginrec_server::links::CsvEncoding::Cp932,
+                EncodingArg::Utf8 => loginrec_server::links::CsvEncoding::Utf8Bom,
+            };
+            commands::link_export(&url, &company, encoding).await
+        }
+        Command::Link(LinkCommand::Import { company, file }) => commands::link_import(&url, &company, &file).await,
+        Command::Timecard(TimecardCommand::Export { company, from, to }) => {
+            commands::timecard_export(&url, &company, from, to).await
+        }
+        Command::Simulate(SimulateCommand::Lanscope {
+            out,
+            users,
+            days,
+            start,
+            seed,
+            layout,
+            encoding,
+            slow_write_ms,
+        }) => {
+            let mut config = lanscope_simulator::SimConfig::new(users, days, start);
+            config.seed = seed;
+            config.layout = match layout {
+                LayoutArg::Events => lanscope_simulator::OutputLayout::Events,
+                LayoutArg::Summary => lanscope_simulator::OutputLayout::Summary,
+            };
+            config.encoding = match encoding {
+                EncodingArg::Cp932 => lanscope_simulator::OutputEncoding::Cp932,
+                EncodingArg::Utf8 => lanscope_simulator::OutputEncoding::Utf8,
+            };
+            let written = simulate::write(&config, &out, &out, std::time::Duration::from_millis(slow_write_ms)).await?;
+            println!(
+                "{} LanScope files, {} expected punch rows written to {}",
+                written.files,
+                written.expected_rows,
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Demo { listen, data_dir, users, no_serve } => demo::run(listen, &data_dir, users, !no_serve).await,
+    }
+}

@@ -30,8 +30,7 @@ pub(crate) async fn ingest_logs(
             return Err(ApiError::BadRequest("the company code header and body differ".into()));
         }
     }
-    let company =
-        state.store.company_for_token(&batch.company_code, token).await?.ok_or(ApiError::TokenRejected)?;
+    let company = state.store.company_for_token(&batch.company_code, token).await?.ok_or(ApiError::TokenRejected)?;
     if batch.rows.len() > MAX_BATCH_ROWS {
         return Err(ApiError::BatchTooLarge { max: MAX_BATCH_ROWS, got: batch.rows.len() });
     }

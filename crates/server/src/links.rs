@@ -63,7 +63,11 @@ pub fn export(rows: &[LinkRow], encoding: CsvEncoding) -> Result<Vec<u8>, LineEr
             if unmappable {
                 let bad = rows
                     .iter()
-                    .find(|r| encoding_rs::SHIFT_JIS.encode(&format!("{}{}", r.full_name, r.service_account.as_deref().unwrap_or(""))).2)
+                    .find(|r| {
+                        encoding_rs::SHIFT_JIS
+                            .encode(&format!("{}{}", r.full_name, r.service_account.as_deref().unwrap_or("")))
+                            .2
+                    })
                     .map(|r| r.employee_code.clone())
                     .unwrap_or_default();
                 return Err(LineError {
@@ -114,16 +118,17 @@ pub fn plan_import(bytes: &[u8], current: &[LinkRow]) -> Result<Vec<(String, Opt
     let known: BTreeMap<&str, &LinkRow> = current.iter().map(|r| (r.employee_code.as_str(), r)).collect();
     let mut errors = Vec::new();
     let mut plan: Vec<(String, Option<String>, u64)> = Vec::new();
+    let mut lines = lanscope_csv::LineCounter::new(&text);
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let line = e.position().map(|p| lines.line_of_record_at(p.byte())).unwrap_or(0);
                 errors.push(LineError { line, message: format!("CSV を読めません: {e}") });
                 continue;
             }
         };
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let line = record.position().map(|p| lines.line_of_record_at(p.byte())).unwrap_or(0);
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
@@ -166,7 +171,10 @@ pub fn plan_import(bytes: &[u8], current: &[LinkRow]) -> Result<Vec<(String, Opt
     let mut seen_codes: BTreeMap<&str, u64> = BTreeMap::new();
     for (code, account, line) in &plan {
         if let Some(first) = seen_codes.insert(code, *line) {
-            errors.push(LineError { line: *line, message: format!("打刻先アカウント {code:?} が {first}行目と重複しています") });
+            errors.push(LineError {
+                line: *line,
+                message: format!("打刻先アカウント {code:?} が {first}行目と重複しています"),
+            });
         }
         let Some(account) = account else { continue };
         if let Some((first, _)) = holders.insert(account, (*line, code)) {
@@ -175,13 +183,15 @@ pub fn plan_import(bytes: &[u8], current: &[LinkRow]) -> Result<Vec<(String, Opt
                 message: format!("サービスアカウント {account:?} が {first}行目と重複しています"),
             });
         }
-        if let Some(other) = current
-            .iter()
-            .find(|r| r.service_account.as_deref() == Some(account.as_str()) && !listed.contains(r.employee_code.as_str()))
-        {
+        if let Some(other) = current.iter().find(|r| {
+            r.service_account.as_deref() == Some(account.as_str()) && !listed.contains(r.employee_code.as_str())
+        }) {
             errors.push(LineError {
                 line: *line,
-                message: format!("サービスアカウント {account:?} は打刻先アカウント {:?} に設定済みです", other.employee_code),
+                message: format!(
+                    "サービスアカウント {account:?} は打刻先アカウント {:?} に設定済みです",
+                    other.employee_code
+                ),
             });
         }
     }
@@ -248,10 +258,10 @@ mod tests {
 
     #[test]
     fn a_code_without_its_leading_zeros_is_explained_as_excel_damage() {
-        let text = "連携種別,種別コード,打刻先アカウント,姓・名,サービスアカウント\nLanScope連携,2,12,勤怠 太郎,tarouk\n";
+        let text = "連携種別,種別コード,打刻先アカウント,姓・名,サービスアカウント\r\nLanScope連携,2,0012,勤怠 太郎,x\r\nLanScope連携,2,12,勤怠 太郎,tarouk\r\n";
         let errors = plan_import(text.as_bytes(), &current()).unwrap_err();
         assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].line, 2);
+        assert_eq!(errors[0].line, 3, "CRLF files count lines like a text editor");
         assert!(errors[0].message.contains("Excel"), "{}", errors[0]);
         assert!(errors[0].message.contains("0012"));
     }

@@ -129,11 +129,7 @@ pub(crate) async fn daily(
     Ok(DailyPage {
         company_code: company.code,
         company_name: company.name,
-        date_label: format!(
-            "{}({})",
-            date.strftime("%Y/%m/%d"),
-            WEEKDAYS_JA[weekday.to_monday_zero_offset() as usize]
-        ),
+        date_label: format!("{}({})", date.strftime("%Y/%m/%d"), WEEKDAYS_JA[weekday.to_monday_zero_offset() as usize]),
         date: date.to_string(),
         today: today.to_string(),
         prev_date: date.checked_sub(1.day()).unwrap_or(date).to_string(),

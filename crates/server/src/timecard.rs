@@ -15,10 +15,19 @@ pub fn render(rows: &[TimecardRow], tz: &TimeZone) -> String {
     out.push_str(HEADER);
     out.push_str("\r\n");
     for row in rows {
-        let cell = |p: &Option<loginrec_store::PunchView>| p.as_ref().map(|p| date_time_minutes(p.at_ms, tz)).unwrap_or_default();
-        let mut methods: Vec<&str> = [&row.clock_in, &row.clock_out].iter().filter_map(|p| p.as_ref().map(|p| p.method.as_str())).collect();
+        let cell = |p: &Option<loginrec_store::PunchView>| {
+            p.as_ref().map(|p| date_time_minutes(p.at_ms, tz)).unwrap_or_default()
+        };
+        let mut methods: Vec<&str> =
+            [&row.clock_in, &row.clock_out].iter().filter_map(|p| p.as_ref().map(|p| p.method.as_str())).collect();
         methods.dedup();
-        let record = [row.employee_code.clone(), row.business_date.to_string(), cell(&row.clock_in), cell(&row.clock_out), methods.join("/")];
+        let record = [
+            row.employee_code.clone(),
+            row.business_date.to_string(),
+            cell(&row.clock_in),
+            cell(&row.clock_out),
+            methods.join("/"),
+        ];
         // Writing into a Vec cannot fail.
         let _ = writer.write_record(&record);
     }

@@ -79,12 +79,11 @@ impl Store {
     }
 
     pub async fn departments(&self, company_id: i64) -> Result<Vec<DepartmentInput>> {
-        let rows = sqlx::query(
-            "SELECT code, name, day_change_minutes FROM departments WHERE company_id = $1 ORDER BY code",
-        )
-        .bind(company_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows =
+            sqlx::query("SELECT code, name, day_change_minutes FROM departments WHERE company_id = $1 ORDER BY code")
+                .bind(company_id)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|r| {
                 Ok(DepartmentInput {

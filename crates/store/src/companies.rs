@@ -102,7 +102,10 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE companies SET lanscope_enabled = 1 WHERE id = $1").bind(company_id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE companies SET lanscope_enabled = 1 WHERE id = $1")
+            .bind(company_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(token)
     }

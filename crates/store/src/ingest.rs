@@ -27,7 +27,9 @@ use ingest_protocol::{ConnectorInfo, IngestRow};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use loginrec_rules::{DayChangeTime, DayLog, PunchKind, bare_account, business_day, business_day_window, derive_day_punches};
+use loginrec_rules::{
+    DayChangeTime, DayLog, PunchKind, bare_account, business_day, business_day_window, derive_day_punches,
+};
 use sqlx::{Any, Row, Transaction};
 
 use crate::attendance::minutes_to_day_change;
@@ -54,7 +56,12 @@ const PUNCH_LOCK_NAMESPACE: i64 = 1 << 56;
 
 impl Store {
     /// Stores a batch of validated rows and derives the punches they change.
-    pub async fn ingest(&self, company: &Company, connector: &ConnectorInfo, rows: &[AcceptedRow]) -> Result<IngestOutcome> {
+    pub async fn ingest(
+        &self,
+        company: &Company,
+        connector: &ConnectorInfo,
+        rows: &[AcceptedRow],
+    ) -> Result<IngestOutcome> {
         let tz = company.tz()?;
         let mut sorted: Vec<&AcceptedRow> = rows.iter().collect();
         sorted.sort_by(|a, b| (a.event_at_ms, &a.key).cmp(&(b.event_at_ms, &b.key)));
@@ -155,7 +162,10 @@ impl Store {
         if self.backend == Backend::Postgres {
             let employees: BTreeSet<i64> = days.iter().map(|d| d.employee_id).collect();
             for id in employees {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PUNCH_LOCK_NAMESPACE | id).execute(&mut **tx).await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(PUNCH_LOCK_NAMESPACE | id)
+                    .execute(&mut **tx)
+                    .await?;
             }
         }
         let mut written = 0;

@@ -68,6 +68,9 @@ impl Store {
 
     /// How many logs the company has received.
     pub async fn log_count(&self, company_id: i64) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM logs WHERE company_id = $1").bind(company_id).fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM logs WHERE company_id = $1")
+            .bind(company_id)
+            .fetch_one(&self.pool)
+            .await?)
     }
 }

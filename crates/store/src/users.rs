@@ -103,7 +103,9 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok(LinkRow { employee_code: r.try_get(0)?, full_name: r.try_get(1)?, service_account: r.try_get(2)? }))
+            .map(|r| {
+                Ok(LinkRow { employee_code: r.try_get(0)?, full_name: r.try_get(1)?, service_account: r.try_get(2)? })
+            })
             .collect()
     }
 
@@ -114,25 +116,25 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // Clear first so that two users can swap accounts within one import.
         for (code, _) in links {
-            let n = sqlx::query("UPDATE lr_users SET service_account = NULL WHERE company_id = $1 AND employee_code = $2")
-                .bind(company_id)
-                .bind(code)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            let n =
+                sqlx::query("UPDATE lr_users SET service_account = NULL WHERE company_id = $1 AND employee_code = $2")
+                    .bind(company_id)
+                    .bind(code)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
             if n == 0 {
                 return Err(StoreError::NotFound(format!("打刻先アカウント {code:?}")));
             }
         }
         for (code, account) in links {
             let Some(account) = account else { continue };
-            let holder: Option<String> = sqlx::query_scalar(
-                "SELECT employee_code FROM lr_users WHERE company_id = $1 AND service_account = $2",
-            )
-            .bind(company_id)
-            .bind(account)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let holder: Option<String> =
+                sqlx::query_scalar("SELECT employee_code FROM lr_users WHERE company_id = $1 AND service_account = $2")
+                    .bind(company_id)
+                    .bind(account)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             if let Some(holder) = holder {
                 return Err(StoreError::Conflict(format!(
                     "サービスアカウント {account:?} は打刻先アカウント {holder:?} に設定済みです"

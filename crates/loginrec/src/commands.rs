@@ -1,0 +1,162 @@
+//! The operator commands. Each one mirrors what the web UI does, through the same store and
+//! the same pure logic.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use jiff::civil::Date;
+use loginrec_rules::CompanyCode;
+use loginrec_server::links::{self, CsvEncoding};
+use loginrec_server::{ServerOptions, timecard};
+use loginrec_store::{Company, Store};
+
+use crate::masters;
+
+pub async fn open(url: &str) -> anyhow::Result<Store> {
+    Store::connect(url).await.with_context(|| format!("cannot open the database {}", redact_url(url)))
+}
+
+/// The URL without its password, for messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user_part = &url[scheme + 3..at];
+            let user = user_part.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn company(store: &Store, code: &str) -> anyhow::Result<Company> {
+    store
+        .company_by_code(code)
+        .await?
+        .with_context(|| format!("company {code} does not exist (企業コード {code} はありません)"))
+}
+
+pub async fn serve(url: &str, listen: SocketAddr) -> anyhow::Result<()> {
+    let store = open(url).await?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let options = ServerOptions::for_listen_addr(listen);
+    tracing::info!(address = %listen, pages = options.unauthenticated_pages, "Listening.");
+    if !options.unauthenticated_pages {
+        tracing::warn!("Pages are served only on a loopback address until admin login is configured.");
+    }
+    loginrec_server::serve(listener, store, options, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
+
+pub async fn migrate(url: &str) -> anyhow::Result<()> {
+    open(url).await?;
+    println!("migrations applied");
+    Ok(())
+}
+
+pub async fn company_create(url: &str, code: &str, name: &str, timezone: &str) -> anyhow::Result<()> {
+    let code = CompanyCode::parse(code)?;
+    let store = open(url).await?;
+    let company = store.create_company(code.as_str(), name, timezone).await?;
+    println!("created company {} ({})", company.code, company.name);
+    Ok(())
+}
+
+pub async fn issue_token(url: &str, code: &str) -> anyhow::Result<()> {
+    let store = open(url).await?;
+    let company = company(&store, code).await?;
+    let token = store.issue_token(company.id).await?;
+    println!("LanScope integration enabled for {}; the previous token, if any, no longer works.", company.code);
+    println!("This token is shown once. Give it to the administrator of the connector:");
+    println!("{token}");
+    Ok(())
+}
+
+fn read_file(path: &Path) -> anyhow::Result<(String, Vec<u8>)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok((path.display().to_string(), bytes))
+}
+
+fn report<E: std::fmt::Display>(errors: &[E]) -> anyhow::Error {
+    let mut text = String::from("nothing was imported (取り込みませんでした):");
+    for e in errors {
+        text.push_str("\n  ");
+        text.push_str(&e.to_string());
+    }
+    anyhow::anyhow!(text)
+}
+
+pub async fn department_import(url: &str, code: &str, path: &Path) -> anyhow::Result<()> {
+    let (name, bytes) = read_file(path)?;
+    let departments = masters::parse_departments(&name, &bytes).map_err(|e| report(&e))?;
+    let store = open(url).await?;
+    let company = company(&store, code).await?;
+    let n = store.upsert_departments(company.id, &departments).await?;
+    println!("{n}件の所属を登録しました ({n} departments imported)");
+    Ok(())
+}
+
+pub async fn employee_import(url: &str, code: &str, path: &Path) -> anyhow::Result<()> {
+    let (name, bytes) = read_file(path)?;
+    let employees = masters::parse_employees(&name, &bytes).map_err(|e| report(&e))?;
+    let store = open(url).await?;
+    let company = company(&store, code).await?;
+    let known: Vec<String> = store.departments(company.id).await?.into_iter().map(|d| d.code).collect();
+    if let Some(e) = employees.iter().find(|e| !known.contains(&e.department_code)) {
+        bail!(
+            "{name}: 所属コード {:?} of employee {:?} does not exist; import departments first",
+            e.department_code,
+            e.code
+        );
+    }
+    let n = store.upsert_employees(company.id, &employees).await?;
+    println!("{n}件の従業員を登録しました ({n} employees imported)");
+    Ok(())
+}
+
+pub async fn link_export(url: &str, code: &str, encoding: CsvEncoding) -> anyhow::Result<()> {
+    let store = open(url).await?;
+    let company = company(&store, code).await?;
+    let rows = store.link_rows(company.id).await?;
+    let bytes = links::export(&rows, encoding).map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    std::io::stdout().write_all(&bytes)?;
+    Ok(())
+}
+
+pub async fn link_import(url: &str, code: &str, path: &Path) -> anyhow::Result<()> {
+    let (name, bytes) = read_file(path)?;
+    let store = open(url).await?;
+    let company = company(&store, code).await?;
+    let current = store.link_rows(company.id).await?;
+    let plan = links::plan_import(&bytes, &current).map_err(|errors| {
+        let named: Vec<String> = errors.iter().map(|e| format!("{name}: {e}")).collect();
+        report(&named)
+    })?;
+    let n = store.apply_links(company.id, &plan).await?;
+    println!("{}", links::updated_message(n));
+    Ok(())
+}
+
+pub async fn timecard_export(url: &str, code: &str, from: Date, to: Date) -> anyhow::Result<()> {
+    if to < from {
+        bail!("--to ({to}) is before --from ({from})");
+    }
+    let store = open(url).await?;
+    let company = company(&store, code).await?;
+    let rows = store.timecard(company.id, from, to).await?;
+    print!("{}", timecard::render(&rows, &company.tz()?));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_passwords_never_reach_messages() {
+        assert_eq!(super::redact_url("postgres://app:s3cret@db/loginrec"), "postgres://app:***@db/loginrec");
+        assert_eq!(super::redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
+    }
+}

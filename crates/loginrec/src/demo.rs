@@ -1,0 +1,148 @@
+//! `loginrec demo`: the whole product on one machine, in one command.
+//!
+//! Creates a demo company with departments (one with a 05:00 日付変更時間), employees and
+//! links, issues its token, starts the server, simulates a week of LanScope output into a
+//! folder, runs the connector on it, checks the punches against the simulator's ground truth
+//! and prints where to see them. Every run starts from a fresh folder.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use jiff::ToSpan;
+use lanscope_connector::config::Config;
+use lanscope_connector::delivery::RetryPolicy;
+use lanscope_connector::{OnceOutcome, run_once};
+use loginrec_rules::{AccessToken, CompanyCode};
+use loginrec_server::ServerOptions;
+use loginrec_server::links;
+use loginrec_store::{DepartmentInput, EmployeeInput, Store};
+
+use crate::simulate;
+
+const MARKER: &str = ".loginrec-demo";
+pub const DEMO_COMPANY: &str = "DEMO01";
+
+pub async fn run(listen: SocketAddr, data_dir: &Path, users: usize, serve_forever: bool) -> anyhow::Result<()> {
+    reset(data_dir)?;
+    let url = format!("sqlite://{}/loginrec.db", data_dir.display());
+    let store = Store::connect(&url).await?;
+    let company = store.create_company(DEMO_COMPANY, "デモ株式会社", "Asia/Tokyo").await?;
+    let tz = company.tz()?;
+
+    let today = tz.to_datetime(jiff::Timestamp::now()).date();
+    let start = today.checked_sub(8.days())?;
+    let config = lanscope_simulator::SimConfig::new(users, 7, start);
+    let lanscope_dir = data_dir.join("lanscope");
+    let written = simulate::write(&config, &lanscope_dir, data_dir, Duration::ZERO).await?;
+    let sim = &written.simulation;
+
+    let departments: Vec<DepartmentInput> = sim
+        .departments
+        .iter()
+        .map(|d| DepartmentInput { code: d.code.clone(), name: d.name.clone(), day_change: d.day_change })
+        .collect();
+    store.upsert_departments(company.id, &departments).await?;
+    let employees: Vec<EmployeeInput> = sim
+        .employees
+        .iter()
+        .map(|e| EmployeeInput {
+            code: e.code.clone(),
+            last_name: e.last_name.clone(),
+            first_name: e.first_name.clone(),
+            department_code: e.department_code.clone(),
+        })
+        .collect();
+    store.upsert_employees(company.id, &employees).await?;
+    let current = store.link_rows(company.id).await?;
+    let plan = links::plan_import(lanscope_simulator::links_csv(sim).as_bytes(), &current)
+        .map_err(|e| anyhow::anyhow!("demo links: {:?}", e))?;
+    let linked = store.apply_links(company.id, &plan).await?;
+    let token = store.issue_token(company.id).await?;
+
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{listen} is not available ({e}); using another port.");
+            tokio::net::TcpListener::bind(SocketAddr::new(listen.ip(), 0)).await?
+        }
+    };
+    let address = listener.local_addr()?;
+    let base = format!("http://{address}");
+    let server_store = store.clone();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        loginrec_server::serve(listener, server_store, ServerOptions::for_listen_addr(address), async {
+            let _ = stop_rx.await;
+        })
+        .await
+    });
+
+    let connector_dir = data_dir.join("connector");
+    let connector_config_path = connector_dir.join("connector.toml");
+    let mut connector = Config::new(
+        CompanyCode::parse(DEMO_COMPANY)?,
+        &AccessToken::parse(&token)?,
+        std::fs::canonicalize(&lanscope_dir)?,
+        base.clone(),
+    );
+    connector.settle_seconds = 0;
+    connector.save(&connector_config_path)?;
+    match run_once(&connector, &connector_config_path, RetryPolicy::once()).await? {
+        OnceOutcome::Done { delivered, dead } => {
+            println!("連携サービス: {delivered} rows delivered from {} LanScope files ({dead} refused).", written.files)
+        }
+        OnceOutcome::Failed(e) => bail!("the connector could not deliver: {e}"),
+    }
+
+    let first = sim.expected.iter().map(|e| e.business_date).min().unwrap_or(start);
+    let last = sim.expected.iter().map(|e| e.business_date).max().unwrap_or(today);
+    let timecard = loginrec_server::timecard::render(&store.timecard(company.id, first, last).await?, &tz);
+    let comparison = simulate::compare(&lanscope_simulator::expected_punches_csv(sim), &timecard);
+    println!(
+        "勤革時: {} employees ({} linked), {} employee-days with punches; ground truth: {} matched, {} missing, {} extra.",
+        employees.len(),
+        linked,
+        comparison.matched + comparison.extra.len(),
+        comparison.matched,
+        comparison.missing.len(),
+        comparison.extra.len()
+    );
+    let show = start.checked_add(1.day())?;
+    println!();
+    println!("日別データ (daily punches): {base}/companies/{DEMO_COMPANY}/daily?date={show}");
+    println!("ログ表示 (received logs):   {base}/companies/{DEMO_COMPANY}/logs");
+    println!("LanScope files: {}   connector config: {}", lanscope_dir.display(), connector_config_path.display());
+    if !comparison.missing.is_empty() || !comparison.extra.is_empty() {
+        bail!(
+            "the punches differ from the ground truth: missing {:?}, extra {:?}",
+            comparison.missing,
+            comparison.extra
+        );
+    }
+    if serve_forever {
+        println!();
+        println!("Serving until Ctrl-C.");
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    let _ = stop_tx.send(());
+    server.await.context("server task")??;
+    store.close().await;
+    Ok(())
+}
+
+/// Starts from an empty folder; refuses to delete a folder the demo did not create.
+fn reset(data_dir: &Path) -> anyhow::Result<()> {
+    if data_dir.exists() {
+        let ours = data_dir.join(MARKER).exists();
+        let empty = std::fs::read_dir(data_dir)?.next().is_none();
+        if !ours && !empty {
+            bail!("{} exists and was not made by the demo; choose another --data-dir", data_dir.display());
+        }
+        std::fs::remove_dir_all(data_dir).with_context(|| format!("cannot reset {}", data_dir.display()))?;
+    }
+    std::fs::create_dir_all(data_dir)?;
+    std::fs::write(data_dir.join(MARKER), "This folder is recreated by every `loginrec demo` run.\n")?;
+    Ok(())
+}
