@@ -1,0 +1,149 @@
+//! Test helpers shared by the crates' integration tests.
+//!
+//! Every server test runs on SQLite, and on PostgreSQL when `LOGINREC_TEST_POSTGRES_URL`
+//! names a server (for example `postgres://postgres@127.0.0.1:5432/postgres`): each test then
+//! gets a database of its own, dropped afterwards. When `LOGINREC_REQUIRE_POSTGRES=1` (as in
+//! CI) a missing PostgreSQL fails the tests instead of skipping them.
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::sync::Once;
+
+use loginrec_server::ServerOptions;
+use loginrec_store::Store;
+use rand::Rng;
+use sqlx::Connection;
+
+pub const POSTGRES_URL_VAR: &str = "LOGINREC_TEST_POSTGRES_URL";
+pub const REQUIRE_POSTGRES_VAR: &str = "LOGINREC_REQUIRE_POSTGRES";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// The engines this run tests: SQLite always, PostgreSQL when configured.
+pub fn engines() -> Vec<Engine> {
+    let mut engines = vec![Engine::Sqlite];
+    match std::env::var(POSTGRES_URL_VAR).ok().filter(|v| !v.is_empty()) {
+        Some(_) => engines.push(Engine::Postgres),
+        None if std::env::var(REQUIRE_POSTGRES_VAR).is_ok_and(|v| v == "1") => {
+            panic!("{REQUIRE_POSTGRES_VAR}=1 but {POSTGRES_URL_VAR} is not set: PostgreSQL tests cannot be skipped here")
+        }
+        None => {
+            static NOTICE: Once = Once::new();
+            NOTICE.call_once(|| {
+                eprintln!(
+                    "notice: PostgreSQL tests skipped; set {POSTGRES_URL_VAR}=postgres://postgres@127.0.0.1:5432/postgres to run them"
+                )
+            });
+        }
+    }
+    engines
+}
+
+/// A fresh, empty database; dropped (PostgreSQL) or deleted (SQLite) with [`TestDb::cleanup`]
+/// or when the process ends.
+pub struct TestDb {
+    pub url: String,
+    pub engine: Engine,
+    _dir: Option<tempfile::TempDir>,
+    admin_url: Option<String>,
+    name: String,
+}
+
+impl TestDb {
+    pub async fn new(engine: Engine) -> TestDb {
+        match engine {
+            Engine::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary folder");
+                let url = format!("sqlite://{}/loginrec.db", dir.path().display());
+                TestDb { url, engine, _dir: Some(dir), admin_url: None, name: String::new() }
+            }
+            Engine::Postgres => {
+                let admin_url = std::env::var(POSTGRES_URL_VAR).expect("PostgreSQL URL");
+                let name = format!("loginrec_test_{}_{:08x}", std::process::id(), rand::rng().random::<u32>());
+                let mut conn = sqlx::postgres::PgConnection::connect(&admin_url).await.expect("connect to PostgreSQL");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                conn.close().await.ok();
+                let url = replace_database(&admin_url, &name);
+                TestDb { url, engine, _dir: None, admin_url: Some(admin_url), name }
+            }
+        }
+    }
+
+    pub async fn store(&self) -> Store {
+        Store::connect(&self.url).await.expect("open the test database")
+    }
+
+    /// Drops a PostgreSQL test database (SQLite files go with the temporary folder).
+    pub async fn cleanup(self) {
+        if let Some(admin) = &self.admin_url {
+            if let Ok(mut conn) = sqlx::postgres::PgConnection::connect(admin).await {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)))
+                    .execute(&mut conn)
+                    .await;
+                conn.close().await.ok();
+            }
+        }
+    }
+}
+
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map(|(b, q)| (b, Some(q))).unwrap_or((url, None));
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
+    let mut out = format!("{}/{name}", &base[..path_start]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// A server running in this process on `127.0.0.1:0`.
+pub struct TestServer {
+    pub address: SocketAddr,
+    pub base_url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    pub async fn start(store: Store) -> TestServer {
+        Self::start_with(store, ServerOptions { unauthenticated_pages: true }).await
+    }
+
+    pub async fn start_with(store: Store, options: ServerOptions) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(loginrec_server::serve(listener, store, options, async {
+            let _ = rx.await;
+        }));
+        TestServer { address, base_url: format!("http://{address}"), stop: Some(tx), task: Some(task) }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_database_name_is_replaced_keeping_the_rest() {
+        assert_eq!(super::replace_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
+        assert_eq!(super::replace_database("postgres://u@h/postgres?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(super::replace_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
+}
