@@ -1,0 +1,334 @@
+//! The ingest API and the pages, against a real server on a fresh database, on every engine.
+
+use ingest_protocol::{ConnectorInfo, INGEST_PATH, IngestBatch, IngestResponse, IngestRow};
+use jiff::civil::date;
+use jiff::tz::TimeZone;
+use loginrec_rules::{DayChangeTime, LogKind};
+use loginrec_server::ServerOptions;
+use loginrec_store::{Company, DepartmentInput, EmployeeInput, Store};
+use test_support::{Engine, TestDb, TestServer, engines};
+
+struct App {
+    db: TestDb,
+    store: Store,
+    server: TestServer,
+    company: Company,
+    token: String,
+    http: reqwest::Client,
+}
+
+/// A company `ABC` with departments 100 (05:00) and 200 (00:00), employees 0001 (100, linked
+/// to `tarou`) and 0002 (200, linked to `hanako`), and its token.
+async fn spawn_app(engine: Engine) -> App {
+    let db = TestDb::new(engine).await;
+    let store = db.store().await;
+    let company = seed_company(&store, "ABC").await;
+    let token = store.issue_token(company.id).await.unwrap();
+    let server = TestServer::start(store.clone()).await;
+    App { db, store, server, company, token, http: reqwest::Client::new() }
+}
+
+async fn seed_company(store: &Store, code: &str) -> Company {
+    let company = store.create_company(code, &format!("{code} 株式会社"), "Asia/Tokyo").await.unwrap();
+    store
+        .upsert_departments(
+            company.id,
+            &[
+                DepartmentInput { code: "100".into(), name: "本社".into(), day_change: DayChangeTime::LANSCOPE_DEFAULT },
+                DepartmentInput { code: "200".into(), name: "営業所".into(), day_change: DayChangeTime::MIDNIGHT },
+            ],
+        )
+        .await
+        .unwrap();
+    let employee = |code: &str, last: &str, dept: &str| EmployeeInput {
+        code: code.into(),
+        last_name: last.into(),
+        first_name: "太郎".into(),
+        department_code: dept.into(),
+    };
+    store.upsert_employees(company.id, &[employee("0001", "勤怠", "100"), employee("0002", "打刻", "200")]).await.unwrap();
+    store
+        .apply_links(company.id, &[("0001".into(), Some("tarou".into())), ("0002".into(), Some("hanako".into()))])
+        .await
+        .unwrap();
+    company
+}
+
+impl App {
+    async fn finish(self) {
+        self.server.stop().await;
+        self.store.close().await;
+        self.db.cleanup().await;
+    }
+
+    async fn post(&self, code: &str, token: &str, rows: Vec<IngestRow>) -> reqwest::Response {
+        let batch = IngestBatch {
+            company_code: code.into(),
+            connector: ConnectorInfo { version: "1.0.0.5".into(), host: "lsmgr".into(), collection_start: Some("05:00".into()) },
+            rows,
+        };
+        self.http
+            .post(format!("{}{INGEST_PATH}", self.server.base_url))
+            .bearer_auth(token)
+            .json(&batch)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn send(&self, rows: Vec<IngestRow>) -> IngestResponse {
+        let response = self.post("ABC", &self.token, rows).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// `従業員コード,日付,出勤,退勤,打刻方法` lines of the time card, header excluded.
+    async fn timecard(&self) -> Vec<String> {
+        let rows = self.store.timecard(self.company.id, date(2024, 1, 1), date(2024, 12, 31)).await.unwrap();
+        let text = loginrec_server::timecard::render(&rows, &TimeZone::get("Asia/Tokyo").unwrap());
+        text.lines().skip(1).map(str::to_string).collect()
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.server.base_url)).send().await.unwrap()
+    }
+}
+
+/// A row of company `code` at a Tokyo local time.
+fn row(code: &str, user: &str, kind: LogKind, local: &str) -> IngestRow {
+    let tz = TimeZone::get("Asia/Tokyo").unwrap();
+    let at = tz.to_ambiguous_timestamp(local.parse().unwrap()).compatible().unwrap();
+    IngestRow::new(code, user.into(), kind, at.as_millisecond(), None, Some("1".into()), Some("7".into()), Some("PC-1".into()))
+}
+
+#[tokio::test]
+async fn a_token_of_company_a_cannot_write_logs_for_company_b() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let other = seed_company(&app.store, "XYZ").await;
+        let other_token = app.store.issue_token(other.id).await.unwrap();
+        // A's token presented with B's code, and B's token with A's code: both refused.
+        let r = app.post("XYZ", &app.token, vec![row("XYZ", "tarou", LogKind::Logon, "2024-02-08T09:00:00")]).await;
+        assert_eq!(r.status(), 401, "{engine:?}");
+        let r = app.post("ABC", &other_token, vec![row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:00:00")]).await;
+        assert_eq!(r.status(), 401, "{engine:?}");
+        assert_eq!(app.store.log_count(app.company.id).await.unwrap(), 0);
+        assert_eq!(app.store.log_count(other.id).await.unwrap(), 0);
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_missing_or_unknown_token_gets_a_json_error() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let r = app
+            .http
+            .post(format!("{}{INGEST_PATH}", app.server.base_url))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "token_missing");
+        let r = app.post("ABC", &"A".repeat(32), vec![]).await;
+        assert_eq!(r.status(), 401);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "token_rejected");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn reissuing_a_token_revokes_the_old_one() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let new_token = app.store.issue_token(app.company.id).await.unwrap();
+        let rows = vec![row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:00:00")];
+        assert_eq!(app.post("ABC", &app.token, rows.clone()).await.status(), 401);
+        assert_eq!(app.post("ABC", &new_token, rows).await.status(), 200);
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_resent_batch_is_counted_as_duplicates_and_stores_nothing_twice() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let rows = vec![
+            row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:03:00"),
+            row("ABC", "tarou", LogKind::Logoff, "2024-02-08T18:22:00"),
+        ];
+        let first = app.send(rows.clone()).await;
+        assert_eq!((first.accepted, first.duplicate), (2, 0));
+        let again = app.send(rows).await;
+        assert_eq!((again.accepted, again.duplicate), (0, 2));
+        assert_eq!(app.store.log_count(app.company.id).await.unwrap(), 2);
+        assert_eq!(app.timecard().await, vec!["0001,2024-02-08,2024/02/08 09:03,2024/02/08 18:22,PC"]);
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn punches_follow_the_departments_day_change_time() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        // The same night for both: 0001's department changes days at 05:00, 0002's at 00:00.
+        let mut rows = Vec::new();
+        for user in ["tarou", "hanako"] {
+            rows.push(row("ABC", user, LogKind::Logon, "2024-02-08T09:00:00"));
+            rows.push(row("ABC", user, LogKind::Logoff, "2024-02-09T01:00:00"));
+            rows.push(row("ABC", user, LogKind::Logon, "2024-02-09T04:59:59"));
+            rows.push(row("ABC", user, LogKind::Logoff, "2024-02-09T05:00:00"));
+        }
+        app.send(rows).await;
+        assert_eq!(
+            app.timecard().await,
+            vec![
+                "0001,2024-02-08,2024/02/08 09:00,2024/02/09 04:59,PC",
+                "0001,2024-02-09,2024/02/09 05:00,,PC",
+                "0002,2024-02-08,2024/02/08 09:00,,PC",
+                "0002,2024-02-09,2024/02/09 01:00,2024/02/09 05:00,PC",
+            ]
+        );
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn logs_arriving_in_any_order_give_the_same_punches() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let rows = [
+            row("ABC", "tarou", LogKind::Logon, "2024-02-08T12:55:00"),
+            row("ABC", "tarou", LogKind::Logoff, "2024-02-08T18:22:00"),
+            row("ABC", "tarou", LogKind::Logoff, "2024-02-08T12:00:00"),
+            row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:03:00"),
+        ];
+        // Latest first, one per batch: the day widens as earlier logs arrive.
+        for r in rows.iter().rev() {
+            app.send(vec![r.clone()]).await;
+        }
+        assert_eq!(app.timecard().await, vec!["0001,2024-02-08,2024/02/08 09:03,2024/02/08 18:22,PC"]);
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_bad_row_is_rejected_with_its_reason_and_the_rest_are_stored() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let good = row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:03:00");
+        let mut tampered = row("ABC", "tarou", LogKind::Logoff, "2024-02-08T18:22:00");
+        tampered.event_at_ms += 1;
+        let answer = app.send(vec![good, tampered.clone()]).await;
+        assert_eq!((answer.accepted, answer.rejected), (1, 1));
+        assert_eq!(answer.rejections[0].key, tampered.key);
+        assert!(answer.rejections[0].reason.contains("idempotency key"), "{}", answer.rejections[0].reason);
+        assert_eq!(app.store.log_count(app.company.id).await.unwrap(), 1);
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_batch_over_the_row_limit_is_refused_whole() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let rows: Vec<IngestRow> = (0..=ingest_protocol::MAX_BATCH_ROWS)
+        .map(|i| {
+            let mut r = row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:00:00");
+            r.event_at_ms += i as i64;
+            r
+        })
+        .collect();
+    let response = app.post("ABC", &app.token, rows).await;
+    assert_eq!(response.status(), 413);
+    assert_eq!(app.store.log_count(app.company.id).await.unwrap(), 0);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn an_unlinked_users_logs_are_kept_but_make_no_punch() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let answer = app
+            .send(vec![
+                row("ABC", "kiosk", LogKind::Logon, "2024-02-08T09:00:00"),
+                row("ABC", "kiosk", LogKind::Logoff, "2024-02-08T18:00:00"),
+            ])
+            .await;
+        assert_eq!(answer.accepted, 2);
+        assert!(app.timecard().await.is_empty());
+        let page = app.get("/companies/ABC/logs").await.text().await.unwrap();
+        assert!(page.contains("未連携"), "the log page says the user is linked to nobody");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_domain_user_is_matched_by_the_name_after_the_backslash_case_included() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        app.send(vec![
+            row("ABC", "CORP\\tarou", LogKind::Logon, "2024-02-08T09:00:00"),
+            row("ABC", "CORP\\tarou", LogKind::Logoff, "2024-02-08T18:00:00"),
+            row("ABC", "Hanako", LogKind::Logon, "2024-02-08T09:00:00"),
+        ])
+        .await;
+        assert_eq!(app.timecard().await, vec!["0001,2024-02-08,2024/02/08 09:00,2024/02/08 18:00,PC"]);
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_daily_page_shows_punches_as_method_then_date_and_time() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        app.send(vec![
+            row("ABC", "tarou", LogKind::Logon, "2019-12-17T09:03:00"),
+            row("ABC", "tarou", LogKind::Logoff, "2019-12-17T18:22:00"),
+        ])
+        .await;
+        let response = app.get("/companies/ABC/daily?date=2019-12-17").await;
+        assert_eq!(response.status(), 200);
+        let page = response.text().await.unwrap();
+        assert!(page.contains("PC 12/17 09:03"), "{page}");
+        assert!(page.contains("PC 12/17 18:22"));
+        assert!(page.contains("9:19"), "worked time");
+        assert!(page.contains("2019/12/17(火)"));
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_page_of_one_company_never_shows_another_companys_data() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let other = seed_company(&app.store, "XYZ").await;
+    app.store
+        .upsert_employees(
+            other.id,
+            &[EmployeeInput { code: "9999".into(), last_name: "他社".into(), first_name: "花子".into(), department_code: "100".into() }],
+        )
+        .await
+        .unwrap();
+    app.send(vec![row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:00:00")]).await;
+    let daily = app.get("/companies/XYZ/daily?date=2024-02-08").await.text().await.unwrap();
+    assert!(daily.contains("他社") && !daily.contains("PC 02/08"), "{daily}");
+    let logs = app.get("/companies/XYZ/logs").await.text().await.unwrap();
+    assert!(!logs.contains("tarou"));
+    assert_eq!(app.get("/companies/NOPE/daily").await.status(), 404);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn pages_are_not_served_on_a_public_address_without_login() {
+    let db = TestDb::new(Engine::Sqlite).await;
+    let store = db.store().await;
+    seed_company(&store, "ABC").await;
+    let server = TestServer::start_with(store, ServerOptions { unauthenticated_pages: false }).await;
+    let response = reqwest::get(format!("{}/companies/ABC/daily", server.base_url)).await.unwrap();
+    assert_eq!(response.status(), 404);
+    let health = reqwest::get(format!("{}/healthz", server.base_url)).await.unwrap();
+    assert_eq!(health.status(), 200);
+    server.stop().await;
+}
