@@ -1,0 +1,194 @@
+//! Simulator → LanScope files → connector → server → time card, compared with the
+//! simulator's ground truth line by line. The operator steps use the `loginrec` binary as an
+//! administrator would; the server runs as its own process.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use lanscope_connector::config::Config;
+use lanscope_connector::delivery::RetryPolicy;
+use lanscope_connector::{OnceOutcome, run_once};
+use loginrec_rules::{AccessToken, CompanyCode};
+use test_support::{Engine, TestDb, engines};
+
+const BIN: &str = env!("CARGO_BIN_EXE_loginrec");
+
+fn loginrec(db: &str, args: &[&str]) -> Output {
+    let output = Command::new(BIN).arg("--database-url").arg(db).args(args).output().expect("run loginrec");
+    assert!(
+        output.status.success(),
+        "loginrec {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
+}
+
+struct ServerProcess(Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn start_server(db: &str) -> (ServerProcess, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(BIN)
+        .args(["--database-url", db, "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the server");
+    let server = ServerProcess(child);
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status().is_success()) {
+            return (server, base);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server did not start on {base}");
+}
+
+/// `従業員コード,日付,出勤,退勤` rows, sorted; the time card's 打刻方法 column is checked apart.
+fn rows_of(csv: &str, method_column: bool) -> Vec<String> {
+    let mut rows: Vec<String> = csv
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            if method_column {
+                let (head, method) = l.rsplit_once(',').unwrap();
+                assert_eq!(method, "PC", "every punch here is made by PC: {l}");
+                head.to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+async fn run_pipeline(engine: Engine, layout: &str, encoding: &str, seed: &str) {
+    let work = tempfile::tempdir().unwrap();
+    let lanscope = work.path().join("lanscope");
+    let db = TestDb::new(engine).await;
+    let url = db.url.clone();
+
+    loginrec(&url, &[
+        "simulate", "lanscope", "--out", lanscope.to_str().unwrap(), "--users", "30", "--days", "7",
+        "--start", "2024-02-05", "--seed", seed, "--layout", layout, "--encoding", encoding,
+    ]);
+    loginrec(&url, &["company", "create", "--code", "E2E001", "--name", "検証株式会社"]);
+    let issued = stdout(&loginrec(&url, &["company", "issue-token", "--code", "E2E001"]));
+    let token = issued.lines().last().unwrap().trim().to_string();
+    assert_eq!(token.len(), 32, "the token is the last line: {issued}");
+    let file = |name: &str| lanscope.join(name).to_str().unwrap().to_string();
+    loginrec(&url, &["department", "import", "--company", "E2E001", &file("departments.csv")]);
+    loginrec(&url, &["employee", "import", "--company", "E2E001", &file("employees.csv")]);
+    let linked = stdout(&loginrec(&url, &["link", "import", "--company", "E2E001", &file("links.csv")]));
+    assert_eq!(linked.trim(), "30件のアカウントを更新");
+
+    let (server, base) = start_server(&url).await;
+    let connector_dir = work.path().join("connector");
+    let config_path = connector_dir.join("connector.toml");
+    let mut config = Config::new(
+        CompanyCode::parse("E2E001").unwrap(),
+        &AccessToken::parse(&token).unwrap(),
+        lanscope.clone(),
+        base,
+    );
+    config.settle_seconds = 0;
+    config.batch_rows = 500;
+    config.save(&config_path).unwrap();
+    match run_once(&config, &config_path, RetryPolicy::once()).await.unwrap() {
+        OnceOutcome::Done { dead, .. } => assert_eq!(dead, 0),
+        OnceOutcome::Failed(e) => panic!("delivery failed: {e}"),
+    }
+    // A second pass over the same folder sends nothing new and changes nothing.
+    run_once(&config, &config_path, RetryPolicy::once()).await.unwrap();
+    drop(server);
+
+    let expected = std::fs::read_to_string(lanscope.join("expected-punches.csv")).unwrap();
+    let expected = rows_of(&expected, false);
+    assert!(expected.len() > 100, "a week of 30 people has many punches; got {}", expected.len());
+    let dates: Vec<&str> = expected.iter().map(|r| r.split(',').nth(1).unwrap()).collect();
+    let from = dates.iter().min().unwrap().to_string();
+    let to = dates.iter().max().unwrap().to_string();
+    let timecard = stdout(&loginrec(&url, &["timecard", "export", "--company", "E2E001", "--from", &from, "--to", &to]));
+    assert!(timecard.starts_with("従業員コード,日付,出勤,退勤,打刻方法"));
+    let actual = rows_of(&timecard, true);
+    let missing: Vec<_> = expected.iter().filter(|r| !actual.contains(r)).collect();
+    let extra: Vec<_> = actual.iter().filter(|r| !expected.contains(r)).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "{engine:?} {layout}: missing {missing:#?}\nextra {extra:#?}");
+    assert_eq!(actual, expected);
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_event_files_become_exactly_the_expected_punches() {
+    for engine in engines() {
+        run_pipeline(engine, "events", "cp932", "7").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_daily_summary_files_become_exactly_the_expected_punches() {
+    for engine in engines() {
+        run_pipeline(engine, "summary", "utf8", "11").await;
+    }
+}
+
+#[test]
+fn the_demo_runs_twice_in_a_row_and_matches_its_ground_truth() {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("demo");
+    for _ in 0..2 {
+        let output = Command::new(BIN)
+            .args(["demo", "--no-serve", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{text}\n{}", String::from_utf8_lossy(&output.stderr));
+        assert!(text.contains("0 missing, 0 extra"), "{text}");
+        assert!(text.contains("/companies/DEMO01/daily?date="), "{text}");
+    }
+}
+
+#[test]
+fn the_demo_refuses_to_wipe_a_folder_it_did_not_make() {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("precious.txt"), "keep me").unwrap();
+    let output = Command::new(BIN)
+        .args(["demo", "--no-serve", "--listen", "127.0.0.1:0", "--data-dir", work.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(Path::new(&work.path().join("precious.txt")).exists());
+}
+
+#[test]
+fn a_bad_master_file_is_refused_naming_file_line_and_field() {
+    let work = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/db.sqlite", work.path().display());
+    loginrec(&url, &["company", "create", "--code", "ABC", "--name", "x"]);
+    let file = work.path().join("departments.csv");
+    std::fs::write(&file, "所属コード,所属名,日付変更時間\r\n100,本社,05:00\r\n200,営業所,25:00\r\n").unwrap();
+    let output = Command::new(BIN)
+        .args(["--database-url", &url, "department", "import", "--company", "ABC", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("departments.csv:3") && err.contains("日付変更時間"), "{err}");
+    let export = Command::new(BIN).args(["--database-url", &url, "link", "export", "--company", "ABC"]).output().unwrap();
+    assert!(export.status.success());
+}
