@@ -83,10 +83,27 @@ async fn run_pipeline(engine: Engine, layout: &str, encoding: &str, seed: &str) 
     let db = TestDb::new(engine).await;
     let url = db.url.clone();
 
-    loginrec(&url, &[
-        "simulate", "lanscope", "--out", lanscope.to_str().unwrap(), "--users", "30", "--days", "7",
-        "--start", "2024-02-05", "--seed", seed, "--layout", layout, "--encoding", encoding,
-    ]);
+    loginrec(
+        &url,
+        &[
+            "simulate",
+            "lanscope",
+            "--out",
+            lanscope.to_str().unwrap(),
+            "--users",
+            "30",
+            "--days",
+            "7",
+            "--start",
+            "2024-02-05",
+            "--seed",
+            seed,
+            "--layout",
+            layout,
+            "--encoding",
+            encoding,
+        ],
+    );
     loginrec(&url, &["company", "create", "--code", "E2E001", "--name", "検証株式会社"]);
     let issued = stdout(&loginrec(&url, &["company", "issue-token", "--code", "E2E001"]));
     let token = issued.lines().last().unwrap().trim().to_string();
@@ -123,7 +140,8 @@ async fn run_pipeline(engine: Engine, layout: &str, encoding: &str, seed: &str) 
     let dates: Vec<&str> = expected.iter().map(|r| r.split(',').nth(1).unwrap()).collect();
     let from = dates.iter().min().unwrap().to_string();
     let to = dates.iter().max().unwrap().to_string();
-    let timecard = stdout(&loginrec(&url, &["timecard", "export", "--company", "E2E001", "--from", &from, "--to", &to]));
+    let timecard =
+        stdout(&loginrec(&url, &["timecard", "export", "--company", "E2E001", "--from", &from, "--to", &to]));
     assert!(timecard.starts_with("従業員コード,日付,出勤,退勤,打刻方法"));
     let actual = rows_of(&timecard, true);
     let missing: Vec<_> = expected.iter().filter(|r| !actual.contains(r)).collect();
@@ -189,6 +207,7 @@ fn a_bad_master_file_is_refused_naming_file_line_and_field() {
     assert!(!output.status.success());
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("departments.csv:3") && err.contains("日付変更時間"), "{err}");
-    let export = Command::new(BIN).args(["--database-url", &url, "link", "export", "--company", "ABC"]).output().unwrap();
+    let export =
+        Command::new(BIN).args(["--database-url", &url, "link", "export", "--company", "ABC"]).output().unwrap();
     assert!(export.status.success());
 }

@@ -34,7 +34,11 @@ async fn seed_company(store: &Store, code: &str) -> Company {
         .upsert_departments(
             company.id,
             &[
-                DepartmentInput { code: "100".into(), name: "本社".into(), day_change: DayChangeTime::LANSCOPE_DEFAULT },
+                DepartmentInput {
+                    code: "100".into(),
+                    name: "本社".into(),
+                    day_change: DayChangeTime::LANSCOPE_DEFAULT,
+                },
                 DepartmentInput { code: "200".into(), name: "営業所".into(), day_change: DayChangeTime::MIDNIGHT },
             ],
         )
@@ -46,7 +50,10 @@ async fn seed_company(store: &Store, code: &str) -> Company {
         first_name: "太郎".into(),
         department_code: dept.into(),
     };
-    store.upsert_employees(company.id, &[employee("0001", "勤怠", "100"), employee("0002", "打刻", "200")]).await.unwrap();
+    store
+        .upsert_employees(company.id, &[employee("0001", "勤怠", "100"), employee("0002", "打刻", "200")])
+        .await
+        .unwrap();
     store
         .apply_links(company.id, &[("0001".into(), Some("tarou".into())), ("0002".into(), Some("hanako".into()))])
         .await
@@ -64,7 +71,11 @@ impl App {
     async fn post(&self, code: &str, token: &str, rows: Vec<IngestRow>) -> reqwest::Response {
         let batch = IngestBatch {
             company_code: code.into(),
-            connector: ConnectorInfo { version: "1.0.0.5".into(), host: "lsmgr".into(), collection_start: Some("05:00".into()) },
+            connector: ConnectorInfo {
+                version: "1.0.0.5".into(),
+                host: "lsmgr".into(),
+                collection_start: Some("05:00".into()),
+            },
             rows,
         };
         self.http
@@ -98,7 +109,16 @@ impl App {
 fn row(code: &str, user: &str, kind: LogKind, local: &str) -> IngestRow {
     let tz = TimeZone::get("Asia/Tokyo").unwrap();
     let at = tz.to_ambiguous_timestamp(local.parse().unwrap()).compatible().unwrap();
-    IngestRow::new(code, user.into(), kind, at.as_millisecond(), None, Some("1".into()), Some("7".into()), Some("PC-1".into()))
+    IngestRow::new(
+        code,
+        user.into(),
+        kind,
+        at.as_millisecond(),
+        None,
+        Some("1".into()),
+        Some("7".into()),
+        Some("PC-1".into()),
+    )
 }
 
 #[tokio::test]
@@ -122,13 +142,7 @@ async fn a_token_of_company_a_cannot_write_logs_for_company_b() {
 async fn a_missing_or_unknown_token_gets_a_json_error() {
     for engine in engines() {
         let app = spawn_app(engine).await;
-        let r = app
-            .http
-            .post(format!("{}{INGEST_PATH}", app.server.base_url))
-            .body("{}")
-            .send()
-            .await
-            .unwrap();
+        let r = app.http.post(format!("{}{INGEST_PATH}", app.server.base_url)).body("{}").send().await.unwrap();
         assert_eq!(r.status(), 401);
         let body: serde_json::Value = r.json().await.unwrap();
         assert_eq!(body["error"], "token_missing");
@@ -307,7 +321,12 @@ async fn a_page_of_one_company_never_shows_another_companys_data() {
     app.store
         .upsert_employees(
             other.id,
-            &[EmployeeInput { code: "9999".into(), last_name: "他社".into(), first_name: "花子".into(), department_code: "100".into() }],
+            &[EmployeeInput {
+                code: "9999".into(),
+                last_name: "他社".into(),
+                first_name: "花子".into(),
+                department_code: "100".into(),
+            }],
         )
         .await
         .unwrap();
