@@ -29,7 +29,9 @@ pub fn engines() -> Vec<Engine> {
     match std::env::var(POSTGRES_URL_VAR).ok().filter(|v| !v.is_empty()) {
         Some(_) => engines.push(Engine::Postgres),
         None if std::env::var(REQUIRE_POSTGRES_VAR).is_ok_and(|v| v == "1") => {
-            panic!("{REQUIRE_POSTGRES_VAR}=1 but {POSTGRES_URL_VAR} is not set: PostgreSQL tests cannot be skipped here")
+            panic!(
+                "{REQUIRE_POSTGRES_VAR}=1 but {POSTGRES_URL_VAR} is not set: PostgreSQL tests cannot be skipped here"
+            )
         }
         None => {
             static NOTICE: Once = Once::new();
@@ -143,7 +145,10 @@ mod tests {
     #[test]
     fn the_database_name_is_replaced_keeping_the_rest() {
         assert_eq!(super::replace_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
-        assert_eq!(super::replace_database("postgres://u@h/postgres?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(
+            super::replace_database("postgres://u@h/postgres?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
         assert_eq!(super::replace_database("postgres://u@h", "x"), "postgres://u@h/x");
     }
 }
