@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use ingest_protocol::IngestRow;
+use loginrec_rules::idempotency_key;
 use rand::Rng;
 
 use crate::outbox::{Outbox, now_ms};
@@ -67,14 +69,28 @@ pub async fn deliver_all(
         if batch.is_empty() {
             return Ok(report);
         }
-        let (ids, rows): (Vec<i64>, Vec<_>) = batch.into_iter().unzip();
+        let (ids, mut rows): (Vec<i64>, Vec<IngestRow>) = batch.into_iter().unzip();
+        // The server checks every key against the company it is sent for. Rows read while a
+        // mistyped company code was registered carry keys made with that code: make them again.
+        for row in &mut rows {
+            row.key = idempotency_key(
+                sender.company_code(),
+                &row.user_name,
+                row.kind,
+                row.event_at_ms,
+                row.sub_manager_no.as_deref(),
+                row.agent_no.as_deref(),
+            );
+        }
         let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
         match sender.send(rows).await {
             Ok(answer) => {
-                let refused: Vec<(i64, String)> = answer
-                    .rejections
+                let refused: Vec<(i64, String)> = ids
                     .iter()
-                    .filter_map(|r| keys.iter().position(|k| k == &r.key).map(|i| (ids[i], r.reason.clone())))
+                    .zip(&keys)
+                    .filter_map(|(id, key)| {
+                        answer.rejections.iter().find(|r| &r.key == key).map(|r| (*id, r.reason.clone()))
+                    })
                     .collect();
                 let delivered: Vec<i64> =
                     ids.iter().copied().filter(|id| !refused.iter().any(|(r, _)| r == id)).collect();
@@ -106,7 +122,7 @@ pub async fn deliver_all(
                 report.dead += 1;
                 limit = batch_rows.max(1);
             }
-            Err(e @ (SendError::TokenRejected(_) | SendError::ProxyAuth)) => {
+            Err(e @ (SendError::TokenRejected(_) | SendError::ProxyAuth | SendError::WrongAddress { .. })) => {
                 outbox.set_state(LAST_ERROR, &e.to_string()).await?;
                 return Err(DeliveryError::Stopped(e));
             }

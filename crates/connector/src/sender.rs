@@ -17,6 +17,10 @@ pub enum SendError {
     TokenRejected(u16),
     #[error("proxy authentication failed (HTTP 407): check the proxy user and password")]
     ProxyAuth,
+    #[error(
+        "the server address seems wrong: {url} answered HTTP {status}{message}; check the server with `register --server`"
+    )]
+    WrongAddress { status: u16, url: String, message: String },
     #[error("{message}")]
     Retryable { message: String, retry_after: Option<Duration> },
     #[error("the server refused the batch (HTTP {status}): {message}")]
@@ -58,6 +62,11 @@ impl Sender {
         })
     }
 
+    /// The company code the batches are sent for.
+    pub fn company_code(&self) -> &str {
+        &self.company_code
+    }
+
     pub async fn send(&self, rows: Vec<IngestRow>) -> Result<IngestResponse, SendError> {
         let batch = IngestBatch { company_code: self.company_code.clone(), connector: self.info.clone(), rows };
         let response = self
@@ -95,7 +104,19 @@ impl Sender {
                 message: format!("the server had a problem (HTTP {}): {}", s.as_u16(), truncate(&message)),
                 retry_after,
             },
-            s => SendError::Refused { status: s.as_u16(), message: truncate(&message) },
+            // Only these can be caused by what the batch carries; any other answer means the
+            // request went to the wrong place, and no row is to blame.
+            StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNPROCESSABLE_ENTITY => {
+                SendError::Refused { status: status.as_u16(), message: truncate(&message) }
+            }
+            s => SendError::WrongAddress {
+                status: s.as_u16(),
+                url: self.url.clone(),
+                message: Some(truncate(&message))
+                    .filter(|m| !m.trim().is_empty())
+                    .map(|m| format!(" ({m})"))
+                    .unwrap_or_default(),
+            },
         })
     }
 }

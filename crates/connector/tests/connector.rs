@@ -1,0 +1,898 @@
+//! The connector as an administrator meets it: `register`, `proxy`, `status` and `run --once`
+//! through the real binary, against a real ログイン記録 server running in this process on a
+//! fresh SQLite database, with LanScope files from the simulator or written by hand.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jiff::civil::date;
+use lanscope_connector::config::Config;
+use lanscope_connector::delivery::{DeliveryError, RetryPolicy};
+use lanscope_connector::outbox::Outbox;
+use lanscope_connector::{OnceOutcome, folder, run_once};
+use lanscope_simulator::{
+    EVENTS_HEADER, OutputEncoding, OutputLayout, SimConfig, Simulation, expected_punches_csv, simulate,
+};
+use loginrec_rules::DayChangeTime;
+use loginrec_server::ServerOptions;
+use loginrec_store::{Company, DepartmentInput, EmployeeInput, Store};
+use test_support::{Engine, TestDb, TestServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const BIN: &str = env!("CARGO_BIN_EXE_lanscope-connector");
+const COMPANY: &str = "ACME01";
+const WRONG_TOKEN: &str = "WrongToken0000000000000000000000";
+
+// ---------------------------------------------------------------------------------------------
+// Running the binary
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+async fn connector(config: &Path, args: &[&str], stdin: Option<&str>) -> Run {
+    let mut command = tokio::process::Command::new(BIN);
+    command
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("LANSCOPE_CONNECTOR_CONFIG")
+        .env("RUST_LOG", "info,sqlx=warn")
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for var in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"] {
+        command.env_remove(var);
+    }
+    let mut child = command.spawn().expect("start lanscope-connector");
+    if let Some(text) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin");
+        pipe.write_all(text.as_bytes()).await.expect("write stdin");
+        drop(pipe);
+    }
+    let output = tokio::time::timeout(Duration::from_secs(90), child.wait_with_output())
+        .await
+        .expect("lanscope-connector finished in time")
+        .expect("lanscope-connector output");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+async fn register(config: &Path, company: &str, token: &str, log_dir: &Path, server: &str) -> Run {
+    let log_dir = log_dir.to_str().expect("UTF-8 path");
+    connector(
+        config,
+        &["register", "--company-code", company, "--access-token", token, "--log-dir", log_dir, "--server", server],
+        None,
+    )
+    .await
+}
+
+/// The value of a `status` line, found by its Japanese label.
+fn status_value<'a>(status: &'a str, label: &str) -> &'a str {
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(label))
+        .unwrap_or_else(|| panic!("status has no line {label:?}:\n{status}"));
+    line.split_once(':').map(|(_, v)| v.trim()).unwrap_or_else(|| panic!("no value in {line:?}"))
+}
+
+fn status_count(status: &str, label: &str) -> i64 {
+    let value = status_value(status, label);
+    value.parse().unwrap_or_else(|_| panic!("{label}: {value:?} is not a number"))
+}
+
+fn set_settle_seconds(config_path: &Path, seconds: u64) -> Config {
+    let mut config = Config::load(config_path).expect("load the registered configuration");
+    config.settle_seconds = seconds;
+    config.save(config_path).expect("save the configuration");
+    config
+}
+
+fn quick_retries() -> RetryPolicy {
+    RetryPolicy { max_attempts: Some(2), base: Duration::from_millis(10), cap: Duration::from_millis(50) }
+}
+
+fn closed_port() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    drop(listener);
+    address
+}
+
+// ---------------------------------------------------------------------------------------------
+// A ログイン記録 server with one company
+
+struct Fixture {
+    _db: TestDb,
+    store: Store,
+    company: Company,
+    token: String,
+    server: Option<TestServer>,
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// A company with a token, its server running, an empty LanScope folder and no connector
+    /// configuration yet.
+    async fn new() -> Fixture {
+        let db = TestDb::new(Engine::Sqlite).await;
+        let store = db.store().await;
+        let company = store.create_company(COMPANY, "株式会社テスト", "Asia/Tokyo").await.expect("company");
+        let token = store.issue_token(company.id).await.expect("token");
+        let server = TestServer::start(store.clone()).await;
+        let dir = tempfile::tempdir().expect("temporary folder");
+        std::fs::create_dir_all(dir.path().join("lanscope")).expect("log folder");
+        Fixture { _db: db, store, company, token, server: Some(server), dir }
+    }
+
+    /// The same, with the simulation's departments, employees and LanScope links.
+    async fn with_masters(sim: &Simulation) -> Fixture {
+        let fixture = Fixture::new().await;
+        let departments: Vec<DepartmentInput> = sim
+            .departments
+            .iter()
+            .map(|d| DepartmentInput { code: d.code.clone(), name: d.name.clone(), day_change: d.day_change })
+            .collect();
+        fixture.store.upsert_departments(fixture.company.id, &departments).await.expect("departments");
+        let employees: Vec<EmployeeInput> = sim
+            .employees
+            .iter()
+            .map(|e| EmployeeInput {
+                code: e.code.clone(),
+                last_name: e.last_name.clone(),
+                first_name: e.first_name.clone(),
+                department_code: e.department_code.clone(),
+            })
+            .collect();
+        fixture.store.upsert_employees(fixture.company.id, &employees).await.expect("employees");
+        let links: Vec<(String, Option<String>)> =
+            sim.employees.iter().map(|e| (e.code.clone(), Some(e.service_account.clone()))).collect();
+        fixture.store.apply_links(fixture.company.id, &links).await.expect("links");
+        fixture
+    }
+
+    /// One department cutting days at 05:00 and one employee `0001` linked to `tarou`.
+    async fn with_tarou() -> Fixture {
+        let fixture = Fixture::new().await;
+        let id = fixture.company.id;
+        let department =
+            DepartmentInput { code: "100".into(), name: "本社".into(), day_change: DayChangeTime::LANSCOPE_DEFAULT };
+        fixture.store.upsert_departments(id, &[department]).await.expect("department");
+        let employee = EmployeeInput {
+            code: "0001".into(),
+            last_name: "山田".into(),
+            first_name: "太郎".into(),
+            department_code: "100".into(),
+        };
+        fixture.store.upsert_employees(id, &[employee]).await.expect("employee");
+        fixture.store.apply_links(id, &[("0001".into(), Some("tarou".into()))]).await.expect("link");
+        fixture
+    }
+
+    fn url(&self) -> String {
+        self.server.as_ref().expect("server running").base_url.clone()
+    }
+
+    fn log_dir(&self) -> PathBuf {
+        self.dir.path().join("lanscope")
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.dir.path().join("connector").join("connector.toml")
+    }
+
+    fn write_simulation(&self, sim: &Simulation) {
+        for file in &sim.files {
+            std::fs::write(self.log_dir().join(&file.name), &file.bytes).expect("write a LanScope file");
+        }
+    }
+
+    fn write_file(&self, name: &str, text: &str) {
+        std::fs::write(self.log_dir().join(name), text).expect("write a file");
+    }
+
+    /// Registers the connector with this server and `token`, without settle time.
+    async fn register_with(&self, company: &str, token: &str, server: &str) {
+        let run = register(&self.config_path(), company, token, &self.log_dir(), server).await;
+        assert_eq!(run.code, 0, "register: {run:?}");
+        set_settle_seconds(&self.config_path(), 0);
+    }
+
+    async fn register(&self) {
+        self.register_with(COMPANY, &self.token.clone(), &self.url()).await;
+    }
+
+    async fn run_once(&self) -> Run {
+        connector(&self.config_path(), &["run", "--once"], None).await
+    }
+
+    async fn status(&self) -> String {
+        let run = connector(&self.config_path(), &["status"], None).await;
+        assert_eq!(run.code, 0, "status: {run:?}");
+        assert!(!run.all().contains(&self.token), "status printed the whole token: {run:?}");
+        run.stdout
+    }
+
+    async fn log_count(&self) -> i64 {
+        self.store.log_count(self.company.id).await.expect("log count")
+    }
+
+    /// The time card as `従業員コード,日付,出勤,退勤` lines, over the simulated period and a
+    /// day on either side.
+    async fn timecard_lines(&self, sim: &Simulation) -> Vec<String> {
+        let first = sim.expected.iter().map(|e| e.business_date).min().expect("expected punches");
+        let last = sim.expected.iter().map(|e| e.business_date).max().expect("expected punches");
+        self.timecard_between(first.yesterday().unwrap(), last.tomorrow().unwrap()).await
+    }
+
+    async fn timecard_between(&self, from: jiff::civil::Date, to: jiff::civil::Date) -> Vec<String> {
+        let rows = self.store.timecard(self.company.id, from, to).await.expect("timecard");
+        let tz = self.company.tz().expect("time zone");
+        loginrec_server::timecard::render(&rows, &tz)
+            .lines()
+            .skip(1)
+            .map(|line| line.rsplit_once(',').map(|(head, _method)| head).unwrap_or(line).to_string())
+            .collect()
+    }
+}
+
+fn expected_lines(sim: &Simulation) -> Vec<String> {
+    expected_punches_csv(sim).lines().skip(1).map(str::to_string).collect()
+}
+
+fn small_simulation() -> Simulation {
+    let sim = simulate(&SimConfig::new(6, 3, date(2024, 2, 5)));
+    assert!(!sim.expected.is_empty() && !sim.events_in_files.is_empty(), "the simulation produced punches");
+    sim
+}
+
+/// Records in the simulation's files: each is one log on the server.
+fn record_count(sim: &Simulation) -> i64 {
+    sim.events_in_files.len() as i64
+}
+
+fn events_csv(rows: &[&str]) -> String {
+    let mut text = format!("{EVENTS_HEADER}\r\n");
+    for row in rows {
+        text.push_str(row);
+        text.push_str("\r\n");
+    }
+    text
+}
+
+const TAROU_IN: &str = "2024/02/09 09:03:10,2024/02/09 09:03:00,tarou,1,1,1,PC-001";
+const TAROU_OUT: &str = "2024/02/09 18:04:10,2024/02/09 18:04:00,tarou,2,1,1,PC-001";
+const TAROU_DAY: &str = "0001,2024-02-09,2024/02/09 09:03,2024/02/09 18:04";
+
+// ---------------------------------------------------------------------------------------------
+// register, proxy, status
+
+#[tokio::test(flavor = "multi_thread")]
+async fn register_refuses_bad_input_with_a_message_naming_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("connector.toml");
+    let log_dir = dir.path().join("lanscope");
+    std::fs::create_dir(&log_dir).unwrap();
+    let a_file = dir.path().join("not-a-folder.csv");
+    std::fs::write(&a_file, "x").unwrap();
+    let token = "abcdEFGH0123456789abcdEFGH012345";
+    let server = "http://127.0.0.1:9";
+
+    let cases: [(&str, &str, PathBuf, &str); 5] = [
+        ("ABCD", token, log_dir.clone(), "company code"),
+        (COMPANY, &token[..31], log_dir.clone(), "access token must be exactly 32"),
+        (COMPANY, token, dir.path().join("missing"), "does not exist"),
+        (COMPANY, token, a_file.clone(), "is not a folder"),
+        (COMPANY, token, PathBuf::from(r"\\server\share"), "network folder"),
+    ];
+    for (company, token, folder, problem) in cases {
+        let run = register(&config, company, token, &folder, server).await;
+        assert_ne!(run.code, 0, "{company} / {} accepted: {run:?}", folder.display());
+        assert!(run.stderr.contains(problem), "the message should say {problem:?}: {run:?}");
+        assert!(!config.exists(), "a refused registration wrote {}", config.display());
+    }
+    // The 31-character token is counted, not echoed.
+    let run = register(&config, COMPANY, &token[..31], &log_dir, server).await;
+    assert!(run.stderr.contains("31") && !run.all().contains(&token[..31]), "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn register_keeps_the_token_in_an_owner_only_file_and_status_shows_it_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("conf").join("connector.toml");
+    let log_dir = dir.path().join("lanscope");
+    std::fs::create_dir(&log_dir).unwrap();
+    let token = "abcdEFGH0123456789abcdEFGH012345";
+
+    let run = register(&config, COMPANY, token, &log_dir, "http://127.0.0.1:9").await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.all().contains(token), "register echoed the token: {run:?}");
+    let text = std::fs::read_to_string(&config).expect("the configuration was written");
+    assert!(text.contains(token), "the configuration holds the token");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&config).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the configuration must be readable by its owner only");
+    }
+    let saved = Config::load(&config).unwrap();
+    assert_eq!(saved.company_code, COMPANY);
+    assert_eq!(saved.log_dir, std::fs::canonicalize(&log_dir).unwrap());
+
+    let status = connector(&config, &["status"], None).await;
+    assert_eq!(status.code, 0, "{status:?}");
+    assert_eq!(status_value(&status.stdout, "アクセストークン"), format!("abcd{}2345", "*".repeat(24)));
+    assert!(!status.all().contains(token), "status printed the whole token: {status:?}");
+    assert!(!status.all().contains("EFGH0123456789abcdEFGH01"), "status printed the token's middle: {status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proxy_password_with_special_characters_is_stored_exactly_and_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("connector.toml");
+    let log_dir = dir.path().join("lanscope");
+    std::fs::create_dir(&log_dir).unwrap();
+    let token = "abcdEFGH0123456789abcdEFGH012345";
+    let password = "p@ss:w#rd%/";
+    assert_eq!(register(&config, COMPANY, token, &log_dir, "http://127.0.0.1:9").await.code, 0);
+
+    let args =
+        ["proxy", "--enable", "--address", "proxy.example.jp", "--port", "8080", "--user", "alice", "--password-stdin"];
+    let run = connector(&config, &args, Some(&format!("{password}\r\n"))).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.all().contains(password), "{run:?}");
+    let saved = Config::load(&config).unwrap();
+    assert!(saved.proxy.enabled);
+    assert_eq!((saved.proxy.address.as_str(), saved.proxy.port), ("proxy.example.jp", 8080));
+    assert_eq!(saved.proxy.user.as_deref(), Some("alice"));
+    assert_eq!(saved.proxy.password.as_deref(), Some(password), "the password is stored exactly as typed");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&config).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    let status = connector(&config, &["status"], None).await;
+    assert_eq!(status.code, 0, "{status:?}");
+    let proxy = status_value(&status.stdout, "プロキシ");
+    assert!(proxy.contains("proxy.example.jp:8080") && proxy.contains("alice"), "{status:?}");
+    assert!(!status.all().contains(password) && !status.all().contains("w#rd"), "status showed the password");
+
+    let run = connector(&config, &["proxy", "--disable"], None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(Config::load(&config).unwrap().proxy.password, None, "disabling the proxy forgets its password");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delivery
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_once_delivers_every_simulated_file_and_the_timecard_matches_the_ground_truth() {
+    let sim = small_simulation();
+    let fx = Fixture::with_masters(&sim).await;
+    fx.write_simulation(&sim);
+    fx.register().await;
+
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains(&format!("{} rows", record_count(&sim))), "{run:?}");
+    assert_eq!(fx.log_count().await, record_count(&sim), "every record arrives once");
+    assert_eq!(fx.timecard_lines(&sim).await, expected_lines(&sim));
+
+    let status = fx.status().await;
+    assert_eq!(status_count(&status, "送信待ち"), 0);
+    assert_eq!(status_count(&status, "送信不可"), 0);
+    assert_eq!(status_count(&status, "読めない行"), 0);
+    assert_eq!(status_count(&status, "読み込んだファイル"), sim.files.len() as i64);
+    assert_eq!(status_value(&status, "最後のエラー"), "なし (none)");
+    assert!(!status_value(&status, "最終送信成功").contains("never"), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rewritten_or_copied_file_stores_nothing_twice() {
+    let sim = small_simulation();
+    let fx = Fixture::with_masters(&sim).await;
+    fx.write_simulation(&sim);
+    fx.register().await;
+    assert_eq!(fx.run_once().await.code, 0);
+    let logs = fx.log_count().await;
+    assert_eq!(logs, record_count(&sim));
+
+    // The manager writes the first file again (same bytes, new mtime) and someone copies the
+    // second one under another name.
+    let first = fx.log_dir().join(&sim.files[0].name);
+    std::fs::write(&first, &sim.files[0].bytes).unwrap();
+    let earlier = std::time::SystemTime::now() - Duration::from_secs(60);
+    std::fs::File::options().write(true).open(&first).unwrap().set_modified(earlier).unwrap();
+    std::fs::write(fx.log_dir().join("コピー - kintai.csv"), &sim.files[1].bytes).unwrap();
+    let options = Config::load(&fx.config_path()).unwrap().read_options();
+    let copied = folder::parse_file(&sim.files[1].bytes, "copy", COMPANY, &options).rows.len();
+
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    // Only the copy is sent again (the server counts it as duplicates); the rewritten file
+    // with unchanged content is not.
+    assert!(run.stdout.contains(&format!("delivered): {copied} rows; dead letters: 0")), "{run:?}");
+    assert_eq!(fx.log_count().await, logs, "no log is stored twice");
+    assert_eq!(fx.timecard_lines(&sim).await, expected_lines(&sim));
+    let status = fx.status().await;
+    assert_eq!(status_count(&status, "送信待ち"), 0, "nothing is left behind:\n{status}");
+    assert_eq!(status_count(&status, "送信不可"), 0, "nothing is refused:\n{status}");
+    assert_eq!(status_count(&status, "読み込んだファイル"), sim.files.len() as i64 + 1, "{status}");
+
+    // A third run finds nothing new.
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("delivered): 0 rows"), "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_copy_of_a_file_whose_rows_still_wait_adds_nothing_to_the_queue() {
+    let sim = small_simulation();
+    let fx = Fixture::with_masters(&sim).await;
+    fx.write_simulation(&sim);
+    fx.register_with(COMPANY, WRONG_TOKEN, &fx.url()).await;
+    assert_eq!(fx.run_once().await.code, 2);
+    assert_eq!(status_count(&fx.status().await, "送信待ち"), record_count(&sim));
+
+    std::fs::write(fx.log_dir().join("kintai_copy.csv"), &sim.files[0].bytes).unwrap();
+    assert_eq!(fx.run_once().await.code, 2);
+    let status = fx.status().await;
+    assert_eq!(status_count(&status, "読み込んだファイル"), sim.files.len() as i64 + 1, "the copy was read:\n{status}");
+    assert_eq!(status_count(&status, "送信待ち"), record_count(&sim), "and added no second copy:\n{status}");
+
+    fx.register().await;
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains(&format!("delivered): {} rows", record_count(&sim))), "{run:?}");
+    assert_eq!(fx.log_count().await, record_count(&sim));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_that_grows_is_read_again_and_its_new_rows_arrive() {
+    let fx = Fixture::with_tarou().await;
+    fx.write_file("kintai_20240209.csv", &events_csv(&[TAROU_IN]));
+    fx.register().await;
+    assert_eq!(fx.run_once().await.code, 0);
+    assert_eq!(fx.log_count().await, 1);
+    assert_eq!(
+        fx.timecard_between(date(2024, 2, 1), date(2024, 2, 29)).await,
+        vec!["0001,2024-02-09,2024/02/09 09:03,".to_string()]
+    );
+
+    fx.write_file("kintai_20240209.csv", &events_csv(&[TAROU_IN, TAROU_OUT]));
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(fx.log_count().await, 2);
+    assert_eq!(fx.timecard_between(date(2024, 2, 1), date(2024, 2, 29)).await, vec![TAROU_DAY.to_string()]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn daily_summary_files_in_utf8_are_delivered_as_well() {
+    let sim = simulate(&SimConfig {
+        layout: OutputLayout::Summary,
+        encoding: OutputEncoding::Utf8,
+        ..SimConfig::new(6, 3, date(2024, 2, 5))
+    });
+    assert!(!sim.expected.is_empty());
+    let fx = Fixture::with_masters(&sim).await;
+    fx.write_simulation(&sim);
+    fx.register().await;
+
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(fx.log_count().await, record_count(&sim));
+    assert_eq!(fx.timecard_lines(&sim).await, expected_lines(&sim));
+    assert_eq!(status_count(&fx.status().await, "送信不可"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_still_being_written_is_read_only_once_it_is_complete() {
+    let sim = small_simulation();
+    let fx = Fixture::with_masters(&sim).await;
+    fx.register().await;
+    let config = set_settle_seconds(&fx.config_path(), 2);
+
+    let file = sim.files.iter().max_by_key(|f| f.bytes.len()).unwrap();
+    let records = folder::parse_file(&file.bytes, &file.name, COMPANY, &config.read_options()).rows.len();
+    assert!(records > 4, "a file with a few records");
+    let path = fx.log_dir().join(&file.name);
+    let half = file.bytes.len() / 2;
+    std::fs::write(&path, &file.bytes[..half]).unwrap();
+    let writer = {
+        let (path, rest) = (path.clone(), file.bytes[half..].to_vec());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+            f.write_all(&rest).unwrap();
+        })
+    };
+    let outcome = run_once(&config, &fx.config_path(), quick_retries()).await.expect("run_once");
+    writer.await.unwrap();
+    match outcome {
+        OnceOutcome::Done { delivered, dead } => assert_eq!((delivered, dead), (records as u64, 0)),
+        OnceOutcome::Failed(e) => panic!("delivery failed: {e}"),
+    }
+    assert_eq!(fx.log_count().await, records as i64, "every row of the completed file arrived");
+    let status = fx.status().await;
+    assert_eq!(status_count(&status, "読めない行"), 0, "the half file was never parsed:\n{status}");
+    assert!(!status.contains("無視したファイル"), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recently_modified_file_is_reported_unsettled_and_not_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = simulate(&SimConfig::new(2, 1, date(2024, 2, 9)));
+    let path = dir.path().join(&sim.files[0].name);
+    std::fs::write(&path, &sim.files[0].bytes).unwrap();
+    let outbox = Outbox::open(&dir.path().join("data")).await.unwrap();
+    let options = lanscope_csv::ReadOptions::default();
+
+    let summary =
+        folder::read_ready_files(dir.path(), COMPANY, &options, Duration::from_secs(60), &outbox).await.unwrap();
+    assert_eq!(summary.unsettled, vec![path.clone()]);
+    assert_eq!((summary.files_read, summary.rows_queued), (0, 0));
+    assert_eq!(outbox.queued().await.unwrap(), 0);
+    assert_eq!(outbox.files_read().await.unwrap(), 0);
+
+    let summary = folder::read_ready_files(dir.path(), COMPANY, &options, Duration::ZERO, &outbox).await.unwrap();
+    assert!(summary.unsettled.is_empty());
+    assert_eq!(summary.files_read, 1);
+    assert_eq!(summary.rows_queued, sim.events_in_files.len() as u64);
+    assert_eq!(outbox.queued().await.unwrap(), sim.events_in_files.len() as i64);
+    outbox.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn while_the_server_is_down_rows_wait_and_arrive_once_it_is_back() {
+    let sim = small_simulation();
+    let mut fx = Fixture::with_masters(&sim).await;
+    fx.write_simulation(&sim);
+    let down = closed_port();
+    fx.register_with(COMPANY, &fx.token.clone(), &format!("http://{down}")).await;
+    let config = Config::load(&fx.config_path()).unwrap();
+
+    let outcome = run_once(&config, &fx.config_path(), quick_retries()).await.expect("run_once");
+    match outcome {
+        OnceOutcome::Failed(e @ DeliveryError::GaveUp { .. }) => {
+            assert!(e.to_string().contains("cannot connect to the server"), "{e}")
+        }
+        other => panic!("expected the delivery to give up, got {other:?}"),
+    }
+    let status = fx.status().await;
+    assert_eq!(status_count(&status, "送信待ち"), record_count(&sim), "every row is kept:\n{status}");
+    assert_eq!(status_count(&status, "送信不可"), 0, "{status}");
+    assert!(status_value(&status, "最後のエラー").starts_with("cannot connect to the server"), "{status}");
+    assert!(status_value(&status, "最終送信成功").contains("never"), "{status}");
+
+    // The server comes up on that address.
+    fx.server.take().unwrap().stop().await;
+    let listener = tokio::net::TcpListener::bind(down).await.expect("the port is free again");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(loginrec_server::serve(
+        listener,
+        fx.store.clone(),
+        ServerOptions { unauthenticated_pages: true },
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(fx.log_count().await, record_count(&sim), "everything arrived exactly once");
+    assert_eq!(fx.timecard_lines(&sim).await, expected_lines(&sim));
+    let status = fx.status().await;
+    assert_eq!(status_count(&status, "送信待ち"), 0, "{status}");
+    assert_eq!(status_value(&status, "最後のエラー"), "なし (none)", "{status}");
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_once_exits_3_when_the_server_keeps_failing_and_keeps_the_rows() {
+    let sim = small_simulation();
+    let fx = Fixture::with_masters(&sim).await;
+    fx.write_simulation(&sim);
+    // A server under maintenance: 503 to everything, retry at once.
+    let maintenance = FakeHttp::start(
+        "503 Service Unavailable",
+        "Retry-After: 0\r\nContent-Type: application/json\r\n",
+        r#"{"error":"unavailable","message":"down for maintenance"}"#,
+    )
+    .await;
+    fx.register_with(COMPANY, &fx.token.clone(), &maintenance.url).await;
+
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("rows are kept"), "{run:?}");
+    assert!(run.stderr.contains("HTTP 503") && run.stderr.contains("down for maintenance"), "{run:?}");
+    assert_eq!(maintenance.requests().len(), 6, "RetryPolicy::once tries six times");
+    let status = fx.status().await;
+    assert_eq!(status_count(&status, "送信待ち"), record_count(&sim), "{status}");
+    assert!(status_value(&status, "最後のエラー").contains("HTTP 503"), "{status}");
+
+    fx.register().await;
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(fx.log_count().await, record_count(&sim));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_token_exits_2_keeps_the_rows_and_delivery_completes_after_registering_again() {
+    let sim = small_simulation();
+    let fx = Fixture::with_masters(&sim).await;
+    fx.write_simulation(&sim);
+    fx.register_with(COMPANY, WRONG_TOKEN, &fx.url()).await;
+
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("access token was rejected"), "{run:?}");
+    assert_eq!(fx.log_count().await, 0);
+    let status = fx.status().await;
+    assert_eq!(status_count(&status, "送信待ち"), record_count(&sim), "{status}");
+    assert_eq!(status_count(&status, "送信不可"), 0, "{status}");
+    assert!(status_value(&status, "最後のエラー").contains("access token was rejected"), "{status}");
+
+    fx.register().await;
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(fx.log_count().await, record_count(&sim));
+    assert_eq!(fx.timecard_lines(&sim).await, expected_lines(&sim));
+    let status = fx.status().await;
+    assert_eq!((status_count(&status, "送信待ち"), status_count(&status, "送信不可")), (0, 0), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_read_under_a_mistyped_company_code_are_delivered_after_registering_the_right_one() {
+    let sim = small_simulation();
+    let fx = Fixture::with_masters(&sim).await;
+    fx.write_simulation(&sim);
+    fx.register_with("ACME02", &fx.token.clone(), &fx.url()).await;
+
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("access token was rejected"), "{run:?}");
+
+    fx.register().await;
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let status = fx.status().await;
+    assert_eq!(status_count(&status, "送信不可"), 0, "no row may be refused:\n{status}");
+    assert_eq!(status_count(&status, "送信待ち"), 0, "{status}");
+    assert_eq!(fx.log_count().await, record_count(&sim));
+    assert_eq!(fx.timecard_lines(&sim).await, expected_lines(&sim));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_server_address_keeps_the_rows_instead_of_refusing_them() {
+    let sim = small_simulation();
+    let fx = Fixture::with_masters(&sim).await;
+    fx.write_simulation(&sim);
+    fx.register_with(COMPANY, &fx.token.clone(), &format!("{}/loginrec", fx.url())).await;
+
+    let run = fx.run_once().await;
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("HTTP 404"), "{run:?}");
+    let status = fx.status().await;
+    assert_eq!(status_count(&status, "送信不可"), 0, "no row is refused for a wrong address:\n{status}");
+    assert_eq!(status_count(&status, "送信待ち"), record_count(&sim), "{status}");
+    assert!(status_value(&status, "最後のエラー").contains("404"), "{status}");
+
+    fx.register().await;
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(fx.log_count().await, record_count(&sim));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_row_the_server_refuses_becomes_a_dead_letter_and_the_others_arrive() {
+    let fx = Fixture::with_tarou().await;
+    let y2k = "1999/12/31 23:59:10,1999/12/31 23:59:00,hanako,1,1,2,PC-002";
+    fx.write_file("kintai_20240209.csv", &events_csv(&[TAROU_IN, y2k, TAROU_OUT]));
+    fx.register().await;
+
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("2 rows; dead letters: 1"), "{run:?}");
+    assert_eq!(fx.log_count().await, 2);
+    assert_eq!(fx.timecard_between(date(2024, 2, 1), date(2024, 2, 29)).await, vec![TAROU_DAY.to_string()]);
+    let status = fx.status().await;
+    assert_eq!(status_count(&status, "送信不可"), 1, "{status}");
+    assert!(status.contains("outside 2000–2099"), "the reason is shown:\n{status}");
+    assert_eq!(status_count(&status, "送信待ち"), 0, "{status}");
+
+    // The dead letter is not sent again.
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("0 rows; dead letters: 0"), "{run:?}");
+    assert_eq!(status_count(&fx.status().await, "送信不可"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_csv_lines_are_reported_with_file_line_and_field_and_the_good_rows_arrive() {
+    let fx = Fixture::with_tarou().await;
+    let bad_date = "2024/02/09 12:00:10,2024/02/31 12:00:00,tarou,1,1,1,PC-001";
+    let no_user = "2024/02/09 12:30:10,2024/02/09 12:30:00,,2,1,1,PC-001";
+    fx.write_file("kintai_20240209.csv", &events_csv(&[TAROU_IN, bad_date, no_user, TAROU_OUT]));
+    fx.register().await;
+
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(fx.log_count().await, 2, "the good rows arrive");
+    assert_eq!(fx.timecard_between(date(2024, 2, 1), date(2024, 2, 29)).await, vec![TAROU_DAY.to_string()]);
+    let status = fx.status().await;
+    assert_eq!(status_count(&status, "読めない行"), 2, "{status}");
+    assert!(status.contains("kintai_20240209.csv: line 3, field イベント日時"), "{status}");
+    assert!(status.contains("2024/02/31 12:00:00"), "the bad value is shown:\n{status}");
+    assert!(status.contains("kintai_20240209.csv: line 4, field ログオンユーザ名"), "{status}");
+    assert_eq!(status_count(&status, "送信不可"), 0, "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_csv_file_that_is_not_lanscope_output_is_ignored_and_reported() {
+    let fx = Fixture::with_tarou().await;
+    fx.write_file("kintai_20240209.csv", &events_csv(&[TAROU_IN, TAROU_OUT]));
+    fx.write_file("employees.csv", "従業員コード,姓,名,所属コード\r\n0001,山田,太郎,100\r\n0002,佐藤,花子,100\r\n");
+    fx.register().await;
+
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("2 rows"), "{run:?}");
+    assert_eq!(fx.log_count().await, 2, "only the LanScope rows are sent");
+    assert_eq!(fx.timecard_between(date(2024, 2, 1), date(2024, 2, 29)).await, vec![TAROU_DAY.to_string()]);
+    let status = fx.status().await;
+    let ignored = status.lines().find(|l| l.contains("無視したファイル")).unwrap_or_else(|| panic!("{status}"));
+    assert!(ignored.contains("employees.csv") && ignored.contains("not a LanScope log file"), "{status}");
+    assert!(!status.contains("kintai_20240209.csv: not"), "{status}");
+    assert_eq!(status_count(&status, "送信不可"), 0, "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_authenticating_proxy_gets_the_exact_password_and_a_refusal_exits_4() {
+    let fx = Fixture::with_tarou().await;
+    fx.write_file("kintai_20240209.csv", &events_csv(&[TAROU_IN, TAROU_OUT]));
+    fx.register().await;
+    let proxy =
+        FakeHttp::start("407 Proxy Authentication Required", "Proxy-Authenticate: Basic realm=\"corp\"\r\n", "").await;
+    let port = proxy.address.port().to_string();
+    let password = "p@ss:w#rd%/";
+    let args = ["proxy", "--enable", "--address", "127.0.0.1", "--port", &port, "--user", "alice", "--password-stdin"];
+    let run = connector(&fx.config_path(), &args, Some(password)).await;
+    assert_eq!(run.code, 0, "{run:?}");
+
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(run.stderr.contains("proxy authentication failed"), "{run:?}");
+    assert!(!run.all().contains(password), "{run:?}");
+    let requests = proxy.requests();
+    let first = requests.first().expect("the request went through the proxy");
+    let credentials = first
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("proxy-authorization"))
+        .map(|(_, value)| value.trim().to_string());
+    let expected = format!("Basic {}", base64(format!("alice:{password}").as_bytes()));
+    assert_eq!(credentials, Some(expected), "the proxy gets the user and the exact password:\n{first}");
+    assert_eq!(fx.log_count().await, 0);
+    let status = fx.status().await;
+    assert_eq!(status_count(&status, "送信待ち"), 2, "{status}");
+    assert!(status_value(&status, "最後のエラー").contains("proxy authentication failed"), "{status}");
+    assert!(!status.contains(password), "{status}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A tiny HTTP endpoint that answers every request the same way and remembers the requests.
+
+struct FakeHttp {
+    address: SocketAddr,
+    url: String,
+    seen: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeHttp {
+    async fn start(status: &str, headers: &str, body: &str) -> FakeHttp {
+        let response =
+            format!("HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        let response: Arc<str> = response.into();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else { return };
+                let (log, response) = (log.clone(), response.clone());
+                tokio::spawn(async move {
+                    let mut buffer = Vec::new();
+                    let mut chunk = [0u8; 8192];
+                    // Read the head, then as much body as Content-Length announces.
+                    let head_end = loop {
+                        if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+                    let length = head
+                        .lines()
+                        .filter_map(|l| l.split_once(':'))
+                        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
+                        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    while buffer.len() < head_end + length {
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    log.lock().unwrap().push(head);
+                    let _ = socket.write_all(response.as_bytes()).await;
+                    let _ = socket.shutdown().await;
+                });
+            }
+        });
+        FakeHttp { address, url: format!("http://{address}"), seen, task }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for FakeHttp {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_test_base64_matches_the_rfc_4648_examples() {
+    let cases =
+        [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("foobar", "Zm9vYmFy")];
+    for (plain, encoded) in cases {
+        assert_eq!(base64(plain.as_bytes()), encoded);
+    }
+}
