@@ -183,6 +183,8 @@ impl Config {
             std::fs::create_dir_all(parent).map_err(write_err)?;
         }
         let tmp = path.with_extension("toml.tmp");
+        // A leftover temporary file could carry wider permissions: start from none.
+        let _ = std::fs::remove_file(&tmp);
         {
             use std::io::Write;
             let mut options = std::fs::OpenOptions::new();

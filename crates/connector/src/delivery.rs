@@ -11,6 +11,9 @@ use crate::outbox::{Outbox, now_ms};
 use crate::sender::{SendError, Sender};
 use crate::status::{LAST_ERROR, LAST_SUCCESS};
 
+/// The shortest pause between two attempts, whatever the server says.
+const MIN_PAUSE: Duration = Duration::from_millis(200);
+
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
     /// Give up after this many failed attempts in a row; `None` retries forever.
@@ -132,7 +135,10 @@ pub async fn deliver_all(
                 if policy.max_attempts.is_some_and(|max| failures >= max) {
                     return Err(DeliveryError::GaveUp { attempts: failures, last: message });
                 }
-                let pause = retry_after.map(|r| r.min(policy.cap)).unwrap_or_else(|| policy.pause(failures));
+                // Retry-After is a lower bound; a zero would make a tight loop of a failing server.
+                let pause = retry_after
+                    .map(|r| r.clamp(MIN_PAUSE, policy.cap.max(MIN_PAUSE)))
+                    .unwrap_or_else(|| policy.pause(failures));
                 tracing::warn!(attempt = failures, pause_ms = pause.as_millis() as u64, error = %message, "Delivery failed; retrying.");
                 tokio::time::sleep(pause).await;
             }

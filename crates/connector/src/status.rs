@@ -43,7 +43,11 @@ pub async fn render(config: &Config, config_path: &Path) -> anyhow::Result<Strin
     let dead = outbox.dead_letters().await?;
     writeln!(out, "送信不可 (dead letters):      {}", dead.len())?;
     for d in dead.iter().rev().take(5) {
-        writeln!(out, "  - {}", d.reason)?;
+        let origin = serde_json::from_str::<ingest_protocol::IngestRow>(&d.payload)
+            .ok()
+            .and_then(|r| Some(format!("{} line {}: ", r.source_file?, r.source_line?)))
+            .unwrap_or_default();
+        writeln!(out, "  - {origin}{}", d.reason)?;
     }
     let row_errors = outbox.row_errors().await?;
     writeln!(out, "読めない行 (bad CSV lines):   {}", row_errors.len())?;

@@ -37,8 +37,10 @@ async fn company(store: &Store, code: &str) -> anyhow::Result<Company> {
         .with_context(|| format!("company {code} does not exist (企業コード {code} はありません)"))
 }
 
-pub async fn serve(url: &str, listen: SocketAddr) -> anyhow::Result<()> {
+pub async fn serve(url: &str, listen: SocketAddr, jobs: loginrec_server::jobs::JobSettings) -> anyhow::Result<()> {
     let store = open(url).await?;
+    let (stop_jobs, stop_rx) = tokio::sync::watch::channel(false);
+    let job_loop = tokio::spawn(loginrec_server::jobs::run_jobs(store.clone(), jobs, stop_rx));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let options = ServerOptions::for_listen_addr(listen);
     tracing::info!(address = %listen, pages = options.unauthenticated_pages, "Listening.");
@@ -49,6 +51,23 @@ pub async fn serve(url: &str, listen: SocketAddr) -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
+    let _ = stop_jobs.send(true);
+    let _ = job_loop.await;
+    Ok(())
+}
+
+pub async fn backup(url: &str, to: &Path) -> anyhow::Result<()> {
+    let store = open(url).await?;
+    store.backup_sqlite(to).await?;
+    println!("backed up to {}", to.display());
+    Ok(())
+}
+
+pub async fn purge(url: &str, years: u16) -> anyhow::Result<()> {
+    let store = open(url).await?;
+    let before = jiff::Timestamp::now().as_millisecond() - i64::from(years) * 366 * 86_400_000;
+    let n = store.purge_logs_before(before).await?;
+    println!("{n} logs older than {years} years deleted");
     Ok(())
 }
 

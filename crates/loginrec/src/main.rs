@@ -29,9 +29,28 @@ enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
+        /// Local time (company time zone) of the daily 勤革時連携 (連携実行).
+        #[arg(long, default_value = "03:00")]
+        employee_sync_at: loginrec_rules::DayChangeTime,
+        /// Keep received logs this many years (at least 3, the statutory minimum).
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(3..))]
+        retention_years: u16,
+        /// How often this process looks for due background jobs.
+        #[arg(long, default_value_t = 30)]
+        job_poll_seconds: u64,
     },
     /// Applies database migrations and exits.
     Migrate,
+    /// Copies the SQLite database into a new file, safely while the server runs.
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Deletes received logs older than the given number of years now (at least 3).
+    Purge {
+        #[arg(long, value_parser = clap::value_parser!(u16).range(3..))]
+        older_than_years: u16,
+    },
     /// 企業: create a company, issue its LanScope access token.
     #[command(subcommand)]
     Company(CompanyCommand),
@@ -171,6 +190,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -192,8 +212,18 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.database_url;
     match cli.command {
-        Command::Serve { listen } => commands::serve(&url, listen).await,
+        Command::Serve { listen, employee_sync_at, retention_years, job_poll_seconds } => {
+            let jobs = loginrec_server::jobs::JobSettings {
+                employee_sync_at: employee_sync_at.as_time(),
+                retention_days: i64::from(retention_years) * 366,
+                poll: std::time::Duration::from_secs(job_poll_seconds.max(1)),
+                ..Default::default()
+            };
+            commands::serve(&url, listen, jobs).await
+        }
         Command::Migrate => commands::migrate(&url).await,
+        Command::Backup { to } => commands::backup(&url, &to).await,
+        Command::Purge { older_than_years } => commands::purge(&url, older_than_years).await,
         Command::Company(CompanyCommand::Create { code, name, timezone }) => {
             commands::company_create(&url, &code, &name, &timezone).await
         }

@@ -11,6 +11,7 @@ use ingest_protocol::{COMPANY_CODE_HEADER, IngestBatch, IngestResponse, MAX_BATC
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 
 pub(crate) async fn ingest_logs(
     State(state): State<AppState>,
@@ -42,7 +43,17 @@ pub(crate) async fn ingest_logs(
             Err(reason) => rejections.push(RowRejection { key: row.key, reason }),
         }
     }
-    let outcome = state.store.ingest(&company, &batch.connector, &valid).await?;
+    let outcome = match state.store.ingest(&company, &batch.connector, &valid).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            Metrics::add(&state.metrics.ingest_errors, 1);
+            return Err(e.into());
+        }
+    };
+    Metrics::add(&state.metrics.rows_accepted, outcome.accepted);
+    Metrics::add(&state.metrics.rows_duplicate, outcome.duplicate);
+    Metrics::add(&state.metrics.rows_rejected, rejections.len() as u64);
+    Metrics::add(&state.metrics.punches_written, outcome.punches_written);
     tracing::info!(
         company = %company.code,
         accepted = outcome.accepted,

@@ -5,7 +5,9 @@
 mod error;
 mod format;
 mod ingest;
+pub mod jobs;
 pub mod links;
+mod metrics;
 mod pages;
 pub mod timecard;
 
@@ -37,14 +39,16 @@ impl ServerOptions {
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub store: Store,
+    pub metrics: std::sync::Arc<metrics::Metrics>,
 }
 
 pub fn router(store: Store, options: ServerOptions) -> Router {
-    let state = AppState { store };
+    let state = AppState { store, metrics: Default::default() };
     let mut app = Router::new()
         .route(ingest_protocol::INGEST_PATH, post(ingest::ingest_logs))
         .layer(DefaultBodyLimit::max(ingest_protocol::MAX_BODY_BYTES))
-        .route("/healthz", get(pages::healthz));
+        .route("/healthz", get(pages::healthz))
+        .route("/metrics", get(pages::metrics));
     if options.unauthenticated_pages {
         app = app
             .route("/", get(pages::index))

@@ -18,6 +18,11 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Result<&'static st
     Ok("ok")
 }
 
+pub(crate) async fn metrics(State(state): State<AppState>) -> Result<String, ApiError> {
+    let open_jobs = state.store.open_job_count().await?;
+    Ok(state.metrics.render(open_jobs))
+}
+
 struct CompanyLine {
     code: String,
     name: String,

@@ -351,3 +351,20 @@ async fn pages_are_not_served_on_a_public_address_without_login() {
     assert_eq!(health.status(), 200);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_count_what_the_ingest_did() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let rows = vec![
+        row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:03:00"),
+        row("ABC", "tarou", LogKind::Logoff, "2024-02-08T18:22:00"),
+    ];
+    app.send(rows.clone()).await;
+    app.send(rows).await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    assert!(text.contains("loginrec_ingest_rows_accepted_total 2"), "{text}");
+    assert!(text.contains("loginrec_ingest_rows_duplicate_total 2"), "{text}");
+    assert!(text.contains("loginrec_punches_written_total 2"), "{text}");
+    assert!(text.contains("# TYPE loginrec_jobs_open gauge"), "{text}");
+    app.finish().await;
+}

@@ -10,6 +10,7 @@ mod attendance;
 mod companies;
 mod error;
 mod ingest;
+pub mod jobs;
 mod logs;
 mod users;
 
@@ -26,6 +27,7 @@ pub use attendance::{DailyRow, DepartmentInput, EmployeeInput, PunchView, Timeca
 pub use companies::Company;
 pub use error::StoreError;
 pub use ingest::{AcceptedRow, IngestOutcome};
+pub use jobs::{Job, JobRecord};
 pub use logs::{LogFilter, LogView};
 pub use users::{LinkRow, SyncResult};
 

@@ -1,0 +1,114 @@
+//! The background job loop every server process runs. Which process runs a job is decided by
+//! the store's leases (see `loginrec_store::jobs`), so a fleet runs each schedule once.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use jiff::civil::Time;
+use loginrec_store::jobs::kind;
+use loginrec_store::{Job, Store};
+use tokio::sync::watch;
+
+#[derive(Clone, Debug)]
+pub struct JobSettings {
+    /// Local time of the daily 勤革時連携 (連携実行), per company time zone.
+    pub employee_sync_at: Time,
+    /// Logs older than this are purged daily. Never less than three years (labour law).
+    pub retention_days: i64,
+    pub poll: Duration,
+    /// How long a claimed job is ours before another process may take it over.
+    pub lease: Duration,
+    /// This process's name in the job table.
+    pub worker: String,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        JobSettings {
+            employee_sync_at: Time::constant(3, 0, 0, 0),
+            retention_days: 5 * 366,
+            poll: Duration::from_secs(30),
+            lease: Duration::from_secs(600),
+            worker: default_worker_name(),
+        }
+    }
+}
+
+/// `host:pid`, unique enough to tell processes apart in the job table.
+pub fn default_worker_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// Shortest retention the purge accepts: three years, the statutory minimum.
+pub const MIN_RETENTION_DAYS: i64 = 3 * 365;
+
+/// Runs until `stop` turns true.
+pub async fn run_jobs(store: Store, settings: JobSettings, mut stop: watch::Receiver<bool>) {
+    loop {
+        if let Err(e) = schedule_due(&store, &settings).await {
+            tracing::error!(error = %e, "Cannot schedule background jobs.");
+        }
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            match store.claim_job(&settings.worker, settings.lease.as_millis() as i64).await {
+                Ok(Some(job)) => run_one(&store, &settings, job).await,
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, "Cannot claim a background job.");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(settings.poll) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+/// Schedules today's slot of each daily job whose time has come.
+pub async fn schedule_due(store: &Store, settings: &JobSettings) -> loginrec_store::Result<()> {
+    let now = Timestamp::now();
+    for company in store.companies().await? {
+        let tz = company.tz()?;
+        let local = tz.to_datetime(now);
+        if local.time() >= settings.employee_sync_at {
+            store
+                .schedule_job(kind::EMPLOYEE_SYNC, company.id, &local.date().to_string(), now.as_millisecond())
+                .await?;
+        }
+    }
+    let utc_day = jiff::tz::TimeZone::UTC.to_datetime(now).date().to_string();
+    store.schedule_job(kind::LOG_PURGE, 0, &utc_day, now.as_millisecond()).await?;
+    Ok(())
+}
+
+async fn run_one(store: &Store, settings: &JobSettings, job: Job) {
+    let outcome = match job.kind.as_str() {
+        kind::EMPLOYEE_SYNC => store
+            .sync_users(job.company_id)
+            .await
+            .map(|r| format!("added={} updated={} removed={}", r.added, r.updated, r.removed))
+            .map_err(|e| e.to_string()),
+        kind::LOG_PURGE => {
+            let days = settings.retention_days.max(MIN_RETENTION_DAYS);
+            let before = Timestamp::now().as_millisecond() - days * 86_400_000;
+            store.purge_logs_before(before).await.map(|n| format!("deleted={n}")).map_err(|e| e.to_string())
+        }
+        other => Err(format!("unknown job kind {other}")),
+    };
+    match &outcome {
+        Ok(result) => {
+            tracing::info!(job = %job.kind, company = job.company_id, slot = %job.slot, result = %result, "Ran a background job.")
+        }
+        Err(error) => {
+            tracing::warn!(job = %job.kind, company = job.company_id, slot = %job.slot, error = %error, "A background job failed.")
+        }
+    }
+    if let Err(e) = store.finish_job(&job, &settings.worker, outcome).await {
+        tracing::error!(error = %e, "Cannot record a background job's outcome.");
+    }
+}

@@ -1,0 +1,186 @@
+//! Background jobs that must run once per schedule across every server process.
+//!
+//! - **Scheduled once.** A job is a row unique on (kind, company, slot): every process may
+//!   schedule the same slot (`INSERT … ON CONFLICT DO NOTHING`) and one row results.
+//! - **Run by one process at a time.** A process claims a due job by taking its lease in one
+//!   statement (on PostgreSQL the candidate row is picked with `FOR UPDATE SKIP LOCKED`, so
+//!   processes never wait on each other; on SQLite writers are serialised anyway).
+//! - **Taken over after a crash.** A lease has an end; a job whose lease ran out while still
+//!   `running` is due again, and its attempt count shows it was retried.
+//! - **Finished by its holder only.** Completing a job checks the lease holder, so a process
+//!   that lost its lease cannot overwrite the new holder's result.
+
+use sqlx::Row;
+
+use crate::{Backend, Result, Store, now_ms};
+
+/// A job kind's name as stored.
+pub mod kind {
+    /// 勤革時連携 (連携実行) run daily at 03:00 company time.
+    pub const EMPLOYEE_SYNC: &str = "employee_sync";
+    /// Deletion of logs older than the retention period.
+    pub const LOG_PURGE: &str = "log_purge";
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub company_id: i64,
+    pub slot: String,
+    pub attempts: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobRecord {
+    pub kind: String,
+    pub company_id: i64,
+    pub slot: String,
+    pub state: String,
+    pub attempts: i64,
+    pub locked_by: Option<String>,
+    pub finished_at_ms: Option<i64>,
+    pub result: Option<String>,
+}
+
+/// After this many failed attempts a job stays `failed` until the next slot.
+const MAX_ATTEMPTS: i64 = 5;
+
+const CLAIM_SQLITE: &str = "UPDATE jobs SET state = 'running', locked_by = $1, lease_until_ms = $2, attempts = attempts + 1 \
+     WHERE id = (SELECT id FROM jobs WHERE (state = 'pending' AND run_at_ms <= $3) \
+                 OR (state = 'running' AND lease_until_ms < $3) ORDER BY run_at_ms, id LIMIT 1) \
+     RETURNING id, kind, company_id, slot, attempts";
+
+const CLAIM_POSTGRES: &str = "UPDATE jobs SET state = 'running', locked_by = $1, lease_until_ms = $2, attempts = attempts + 1 \
+     WHERE id = (SELECT id FROM jobs WHERE (state = 'pending' AND run_at_ms <= $3) \
+                 OR (state = 'running' AND lease_until_ms < $3) ORDER BY run_at_ms, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+     RETURNING id, kind, company_id, slot, attempts";
+
+impl Store {
+    /// Schedules a job for `slot`; returns false when that slot was already scheduled.
+    pub async fn schedule_job(&self, kind: &str, company_id: i64, slot: &str, run_at_ms: i64) -> Result<bool> {
+        let _guard = self.write_guard().await;
+        let n = sqlx::query(
+            "INSERT INTO jobs (kind, company_id, slot, run_at_ms) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (kind, company_id, slot) DO NOTHING",
+        )
+        .bind(kind)
+        .bind(company_id)
+        .bind(slot)
+        .bind(run_at_ms)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Takes the lease of one due job, if any, for `lease_ms` milliseconds.
+    pub async fn claim_job(&self, worker: &str, lease_ms: i64) -> Result<Option<Job>> {
+        let now = now_ms();
+        let sql = match self.backend {
+            Backend::Sqlite => CLAIM_SQLITE,
+            Backend::Postgres => CLAIM_POSTGRES,
+        };
+        let _guard = self.write_guard().await;
+        let row = sqlx::query(sql).bind(worker).bind(now + lease_ms).bind(now).fetch_optional(&self.pool).await?;
+        row.map(|r| {
+            Ok(Job {
+                id: r.try_get(0)?,
+                kind: r.try_get(1)?,
+                company_id: r.try_get(2)?,
+                slot: r.try_get(3)?,
+                attempts: r.try_get(4)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Records the outcome of a job this worker holds. A failure is retried later unless it
+    /// failed too often. Returns false when the lease had passed to another worker.
+    pub async fn finish_job(
+        &self,
+        job: &Job,
+        worker: &str,
+        outcome: std::result::Result<String, String>,
+    ) -> Result<bool> {
+        let now = now_ms();
+        let (state, result, run_at) = match outcome {
+            Ok(result) => ("done", result, now),
+            Err(error) if job.attempts >= MAX_ATTEMPTS => ("failed", error, now),
+            Err(error) => ("pending", error, now + 60_000 * job.attempts),
+        };
+        let _guard = self.write_guard().await;
+        let n = sqlx::query(
+            "UPDATE jobs SET state = $1, result = $2, run_at_ms = $3, finished_at_ms = $4, lease_until_ms = NULL \
+             WHERE id = $5 AND locked_by = $6 AND state = 'running'",
+        )
+        .bind(state)
+        .bind(result)
+        .bind(run_at)
+        .bind(now)
+        .bind(job.id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Jobs of a kind, newest first (for the pages and for tests).
+    pub async fn jobs(&self, kind: &str, company_id: Option<i64>) -> Result<Vec<JobRecord>> {
+        let rows = sqlx::query(
+            "SELECT kind, company_id, slot, state, attempts, locked_by, finished_at_ms, result FROM jobs \
+             WHERE kind = $1 AND ($2 < 0 OR company_id = $2) ORDER BY slot DESC, id DESC LIMIT 100",
+        )
+        .bind(kind)
+        .bind(company_id.unwrap_or(-1))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(JobRecord {
+                    kind: r.try_get(0)?,
+                    company_id: r.try_get(1)?,
+                    slot: r.try_get(2)?,
+                    state: r.try_get(3)?,
+                    attempts: r.try_get(4)?,
+                    locked_by: r.try_get(5)?,
+                    finished_at_ms: r.try_get(6)?,
+                    result: r.try_get(7)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Jobs waiting or running (the queue depth of `/metrics`).
+    pub async fn open_job_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'running')")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Deletes logs whose event is older than `before_ms`; punches, the attendance record, stay.
+    pub async fn purge_logs_before(&self, before_ms: i64) -> Result<u64> {
+        let _guard = self.write_guard().await;
+        Ok(sqlx::query("DELETE FROM logs WHERE event_at_ms < $1")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    /// Copies an SQLite database into a new file, consistent even while the server writes.
+    pub async fn backup_sqlite(&self, target: &std::path::Path) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Err(crate::StoreError::Invalid(
+                "backup copies SQLite databases; for PostgreSQL use pg_dump (see the README)".into(),
+            ));
+        }
+        if target.exists() {
+            return Err(crate::StoreError::Conflict(target.display().to_string()));
+        }
+        let path = target.to_string_lossy().replace('\'', "''");
+        sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{path}'"))).execute(&self.pool).await?;
+        Ok(())
+    }
+}
