@@ -2,6 +2,7 @@
 //! embedded 勤革時 module. Handlers translate HTTP to store calls and back; they decide no rule.
 #![forbid(unsafe_code)]
 
+mod auth;
 mod error;
 mod format;
 mod ingest;
@@ -10,6 +11,8 @@ pub mod links;
 mod metrics;
 mod pages;
 pub mod timecard;
+mod ui;
+mod ui_error;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -24,38 +27,56 @@ pub use error::ApiError;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ServerOptions {
-    /// Serve the pages without login. Only for a server listening on a loopback address,
-    /// until the admin login exists.
-    pub unauthenticated_pages: bool,
+    /// Mark the session cookie `Secure` (sent over HTTPS only).
+    pub secure_cookies: bool,
 }
 
 impl ServerOptions {
-    /// Pages are served only when every listener address is loopback.
+    /// Cookies are `Secure` unless the server listens on a loopback address: a public
+    /// address is reached through TLS (at the reverse proxy).
     pub fn for_listen_addr(addr: SocketAddr) -> ServerOptions {
-        ServerOptions { unauthenticated_pages: addr.ip().is_loopback() }
+        ServerOptions { secure_cookies: !addr.ip().is_loopback() }
     }
 }
+
+pub use auth::hash_password;
 
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub store: Store,
     pub metrics: std::sync::Arc<metrics::Metrics>,
+    pub secure_cookies: bool,
 }
 
 pub fn router(store: Store, options: ServerOptions) -> Router {
-    let state = AppState { store, metrics: Default::default() };
-    let mut app = Router::new()
+    let state = AppState { store, metrics: Default::default(), secure_cookies: options.secure_cookies };
+    Router::new()
         .route(ingest_protocol::INGEST_PATH, post(ingest::ingest_logs))
         .layer(DefaultBodyLimit::max(ingest_protocol::MAX_BODY_BYTES))
+        .route(
+            "/companies/{code}/links/import",
+            post(ui::links_import).layer(DefaultBodyLimit::max(ui::MAX_UPLOAD_BYTES)),
+        )
         .route("/healthz", get(pages::healthz))
-        .route("/metrics", get(pages::metrics));
-    if options.unauthenticated_pages {
-        app = app
-            .route("/", get(pages::index))
-            .route("/companies/{code}/daily", get(pages::daily))
-            .route("/companies/{code}/logs", get(pages::logs));
-    }
-    app.with_state(state)
+        .route("/metrics", get(pages::metrics))
+        .route("/", get(ui::root))
+        .route("/login", get(ui::login_form).post(ui::login))
+        .route("/logout", post(ui::logout))
+        .route("/operator", get(ui::operator))
+        .route("/operator/companies", post(ui::create_company))
+        .route("/operator/companies/{code}/token", post(ui::issue_token))
+        .route("/companies/{code}", get(ui::company_home))
+        .route("/companies/{code}/daily", get(pages::daily))
+        .route("/companies/{code}/logs", get(pages::logs))
+        .route("/companies/{code}/logs.csv", get(pages::logs_csv))
+        .route("/companies/{code}/links", get(ui::links_view))
+        .route("/companies/{code}/links.csv", get(ui::links_csv))
+        .route("/companies/{code}/users", get(ui::users_view))
+        .route("/companies/{code}/users/sync", post(ui::users_sync))
+        .route("/companies/{code}/diagnostics", get(ui::diagnostics))
+        .route("/companies/{code}/diagnostics/link", post(ui::link_account))
+        .route("/companies/{code}/diagnostics/apply", post(ui::apply_account))
+        .with_state(state)
 }
 
 /// Serves until `shutdown` completes, then finishes the requests in flight.

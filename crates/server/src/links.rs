@@ -82,7 +82,7 @@ pub fn export(rows: &[LinkRow], encoding: CsvEncoding) -> Result<Vec<u8>, LineEr
     }
 }
 
-fn neutralise_formula(cell: &str) -> String {
+pub fn neutralise_formula(cell: &str) -> String {
     if cell.starts_with(['=', '+', '-', '@']) { format!("'{cell}") } else { cell.to_string() }
 }
 

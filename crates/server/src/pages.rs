@@ -1,17 +1,23 @@
-//! The read-only pages: 企業一覧, 日別データ (seed §4.2) and ログ表示 (seed §4.1).
+//! 日別データ (seed §4.2) and ログ表示 (seed §4.1), for the signed-in administrator of the
+//! company (or the operator).
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
 use jiff::civil::{Date, Weekday};
 use jiff::{Timestamp, ToSpan};
 use loginrec_rules::PunchKind;
-use loginrec_store::{Company, LogFilter, PunchView};
-use serde::Deserialize;
+use loginrec_store::{LogFilter, LogView, PunchView};
+use serde::{Deserialize, Serialize};
 
 use crate::AppState;
+use crate::auth::SignedIn;
 use crate::error::ApiError;
-use crate::format::{date_time_minutes, date_time_seconds, punch_cell};
+use crate::format::{date_time_seconds, punch_cell};
+use crate::ui::{CompanyPage, company_page};
+use crate::ui_error::UiError;
 
 pub(crate) async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     state.store.ping().await?;
@@ -21,37 +27,6 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Result<&'static st
 pub(crate) async fn metrics(State(state): State<AppState>) -> Result<String, ApiError> {
     let open_jobs = state.store.open_job_count().await?;
     Ok(state.metrics.render(open_jobs))
-}
-
-struct CompanyLine {
-    code: String,
-    name: String,
-    enabled: &'static str,
-    last_ingest: String,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "index.html")]
-pub(crate) struct IndexPage {
-    companies: Vec<CompanyLine>,
-}
-
-pub(crate) async fn index(State(state): State<AppState>) -> Result<IndexPage, ApiError> {
-    let mut companies = Vec::new();
-    for c in state.store.companies().await? {
-        let tz = c.tz()?;
-        companies.push(CompanyLine {
-            last_ingest: c.last_ingest_at_ms.map(|ms| date_time_minutes(ms, &tz)).unwrap_or_else(|| "-".into()),
-            enabled: if c.lanscope_enabled { "有効" } else { "無効" },
-            code: c.code,
-            name: c.name,
-        });
-    }
-    Ok(IndexPage { companies })
-}
-
-async fn company(state: &AppState, code: &str) -> Result<Company, ApiError> {
-    state.store.company_by_code(code).await?.ok_or_else(|| ApiError::NotFound(format!("company {code}")))
 }
 
 #[derive(Deserialize)]
@@ -82,6 +57,8 @@ struct DailyLine {
 pub(crate) struct DailyPage {
     company_code: String,
     company_name: String,
+    csrf: String,
+    problems: usize,
     date: String,
     date_label: String,
     today: String,
@@ -96,14 +73,15 @@ const WEEKDAYS_JA: [&str; 7] = ["月", "火", "水", "木", "金", "土", "日"]
 
 pub(crate) async fn daily(
     State(state): State<AppState>,
+    signed_in: SignedIn,
     Path(code): Path<String>,
     Query(q): Query<DailyQuery>,
-) -> Result<DailyPage, ApiError> {
-    let company = company(&state, &code).await?;
+) -> Result<DailyPage, UiError> {
+    let CompanyPage { company, csrf, problems } = company_page(&state, &signed_in, &code).await?;
     let tz = company.tz()?;
     let today = tz.to_datetime(Timestamp::now()).date();
     let date = match q.date.as_deref().filter(|d| !d.is_empty()) {
-        Some(d) => d.parse::<Date>().map_err(|_| ApiError::BadRequest(format!("日付が不正です: {d}")))?,
+        Some(d) => d.parse::<Date>().map_err(|_| UiError::BadRequest(format!("日付が不正です: {d}")))?,
         None => today,
     };
     let department = q.department.unwrap_or_default();
@@ -134,6 +112,8 @@ pub(crate) async fn daily(
     Ok(DailyPage {
         company_code: company.code,
         company_name: company.name,
+        csrf,
+        problems,
         date_label: format!("{}({})", date.strftime("%Y/%m/%d"), WEEKDAYS_JA[weekday.to_monday_zero_offset() as usize]),
         date: date.to_string(),
         today: today.to_string(),
@@ -156,10 +136,54 @@ fn worked_time(clock_in: Option<&PunchView>, clock_out: Option<&PunchView>) -> S
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Default, Deserialize, Serialize)]
 pub(crate) struct LogsQuery {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    account: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default, skip_serializing)]
     page: Option<i64>,
-    account: Option<String>,
+}
+
+impl LogsQuery {
+    fn filter(&self, tz: &jiff::tz::TimeZone) -> Result<LogFilter, UiError> {
+        let day_start = |s: &str, plus: i64| -> Result<Option<i64>, UiError> {
+            if s.is_empty() {
+                return Ok(None);
+            }
+            let d: Date = s.parse().map_err(|_| UiError::BadRequest(format!("日付が不正です: {s}")))?;
+            let d = d.checked_add(plus.days()).map_err(|_| UiError::BadRequest(format!("日付が不正です: {s}")))?;
+            let ts = tz.to_ambiguous_timestamp(d.to_datetime(jiff::civil::Time::midnight())).compatible();
+            Ok(ts.ok().map(|t| t.as_millisecond()))
+        };
+        let kind = match self.kind.as_str() {
+            "" => None,
+            "logon" | "logoff" => Some(self.kind.clone()),
+            other => return Err(UiError::BadRequest(format!("操作が不正です: {other}"))),
+        };
+        let linked = match self.outcome.as_str() {
+            "" => None,
+            "linked" => Some(true),
+            "unlinked" => Some(false),
+            other => return Err(UiError::BadRequest(format!("状態が不正です: {other}"))),
+        };
+        Ok(LogFilter {
+            from_ms: day_start(&self.from, 0)?,
+            to_ms: day_start(&self.to, 1)?,
+            account: (!self.account.trim().is_empty()).then(|| self.account.trim().to_string()),
+            kind,
+            linked,
+            limit: LOGS_PER_PAGE,
+            offset: 0,
+        })
+    }
 }
 
 struct LogLine {
@@ -173,73 +197,133 @@ struct LogLine {
     unlinked: bool,
 }
 
+impl LogLine {
+    fn new(l: LogView, tz: &jiff::tz::TimeZone) -> LogLine {
+        let unlinked = l.employee_code.is_none();
+        let outcome = match (unlinked, l.punch_kind.and_then(PunchKind::from_code)) {
+            (true, _) => "未連携 (サービスアカウント未設定)".to_string(),
+            (false, Some(kind)) => format!("打刻済み ({})", kind.label_ja()),
+            (false, None) => "反映済み (打刻なし: その日の最初・最後のログではありません)".to_string(),
+        };
+        LogLine {
+            at: date_time_seconds(l.event_at_ms, tz),
+            user_name: l.user_name,
+            employee: match (l.employee_code, l.full_name) {
+                (Some(c), Some(n)) => format!("{c} {n}"),
+                _ => "-".into(),
+            },
+            operation: loginrec_rules::LogKind::parse(&l.kind).map(|k| k.label_ja()).unwrap_or("-"),
+            version: l.connector_version,
+            pc: format!(
+                "{} / {}",
+                l.computer_name.unwrap_or_else(|| "-".into()),
+                l.agent_no.unwrap_or_else(|| "-".into())
+            ),
+            outcome,
+            unlinked,
+        }
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "logs.html")]
 pub(crate) struct LogsPage {
     company_code: String,
     company_name: String,
-    account: String,
+    csrf: String,
+    problems: usize,
+    q: LogsQuery,
+    query_string: String,
     total: i64,
     logs: Vec<LogLine>,
     page: i64,
     has_next: bool,
+    events: Vec<(String, String, String, String)>,
 }
 
 const LOGS_PER_PAGE: i64 = 100;
+const CSV_EXPORT_MAX_ROWS: i64 = 100_000;
 
 pub(crate) async fn logs(
     State(state): State<AppState>,
+    signed_in: SignedIn,
     Path(code): Path<String>,
     Query(q): Query<LogsQuery>,
-) -> Result<LogsPage, ApiError> {
-    let company = company(&state, &code).await?;
+) -> Result<LogsPage, UiError> {
+    let CompanyPage { company, csrf, problems } = company_page(&state, &signed_in, &code).await?;
     let tz = company.tz()?;
     let page = q.page.unwrap_or(1).max(1);
-    let account = q.account.unwrap_or_default().trim().to_string();
-    let filter = LogFilter {
-        account: (!account.is_empty()).then(|| account.clone()),
-        limit: LOGS_PER_PAGE + 1,
-        offset: (page - 1) * LOGS_PER_PAGE,
-        ..LogFilter::default()
-    };
+    let mut filter = q.filter(&tz)?;
+    filter.limit = LOGS_PER_PAGE + 1;
+    filter.offset = (page - 1) * LOGS_PER_PAGE;
     let mut found = state.store.logs(company.id, &filter).await?;
     let has_next = found.len() as i64 > LOGS_PER_PAGE;
     found.truncate(LOGS_PER_PAGE as usize);
-    let logs = found
+    let events = state
+        .store
+        .audit_events(company.id, 50)
+        .await?
         .into_iter()
-        .map(|l| {
-            let unlinked = l.employee_code.is_none();
-            let outcome = match (unlinked, l.punch_kind.and_then(PunchKind::from_code)) {
-                (true, _) => "未連携 (サービスアカウント未設定)".to_string(),
-                (false, Some(kind)) => format!("打刻済み ({})", kind.label_ja()),
-                (false, None) => "反映済み (打刻なし: その日の最初・最後のログではありません)".to_string(),
-            };
-            LogLine {
-                at: date_time_seconds(l.event_at_ms, &tz),
-                user_name: l.user_name,
-                employee: match (l.employee_code, l.full_name) {
-                    (Some(c), Some(n)) => format!("{c} {n}"),
-                    _ => "-".into(),
-                },
-                operation: loginrec_rules::LogKind::parse(&l.kind).map(|k| k.label_ja()).unwrap_or("-"),
-                version: l.connector_version,
-                pc: format!(
-                    "{} / {}",
-                    l.computer_name.unwrap_or_else(|| "-".into()),
-                    l.agent_no.unwrap_or_else(|| "-".into())
-                ),
-                outcome,
-                unlinked,
-            }
-        })
+        .map(|e| (date_time_seconds(e.at_ms, &tz), e.actor, e.action, e.detail))
         .collect();
     Ok(LogsPage {
         total: state.store.log_count(company.id).await?,
+        query_string: serde_urlencoded::to_string(&q).unwrap_or_default(),
+        logs: found.into_iter().map(|l| LogLine::new(l, &tz)).collect(),
         company_code: company.code,
         company_name: company.name,
-        account,
-        logs,
+        csrf,
+        problems,
+        q,
         page,
         has_next,
+        events,
     })
+}
+
+/// ログ表示 as CSV (UTF-8 with BOM, so that Excel reads it), with the page's filters.
+pub(crate) async fn logs_csv(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(code): Path<String>,
+    Query(q): Query<LogsQuery>,
+) -> Result<impl IntoResponse, UiError> {
+    let CompanyPage { company, .. } = company_page(&state, &signed_in, &code).await?;
+    let tz = company.tz()?;
+    let mut filter = q.filter(&tz)?;
+    filter.limit = CSV_EXPORT_MAX_ROWS;
+    let found = state.store.logs(company.id, &filter).await?;
+    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(vec![0xEF, 0xBB, 0xBF]);
+    let _ = writer.write_record([
+        "日時",
+        "サービスアカウント",
+        "従業員",
+        "操作",
+        "連携元",
+        "バージョン",
+        "PC / エージェント",
+        "状態",
+    ]);
+    for l in found {
+        let line = LogLine::new(l, &tz);
+        let cells = [
+            line.at,
+            line.user_name,
+            line.employee,
+            line.operation.into(),
+            "LanScope".into(),
+            line.version,
+            line.pc,
+            line.outcome,
+        ];
+        let _ = writer.write_record(cells.iter().map(|c| crate::links::neutralise_formula(c)));
+    }
+    let bytes = writer.into_inner().unwrap_or_default();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"logs-{}.csv\"", company.code)),
+        ],
+        bytes,
+    ))
 }

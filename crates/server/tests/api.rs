@@ -6,7 +6,7 @@ use jiff::tz::TimeZone;
 use loginrec_rules::{DayChangeTime, LogKind};
 use loginrec_server::ServerOptions;
 use loginrec_store::{Company, DepartmentInput, EmployeeInput, Store};
-use test_support::{Engine, TestDb, TestServer, engines};
+use test_support::{AdminClient, Engine, TestDb, TestServer, engines};
 
 struct App {
     db: TestDb,
@@ -15,6 +15,7 @@ struct App {
     company: Company,
     token: String,
     http: reqwest::Client,
+    admin: AdminClient,
 }
 
 /// A company `ABC` with departments 100 (05:00) and 200 (00:00), employees 0001 (100, linked
@@ -24,8 +25,12 @@ async fn spawn_app(engine: Engine) -> App {
     let store = db.store().await;
     let company = seed_company(&store, "ABC").await;
     let token = store.issue_token(company.id).await.unwrap();
+    let hash = loginrec_server::hash_password("correct horse".into()).await.unwrap();
+    store.upsert_admin(company.id, "admin", &hash).await.unwrap();
     let server = TestServer::start(store.clone()).await;
-    App { db, store, server, company, token, http: reqwest::Client::new() }
+    let mut admin = AdminClient::new(&server.base_url);
+    assert_eq!(admin.login("ABC", "admin", "correct horse").await, 303);
+    App { db, store, server, company, token, http: reqwest::Client::new(), admin }
 }
 
 async fn seed_company(store: &Store, code: &str) -> Company {
@@ -101,7 +106,7 @@ impl App {
     }
 
     async fn get(&self, path: &str) -> reqwest::Response {
-        self.http.get(format!("{}{path}", self.server.base_url)).send().await.unwrap()
+        self.admin.get(path).await
     }
 }
 
@@ -331,22 +336,32 @@ async fn a_page_of_one_company_never_shows_another_companys_data() {
         .await
         .unwrap();
     app.send(vec![row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:00:00")]).await;
-    let daily = app.get("/companies/XYZ/daily?date=2024-02-08").await.text().await.unwrap();
-    assert!(daily.contains("他社") && !daily.contains("PC 02/08"), "{daily}");
-    let logs = app.get("/companies/XYZ/logs").await.text().await.unwrap();
-    assert!(!logs.contains("tarou"));
+    // ABC's administrator reaches nothing of XYZ, whatever the URL says.
+    assert_eq!(app.get("/companies/XYZ/daily?date=2024-02-08").await.status(), 404);
+    assert_eq!(app.get("/companies/XYZ/logs").await.status(), 404);
     assert_eq!(app.get("/companies/NOPE/daily").await.status(), 404);
+    // XYZ's own administrator sees its employee and not ABC's punch or logs.
+    let hash = loginrec_server::hash_password("other password".into()).await.unwrap();
+    app.store.upsert_admin(other.id, "admin", &hash).await.unwrap();
+    let mut xyz = AdminClient::new(&app.server.base_url);
+    assert_eq!(xyz.login("XYZ", "admin", "other password").await, 303);
+    let (_, daily) = xyz.get_text("/companies/XYZ/daily?date=2024-02-08").await;
+    assert!(daily.contains("他社") && !daily.contains("PC 02/08"), "{daily}");
+    let (_, logs) = xyz.get_text("/companies/XYZ/logs").await;
+    assert!(!logs.contains("tarou"));
     app.finish().await;
 }
 
 #[tokio::test]
-async fn pages_are_not_served_on_a_public_address_without_login() {
+async fn pages_ask_for_login_and_health_does_not() {
     let db = TestDb::new(Engine::Sqlite).await;
     let store = db.store().await;
     seed_company(&store, "ABC").await;
-    let server = TestServer::start_with(store, ServerOptions { unauthenticated_pages: false }).await;
-    let response = reqwest::get(format!("{}/companies/ABC/daily", server.base_url)).await.unwrap();
-    assert_eq!(response.status(), 404);
+    let server = TestServer::start_with(store, ServerOptions { secure_cookies: true }).await;
+    let anonymous = AdminClient::new(&server.base_url);
+    let response = anonymous.get("/companies/ABC/daily").await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/login");
     let health = reqwest::get(format!("{}/healthz", server.base_url)).await.unwrap();
     assert_eq!(health.status(), 200);
     server.stop().await;

@@ -184,3 +184,23 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Records a job run outside the scheduler (連携実行 pressed by an administrator).
+    pub async fn record_finished_job(&self, kind: &str, company_id: i64, slot: &str, result: &str) -> Result<()> {
+        let now = now_ms();
+        let _guard = self.write_guard().await;
+        sqlx::query(
+            "INSERT INTO jobs (kind, company_id, slot, run_at_ms, state, attempts, finished_at_ms, result) \
+             VALUES ($1, $2, $3, $4, 'done', 1, $4, $5) ON CONFLICT (kind, company_id, slot) DO NOTHING",
+        )
+        .bind(kind)
+        .bind(company_id)
+        .bind(slot)
+        .bind(now)
+        .bind(result)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

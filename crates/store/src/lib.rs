@@ -6,8 +6,10 @@
 //! a rule; it asks the rules and writes what they answer.
 #![forbid(unsafe_code)]
 
+pub mod admins;
 mod attendance;
 mod companies;
+pub mod diagnostics;
 mod error;
 mod ingest;
 pub mod jobs;
@@ -23,6 +25,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 use tokio::sync::Mutex;
 
+pub use admins::{Admin, AuditEvent, Session};
 pub use attendance::{DailyRow, DepartmentInput, EmployeeInput, PunchView, TimecardRow};
 pub use companies::Company;
 pub use error::StoreError;

@@ -9,6 +9,10 @@ pub struct LogFilter {
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
     pub account: Option<String>,
+    /// `logon` or `logoff`.
+    pub kind: Option<String>,
+    /// Only logs of linked (`Some(true)`) or unlinked (`Some(false)`) users.
+    pub linked: Option<bool>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -38,14 +42,22 @@ impl Store {
                         AND p.at_ms = l.event_at_ms AND p.method = 'PC') \
              FROM logs l LEFT JOIN lr_users u ON u.company_id = l.company_id AND u.service_account = l.account \
              WHERE l.company_id = $1 AND l.event_at_ms >= $2 AND l.event_at_ms < $3 AND ($4 = '' OR l.account = $4) \
+               AND ($7 = '' OR l.kind = $7) \
+               AND ($8 = 0 OR ($8 = 1 AND u.id IS NOT NULL) OR ($8 = 2 AND u.id IS NULL)) \
              ORDER BY l.event_at_ms DESC, l.id DESC LIMIT $5 OFFSET $6",
         )
         .bind(company_id)
         .bind(filter.from_ms.unwrap_or(i64::MIN))
         .bind(filter.to_ms.unwrap_or(i64::MAX))
         .bind(filter.account.as_deref().unwrap_or(""))
-        .bind(filter.limit.clamp(1, 1000))
+        .bind(filter.limit.clamp(1, 100_000))
         .bind(filter.offset.max(0))
+        .bind(filter.kind.as_deref().unwrap_or(""))
+        .bind(match filter.linked {
+            None => 0i64,
+            Some(true) => 1,
+            Some(false) => 2,
+        })
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -1,0 +1,182 @@
+//! Administrator accounts, sessions, login rate limiting and the audit trail.
+//!
+//! Password hashing is not done here (it is CPU work the server runs off the async threads);
+//! the store keeps PHC strings. Session ids and CSRF tokens are random 256-bit values; only a
+//! digest of the session id is stored, so a copy of the database opens no session.
+
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::{Result, Store, StoreError, now_ms};
+
+/// The company id of operator (support center) accounts.
+pub const OPERATOR: i64 = 0;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Admin {
+    pub id: i64,
+    /// [`OPERATOR`] for the support center.
+    pub company_id: i64,
+    pub login_id: String,
+    pub password_hash: String,
+}
+
+impl Admin {
+    pub fn is_operator(&self) -> bool {
+        self.company_id == OPERATOR
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub admin: Admin,
+    pub csrf_token: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub at_ms: i64,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}
+
+pub fn random_token() -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+fn digest(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+fn admin_from_row(r: &sqlx::any::AnyRow) -> Result<Admin> {
+    Ok(Admin { id: r.try_get(0)?, company_id: r.try_get(1)?, login_id: r.try_get(2)?, password_hash: r.try_get(3)? })
+}
+
+impl Store {
+    /// Creates an administrator, or replaces the password of an existing one.
+    pub async fn upsert_admin(&self, company_id: i64, login_id: &str, password_hash: &str) -> Result<()> {
+        if login_id.is_empty() || login_id.chars().count() > 64 || login_id.chars().any(char::is_control) {
+            return Err(StoreError::Invalid(format!("invalid login ID {login_id:?}")));
+        }
+        let _guard = self.write_guard().await;
+        sqlx::query(
+            "INSERT INTO admins (company_id, login_id, password_hash, created_at_ms) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (company_id, login_id) DO UPDATE SET password_hash = excluded.password_hash",
+        )
+        .bind(company_id)
+        .bind(login_id)
+        .bind(password_hash)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn admin(&self, company_id: i64, login_id: &str) -> Result<Option<Admin>> {
+        let row = sqlx::query(
+            "SELECT id, company_id, login_id, password_hash FROM admins WHERE company_id = $1 AND login_id = $2",
+        )
+        .bind(company_id)
+        .bind(login_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(admin_from_row).transpose()
+    }
+
+    /// Opens a session; returns the id for the cookie (never stored as is).
+    pub async fn create_session(&self, admin_id: i64, ttl_ms: i64) -> Result<String> {
+        let id = random_token();
+        let _guard = self.write_guard().await;
+        sqlx::query("DELETE FROM sessions WHERE expires_at_ms < $1").bind(now_ms()).execute(&self.pool).await?;
+        sqlx::query("INSERT INTO sessions (id_sha256, admin_id, csrf_token, expires_at_ms) VALUES ($1, $2, $3, $4)")
+            .bind(digest(&id))
+            .bind(admin_id)
+            .bind(random_token())
+            .bind(now_ms() + ttl_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(id)
+    }
+
+    pub async fn session(&self, id: &str) -> Result<Option<Session>> {
+        let row = sqlx::query(
+            "SELECT a.id, a.company_id, a.login_id, a.password_hash, s.csrf_token FROM sessions s \
+             JOIN admins a ON a.id = s.admin_id WHERE s.id_sha256 = $1 AND s.expires_at_ms > $2",
+        )
+        .bind(digest(id))
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(Some(Session { admin: admin_from_row(&r)?, csrf_token: r.try_get(4)? })),
+        }
+    }
+
+    pub async fn delete_session(&self, id: &str) -> Result<()> {
+        let _guard = self.write_guard().await;
+        sqlx::query("DELETE FROM sessions WHERE id_sha256 = $1").bind(digest(id)).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Failed logins for `subject` within the last `window_ms`.
+    pub async fn recent_login_failures(&self, subject: &str, window_ms: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE subject = $1 AND at_ms > $2")
+            .bind(subject)
+            .bind(now_ms() - window_ms)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    pub async fn record_login_failure(&self, subject: &str) -> Result<()> {
+        let _guard = self.write_guard().await;
+        sqlx::query("INSERT INTO login_failures (subject, at_ms) VALUES ($1, $2)")
+            .bind(subject)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn clear_login_failures(&self, subject: &str) -> Result<()> {
+        let _guard = self.write_guard().await;
+        sqlx::query("DELETE FROM login_failures WHERE subject = $1").bind(subject).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn audit(&self, company_id: i64, actor: &str, action: &str, detail: &str) -> Result<()> {
+        let _guard = self.write_guard().await;
+        sqlx::query("INSERT INTO audit_events (company_id, at_ms, actor, action, detail) VALUES ($1, $2, $3, $4, $5)")
+            .bind(company_id)
+            .bind(now_ms())
+            .bind(actor)
+            .bind(action)
+            .bind(detail)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn audit_events(&self, company_id: i64, limit: i64) -> Result<Vec<AuditEvent>> {
+        let rows = sqlx::query(
+            "SELECT at_ms, actor, action, detail FROM audit_events WHERE company_id = $1 ORDER BY at_ms DESC, id DESC LIMIT $2",
+        )
+        .bind(company_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEvent {
+                    at_ms: r.try_get(0)?,
+                    actor: r.try_get(1)?,
+                    action: r.try_get(2)?,
+                    detail: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+}
