@@ -179,3 +179,24 @@ mod tests {
         assert_eq!(super::redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
     }
 }
+
+pub async fn admin_create(url: &str, company_code: Option<&str>, login_id: &str) -> anyhow::Result<()> {
+    let mut password = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']).to_string();
+    if password.chars().count() < 8 {
+        bail!("the password must have at least 8 characters (パスワードは 8 文字以上にしてください)");
+    }
+    let store = open(url).await?;
+    let company_id = match company_code {
+        Some(code) => company(&store, code).await?.id,
+        None => loginrec_store::admins::OPERATOR,
+    };
+    let hash = loginrec_server::hash_password(password).await.map_err(|e| anyhow::anyhow!(e))?;
+    store.upsert_admin(company_id, login_id, &hash).await?;
+    match company_code {
+        Some(code) => println!("administrator {login_id} of {code} is ready; log in at /login with 企業コード {code}"),
+        None => println!("operator {login_id} is ready; log in at /login with an empty 企業コード"),
+    }
+    Ok(())
+}

@@ -60,6 +60,9 @@ pub async fn run(listen: SocketAddr, data_dir: &Path, users: usize, serve_foreve
         .map_err(|e| anyhow::anyhow!("demo links: {:?}", e))?;
     let linked = store.apply_links(company.id, &plan).await?;
     let token = store.issue_token(company.id).await?;
+    let admin_password = loginrec_store::admins::random_token()[..16].to_string();
+    let hash = loginrec_server::hash_password(admin_password.clone()).await.map_err(|e| anyhow::anyhow!(e))?;
+    store.upsert_admin(company.id, "admin", &hash).await?;
 
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
@@ -111,6 +114,9 @@ pub async fn run(listen: SocketAddr, data_dir: &Path, users: usize, serve_foreve
     );
     let show = start.checked_add(1.day())?;
     println!();
+    println!(
+        "ログイン (log in):          {base}/login   企業コード {DEMO_COMPANY} / ログインID admin / パスワード {admin_password}"
+    );
     println!("日別データ (daily punches): {base}/companies/{DEMO_COMPANY}/daily?date={show}");
     println!("ログ表示 (received logs):   {base}/companies/{DEMO_COMPANY}/logs");
     println!("LanScope files: {}   connector config: {}", lanscope_dir.display(), connector_config_path.display());

@@ -54,6 +54,9 @@ enum Command {
     /// 企業: create a company, issue its LanScope access token.
     #[command(subcommand)]
     Company(CompanyCommand),
+    /// Administrator accounts of the web UI.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// 所属設定: import departments.
     #[command(subcommand)]
     Department(ImportCommand),
@@ -101,6 +104,22 @@ enum CompanyCommand {
     IssueToken {
         #[arg(long)]
         code: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Creates a company administrator, or sets a new password; the password is read from
+    /// standard input.
+    Create {
+        /// Company code; leave out for an operator (support center) account.
+        #[arg(long)]
+        company: Option<String>,
+        #[arg(long)]
+        login_id: String,
+        /// Read the password from standard input (the only way: it never appears in `ps`).
+        #[arg(long, required = true)]
+        password_stdin: bool,
     },
 }
 
@@ -228,6 +247,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             commands::company_create(&url, &code, &name, &timezone).await
         }
         Command::Company(CompanyCommand::IssueToken { code }) => commands::issue_token(&url, &code).await,
+        Command::Admin(AdminCommand::Create { company, login_id, password_stdin: _ }) => {
+            commands::admin_create(&url, company.as_deref(), &login_id).await
+        }
         Command::Department(ImportCommand::Import { company, file }) => {
             commands::department_import(&url, &company, &file).await
         }

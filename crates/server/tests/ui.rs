@@ -1,0 +1,363 @@
+//! The administrator screens over real HTTP: login, CSRF, the manual's §3 and §4 steps,
+//! diagnostics, the operator, and the tenant-isolation matrix.
+
+use ingest_protocol::{ConnectorInfo, INGEST_PATH, IngestBatch, IngestRow};
+use jiff::tz::TimeZone;
+use loginrec_rules::{DayChangeTime, LogKind};
+use loginrec_store::admins::OPERATOR;
+use loginrec_store::{Company, DepartmentInput, EmployeeInput, Store};
+use test_support::{AdminClient, Engine, TestDb, TestServer, engines};
+
+struct Ui {
+    db: TestDb,
+    store: Store,
+    server: TestServer,
+    company: Company,
+    token: String,
+    admin: AdminClient,
+}
+
+async fn company(store: &Store, code: &str, password: &str) -> Company {
+    let company = store.create_company(code, &format!("{code} 株式会社"), "Asia/Tokyo").await.unwrap();
+    store
+        .upsert_departments(
+            company.id,
+            &[
+                DepartmentInput {
+                    code: "100".into(),
+                    name: "本社".into(),
+                    day_change: DayChangeTime::LANSCOPE_DEFAULT,
+                },
+                DepartmentInput { code: "200".into(), name: "営業所".into(), day_change: DayChangeTime::MIDNIGHT },
+            ],
+        )
+        .await
+        .unwrap();
+    let e = |code: &str, last: &str| EmployeeInput {
+        code: code.into(),
+        last_name: last.into(),
+        first_name: "太郎".into(),
+        department_code: "100".into(),
+    };
+    store.upsert_employees(company.id, &[e("0012", "勤怠"), e("1000", "髙橋"), e("3000", "打刻")]).await.unwrap();
+    let hash = loginrec_server::hash_password(password.into()).await.unwrap();
+    store.upsert_admin(company.id, "admin", &hash).await.unwrap();
+    company
+}
+
+async fn spawn_ui(engine: Engine) -> Ui {
+    let db = TestDb::new(engine).await;
+    let store = db.store().await;
+    let company = company(&store, "ABC", "abc password").await;
+    let token = store.issue_token(company.id).await.unwrap();
+    let server = TestServer::start(store.clone()).await;
+    let mut admin = AdminClient::new(&server.base_url);
+    assert_eq!(admin.login("ABC", "admin", "abc password").await, 303);
+    Ui { db, store, server, company, token, admin }
+}
+
+impl Ui {
+    async fn finish(self) {
+        self.server.stop().await;
+        self.store.close().await;
+        self.db.cleanup().await;
+    }
+
+    async fn send_logs(&self, rows: &[(&str, LogKind, &str, &str)]) {
+        let tz = TimeZone::get("Asia/Tokyo").unwrap();
+        let rows = rows
+            .iter()
+            .map(|(user, kind, local, agent)| {
+                let at = tz.to_ambiguous_timestamp(local.parse().unwrap()).compatible().unwrap();
+                IngestRow::new(
+                    "ABC",
+                    user.to_string(),
+                    *kind,
+                    at.as_millisecond(),
+                    None,
+                    Some("1".into()),
+                    Some(agent.to_string()),
+                    None,
+                )
+            })
+            .collect();
+        let batch = IngestBatch {
+            company_code: "ABC".into(),
+            connector: ConnectorInfo {
+                version: "1.0.0.5".into(),
+                host: "lsmgr".into(),
+                collection_start: Some("05:00".into()),
+            },
+            rows,
+        };
+        let r = reqwest::Client::new()
+            .post(format!("{}{INGEST_PATH}", self.server.base_url))
+            .bearer_auth(&self.token)
+            .json(&batch)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_and_repeated_failures_lock_the_login() {
+    let ui = spawn_ui(Engine::Sqlite).await;
+    let mut client = AdminClient::new(&ui.server.base_url);
+    assert_eq!(client.login("ABC", "admin", "wrong").await, 401);
+    assert_eq!(client.login("XYZ", "admin", "abc password").await, 401, "an unknown company is just a failed login");
+    for _ in 0..4 {
+        client.login("ABC", "admin", "wrong").await;
+    }
+    assert_eq!(client.login("ABC", "admin", "abc password").await, 429, "locked even with the right password");
+    ui.finish().await;
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_and_same_site() {
+    let ui = spawn_ui(Engine::Sqlite).await;
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/login", ui.server.base_url))
+        .form(&[("company_code", "ABC"), ("login_id", "admin"), ("password", "abc password")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    ui.finish().await;
+}
+
+#[tokio::test]
+async fn a_form_without_the_csrf_token_is_refused() {
+    let ui = spawn_ui(Engine::Sqlite).await;
+    let r = ui.admin.post_form("/companies/ABC/users/sync", &[("csrf", "forged")]).await;
+    assert_eq!(r.status(), 403);
+    let r = ui.admin.post_form("/logout", &[("csrf", "")]).await;
+    assert_eq!(r.status(), 403);
+    ui.finish().await;
+}
+
+#[tokio::test]
+async fn links_are_downloaded_edited_and_uploaded_as_the_manual_describes() {
+    for engine in engines() {
+        let ui = spawn_ui(engine).await;
+        let response = ui.admin.get("/companies/ABC/links.csv").await;
+        assert_eq!(response.status(), 200);
+        let bytes = response.bytes().await.unwrap();
+        let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&bytes);
+        assert!(!bad, "the download is CP932");
+        assert!(text.contains("LanScope連携,\"2\",\"1000\",\"髙橋 太郎\",\"\""), "{text}");
+        // Edit two rows in a text editor and drop the third: only those two change.
+        let edited: String = text
+            .lines()
+            .filter(|l| !l.contains("\"3000\""))
+            .map(|l| {
+                l.replace("\"0012\",\"勤怠 太郎\",\"\"", "\"0012\",\"勤怠 太郎\",\"tarouk\"")
+                    .replace("\"1000\",\"髙橋 太郎\",\"\"", "\"1000\",\"髙橋 太郎\",\"TakahashiK\"")
+            })
+            .map(|l| format!("{l}\r\n"))
+            .collect();
+        let (upload, _, _) = encoding_rs::SHIFT_JIS.encode(&edited);
+        let csrf = ui.admin.csrf("/companies/ABC/links").await;
+        let page = ui
+            .admin
+            .post_file(&format!("/companies/ABC/links/import?csrf={csrf}"), "links.csv", upload.into_owned())
+            .await;
+        assert_eq!(page.status(), 200);
+        let page = page.text().await.unwrap();
+        assert!(page.contains("2件のアカウントを更新"), "{page}");
+        let links = ui.store.link_rows(ui.company.id).await.unwrap();
+        let accounts: Vec<Option<&str>> = links.iter().map(|l| l.service_account.as_deref()).collect();
+        assert_eq!(accounts, vec![Some("tarouk"), Some("TakahashiK"), None]);
+        ui.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn an_invalid_upload_changes_nothing_and_names_the_lines() {
+    let ui = spawn_ui(Engine::Sqlite).await;
+    let csrf = ui.admin.csrf("/companies/ABC/links").await;
+    let text = "連携種別,種別コード,打刻先アカウント,姓・名,サービスアカウント\r\n\
+                LanScope連携,\"2\",\"1000\",\"髙橋 太郎\",\"ok\"\r\n\
+                LanScope連携,\"2\",\"12\",\"勤怠 太郎\",\"tarouk\"\r\n";
+    let page = ui
+        .admin
+        .post_file(&format!("/companies/ABC/links/import?csrf={csrf}"), "links.csv", text.as_bytes().to_vec())
+        .await;
+    let page = page.text().await.unwrap();
+    assert!(page.contains("3行目") && page.contains("Excel"), "{page}");
+    assert!(ui.store.link_rows(ui.company.id).await.unwrap().iter().all(|l| l.service_account.is_none()));
+    ui.finish().await;
+}
+
+#[tokio::test]
+async fn an_upload_over_the_size_limit_is_refused() {
+    let ui = spawn_ui(Engine::Sqlite).await;
+    let csrf = ui.admin.csrf("/companies/ABC/links").await;
+    let big = vec![b'a'; 3 * 1024 * 1024];
+    let r = ui.admin.post_file(&format!("/companies/ABC/links/import?csrf={csrf}"), "big.csv", big).await;
+    assert!(r.status() == 400 || r.status() == 413, "{}", r.status());
+    ui.finish().await;
+}
+
+#[tokio::test]
+async fn sync_runs_are_recorded_and_shown_with_settings_changes_in_the_log() {
+    let ui = spawn_ui(Engine::Sqlite).await;
+    ui.store
+        .upsert_employees(
+            ui.company.id,
+            &[EmployeeInput {
+                code: "4000".into(),
+                last_name: "新人".into(),
+                first_name: "花子".into(),
+                department_code: "200".into(),
+            }],
+        )
+        .await
+        .unwrap();
+    let csrf = ui.admin.csrf("/companies/ABC/users").await;
+    let page = ui.admin.post_form("/companies/ABC/users/sync", &[("csrf", &csrf)]).await.text().await.unwrap();
+    assert!(page.contains("連携しました"), "{page}");
+    assert!(page.contains("4000") && page.contains("新人 花子"));
+    assert!(page.contains("added=0 updated=0 removed=0"), "the run is listed: {page}");
+    let (_, logs) = ui.admin.get_text("/companies/ABC/logs").await;
+    assert!(logs.contains("勤革時連携 (連携実行)"), "{logs}");
+    ui.finish().await;
+}
+
+#[tokio::test]
+async fn the_log_page_filters_pages_and_exports() {
+    let ui = spawn_ui(Engine::Sqlite).await;
+    ui.store.apply_links(ui.company.id, &[("0012".into(), Some("tarou".into()))]).await.unwrap();
+    ui.send_logs(&[
+        ("tarou", LogKind::Logon, "2024-02-08T09:03:00", "7"),
+        ("tarou", LogKind::Logoff, "2024-02-08T18:22:00", "7"),
+        ("kiosk", LogKind::Logon, "2024-02-09T10:00:00", "9"),
+    ])
+    .await;
+    let (_, page) = ui.admin.get_text("/companies/ABC/logs?kind=logoff").await;
+    assert!(page.contains("2024/02/08 18:22:00") && !page.contains("09:03:00"), "{page}");
+    assert!(page.contains("1.0.0.5"), "the connector version is shown");
+    let (_, page) = ui.admin.get_text("/companies/ABC/logs?outcome=unlinked").await;
+    assert!(page.contains("kiosk") && !page.contains("2024/02/08"), "{page}");
+    let (_, page) = ui.admin.get_text("/companies/ABC/logs?from=2024-02-09&to=2024-02-09").await;
+    assert!(page.contains("kiosk") && !page.contains("tarou"));
+    let (status, page) = ui.admin.get_text("/companies/ABC/logs?kind=bogus").await;
+    assert_eq!(status, 400, "{page}");
+    let csv = ui.admin.get("/companies/ABC/logs.csv?account=tarou").await.bytes().await.unwrap();
+    let text = String::from_utf8(csv[3..].to_vec()).unwrap();
+    assert!(text.starts_with("日時,サービスアカウント"));
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.contains("打刻済み (出勤)") && text.contains("打刻済み (退勤)"));
+    ui.finish().await;
+}
+
+#[tokio::test]
+async fn diagnostics_find_the_manuals_problems_and_past_logs_can_be_applied_after_linking() {
+    for engine in engines() {
+        let ui = spawn_ui(engine).await;
+        // Recent days only count for the shared-user-name check (it looks back 31 days).
+        let tz = TimeZone::get("Asia/Tokyo").unwrap();
+        let day = tz.to_datetime(jiff::Timestamp::now()).date().checked_sub(jiff::ToSpan::days(2)).unwrap();
+        let (on, off) = (format!("{day}T09:00:00"), format!("{day}T18:00:00"));
+        ui.send_logs(&[("hanakok", LogKind::Logon, &on, "7"), ("hanakok", LogKind::Logoff, &off, "8")]).await;
+        let (_, page) = ui.admin.get_text("/companies/ABC/diagnostics").await;
+        assert!(page.contains("hanakok"), "an unlinked user name is listed");
+        assert!(page.contains("200 営業所"), "a department at 00:00 differs from LanScope's 05:00: {page}");
+        assert!(page.contains("7, 8"), "one user name on two agents the same day");
+        let (_, home) = ui.admin.get_text("/companies/ABC").await;
+        assert!(home.contains("id=\"banner\""), "the banner points at the diagnostics");
+        let csrf = ui.admin.csrf("/companies/ABC/diagnostics").await;
+        let preview = ui
+            .admin
+            .post_form(
+                "/companies/ABC/diagnostics/link",
+                &[("csrf", &csrf), ("account", "hanakok"), ("employee_code", "3000")],
+            )
+            .await
+            .text()
+            .await
+            .unwrap();
+        let shown = day.strftime("%Y/%m/%d").to_string();
+        assert!(
+            preview.contains(&format!("PC {shown} 09:00")) && preview.contains(&format!("PC {shown} 18:00")),
+            "{preview}"
+        );
+        assert!(ui.store.timecard(ui.company.id, day, day).await.unwrap().is_empty(), "a preview writes nothing");
+        let r =
+            ui.admin.post_form("/companies/ABC/diagnostics/apply", &[("csrf", &csrf), ("account", "hanakok")]).await;
+        assert_eq!(r.status(), 303);
+        let rows = ui.store.timecard(ui.company.id, day, day).await.unwrap();
+        let text = loginrec_server::timecard::render(&rows, &tz);
+        assert!(text.contains(&format!("3000,{day},{shown} 09:00,{shown} 18:00,PC")), "{text}");
+        ui.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_operator_creates_a_company_and_issues_a_token_shown_once_that_revokes_the_old_one() {
+    let ui = spawn_ui(Engine::Sqlite).await;
+    let hash = loginrec_server::hash_password("operator password".into()).await.unwrap();
+    ui.store.upsert_admin(OPERATOR, "support", &hash).await.unwrap();
+    let mut operator = AdminClient::new(&ui.server.base_url);
+    assert_eq!(operator.login("", "support", "operator password").await, 303);
+    let csrf = operator.csrf("/operator").await;
+    let r = operator
+        .post_form(
+            "/operator/companies",
+            &[
+                ("csrf", &csrf),
+                ("code", "NEW001"),
+                ("name", "新規株式会社"),
+                ("time_zone", "Asia/Tokyo"),
+                ("admin_login_id", "admin"),
+                ("admin_password", "new admin pw"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let page = operator.post_form("/operator/companies/ABC/token", &[("csrf", &csrf)]).await.text().await.unwrap();
+    let start = page.find("<code id=\"token\">").unwrap() + "<code id=\"token\">".len();
+    let token = &page[start..start + 32];
+    assert!(ui.store.company_for_token("ABC", token).await.unwrap().is_some());
+    assert!(ui.store.company_for_token("ABC", &ui.token).await.unwrap().is_none(), "the old token is revoked");
+    let (_, again) = operator.get_text("/operator").await;
+    assert!(!again.contains(token), "the token is never shown again");
+    let mut new_admin = AdminClient::new(&ui.server.base_url);
+    assert_eq!(new_admin.login("NEW001", "admin", "new admin pw").await, 303);
+    // A company administrator cannot use the operator screens.
+    assert_eq!(ui.admin.get("/operator").await.status(), 404);
+    ui.finish().await;
+}
+
+#[tokio::test]
+async fn an_administrator_of_company_b_reaches_nothing_of_company_a() {
+    for engine in engines() {
+        let ui = spawn_ui(engine).await;
+        company(&ui.store, "XYZ", "xyz password").await;
+        let mut b = AdminClient::new(&ui.server.base_url);
+        assert_eq!(b.login("XYZ", "admin", "xyz password").await, 303);
+        for path in ["", "/daily", "/logs", "/logs.csv", "/links", "/links.csv", "/users", "/diagnostics"] {
+            assert_eq!(b.get(&format!("/companies/ABC{path}")).await.status(), 404, "GET {path}");
+        }
+        let csrf = b.csrf("/companies/XYZ/users").await;
+        for path in ["/users/sync", "/diagnostics/link", "/diagnostics/apply"] {
+            let r = b
+                .post_form(
+                    &format!("/companies/ABC{path}"),
+                    &[("csrf", &csrf), ("account", "x"), ("employee_code", "0012")],
+                )
+                .await;
+            assert_eq!(r.status(), 404, "POST {path}");
+        }
+        let r = b.post_file(&format!("/companies/ABC/links/import?csrf={csrf}"), "l.csv", b"x".to_vec()).await;
+        assert_eq!(r.status(), 404);
+        assert_eq!(b.post_form("/operator/companies/ABC/token", &[("csrf", &csrf)]).await.status(), 404);
+        assert!(ui.store.link_rows(ui.company.id).await.unwrap().iter().all(|l| l.service_account.is_none()));
+        ui.finish().await;
+    }
+}
