@@ -43,10 +43,7 @@ pub async fn serve(url: &str, listen: SocketAddr, jobs: loginrec_server::jobs::J
     let job_loop = tokio::spawn(loginrec_server::jobs::run_jobs(store.clone(), jobs, stop_rx));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let options = ServerOptions::for_listen_addr(listen);
-    tracing::info!(address = %listen, pages = options.unauthenticated_pages, "Listening.");
-    if !options.unauthenticated_pages {
-        tracing::warn!("Pages are served only on a loopback address until admin login is configured.");
-    }
+    tracing::info!(address = %listen, secure_cookies = options.secure_cookies, "Listening.");
     loginrec_server::serve(listener, store, options, async {
         let _ = tokio::signal::ctrl_c().await;
     })
