@@ -2,10 +2,12 @@
 //! embedded 勤革時 module. Handlers translate HTTP to store calls and back; they decide no rule.
 #![forbid(unsafe_code)]
 
+mod attendance_ui;
 mod auth;
 mod error;
 mod format;
 mod ingest;
+mod kot_api;
 pub mod jobs;
 pub mod links;
 mod metrics;
@@ -76,6 +78,8 @@ pub fn router(store: Store, options: ServerOptions) -> Router {
         .route("/companies/{code}/diagnostics", get(ui::diagnostics))
         .route("/companies/{code}/diagnostics/link", post(ui::link_account))
         .route("/companies/{code}/diagnostics/apply", post(ui::apply_account))
+        .merge(attendance_ui::routes())
+        .merge(kot_api::routes())
         .with_state(state)
 }
 
