@@ -235,3 +235,33 @@ pub fn default_config_path() -> PathBuf {
 pub fn default_log_dir() -> Option<PathBuf> {
     if cfg!(windows) { Some(PathBuf::from(r"C:\TEMP")) } else { None }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_token_or_the_proxy_password() {
+        let token = "abcdEFGH0123456789abcdEFGH012345";
+        let password = "p@ss:w#rd%/";
+        let mut config = Config::new(
+            CompanyCode::parse("ACME01").unwrap(),
+            &AccessToken::parse(token).unwrap(),
+            PathBuf::from("/lanscope"),
+            DEFAULT_SERVER_URL.into(),
+        );
+        config.proxy = ProxyConfig {
+            enabled: true,
+            address: "proxy.example.jp".into(),
+            port: 8080,
+            user: Some("alice".into()),
+            password: Some(password.into()),
+        };
+        for text in [format!("{config:?}"), format!("{config:#?}"), format!("{:?}", config.proxy)] {
+            assert!(!text.contains(token) && !text.contains("EFGH0123456789"), "{text}");
+            assert!(!text.contains(password) && !text.contains("w#rd"), "{text}");
+            assert!(text.contains("proxy.example.jp") && text.contains("alice"), "the rest is shown: {text}");
+        }
+        assert!(!format!("{config:?}").contains(&config.access_token));
+    }
+}

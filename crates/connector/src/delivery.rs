@@ -7,6 +7,7 @@ use ingest_protocol::IngestRow;
 use loginrec_rules::idempotency_key;
 use rand::Rng;
 
+use crate::Stop;
 use crate::outbox::{Outbox, now_ms};
 use crate::sender::{SendError, Sender};
 use crate::status::{LAST_ERROR, LAST_SUCCESS};
@@ -64,10 +65,25 @@ pub async fn deliver_all(
     batch_rows: usize,
     policy: &RetryPolicy,
 ) -> Result<DeliveryReport, DeliveryError> {
+    deliver_until(outbox, sender, batch_rows, policy, &Stop::never()).await
+}
+
+/// Like [`deliver_all`], but returns early once `stop` is requested: a batch already sent is
+/// finished and settled, no new one is started, and a pause before a retry is cut short.
+pub async fn deliver_until(
+    outbox: &Outbox,
+    sender: &Sender,
+    batch_rows: usize,
+    policy: &RetryPolicy,
+    stop: &Stop,
+) -> Result<DeliveryReport, DeliveryError> {
     let mut report = DeliveryReport::default();
     let mut limit = batch_rows.max(1);
     let mut failures = 0u32;
     loop {
+        if stop.requested() {
+            return Ok(report);
+        }
         let batch = outbox.next_batch(limit).await?;
         if batch.is_empty() {
             return Ok(report);
@@ -106,6 +122,7 @@ pub async fn deliver_all(
                 outbox.set_state(LAST_SUCCESS, &now_ms().to_string()).await?;
                 outbox.clear_state(LAST_ERROR).await?;
                 tracing::info!(
+                    rows = ids.len(),
                     accepted = answer.accepted,
                     duplicate = answer.duplicate,
                     rejected = answer.rejected,
@@ -140,7 +157,10 @@ pub async fn deliver_all(
                     .map(|r| r.clamp(MIN_PAUSE, policy.cap.max(MIN_PAUSE)))
                     .unwrap_or_else(|| policy.pause(failures));
                 tracing::warn!(attempt = failures, pause_ms = pause.as_millis() as u64, error = %message, "Delivery failed; retrying.");
-                tokio::time::sleep(pause).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = stop.wait() => return Ok(report),
+                }
             }
         }
     }

@@ -1,6 +1,7 @@
 //! Picking up LanScope's files: which CSV files are complete, and reading them into the
 //! outbox. A file is read only when its size and mtime have not changed for the settle time,
-//! and again whenever its content changes. Files are opened read-only and never changed.
+//! and, on Windows, when no one has it open for writing; and again whenever its content
+//! changes. Files are opened read-only and never changed.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -78,8 +79,13 @@ pub async fn read_ready_files(
             summary.unsettled.push(candidate.path.clone());
             continue;
         }
-        let bytes = match std::fs::read(&candidate.path) {
-            Ok(b) => b,
+        let bytes = match read_if_complete(&candidate.path) {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                tracing::debug!(file = %key, "A LanScope file is still open for writing.");
+                summary.unsettled.push(candidate.path.clone());
+                continue;
+            }
             Err(e) => {
                 tracing::warn!(file = %key, error = %e, "Cannot read a LanScope file yet; will retry.");
                 summary.unsettled.push(candidate.path.clone());
@@ -111,6 +117,38 @@ pub async fn read_ready_files(
         summary.rows_queued += added;
     }
     Ok(summary)
+}
+
+/// The whole file, or `None` while a writer still has it open where the system can tell.
+///
+/// On Windows the file is opened sharing reading only: while another process holds it open
+/// for writing, that open fails with a sharing violation; once it succeeds, no writer can
+/// open the file until it has been read.
+#[cfg(windows)]
+pub fn read_if_complete(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    use std::os::windows::fs::OpenOptionsExt;
+    const FILE_SHARE_READ: u32 = 0x0000_0001;
+    const ERROR_SHARING_VIOLATION: i32 = 32;
+    const ERROR_LOCK_VIOLATION: i32 = 33;
+    let mut file = match std::fs::OpenOptions::new().read(true).share_mode(FILE_SHARE_READ).open(path) {
+        Ok(f) => f,
+        Err(e) if matches!(e.raw_os_error(), Some(ERROR_SHARING_VIOLATION | ERROR_LOCK_VIOLATION)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut bytes = Vec::new();
+    match file.read_to_end(&mut bytes) {
+        Ok(_) => Ok(Some(bytes)),
+        Err(e) if e.raw_os_error() == Some(ERROR_LOCK_VIOLATION) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The whole file. Elsewhere than on Windows a writer cannot be seen; the settle time and the
+/// size and mtime check after the read stand for it.
+#[cfg(not(windows))]
+pub fn read_if_complete(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    std::fs::read(path).map(Some)
 }
 
 /// Parses one file into outbox rows (pure).

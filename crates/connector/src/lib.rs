@@ -6,15 +6,18 @@ pub mod config;
 pub mod delivery;
 pub mod folder;
 pub mod local_dir;
+pub mod logging;
 pub mod outbox;
 pub mod sender;
+pub mod service;
 pub mod status;
+pub mod watcher;
 
 use std::path::Path;
 use std::time::Duration;
 
 use config::Config;
-use delivery::{DeliveryError, RetryPolicy, deliver_all};
+use delivery::{DeliveryError, RetryPolicy, deliver_all, deliver_until};
 use outbox::Outbox;
 use sender::Sender;
 
@@ -34,6 +37,12 @@ pub enum OnceOutcome {
 pub async fn run_once(config: &Config, config_path: &Path, policy: RetryPolicy) -> anyhow::Result<OnceOutcome> {
     let outbox = Outbox::open(&config.data_dir(config_path)).await?;
     let sender = Sender::new(config)?;
+    tracing::info!(
+        folder = %config.log_dir.display(),
+        server = %config.server_url,
+        version = env!("CARGO_PKG_VERSION"),
+        "The connector runs once."
+    );
     let settle = Duration::from_secs(config.settle_seconds);
     let options = config.read_options();
     // Files still being written are waited for, a settle time at a time, up to a limit.
@@ -56,15 +65,63 @@ pub async fn run_once(config: &Config, config_path: &Path, policy: RetryPolicy) 
         waited += pause;
     }
     let outcome = match deliver_all(&outbox, &sender, config.batch_rows, &policy).await {
-        Ok(report) => OnceOutcome::Done { delivered: report.delivered, dead: report.dead },
-        Err(e) => OnceOutcome::Failed(e),
+        Ok(report) => {
+            tracing::info!(delivered = report.delivered, dead = report.dead, "The connector delivered everything.");
+            OnceOutcome::Done { delivered: report.delivered, dead: report.dead }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "The connector could not deliver everything; the rows are kept.");
+            OnceOutcome::Failed(e)
+        }
     };
     outbox.close().await;
     Ok(outcome)
 }
 
-/// The daemon: rescans the folder and delivers, until `shutdown` resolves. A failed
-/// delivery is retried forever with backoff; the data stays in the outbox meanwhile.
+/// How long a stopping daemon waits for the batch or file in progress to finish. Whatever is
+/// cut off then is safe: its rows are still in the outbox and are sent again.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// After a file event, wait this long for the burst of events of one write to pass.
+const EVENT_DEBOUNCE: Duration = Duration::from_millis(250);
+
+/// A request to stop, seen by the delivery loop between batches and during its pauses.
+#[derive(Clone, Debug)]
+pub struct Stop(Option<tokio::sync::watch::Receiver<bool>>);
+
+impl Stop {
+    /// A stop that is never requested.
+    pub fn never() -> Stop {
+        Stop(None)
+    }
+
+    /// A stop requested by sending `true`.
+    pub fn channel() -> (tokio::sync::watch::Sender<bool>, Stop) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        (tx, Stop(Some(rx)))
+    }
+
+    pub fn requested(&self) -> bool {
+        self.0.as_ref().is_some_and(|rx| *rx.borrow())
+    }
+
+    /// Resolves once a stop is requested (or its sender is gone).
+    pub async fn wait(&self) {
+        match &self.0 {
+            Some(rx) => {
+                let mut rx = rx.clone();
+                let _ = rx.wait_for(|stop| *stop).await;
+            }
+            None => std::future::pending().await,
+        }
+    }
+}
+
+/// The daemon: watches and rescans the folder and delivers, until `shutdown` resolves. A
+/// failed delivery is retried forever with backoff; the data stays in the outbox meanwhile.
+///
+/// When `shutdown` resolves, the batch being sent (or the file being read) is finished, for
+/// at most [`SHUTDOWN_GRACE`], and the outbox is closed.
 pub async fn run_daemon(
     config: &Config,
     config_path: &Path,
@@ -72,37 +129,78 @@ pub async fn run_daemon(
 ) -> anyhow::Result<()> {
     let outbox = Outbox::open(&config.data_dir(config_path)).await?;
     let sender = Sender::new(config)?;
+    tracing::info!(
+        folder = %config.log_dir.display(),
+        server = %config.server_url,
+        version = env!("CARGO_PKG_VERSION"),
+        "The connector started."
+    );
+    let (stop_tx, stop) = Stop::channel();
+    let work = daemon_loop(config, &outbox, &sender, stop);
+    tokio::pin!(work, shutdown);
+    let result = tokio::select! {
+        result = &mut work => result,
+        _ = &mut shutdown => {
+            tracing::info!("Stopping: finishing the work in progress.");
+            let _ = stop_tx.send(true);
+            match tokio::time::timeout(SHUTDOWN_GRACE, &mut work).await {
+                Ok(result) => result,
+                Err(_) => {
+                    tracing::warn!(
+                        grace_s = SHUTDOWN_GRACE.as_secs(),
+                        "The work in progress did not finish in time; its rows stay queued and are sent again."
+                    );
+                    Ok(())
+                }
+            }
+        }
+    };
+    outbox.close().await;
+    tracing::info!("The connector stopped.");
+    result
+}
+
+async fn daemon_loop(config: &Config, outbox: &Outbox, sender: &Sender, stop: Stop) -> anyhow::Result<()> {
     let settle = Duration::from_secs(config.settle_seconds);
     let options = config.read_options();
     let policy = RetryPolicy::daemon();
-    tokio::pin!(shutdown);
-    tracing::info!(folder = %config.log_dir.display(), server = %config.server_url, "The connector started.");
+    let mut watcher = watcher::FolderWatcher::new(&config.log_dir);
     loop {
+        if stop.requested() {
+            return Ok(());
+        }
+        watcher.ensure();
         let mut next = Duration::from_secs(config.scan_interval_seconds.max(1));
-        match folder::read_ready_files(&config.log_dir, &config.company_code, &options, settle, &outbox).await {
-            Ok(summary) if !summary.unsettled.is_empty() => next = next.min(settle.max(Duration::from_secs(1))),
-            Ok(_) => {}
+        match folder::read_ready_files(&config.log_dir, &config.company_code, &options, settle, outbox).await {
+            Ok(summary) => {
+                if !summary.unsettled.is_empty() {
+                    next = next.min(settle.max(Duration::from_secs(1)));
+                }
+            }
             Err(e) => {
-                tracing::error!(error = %e, "Cannot read the LanScope folder.");
+                tracing::error!(folder = %config.log_dir.display(), error = %e, "Cannot read the LanScope folder.");
                 outbox.set_state(status::LAST_ERROR, &format!("cannot read the LanScope folder: {e}")).await.ok();
             }
         }
-        let delivery = deliver_all(&outbox, &sender, config.batch_rows, &policy);
-        tokio::select! {
-            result = delivery => {
-                if let Err(e) = result {
-                    tracing::error!(error = %e, "Delivery stopped; the rows are kept and will be sent later.");
-                    next = next.min(Duration::from_secs(300));
-                }
-            }
-            _ = &mut shutdown => break,
+        if stop.requested() {
+            return Ok(());
+        }
+        if let Err(e) = deliver_until(outbox, sender, config.batch_rows, &policy, &stop).await {
+            tracing::error!(error = %e, "Delivery stopped; the rows are kept and will be sent later.");
+            next = next.min(Duration::from_secs(300));
         }
         tokio::select! {
             _ = tokio::time::sleep(next) => {}
-            _ = &mut shutdown => break,
+            _ = watcher.changed() => {
+                // One write makes a burst of events: let it pass, then look once.
+                tokio::select! {
+                    _ = tokio::time::sleep(EVENT_DEBOUNCE) => {}
+                    _ = stop.wait() => return Ok(()),
+                }
+                watcher.drain();
+                tracing::debug!("A file event woke the connector.");
+            }
+            _ = stop.wait() => return Ok(()),
         }
     }
-    outbox.close().await;
-    tracing::info!("The connector stopped.");
-    Ok(())
 }

@@ -2,14 +2,15 @@
 #![forbid(unsafe_code)]
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use lanscope_connector::config::{self, Config, DEFAULT_SERVER_URL};
 use lanscope_connector::delivery::{DeliveryError, RetryPolicy};
 use lanscope_connector::sender::SendError;
-use lanscope_connector::{OnceOutcome, local_dir, run_daemon, run_once, status};
+use lanscope_connector::service::{self, Restart, ServiceOptions, ServiceState};
+use lanscope_connector::{OnceOutcome, local_dir, logging, run_daemon, run_once, status};
 use loginrec_rules::{AccessToken, CompanyCode};
 
 #[derive(Parser)]
@@ -18,6 +19,16 @@ struct Cli {
     /// Configuration file (default: the platform's configuration folder).
     #[arg(long, global = true, env = "LANSCOPE_CONNECTOR_CONFIG")]
     config: Option<PathBuf>,
+    /// Folder of the systemd unit file (for tests).
+    #[arg(long, global = true, hide = true, env = "LANSCOPE_CONNECTOR_UNIT_DIR")]
+    unit_dir: Option<PathBuf>,
+    /// Never call systemctl (for tests).
+    #[arg(long, global = true, hide = true, env = "LANSCOPE_CONNECTOR_NO_SYSTEMCTL",
+          value_parser = clap::builder::FalseyValueParser::new(), default_value_t = false)]
+    no_systemctl: bool,
+    /// The systemctl program to call (for tests).
+    #[arg(long, global = true, hide = true, env = "LANSCOPE_CONNECTOR_SYSTEMCTL")]
+    systemctl: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -64,22 +75,60 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// 連携サービスとして登録・操作する (systemd on Linux, the service manager on Windows).
+    Service {
+        #[command(subcommand)]
+        action: ServiceAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ServiceAction {
+    /// Registers the service to start with the machine, and starts it.
+    Install,
+    /// Stops and removes the service; the configuration and the outbox stay unless --purge.
+    Uninstall {
+        /// Also remove the configuration, the rows waiting to be sent, and the log files.
+        #[arg(long)]
+        purge: bool,
+    },
+    /// Starts the installed service.
+    Start,
+    /// Stops the service; the batch being sent is finished first.
+    Stop,
+    /// Shows whether the service is installed and running (exit 0 only when it runs).
+    Status,
+    /// The entry the service manager starts.
+    #[command(hide = true)]
+    Run,
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let cli = Cli::parse();
     let config_path = cli.config.clone().unwrap_or_else(config::default_config_path);
-    match execute(cli.command, config_path) {
+    // Services start in a folder of the system's choosing: work with absolute paths only.
+    let config_path = std::path::absolute(&config_path).unwrap_or(config_path);
+    // `run` and the service log to a file beside the outbox as well. A service has no console:
+    // even when its configuration cannot be read, the reason goes to a file beside it.
+    let log_dir = match &cli.command {
+        Command::Run { .. } => Config::load(&config_path).ok().map(|c| logging::log_dir(&c.data_dir(&config_path))),
+        Command::Service { action: ServiceAction::Run } => Some(logging::log_dir(
+            &Config::load(&config_path)
+                .map(|c| c.data_dir(&config_path))
+                .unwrap_or_else(|_| config_path.parent().map(Path::to_path_buf).unwrap_or_default()),
+        )),
+        _ => None,
+    };
+    logging::init(log_dir.as_deref());
+    let options = ServiceOptions {
+        unit_dir: cli.unit_dir.clone(),
+        no_systemctl: cli.no_systemctl,
+        systemctl: cli.systemctl.clone(),
+    };
+    match execute(cli.command, config_path, &options) {
         Ok(code) => code,
         Err(e) => {
+            tracing::debug!(error = %format!("{e:#}"), "The command failed.");
             eprintln!("error: {e:#}");
             ExitCode::from(1)
         }
@@ -90,7 +139,65 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
 }
 
-fn execute(command: Command, config_path: PathBuf) -> anyhow::Result<ExitCode> {
+/// Ctrl+C, and on Unix also SIGTERM (what systemd sends to stop the service).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("Asked to stop.");
+}
+
+/// After the configuration changed: a running service is restarted to use it.
+fn restart_service(options: &ServiceOptions) -> ExitCode {
+    match service::restart_if_running(options) {
+        Ok(Restart::Restarted) => {
+            println!("連携サービスを再起動しました (restarted): the service uses the new settings.");
+            ExitCode::SUCCESS
+        }
+        Ok(Restart::NotRunning) => {
+            println!(
+                "連携サービスは停止しています (the service is installed but not running): start it with `lanscope-connector service start`."
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(Restart::NotInstalled) => {
+            println!(
+                "連携サービスはインストールされていません (no service is installed): install it with `lanscope-connector service install`, or run `lanscope-connector run`."
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(Restart::Unknown(reason)) => {
+            println!(
+                "連携サービスの状態が分かりません (cannot tell whether the service runs: {reason}); restart it to use the new settings."
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "連携サービスを再起動できませんでした (the service could not be restarted; the settings are saved): {e:#}"
+            );
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn execute(command: Command, config_path: PathBuf, options: &ServiceOptions) -> anyhow::Result<ExitCode> {
     match command {
         Command::Register { company_code, access_token, log_dir, server } => {
             let code = CompanyCode::parse(&company_code)?;
@@ -116,10 +223,7 @@ fn execute(command: Command, config_path: PathBuf) -> anyhow::Result<ExitCode> {
             config.validate().map_err(|m| anyhow::anyhow!(m))?;
             config.save(&config_path)?;
             println!("登録しました (registered): {}", config_path.display());
-            println!(
-                "連携サービスは稼働していません (no connector service is running): start it with `lanscope-connector run`."
-            );
-            Ok(ExitCode::SUCCESS)
+            Ok(restart_service(options))
         }
         Command::Proxy { enable, disable, address, port, user, password_stdin } => {
             let mut config = Config::load(&config_path)?;
@@ -146,12 +250,13 @@ fn execute(command: Command, config_path: PathBuf) -> anyhow::Result<ExitCode> {
             config.validate().map_err(|m| anyhow::anyhow!(m))?;
             config.save(&config_path)?;
             println!("プロキシ設定を保存しました (proxy settings saved).");
-            Ok(ExitCode::SUCCESS)
+            Ok(restart_service(options))
         }
         Command::Status => {
             let config = Config::load(&config_path)?;
             let text = runtime()?.block_on(status::render(&config, &config_path))?;
             print!("{text}");
+            println!("連携サービス (service):       {}", service::state(options));
             Ok(ExitCode::SUCCESS)
         }
         Command::Run { once: true } => {
@@ -174,10 +279,36 @@ fn execute(command: Command, config_path: PathBuf) -> anyhow::Result<ExitCode> {
         }
         Command::Run { once: false } => {
             let config = Config::load(&config_path)?;
-            runtime()?.block_on(run_daemon(&config, &config_path, async {
-                let _ = tokio::signal::ctrl_c().await;
-            }))?;
+            runtime()?.block_on(run_daemon(&config, &config_path, shutdown_signal()))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Service { action } => service_command(action, &config_path, options),
     }
+}
+
+fn service_command(action: ServiceAction, config_path: &Path, options: &ServiceOptions) -> anyhow::Result<ExitCode> {
+    let message = match action {
+        ServiceAction::Install => service::install(options, config_path)?,
+        ServiceAction::Uninstall { purge } => service::uninstall(options, config_path, purge)?,
+        ServiceAction::Start => service::start(options)?,
+        ServiceAction::Stop => service::stop(options)?,
+        ServiceAction::Status => {
+            let state = service::state(options);
+            println!("連携サービス (service): {state}");
+            return Ok(if state == ServiceState::Running { ExitCode::SUCCESS } else { ExitCode::from(3) });
+        }
+        ServiceAction::Run => {
+            #[cfg(windows)]
+            lanscope_connector::service::windows::run_dispatcher(config_path)?;
+            #[cfg(not(windows))]
+            {
+                // Under systemd the unit runs `run`; this is the same.
+                let config = Config::load(config_path)?;
+                runtime()?.block_on(run_daemon(&config, config_path, shutdown_signal()))?;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    println!("{message}");
+    Ok(ExitCode::SUCCESS)
 }

@@ -77,7 +77,13 @@ impl Sender {
             .json(&batch)
             .send()
             .await
-            .map_err(|e| SendError::Retryable { message: describe_transport_error(&e), retry_after: None })?;
+            .map_err(|e| {
+                if is_proxy_auth_failure(&e) {
+                    SendError::ProxyAuth
+                } else {
+                    SendError::Retryable { message: describe_transport_error(&e), retry_after: None }
+                }
+            })?;
         let status = response.status();
         let retry_after = response
             .headers()
@@ -125,8 +131,8 @@ fn truncate(s: &str) -> String {
     s.chars().take(300).collect()
 }
 
-/// Plain words for a failed connection, including the proxy's answer to CONNECT.
-fn describe_transport_error(e: &reqwest::Error) -> String {
+/// The messages of an error and of its sources, joined.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut chain = String::new();
     let mut source: Option<&dyn std::error::Error> = Some(e);
     while let Some(err) = source {
@@ -136,11 +142,45 @@ fn describe_transport_error(e: &reqwest::Error) -> String {
         chain.push_str(&err.to_string());
         source = err.source();
     }
+    chain
+}
+
+/// A proxy refusing the tunnel (`CONNECT`, for an https:// server) for want of credentials
+/// shows as a failed connection, not as an HTTP answer: find its 407 in the error chain (by
+/// its words: a bare "407" could be part of a port number in the URL).
+fn is_proxy_auth_failure(e: &reqwest::Error) -> bool {
+    is_proxy_auth_message(&error_chain(e))
+}
+
+fn is_proxy_auth_message(chain: &str) -> bool {
+    let chain = chain.to_ascii_lowercase();
+    ["proxy authentication required", "proxy authorization required", "407 proxy", "http 407", "status 407"]
+        .iter()
+        .any(|words| chain.contains(words))
+}
+
+/// Plain words for a failed connection, including the proxy's answer to CONNECT.
+fn describe_transport_error(e: &reqwest::Error) -> String {
+    let chain = error_chain(e);
     if e.is_timeout() {
         format!("the server did not answer in time ({chain})")
     } else if e.is_connect() {
         format!("cannot connect to the server ({chain})")
     } else {
         format!("the connection to the server failed ({chain})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_407_anywhere_in_a_transport_error_is_a_proxy_authentication_failure() {
+        assert!(is_proxy_auth_message("error sending request: client error (Connect): proxy authorization required"));
+        assert!(is_proxy_auth_message("tunnel error: unsuccessful tunnel: 407 Proxy Authentication Required"));
+        assert!(!is_proxy_auth_message(
+            "error sending request for url (http://127.0.0.1:40712/api/ingest): client error (Connect): tcp connect error"
+        ));
     }
 }

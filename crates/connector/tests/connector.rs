@@ -48,20 +48,44 @@ impl std::fmt::Debug for Run {
 }
 
 async fn connector(config: &Path, args: &[&str], stdin: Option<&str>) -> Run {
+    connector_env(config, args, stdin, &[]).await
+}
+
+/// The binary with `--config`, no proxy from the environment, and no systemd: the unit folder
+/// is `units` beside the configuration and `systemctl` is never called, unless `env` (where
+/// `None` removes a variable) says otherwise.
+fn connector_command(config: &Path, args: &[&str], env: &[(&str, Option<&str>)]) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(BIN);
     command
         .arg("--config")
         .arg(config)
         .args(args)
         .env_remove("LANSCOPE_CONNECTOR_CONFIG")
+        .env_remove("LANSCOPE_CONNECTOR_SYSTEMCTL")
+        .env("LANSCOPE_CONNECTOR_UNIT_DIR", config.parent().expect("config folder").join("units"))
+        .env("LANSCOPE_CONNECTOR_NO_SYSTEMCTL", "1")
         .env("RUST_LOG", "info,sqlx=warn")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .kill_on_drop(true);
-    for var in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"] {
+    for var in
+        ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy"]
+    {
         command.env_remove(var);
     }
+    for (name, value) in env {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    command
+}
+
+async fn connector_env(config: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, Option<&str>)]) -> Run {
+    let mut command = connector_command(config, args, env);
+    command
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = command.spawn().expect("start lanscope-connector");
     if let Some(text) = stdin {
         let mut pipe = child.stdin.take().expect("stdin");
@@ -77,6 +101,16 @@ async fn connector(config: &Path, args: &[&str], stdin: Option<&str>) -> Run {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// `run` (the daemon) in the background; its log is in the log file.
+fn spawn_daemon(config: &Path) -> tokio::process::Child {
+    connector_command(config, &["run"], &[])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the daemon")
 }
 
 async fn register(config: &Path, company: &str, token: &str, log_dir: &Path, server: &str) -> Run {
@@ -595,7 +629,7 @@ async fn while_the_server_is_down_rows_wait_and_arrive_once_it_is_back() {
     let server = tokio::spawn(loginrec_server::serve(
         listener,
         fx.store.clone(),
-        ServerOptions { unauthenticated_pages: true },
+        ServerOptions { secure_cookies: false },
         async {
             let _ = stopped.await;
         },
@@ -801,6 +835,640 @@ async fn an_authenticating_proxy_gets_the_exact_password_and_a_refusal_exits_4()
     assert_eq!(status_count(&status, "送信待ち"), 2, "{status}");
     assert!(status_value(&status, "最後のエラー").contains("proxy authentication failed"), "{status}");
     assert!(!status.contains(password), "{status}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The daemon: file events, stopping, and kill -9 at any moment
+
+/// Every log file the connector wrote beside the configuration, concatenated.
+fn log_text(config_path: &Path) -> String {
+    let logs = config_path.parent().expect("config folder").join("logs");
+    let mut text = String::new();
+    for entry in std::fs::read_dir(&logs).unwrap_or_else(|e| panic!("no log folder {}: {e}", logs.display())) {
+        let path = entry.expect("log entry").path();
+        text.push_str(&std::fs::read_to_string(&path).expect("read a log file"));
+    }
+    text
+}
+
+fn log_text_if_any(config_path: &Path) -> String {
+    if config_path.parent().expect("config folder").join("logs").is_dir() {
+        log_text(config_path)
+    } else {
+        String::new()
+    }
+}
+
+fn edit_config(config_path: &Path, edit: impl FnOnce(&mut Config)) {
+    let mut config = Config::load(config_path).expect("load the configuration");
+    edit(&mut config);
+    config.save(config_path).expect("save the configuration");
+}
+
+/// Waits until `ready` holds, polling; panics with `what` after `limit`.
+async fn wait_until<F, Fut>(limit: Duration, what: &str, mut ready: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while !ready().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[cfg(unix)]
+fn send_sigterm(child: &tokio::process::Child) {
+    let pid = child.id().expect("the daemon runs").to_string();
+    let status = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+    assert!(status.success(), "kill -TERM {pid}");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_event_wakes_the_daemon_long_before_its_rescan_and_sigterm_stops_it_cleanly() {
+    let sim = small_simulation();
+    let fx = Fixture::with_masters(&sim).await;
+    fx.register().await;
+    // No rescan within the test: only a file event can make the daemon look. The settle time
+    // still applies after the event.
+    edit_config(&fx.config_path(), |c| {
+        c.scan_interval_seconds = 3600;
+        c.settle_seconds = 1;
+    });
+    let mut daemon = spawn_daemon(&fx.config_path());
+    let config_path = fx.config_path();
+    wait_until(Duration::from_secs(10), "the daemon to watch the folder", || {
+        let text = log_text_if_any(&config_path);
+        async move { text.contains("Watching the folder for file events.") && text.contains("The connector started.") }
+    })
+    .await;
+
+    let written = std::time::Instant::now();
+    fx.write_simulation(&sim);
+    let total = record_count(&sim);
+    wait_until(Duration::from_secs(15), "the files to be delivered", || async { fx.log_count().await == total }).await;
+    let took = written.elapsed();
+    assert!(took >= Duration::from_secs(1), "the settle time was skipped: delivered after {took:?}");
+    assert_eq!(fx.timecard_lines(&sim).await, expected_lines(&sim));
+
+    send_sigterm(&daemon);
+    let status = tokio::time::timeout(Duration::from_secs(15), daemon.wait()).await.expect("stopped in time").unwrap();
+    assert!(status.success(), "SIGTERM is a clean stop: {status:?}");
+    let log = log_text(&fx.config_path());
+    assert!(log.contains("The connector stopped."), "{log}");
+    let status = fx.status().await;
+    assert_eq!((status_count(&status, "送信待ち"), status_count(&status, "送信不可")), (0, 0), "{status}");
+}
+
+/// When the test kills the daemon.
+#[derive(Clone, Copy, Debug)]
+enum KillAt {
+    /// This long after it was started.
+    After(u64),
+    /// As soon as the server holds at least this many more logs than when it was started.
+    Delivered(i64),
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn killing_the_daemon_at_any_moment_loses_nothing_and_stores_nothing_twice() {
+    let sim = simulate(&SimConfig::new(60, 10, date(2024, 2, 5)));
+    let total = record_count(&sim);
+    assert!(total > 1_000, "a simulation with many rows ({total})");
+    let fx = Fixture::with_masters(&sim).await;
+    fx.register().await;
+    // Small batches: many requests, so that kills land while sending as well.
+    edit_config(&fx.config_path(), |c| c.batch_rows = 10);
+    fx.write_simulation(&sim);
+    let data_dir = fx.config_path().parent().unwrap().to_path_buf();
+
+    // Early kills land while the daemon starts, opens the outbox and reads the files (each
+    // file is one transaction); the others while it sends, right after the server committed
+    // a batch or between batches.
+    let plan = [
+        KillAt::After(20),
+        KillAt::After(35),
+        KillAt::After(50),
+        KillAt::After(65),
+        KillAt::After(80),
+        KillAt::Delivered(1),
+        KillAt::Delivered(10),
+        KillAt::After(120),
+        KillAt::Delivered(55),
+        KillAt::Delivered(1),
+        KillAt::After(200),
+        KillAt::Delivered(300),
+        KillAt::After(30),
+    ];
+    let mut seen = Vec::new();
+    for kill in plan {
+        let before = fx.log_count().await;
+        if before == total {
+            break;
+        }
+        let mut daemon = spawn_daemon(&fx.config_path());
+        match kill {
+            KillAt::After(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
+            KillAt::Delivered(n) => {
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+                while fx.log_count().await < (before + n).min(total) && tokio::time::Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+            }
+        }
+        daemon.start_kill().expect("SIGKILL");
+        let status = daemon.wait().await.expect("the daemon ended");
+        assert!(!status.success(), "the daemon was killed, not stopped: {status:?}");
+        let after = fx.log_count().await;
+        let outbox = Outbox::open(&data_dir).await.expect("the outbox opens after a kill");
+        let (files, queued) = (outbox.files_read().await.unwrap(), outbox.queued().await.unwrap());
+        outbox.close().await;
+        seen.push(format!("{kill:?}: logs {before}->{after}, files read {files}, queued {queued}"));
+        assert!(after <= total, "{seen:?}");
+    }
+    eprintln!("kills:\n{}", seen.join("\n"));
+    assert!(seen.len() >= 8, "most kills happened before everything was delivered: {seen:#?}");
+
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(fx.log_count().await, total, "every row arrived, none twice");
+    assert_eq!(fx.timecard_lines(&sim).await, expected_lines(&sim));
+    let status = fx.status().await;
+    assert_eq!(status_count(&status, "送信待ち"), 0, "the outbox is empty:\n{status}");
+    assert_eq!(status_count(&status, "送信不可"), 0, "no dead letters:\n{status}");
+    assert_eq!(status_count(&status, "読めない行"), 0, "{status}");
+    assert_eq!(status_count(&status, "読み込んだファイル"), sim.files.len() as i64, "{status}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logs
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_writes_a_daily_log_file_without_the_token_or_the_proxy_password() {
+    let sim = small_simulation();
+    let fx = Fixture::with_masters(&sim).await;
+    fx.write_simulation(&sim);
+    fx.register().await;
+    let proxy = ForwardProxy::start().await;
+    proxy.configure(&fx.config_path(), PROXY_PASSWORD).await;
+
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(fx.log_count().await, record_count(&sim));
+    assert!(proxy.requests().iter().any(|r| r.authorized), "delivered through the proxy");
+
+    let logs = fx.config_path().parent().unwrap().join("logs");
+    let names: Vec<String> =
+        std::fs::read_dir(&logs).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(names[0].starts_with("connector.") && names[0].ends_with(".log"), "{names:?}");
+    let log = log_text(&fx.config_path());
+    for line in ["The connector", "Read a LanScope file.", "Delivered a batch."] {
+        assert!(log.contains(line), "the log has {line:?}:\n{log}");
+    }
+    assert!(log.lines().any(|l| l.contains("rows=") && l.contains("accepted=")), "fields are logged:\n{log}");
+    let credentials = base64(format!("{PROXY_USER}:{PROXY_PASSWORD}").as_bytes());
+    for secret in [fx.token.as_str(), PROXY_PASSWORD, "w#rd", credentials.as_str()] {
+        assert!(!log.contains(secret), "the log file holds a secret ({secret}):\n{log}");
+        assert!(!run.all().contains(secret), "the output holds a secret ({secret}): {run:?}");
+    }
+    assert!(!log.contains(&fx.token[4..28]), "the log file holds part of the token");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A real forward proxy
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forward_proxy_with_the_right_password_carries_every_row() {
+    let sim = small_simulation();
+    let fx = Fixture::with_masters(&sim).await;
+    fx.write_simulation(&sim);
+    fx.register().await;
+    let proxy = ForwardProxy::start().await;
+    proxy.configure(&fx.config_path(), PROXY_PASSWORD).await;
+
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(fx.log_count().await, record_count(&sim));
+    assert_eq!(fx.timecard_lines(&sim).await, expected_lines(&sim));
+    let requests = proxy.requests();
+    assert!(!requests.is_empty(), "the rows went through the proxy");
+    let ingest = format!("{}{}", fx.url(), ingest_protocol::INGEST_PATH);
+    for request in &requests {
+        assert!(request.authorized, "every request carried the credentials: {request:?}");
+        assert_eq!((request.method.as_str(), request.target.as_str()), ("POST", ingest.as_str()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forward_proxy_refusing_the_password_exits_4_for_plain_requests_and_for_connect() {
+    let fx = Fixture::with_tarou().await;
+    fx.write_file("kintai_20240209.csv", &events_csv(&[TAROU_IN, TAROU_OUT]));
+    fx.register().await;
+    let proxy = ForwardProxy::start().await;
+    proxy.configure(&fx.config_path(), "p@ss:w#rd%").await;
+
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(run.stderr.contains("proxy authentication failed"), "{run:?}");
+    assert!(proxy.requests().iter().all(|r| !r.authorized && r.method == "POST"), "{:?}", proxy.requests());
+    assert_eq!(fx.log_count().await, 0);
+
+    // An https:// server is reached through a CONNECT tunnel: the proxy's 407 then comes as a
+    // failed connection, and means the same.
+    let https = fx.url().replace("http://", "https://");
+    edit_config(&fx.config_path(), |c| c.server_url = https.clone());
+    let seen = proxy.requests().len();
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(run.stderr.contains("proxy authentication failed"), "{run:?}");
+    let requests = proxy.requests();
+    let tunnel = &requests[seen..];
+    assert!(!tunnel.is_empty() && tunnel.iter().all(|r| r.method == "CONNECT"), "{requests:?}");
+    assert_eq!(tunnel.len(), 1, "a refused proxy is not retried: {requests:?}");
+    let status = fx.status().await;
+    assert_eq!(status_count(&status, "送信待ち"), 2, "{status}");
+    assert!(status_value(&status, "最後のエラー").contains("proxy authentication failed"), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_proxy_from_the_environment_is_used_and_no_proxy_bypasses_it() {
+    let sim = small_simulation();
+    let fx = Fixture::with_masters(&sim).await;
+    fx.register().await;
+    let proxy = ForwardProxy::start().await;
+    let encoded = "p%40ss%3Aw%23rd%25%2F";
+    let proxy_url = format!("http://{PROXY_USER}:{encoded}@{}", proxy.address);
+    let (first, rest) = sim.files.split_at(sim.files.len() / 2);
+    assert!(!first.is_empty() && !rest.is_empty());
+
+    for file in first {
+        std::fs::write(fx.log_dir().join(&file.name), &file.bytes).unwrap();
+    }
+    let env = [("HTTP_PROXY", Some(proxy_url.as_str()))];
+    let run = connector_env(&fx.config_path(), &["run", "--once"], None, &env).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let through_proxy = proxy.requests();
+    assert!(!through_proxy.is_empty(), "HTTP_PROXY was used");
+    assert!(through_proxy.iter().all(|r| r.authorized), "with the decoded password: {through_proxy:?}");
+    let delivered = fx.log_count().await;
+    assert!(delivered > 0);
+    assert!(!run.all().contains(PROXY_PASSWORD) && !run.all().contains(encoded), "{run:?}");
+
+    for file in rest {
+        std::fs::write(fx.log_dir().join(&file.name), &file.bytes).unwrap();
+    }
+    let env = [("HTTP_PROXY", Some(proxy_url.as_str())), ("NO_PROXY", Some("127.0.0.1"))];
+    let run = connector_env(&fx.config_path(), &["run", "--once"], None, &env).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(proxy.requests().len(), through_proxy.len(), "NO_PROXY bypassed the proxy");
+    assert!(fx.log_count().await > delivered);
+    assert_eq!(fx.log_count().await, record_count(&sim));
+    assert_eq!(fx.timecard_lines(&sim).await, expected_lines(&sim));
+    let log = log_text(&fx.config_path());
+    assert!(!log.contains(PROXY_PASSWORD) && !log.contains(encoded), "{log}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The service
+
+fn unit_dir(config_path: &Path) -> PathBuf {
+    config_path.parent().unwrap().join("units")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn service_install_writes_a_unit_with_absolute_paths_and_uninstall_keeps_the_data_unless_purged() {
+    let fx = Fixture::with_tarou().await;
+    fx.write_file("kintai_20240209.csv", &events_csv(&[TAROU_IN, TAROU_OUT]));
+    fx.register().await;
+    assert_eq!(fx.run_once().await.code, 0, "an outbox exists");
+    let config = fx.config_path();
+    let unit = unit_dir(&config).join("lanscope-connector.service");
+    let data = config.parent().unwrap().to_path_buf();
+
+    let status = connector(&config, &["service", "status"], None).await;
+    assert_eq!(status.code, 3, "{status:?}");
+    assert!(status.stdout.contains("not installed"), "{status:?}");
+    assert!(fx.status().await.contains("not installed"));
+
+    // A relative configuration path, from another folder: the unit gets absolute paths.
+    let relative = Path::new("connector").join("connector.toml");
+    let run = {
+        let mut command = connector_command(&relative, &["service", "install"], &[]);
+        command.current_dir(fx.dir.path()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let output = command.output().await.expect("run service install");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    };
+    // connector_command put the unit folder beside the relative path: it is relative to the
+    // working folder, which is the fixture's folder.
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("unit file written"), "{run:?}");
+    let text = std::fs::read_to_string(&unit).expect("the unit file was written");
+    let exe = std::fs::canonicalize(BIN).unwrap();
+    let absolute_config = std::fs::canonicalize(&config).unwrap();
+    let exec = text.lines().find(|l| l.starts_with("ExecStart=")).expect("ExecStart");
+    assert_eq!(exec, format!("ExecStart=\"{}\" --config \"{}\" run", exe.display(), absolute_config.display()));
+    assert!(text.lines().any(|l| l == "Restart=always"), "{text}");
+    assert!(!text.contains(&fx.token), "the unit holds no secret");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&unit).unwrap().permissions().mode() & 0o777, 0o644);
+    }
+
+    let status = connector(&config, &["service", "status"], None).await;
+    assert_eq!(status.code, 3, "{status:?}");
+    assert!(status.stdout.contains("installed; state unknown"), "{status:?}");
+    let run = register(&config, COMPANY, &fx.token, &fx.log_dir(), &fx.url()).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("cannot tell whether the service runs"), "{run:?}");
+
+    let run = connector(&config, &["service", "uninstall"], None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!unit.exists(), "the unit is removed");
+    assert!(config.exists() && data.join("outbox.db").exists(), "the configuration and the outbox are kept");
+    assert!(run.stdout.contains("kept"), "{run:?}");
+    let run = connector(&config, &["service", "uninstall"], None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("not installed"), "{run:?}");
+
+    assert_eq!(connector(&config, &["service", "install"], None).await.code, 0);
+    let run = connector(&config, &["service", "uninstall", "--purge"], None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!unit.exists() && !config.exists(), "{run:?}");
+    assert!(!data.join("outbox.db").exists() && !data.join("logs").exists(), "{run:?}");
+
+    // Without a registration there is nothing for a service to run.
+    let run = connector(&config, &["service", "install"], None).await;
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("register"), "{run:?}");
+    assert!(!unit.exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_systemd_install_writes_the_unit_and_says_it_cannot_start_it() {
+    if Path::new("/run/systemd/system").exists() {
+        eprintln!("skipped: systemd runs on this machine");
+        return;
+    }
+    let fx = Fixture::with_tarou().await;
+    fx.register().await;
+    let config = fx.config_path();
+    let env = [("LANSCOPE_CONNECTOR_NO_SYSTEMCTL", None)];
+    let run = connector_env(&config, &["service", "install"], None, &env).await;
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("systemd is not running"), "{run:?}");
+    assert!(unit_dir(&config).join("lanscope-connector.service").is_file(), "the unit file is written all the same");
+    for action in ["start", "stop"] {
+        let run = connector_env(&config, &["service", action], None, &env).await;
+        assert_ne!(run.code, 0, "{run:?}");
+        assert!(run.stderr.contains("systemd is not running"), "{action}: {run:?}");
+    }
+    let run = connector_env(&config, &["service", "status"], None, &env).await;
+    assert!(run.stdout.contains("systemd is not running"), "{run:?}");
+}
+
+/// A `systemctl` that keeps the unit's state in a file and writes down how it was called.
+#[cfg(unix)]
+fn fake_systemctl(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("systemctl");
+    let script = r#"#!/bin/sh
+here=$(dirname "$0")
+echo "$*" >> "$here/calls"
+case "$1" in
+  is-active) state=$(cat "$here/state" 2>/dev/null || echo inactive); echo "$state"; [ "$state" = active ] ;;
+  start|restart) echo active > "$here/state" ;;
+  try-restart) if [ "$(cat "$here/state" 2>/dev/null)" = active ]; then echo active > "$here/state"; fi ;;
+  enable) if [ "$2" = --now ]; then echo active > "$here/state"; fi ;;
+  stop|disable) echo inactive > "$here/state" ;;
+esac
+"#;
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn with_systemd_the_service_is_enabled_started_restarted_by_register_and_removed() {
+    let fx = Fixture::with_tarou().await;
+    fx.register().await;
+    let config = fx.config_path();
+    let bin = fx.dir.path().join("bin");
+    let systemctl = fake_systemctl(&bin);
+    let systemctl = systemctl.to_str().unwrap();
+    let env = [("LANSCOPE_CONNECTOR_NO_SYSTEMCTL", None), ("LANSCOPE_CONNECTOR_SYSTEMCTL", Some(systemctl))];
+    let calls = || std::fs::read_to_string(bin.join("calls")).unwrap_or_default();
+    let service = |args: &'static [&'static str]| {
+        let mut all = vec!["service"];
+        all.extend_from_slice(args);
+        let config = config.clone();
+        async move { connector_env(&config, &all, None, &env).await }
+    };
+
+    let run = service(&["install"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("installed, enabled and started"), "{run:?}");
+    assert_eq!(calls(), "daemon-reload\nenable --now lanscope-connector.service\n");
+    let run = service(&["status"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("running"), "{run:?}");
+
+    let args = ["register", "--company-code", COMPANY, "--access-token", &fx.token, "--server", &fx.url()];
+    let log_dir = fx.log_dir();
+    let args: Vec<&str> = args.into_iter().chain(["--log-dir", log_dir.to_str().unwrap()]).collect();
+    let run = connector_env(&config, &args, None, &env).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("再起動しました (restarted)"), "{run:?}");
+    assert!(calls().ends_with("try-restart lanscope-connector.service\n"), "{}", calls());
+    let status = connector_env(&config, &["status"], None, &env).await;
+    assert!(status_value(&status.stdout, "連携サービス").contains("running"), "{status:?}");
+
+    let run = service(&["stop"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(calls().ends_with("stop lanscope-connector.service\n"), "{}", calls());
+    let run = service(&["status"]).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stdout.contains("stopped: inactive"), "{run:?}");
+    let run = connector_env(&config, &args, None, &env).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("installed but not running"), "{run:?}");
+    assert_eq!(calls().matches("try-restart").count(), 1, "a stopped service is not started: {}", calls());
+
+    let run = service(&["start"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(calls().ends_with("start lanscope-connector.service\n"), "{}", calls());
+
+    let run = service(&["uninstall"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(calls().ends_with("disable --now lanscope-connector.service\ndaemon-reload\n"), "{}", calls());
+    assert!(!unit_dir(&config).join("lanscope-connector.service").exists());
+    assert!(config.exists(), "the configuration is kept");
+    let run = connector_env(&config, &args, None, &env).await;
+    assert!(run.stdout.contains("no service is installed"), "{run:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A forward proxy that wants `alice` / `p@ss:w#rd%/`: plain requests in absolute form are sent
+// on, CONNECT is tunnelled, anything without the right credentials gets 407.
+
+const PROXY_USER: &str = "alice";
+const PROXY_PASSWORD: &str = "p@ss:w#rd%/";
+
+#[derive(Clone, Debug)]
+struct Proxied {
+    method: String,
+    target: String,
+    authorized: bool,
+}
+
+struct ForwardProxy {
+    address: SocketAddr,
+    seen: Arc<Mutex<Vec<Proxied>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ForwardProxy {
+    async fn start() -> ForwardProxy {
+        let expected: Arc<str> =
+            format!("Basic {}", base64(format!("{PROXY_USER}:{PROXY_PASSWORD}").as_bytes())).into();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((socket, _)) = listener.accept().await else { return };
+                tokio::spawn(proxy_connection(socket, expected.clone(), log.clone()));
+            }
+        });
+        ForwardProxy { address, seen, task }
+    }
+
+    fn requests(&self) -> Vec<Proxied> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// `proxy --enable` with this proxy, user alice and `password`.
+    async fn configure(&self, config: &Path, password: &str) {
+        let port = self.address.port().to_string();
+        let args =
+            ["proxy", "--enable", "--address", "127.0.0.1", "--port", &port, "--user", PROXY_USER, "--password-stdin"];
+        let run = connector(config, &args, Some(password)).await;
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+}
+
+impl Drop for ForwardProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Reads up to the end of an HTTP head; returns where the head ends.
+async fn read_head(socket: &mut tokio::net::TcpStream, buffer: &mut Vec<u8>) -> Option<usize> {
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            return Some(i + 4);
+        }
+        match socket.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+fn header_value<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim())
+}
+
+/// The head's lines without the hop-by-hop headers, and `Connection: close`.
+fn end_to_end_head(first_line: &str, head: &str) -> String {
+    let mut out = format!("{first_line}\r\n");
+    for line in head.lines().skip(1).filter(|l| !l.is_empty()) {
+        let name = line.split(':').next().unwrap_or_default().trim().to_ascii_lowercase();
+        if !matches!(name.as_str(), "proxy-authorization" | "proxy-connection" | "connection" | "keep-alive") {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    out
+}
+
+async fn proxy_connection(mut client: tokio::net::TcpStream, expected: Arc<str>, log: Arc<Mutex<Vec<Proxied>>>) {
+    let mut buffer = Vec::new();
+    let Some(head_end) = read_head(&mut client, &mut buffer).await else { return };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+    let mut request_line = head.lines().next().unwrap_or_default().split_whitespace();
+    let method = request_line.next().unwrap_or_default().to_string();
+    let target = request_line.next().unwrap_or_default().to_string();
+    let authorized = header_value(&head, "proxy-authorization") == Some(&*expected);
+    log.lock().unwrap().push(Proxied { method: method.clone(), target: target.clone(), authorized });
+    if !authorized {
+        let refusal = "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"test\"\r\n\
+                       Content-Length: 0\r\nConnection: close\r\n\r\n";
+        let _ = client.write_all(refusal.as_bytes()).await;
+        let _ = client.shutdown().await;
+        return;
+    }
+    if method == "CONNECT" {
+        let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await else {
+            let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n").await;
+            return;
+        };
+        let _ = client.write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n").await;
+        let _ = upstream.write_all(&buffer[head_end..]).await;
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+        return;
+    }
+    let Some(rest) = target.strip_prefix("http://") else {
+        let _ = client.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+        return;
+    };
+    let (authority, path) = rest.split_once('/').map(|(a, p)| (a, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let length = header_value(&head, "content-length").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+    let mut chunk = [0u8; 8192];
+    while buffer.len() < head_end + length {
+        match client.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let Ok(mut upstream) = tokio::net::TcpStream::connect(authority).await else {
+        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+        return;
+    };
+    let request = end_to_end_head(&format!("{method} {path} HTTP/1.1"), &head);
+    if upstream.write_all(request.as_bytes()).await.is_err()
+        || upstream.write_all(&buffer[head_end..head_end + length]).await.is_err()
+    {
+        return;
+    }
+    // The server closes after its answer (Connection: close), and so does the proxy.
+    let mut response = Vec::new();
+    if upstream.read_to_end(&mut response).await.is_err() {
+        return;
+    }
+    let Some(response_head_end) = response.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4) else { return };
+    let response_head = String::from_utf8_lossy(&response[..response_head_end]).into_owned();
+    let status_line = response_head.lines().next().unwrap_or_default().to_string();
+    let _ = client.write_all(end_to_end_head(&status_line, &response_head).as_bytes()).await;
+    let _ = client.write_all(&response[response_head_end..]).await;
+    let _ = client.shutdown().await;
 }
 
 // ---------------------------------------------------------------------------------------------
