@@ -197,3 +197,41 @@ pub async fn admin_create(url: &str, company_code: Option<&str>, login_id: &str)
     }
     Ok(())
 }
+
+pub async fn issue_api_token(url: &str, code: &str) -> anyhow::Result<()> {
+    let store = open(url).await?;
+    let company = company(&store, code).await?;
+    let token = store.issue_api_token(company.id).await?;
+    println!("API token for {} (/api/v1.0/); the previous one, if any, no longer works:", company.code);
+    println!("{token}");
+    Ok(())
+}
+
+pub async fn set_remote(url: &str, code: &str, base_url: &str, settle_minutes: i64) -> anyhow::Result<()> {
+    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+        bail!("--base-url must start with https:// (or http:// for a local test service)");
+    }
+    if !(0..=7 * 24 * 60).contains(&settle_minutes) {
+        bail!("--settle-minutes must be between 0 and one week");
+    }
+    let mut token = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut token)?;
+    let token = token.trim().to_string();
+    if token.is_empty() {
+        bail!("no token on standard input");
+    }
+    let store = open(url).await?;
+    let company = company(&store, code).await?;
+    let remote = loginrec_store::remote::RemoteConfig { base_url: base_url.to_string(), token, settle_minutes };
+    store.set_remote(company.id, Some(&remote)).await?;
+    println!("{} now sends its punches to {base_url} (run 連携実行 to read its employees)", company.code);
+    Ok(())
+}
+
+pub async fn set_embedded(url: &str, code: &str) -> anyhow::Result<()> {
+    let store = open(url).await?;
+    let company = company(&store, code).await?;
+    store.set_remote(company.id, None).await?;
+    println!("{} now uses the embedded attendance module", company.code);
+    Ok(())
+}

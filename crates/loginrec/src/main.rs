@@ -2,6 +2,7 @@
 //! the demo and the LanScope simulator.
 #![forbid(unsafe_code)]
 
+mod bench;
 mod commands;
 mod demo;
 mod masters;
@@ -72,6 +73,9 @@ enum Command {
     /// Simulators for tests, demos and benchmarks.
     #[command(subcommand)]
     Simulate(SimulateCommand),
+    /// Benchmarks that print figures and ratios measured in one run.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// Runs a complete demo on its own SQLite database: server, simulated LanScope output, connector.
     Demo {
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -102,6 +106,32 @@ enum CompanyCommand {
     /// Enables LanScope integration and issues a new access token (the last line printed);
     /// the previous token stops working.
     IssueToken {
+        #[arg(long)]
+        code: String,
+    },
+    /// Issues a token for the attendance module's KING OF TIME-shaped API (/api/v1.0/), the
+    /// last line printed; the previous one stops working.
+    IssueApiToken {
+        #[arg(long)]
+        code: String,
+    },
+    /// Sends the company's punches to a remote KING OF TIME-shaped service instead of the
+    /// embedded module (the service's token is read from standard input); also resumes
+    /// sending after a rejected token.
+    SetRemote {
+        #[arg(long)]
+        code: String,
+        /// Base URL of the API, e.g. https://api.example.com/v1.0
+        #[arg(long)]
+        base_url: String,
+        /// Wait this long after a business day ends before sending its 退勤.
+        #[arg(long, default_value_t = 60)]
+        settle_minutes: i64,
+        #[arg(long, required = true)]
+        token_stdin: bool,
+    },
+    /// Sends the company's punches to the embedded attendance module again.
+    SetEmbedded {
         #[arg(long)]
         code: String,
     },
@@ -247,6 +277,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             commands::company_create(&url, &code, &name, &timezone).await
         }
         Command::Company(CompanyCommand::IssueToken { code }) => commands::issue_token(&url, &code).await,
+        Command::Company(CompanyCommand::IssueApiToken { code }) => commands::issue_api_token(&url, &code).await,
+        Command::Company(CompanyCommand::SetRemote { code, base_url, settle_minutes, token_stdin: _ }) => {
+            commands::set_remote(&url, &code, &base_url, settle_minutes).await
+        }
+        Command::Company(CompanyCommand::SetEmbedded { code }) => commands::set_embedded(&url, &code).await,
         Command::Admin(AdminCommand::Create { company, login_id, password_stdin: _ }) => {
             commands::admin_create(&url, company.as_deref(), &login_id).await
         }
@@ -296,6 +331,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Bench(command) => bench::run(command, &url).await,
         Command::Demo { listen, data_dir, users, no_serve } => demo::run(listen, &data_dir, users, !no_serve).await,
     }
 }

@@ -45,6 +45,7 @@ pub const MIN_RETENTION_DAYS: i64 = 3 * 365;
 
 /// Runs until `stop` turns true.
 pub async fn run_jobs(store: Store, settings: JobSettings, mut stop: watch::Receiver<bool>) {
+    let http = crate::remote::http_client();
     loop {
         if let Err(e) = schedule_due(&store, &settings).await {
             tracing::error!(error = %e, "Cannot schedule background jobs.");
@@ -54,13 +55,16 @@ pub async fn run_jobs(store: Store, settings: JobSettings, mut stop: watch::Rece
                 return;
             }
             match store.claim_job(&settings.worker, settings.lease.as_millis() as i64).await {
-                Ok(Some(job)) => run_one(&store, &settings, job).await,
+                Ok(Some(job)) => run_one(&store, &http, &settings, job).await,
                 Ok(None) => break,
                 Err(e) => {
                     tracing::error!(error = %e, "Cannot claim a background job.");
                     break;
                 }
             }
+        }
+        if let Err(e) = crate::remote::send_due(&store, &http, &settings.worker, Timestamp::now()).await {
+            tracing::error!(error = %e, "Cannot send punches to remote attendance services.");
         }
         tokio::select! {
             _ = tokio::time::sleep(settings.poll) => {}
@@ -86,13 +90,17 @@ pub async fn schedule_due(store: &Store, settings: &JobSettings) -> loginrec_sto
     Ok(())
 }
 
-async fn run_one(store: &Store, settings: &JobSettings, job: Job) {
+async fn run_one(store: &Store, http: &reqwest::Client, settings: &JobSettings, job: Job) {
     let outcome = match job.kind.as_str() {
-        kind::EMPLOYEE_SYNC => store
-            .sync_users(job.company_id)
-            .await
-            .map(|r| format!("added={} updated={} removed={}", r.added, r.updated, r.removed))
-            .map_err(|e| e.to_string()),
+        kind::EMPLOYEE_SYNC => {
+            match store.companies().await.map(|cs| cs.into_iter().find(|c| c.id == job.company_id)) {
+                Ok(Some(company)) => crate::remote::sync_employees(store, http, &company)
+                    .await
+                    .map(|r| format!("added={} updated={} removed={}", r.added, r.updated, r.removed)),
+                Ok(None) => Err(format!("company {} no longer exists", job.company_id)),
+                Err(e) => Err(e.to_string()),
+            }
+        }
         kind::LOG_PURGE => {
             let days = settings.retention_days.max(MIN_RETENTION_DAYS);
             let before = Timestamp::now().as_millisecond() - days * 86_400_000;

@@ -1,9 +1,211 @@
-//! The attendance module's API in the KING OF TIME Web API v1.0 shape.
+//! The attendance module's API in the KING OF TIME Web API v1.0 shape, under `/api/v1.0/`:
+//! employees, daily time records, and the punch POST. Bearer tokens are per company
+//! (`loginrec company issue-api-token`); errors are `{"errors":[{"message","code"}]}`.
+//! A remote-mode ログイン記録 can send its punches here, so that mode is tested against a real
+//! server.
 
 use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use jiff::civil::Date;
+use jiff::{Timestamp, ToSpan};
+use loginrec_store::Company;
+use loginrec_store::remote::RemoteEmployee;
+use serde::Deserialize;
+use serde_json::{Value, json};
 
 use crate::AppState;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/v1.0/employees", get(employees))
+        .route("/api/v1.0/employees/{code}", get(employee))
+        .route("/api/v1.0/daily-workings/timerecord", get(timerecords))
+        .route("/api/v1.0/daily-workings/timerecord/{employee_key}", post(punch))
+}
+
+/// An error in the API's own shape.
+pub(crate) struct KotError {
+    status: StatusCode,
+    code: u32,
+    message: String,
+}
+
+impl KotError {
+    fn new(status: StatusCode, code: u32, message: impl Into<String>) -> KotError {
+        KotError { status, code, message: message.into() }
+    }
+}
+
+impl From<loginrec_store::StoreError> for KotError {
+    fn from(e: loginrec_store::StoreError) -> Self {
+        tracing::error!(error = %e, "An attendance API request failed in the data layer.");
+        KotError::new(StatusCode::SERVICE_UNAVAILABLE, 500, "temporarily unavailable")
+    }
+}
+
+impl IntoResponse for KotError {
+    fn into_response(self) -> Response {
+        let body = json!({"errors": [{"message": self.message, "code": self.code}]});
+        (self.status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body.to_string()).into_response()
+    }
+}
+
+fn ok(status: StatusCode, body: Value) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body.to_string()).into_response()
+}
+
+async fn company(state: &AppState, headers: &HeaderMap) -> Result<Company, KotError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| KotError::new(StatusCode::UNAUTHORIZED, 101, "missing access token"))?;
+    state
+        .store
+        .company_for_api_token(token)
+        .await?
+        .ok_or_else(|| KotError::new(StatusCode::UNAUTHORIZED, 102, "invalid access token"))
+}
+
+fn employee_json(e: &RemoteEmployee) -> Value {
+    json!({
+        "key": e.key, "code": e.code, "lastName": e.last_name, "firstName": e.first_name,
+        "divisionCode": e.division_code, "divisionName": e.division_name, "typeName": e.type_name,
+    })
+}
+
+async fn employees(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, KotError> {
+    let company = company(&state, &headers).await?;
+    let list: Vec<Value> = state.store.api_employees(company.id).await?.iter().map(employee_json).collect();
+    Ok(ok(StatusCode::OK, Value::Array(list)))
+}
+
+async fn employee(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Result<Response, KotError> {
+    let company = company(&state, &headers).await?;
+    let found = state.store.api_employees(company.id).await?.into_iter().find(|e| e.code == code);
+    match found {
+        Some(e) => Ok(ok(StatusCode::OK, employee_json(&e))),
+        None => Err(KotError::new(StatusCode::NOT_FOUND, 200, format!("employee {code} not found"))),
+    }
+}
+
+#[derive(Deserialize)]
+struct RangeQuery {
+    start: Option<String>,
+    end: Option<String>,
+}
+
+/// The longest period one request may ask for.
+const MAX_RANGE_DAYS: i64 = 62;
+
+async fn timerecords(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<RangeQuery>,
+) -> Result<Response, KotError> {
+    let company = company(&state, &headers).await?;
+    let tz = company.tz()?;
+    let parse = |s: Option<&str>, name: &str| -> Result<Date, KotError> {
+        s.ok_or_else(|| KotError::new(StatusCode::BAD_REQUEST, 300, format!("{name} is required (YYYY-MM-DD)")))?
+            .parse()
+            .map_err(|_| KotError::new(StatusCode::BAD_REQUEST, 300, format!("{name} must be YYYY-MM-DD")))
+    };
+    let start = parse(q.start.as_deref(), "start")?;
+    let end = parse(q.end.as_deref(), "end")?;
+    if end < start || (end - start).get_days() as i64 >= MAX_RANGE_DAYS {
+        return Err(KotError::new(
+            StatusCode::BAD_REQUEST,
+            301,
+            format!("end must be on or after start, within {MAX_RANGE_DAYS} days"),
+        ));
+    }
+    let records = state.store.api_timerecords(company.id, start, end).await?;
+    let mut days = Vec::new();
+    let mut date = start;
+    while date <= end {
+        let ds = date.to_string();
+        let mut workings: Vec<Value> = Vec::new();
+        let mut keys: Vec<&str> = records.iter().filter(|r| r.date == ds).map(|r| r.employee_key.as_str()).collect();
+        keys.dedup();
+        for key in keys {
+            let recs: Vec<Value> = records
+                .iter()
+                .filter(|r| r.date == ds && r.employee_key == key)
+                .map(|r| {
+                    let time = Timestamp::from_millisecond(r.at_ms)
+                        .map(|t| t.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
+                        .unwrap_or_default();
+                    json!({"time": time, "code": r.code.to_string(), "name": code_name(r.code),
+                           "divisionCode": r.division_code, "divisionName": r.division_name})
+                })
+                .collect();
+            workings.push(json!({"date": ds, "employeeKey": key, "timeRecord": recs}));
+        }
+        days.push(json!({"date": ds, "dailyWorkings": workings}));
+        date =
+            date.checked_add(1.day()).map_err(|_| KotError::new(StatusCode::BAD_REQUEST, 301, "date out of range"))?;
+    }
+    Ok(ok(StatusCode::OK, Value::Array(days)))
+}
+
+fn code_name(code: i64) -> &'static str {
+    match code {
+        1 => "出勤",
+        2 => "退勤",
+        3 => "休憩開始",
+        4 => "休憩終了",
+        _ => "",
+    }
+}
+
+#[derive(Deserialize)]
+struct PunchBody {
+    date: String,
+    time: String,
+    code: Value,
+}
+
+async fn punch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(employee_key): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, KotError> {
+    let company = company(&state, &headers).await?;
+    let body: PunchBody = serde_json::from_slice(&body)
+        .map_err(|e| KotError::new(StatusCode::BAD_REQUEST, 300, format!("malformed body: {e}")))?;
+    let date: Date =
+        body.date.parse().map_err(|_| KotError::new(StatusCode::BAD_REQUEST, 300, "date must be YYYY-MM-DD"))?;
+    let time: Timestamp = Timestamp::strptime("%Y-%m-%dT%H:%M:%S%:z", &body.time)
+        .or_else(|_| body.time.parse::<Timestamp>())
+        .map_err(|_| KotError::new(StatusCode::BAD_REQUEST, 300, "time must be like 2016-05-01T09:00:00+09:00"))?;
+    let code = match &body.code {
+        Value::String(s) => s.parse::<i64>().ok(),
+        Value::Number(n) => n.as_i64(),
+        _ => None,
+    }
+    .filter(|c| (1..=4).contains(c))
+    .ok_or_else(|| {
+        KotError::new(StatusCode::BAD_REQUEST, 300, "code must be 1 (出勤), 2 (退勤), 3 (休憩開始) or 4 (休憩終了)")
+    })?;
+    match state.store.record_api_punch(&company, &employee_key, date, time.as_millisecond(), code).await {
+        Ok(()) => {}
+        Err(loginrec_store::StoreError::NotFound(_)) => {
+            return Err(KotError::new(StatusCode::NOT_FOUND, 200, format!("employee {employee_key} not found")));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(ok(
+        StatusCode::CREATED,
+        json!({"date": body.date, "time": body.time, "code": code.to_string(), "name": code_name(code)}),
+    ))
 }

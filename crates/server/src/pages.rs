@@ -6,18 +6,18 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use jiff::civil::{Date, Weekday};
+use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use loginrec_rules::PunchKind;
 use loginrec_store::{LogFilter, LogView, PunchView};
 use serde::{Deserialize, Serialize};
 
-use crate::AppState;
 use crate::auth::SignedIn;
 use crate::error::ApiError;
 use crate::format::{date_time_seconds, punch_cell};
 use crate::ui::{CompanyPage, company_page};
 use crate::ui_error::UiError;
+use crate::{AppState, attendance_ui};
 
 pub(crate) async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     state.store.ping().await?;
@@ -46,10 +46,12 @@ struct DailyLine {
     name: String,
     department: String,
     employment_type: String,
-    day_type: &'static str,
+    day_type: String,
     clock_in: String,
     clock_out: String,
     worked: String,
+    error: &'static str,
+    timecard_href: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -94,19 +96,21 @@ pub(crate) async fn daily(
         .map(|d| DepartmentOption { selected: d.code == department, code: d.code, name: d.name })
         .collect();
     let weekday = date.weekday();
-    let day_type = if matches!(weekday, Weekday::Saturday | Weekday::Sunday) { "休日" } else { "平日" };
+    let day_type = attendance_ui::day_type_label(date);
     let cell = |p: &Option<PunchView>| p.as_ref().map(|p| punch_cell(&p.method, p.at_ms, &tz)).unwrap_or_default();
     let rows = rows
         .into_iter()
         .map(|r| DailyLine {
             worked: worked_time(r.clock_in.as_ref(), r.clock_out.as_ref()),
+            error: attendance_ui::day_error(r.clock_in.as_ref(), r.clock_out.as_ref(), date, today),
+            timecard_href: attendance_ui::timecard_href(&company.code, &r.employee_code, date),
             clock_in: cell(&r.clock_in),
             clock_out: cell(&r.clock_out),
             code: r.employee_code,
             name: r.full_name,
             department: format!("{} {}", r.department_code, r.department_name),
             employment_type: r.employment_type,
-            day_type,
+            day_type: day_type.clone(),
         })
         .collect();
     Ok(DailyPage {

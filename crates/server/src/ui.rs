@@ -486,7 +486,9 @@ pub(crate) async fn users_sync(
     same_origin(&headers)?;
     signed_in.check_csrf(&form.csrf)?;
     let page = company_page(&state, &signed_in, &code).await?;
-    let result = state.store.sync_users(page.company.id).await?;
+    let result = crate::remote::sync_employees(&state.store, &crate::remote::http_client(), &page.company)
+        .await
+        .map_err(|e| UiError::BadRequest(format!("連携できませんでした: {e}")))?;
     let summary = format!("added={} updated={} removed={}", result.added, result.updated, result.removed);
     let slot = format!("manual {}", date_time_seconds(Timestamp::now().as_millisecond(), &page.company.tz()?));
     state.store.record_finished_job(kind::EMPLOYEE_SYNC, page.company.id, &slot, &summary).await?;
@@ -505,6 +507,9 @@ pub(crate) struct Diagnostics {
     collection_start: DayChangeTime,
     stale: bool,
     last_ingest_ms: Option<i64>,
+    /// Remote mode: why sending is paused, and outbox rows that need a person.
+    remote_paused: Option<String>,
+    remote_problems: Vec<(String, i64)>,
 }
 
 const STALE_AFTER_MS: i64 = 24 * 3600 * 1000;
@@ -533,11 +538,23 @@ impl Diagnostics {
             collection_start,
             stale,
             last_ingest_ms: company.last_ingest_at_ms,
+            remote_paused: company.remote_paused_reason.clone(),
+            remote_problems: store
+                .remote_punch_states(company.id)
+                .await?
+                .into_iter()
+                .filter(|(state, _)| state == "failed" || state == "unknown")
+                .collect(),
         })
     }
 
     pub(crate) fn count(&self) -> usize {
-        self.unlinked.len() + self.mismatched.len() + self.shared.len() + usize::from(self.stale)
+        self.unlinked.len()
+            + self.mismatched.len()
+            + self.shared.len()
+            + usize::from(self.stale)
+            + usize::from(self.remote_paused.is_some())
+            + self.remote_problems.len()
     }
 }
 
@@ -566,6 +583,9 @@ pub(crate) struct DiagnosticsPage {
     shared: Vec<SharedLine>,
     stale: bool,
     ingest_status: String,
+    remote: String,
+    remote_paused: String,
+    remote_problems: Vec<(String, i64)>,
 }
 
 pub(crate) async fn diagnostics(
@@ -609,6 +629,20 @@ pub(crate) async fn diagnostics(
             .collect(),
         stale: d.stale,
         ingest_status,
+        remote: company.remote_base_url.clone().unwrap_or_default(),
+        remote_paused: d.remote_paused.clone().unwrap_or_default(),
+        remote_problems: d
+            .remote_problems
+            .iter()
+            .map(|(state, n)| {
+                let label = if state == "unknown" {
+                    "送信結果が不明 (先方で確認してください)"
+                } else {
+                    "送信できなかった打刻"
+                };
+                (label.to_string(), *n)
+            })
+            .collect(),
         company_code: company.code,
         company_name: company.name,
         csrf: page.csrf,

@@ -1,14 +1,70 @@
 //! The embedded 勤革時 attendance module: 所属 (departments), 従業員 (employees) and the punches
-//! (打刻) of 日別データ.
+//! (打刻) of 日別データ and the time card.
+//!
+//! What must stay true:
+//! - department and live employee codes are unique per company; a deleted employee keeps its
+//!   row, key and punches (`deleted_at_ms`), and is restored only while no live employee uses
+//!   its code;
+//! - the settings screens change the attendance tables only: ログイン記録's users follow on
+//!   連携実行 ([`Store::sync_users`]), as the manual describes;
+//! - a manual punch (`手入力`) replaces whatever punch the day had of that kind, and the day's PC
+//!   punches are derived again in the same transaction, so that PC logs then give only 退勤
+//!   when the day has a 出勤 of another method; PC logs never overwrite it afterwards.
+//! - a 日付変更時間 change applies to logs derived from then on; punches already made stay.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
 use loginrec_rules::{DayChangeTime, PunchKind};
 use rand::Rng;
 use sqlx::Row;
 
-use crate::{Result, Store, StoreError, parse_date};
+use crate::ingest::{EmployeeDay, PUNCH_LOCK_NAMESPACE};
+use crate::{Backend, Result, Store, StoreError, now_ms, parse_date};
+
+/// The method of punches an administrator enters by hand.
+pub const MANUAL_METHOD: &str = "手入力";
+
+/// The 雇用区分 the 従業員設定 screen offers.
+pub const EMPLOYMENT_TYPES: [&str; 4] = ["正社員", "契約社員", "パート", "アルバイト"];
+
+/// A department as 所属設定 lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Department {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub day_change: DayChangeTime,
+}
+
+/// An employee as 従業員設定 lists it; `deleted_at_ms` is set for deleted ones.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Employee {
+    pub id: i64,
+    pub code: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub department_code: String,
+    pub department_name: String,
+    pub employment_type: String,
+    pub deleted_at_ms: Option<i64>,
+}
+
+impl Employee {
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.last_name, self.first_name)
+    }
+}
+
+/// What 従業員設定 creates or edits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmployeeDetails {
+    pub code: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub department_code: String,
+    pub employment_type: String,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DepartmentInput {
@@ -70,7 +126,7 @@ impl Store {
             .bind(company_id)
             .bind(&d.code)
             .bind(&d.name)
-            .bind(i64::from(d.day_change.hour()) * 60 + i64::from(d.day_change.minute()))
+            .bind(day_change_minutes(d.day_change))
             .execute(&mut *tx)
             .await?;
         }
@@ -223,6 +279,414 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+impl Store {
+    /// 所属設定: every department of the company, by code.
+    pub async fn department_list(&self, company_id: i64) -> Result<Vec<Department>> {
+        let rows = sqlx::query(
+            "SELECT id, code, name, day_change_minutes FROM departments WHERE company_id = $1 ORDER BY code",
+        )
+        .bind(company_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(department_from_row).collect()
+    }
+
+    /// One department of the company (`None` for another company's).
+    pub async fn department(&self, company_id: i64, id: i64) -> Result<Option<Department>> {
+        let row =
+            sqlx::query("SELECT id, code, name, day_change_minutes FROM departments WHERE company_id = $1 AND id = $2")
+                .bind(company_id)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(department_from_row).transpose()
+    }
+
+    /// Creates a department; `Conflict` when its code is taken.
+    pub async fn create_department(&self, company_id: i64, department: &DepartmentInput) -> Result<i64> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM departments WHERE company_id = $1 AND code = $2")
+            .bind(company_id)
+            .bind(&department.code)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict(format!("所属コード {:?}", department.code)));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO departments (company_id, code, name, day_change_minutes) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(company_id)
+        .bind(&department.code)
+        .bind(&department.name)
+        .bind(day_change_minutes(department.day_change))
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Changes a department's code, name and 日付変更時間; `NotFound` for another company's,
+    /// `Conflict` when the new code belongs to another department.
+    pub async fn update_department(&self, company_id: i64, id: i64, department: &DepartmentInput) -> Result<()> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let taken: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM departments WHERE company_id = $1 AND code = $2 AND id <> $3")
+                .bind(company_id)
+                .bind(&department.code)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict(format!("所属コード {:?}", department.code)));
+        }
+        let n = sqlx::query(
+            "UPDATE departments SET code = $1, name = $2, day_change_minutes = $3 WHERE company_id = $4 AND id = $5",
+        )
+        .bind(&department.code)
+        .bind(&department.name)
+        .bind(day_change_minutes(department.day_change))
+        .bind(company_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("所属 {id}")));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// 従業員設定: live employees by code, then (when asked) the deleted ones.
+    pub async fn employee_list(&self, company_id: i64, include_deleted: bool) -> Result<Vec<Employee>> {
+        let rows = sqlx::query(
+            "SELECT e.id, e.code, e.last_name, e.first_name, d.code, d.name, e.employment_type, e.deleted_at_ms \
+             FROM employees e JOIN departments d ON d.id = e.department_id \
+             WHERE e.company_id = $1 AND (e.deleted_at_ms IS NULL OR $2 = 1) \
+             ORDER BY CASE WHEN e.deleted_at_ms IS NULL THEN 0 ELSE 1 END, e.code, e.id",
+        )
+        .bind(company_id)
+        .bind(i64::from(include_deleted))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(employee_from_row).collect()
+    }
+
+    /// One employee of the company, live or deleted (`None` for another company's).
+    pub async fn employee(&self, company_id: i64, id: i64) -> Result<Option<Employee>> {
+        let row = sqlx::query(
+            "SELECT e.id, e.code, e.last_name, e.first_name, d.code, d.name, e.employment_type, e.deleted_at_ms \
+             FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.company_id = $1 AND e.id = $2",
+        )
+        .bind(company_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(employee_from_row).transpose()
+    }
+
+    /// The employee a code names: the live one, else the one deleted last.
+    pub async fn employee_by_code(&self, company_id: i64, code: &str) -> Result<Option<Employee>> {
+        let row = sqlx::query(
+            "SELECT e.id, e.code, e.last_name, e.first_name, d.code, d.name, e.employment_type, e.deleted_at_ms \
+             FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.company_id = $1 AND e.code = $2 \
+             ORDER BY CASE WHEN e.deleted_at_ms IS NULL THEN 0 ELSE 1 END, e.deleted_at_ms DESC, e.id DESC LIMIT 1",
+        )
+        .bind(company_id)
+        .bind(code)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(employee_from_row).transpose()
+    }
+
+    /// Creates an employee with a new immutable key. `Conflict` when a live employee has the
+    /// code, `NotFound` for an unknown department. ログイン記録 picks it up on 連携実行.
+    pub async fn create_employee(&self, company_id: i64, employee: &EmployeeDetails) -> Result<i64> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let dept = department_id(&mut tx, company_id, &employee.department_code).await?;
+        if live_code_holder(&mut tx, company_id, &employee.code, None).await?.is_some() {
+            return Err(StoreError::Conflict(format!("従業員コード {:?}", employee.code)));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO employees (company_id, employee_key, code, last_name, first_name, department_id, employment_type) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(company_id)
+        .bind(new_employee_key())
+        .bind(&employee.code)
+        .bind(&employee.last_name)
+        .bind(&employee.first_name)
+        .bind(dept)
+        .bind(&employee.employment_type)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Edits a live employee (a deleted one is restored first). Its key, and so its link in
+    /// ログイン記録, stays.
+    pub async fn update_employee(&self, company_id: i64, id: i64, employee: &EmployeeDetails) -> Result<()> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let dept = department_id(&mut tx, company_id, &employee.department_code).await?;
+        if live_code_holder(&mut tx, company_id, &employee.code, Some(id)).await?.is_some() {
+            return Err(StoreError::Conflict(format!("従業員コード {:?}", employee.code)));
+        }
+        let n = sqlx::query(
+            "UPDATE employees SET code = $1, last_name = $2, first_name = $3, department_id = $4, employment_type = $5 \
+             WHERE company_id = $6 AND id = $7 AND deleted_at_ms IS NULL",
+        )
+        .bind(&employee.code)
+        .bind(&employee.last_name)
+        .bind(&employee.first_name)
+        .bind(dept)
+        .bind(&employee.employment_type)
+        .bind(company_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("従業員 {id}")));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// [削除]: marks a live employee deleted; its punches and key stay.
+    pub async fn delete_employee(&self, company_id: i64, id: i64) -> Result<()> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query(
+            "UPDATE employees SET deleted_at_ms = $1 WHERE company_id = $2 AND id = $3 AND deleted_at_ms IS NULL",
+        )
+        .bind(now_ms())
+        .bind(company_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("従業員 {id}")));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// [削除済み従業員の復帰]: makes a deleted employee live again, with its key, punches and (after
+    /// 連携実行) its サービスアカウント. `Conflict` when a live employee now has its code.
+    pub async fn restore_employee(&self, company_id: i64, id: i64) -> Result<()> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let code: Option<String> = sqlx::query_scalar(
+            "SELECT code FROM employees WHERE company_id = $1 AND id = $2 AND deleted_at_ms IS NOT NULL",
+        )
+        .bind(company_id)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(code) = code else {
+            return Err(StoreError::NotFound(format!("削除済み従業員 {id}")));
+        };
+        if live_code_holder(&mut tx, company_id, &code, Some(id)).await?.is_some() {
+            return Err(StoreError::Conflict(format!("従業員コード {code:?}")));
+        }
+        sqlx::query("UPDATE employees SET deleted_at_ms = NULL WHERE company_id = $1 AND id = $2")
+            .bind(company_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The punches of one employee in `[from, to]`, by business day (days without a punch
+    /// are left out).
+    pub async fn employee_timecard(
+        &self,
+        company_id: i64,
+        employee_id: i64,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<TimecardRow>> {
+        let code: Option<String> = sqlx::query_scalar("SELECT code FROM employees WHERE company_id = $1 AND id = $2")
+            .bind(company_id)
+            .bind(employee_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(code) = code else { return Ok(Vec::new()) };
+        let rows = sqlx::query(
+            "SELECT business_date, kind, at_ms, method FROM punches \
+             WHERE company_id = $1 AND employee_id = $2 AND business_date >= $3 AND business_date <= $4",
+        )
+        .bind(company_id)
+        .bind(employee_id)
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut days: BTreeMap<Date, TimecardRow> = BTreeMap::new();
+        for r in rows {
+            let date = parse_date(&r.try_get::<String, _>(0)?)?;
+            let Some(kind) = PunchKind::from_code(r.try_get(1)?) else { continue };
+            let row = days.entry(date).or_insert_with(|| TimecardRow {
+                employee_code: code.clone(),
+                business_date: date,
+                clock_in: None,
+                clock_out: None,
+            });
+            let punch = Some(PunchView { at_ms: r.try_get(2)?, method: r.try_get(3)? });
+            match kind {
+                PunchKind::ClockIn => row.clock_in = punch,
+                PunchKind::ClockOut => row.clock_out = punch,
+            }
+        }
+        Ok(days.into_values().collect())
+    }
+
+    /// Enters or corrects a punch by hand (method `手入力`) for the live employee with this code,
+    /// replacing whatever punch of that kind the day had, then derives the day's PC punches
+    /// again: with a manual 出勤, PC logs give only 退勤. Recorded in the audit log with `actor`,
+    /// all in one transaction.
+    pub async fn set_manual_punch(
+        &self,
+        company_id: i64,
+        employee_code: &str,
+        business_date: Date,
+        kind: PunchKind,
+        at_ms: i64,
+        actor: &str,
+    ) -> Result<()> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "SELECT e.id, e.employee_key, d.day_change_minutes, c.time_zone FROM employees e \
+             JOIN departments d ON d.id = e.department_id JOIN companies c ON c.id = e.company_id \
+             WHERE e.company_id = $1 AND e.code = $2 AND e.deleted_at_ms IS NULL",
+        )
+        .bind(company_id)
+        .bind(employee_code)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Err(StoreError::NotFound(format!("従業員コード {employee_code:?}")));
+        };
+        let employee_id: i64 = row.try_get(0)?;
+        let employee_key: String = row.try_get(1)?;
+        let change = minutes_to_day_change(row.try_get(2)?)?;
+        let tz = crate::time_zone(&row.try_get::<String, _>(3)?)?;
+        if self.backend == Backend::Postgres {
+            // Taken before the punch row, in the order the ingest takes them.
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(PUNCH_LOCK_NAMESPACE | employee_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO punches (company_id, employee_id, business_date, kind, at_ms, method, updated_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (company_id, employee_id, business_date, kind) DO UPDATE \
+             SET at_ms = excluded.at_ms, method = excluded.method, updated_at_ms = excluded.updated_at_ms",
+        )
+        .bind(company_id)
+        .bind(employee_id)
+        .bind(business_date.to_string())
+        .bind(i64::from(kind.code()))
+        .bind(at_ms)
+        .bind(MANUAL_METHOD)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let account: Option<String> = sqlx::query_scalar(
+            "SELECT service_account FROM lr_users WHERE company_id = $1 AND employee_key = $2 \
+             AND removed_at_ms IS NULL AND service_account IS NOT NULL",
+        )
+        .bind(company_id)
+        .bind(&employee_key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(account) = account {
+            let days = BTreeSet::from([EmployeeDay { employee_id, account, date: business_date, change }]);
+            self.rederive_days(&mut tx, company_id, &tz, &days).await?;
+        }
+        let detail = format!(
+            "{employee_code} {business_date} {} {}",
+            kind.label_ja(),
+            jiff::Timestamp::from_millisecond(at_ms)
+                .map(|t| tz.to_datetime(t).strftime("%Y/%m/%d %H:%M").to_string())
+                .unwrap_or_default()
+        );
+        sqlx::query("INSERT INTO audit_events (company_id, at_ms, actor, action, detail) VALUES ($1, $2, $3, $4, $5)")
+            .bind(company_id)
+            .bind(now)
+            .bind(actor)
+            .bind("打刻の手入力")
+            .bind(detail)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn day_change_minutes(change: DayChangeTime) -> i64 {
+    i64::from(change.hour()) * 60 + i64::from(change.minute())
+}
+
+fn department_from_row(r: &sqlx::any::AnyRow) -> Result<Department> {
+    Ok(Department {
+        id: r.try_get(0)?,
+        code: r.try_get(1)?,
+        name: r.try_get(2)?,
+        day_change: minutes_to_day_change(r.try_get(3)?)?,
+    })
+}
+
+fn employee_from_row(r: &sqlx::any::AnyRow) -> Result<Employee> {
+    Ok(Employee {
+        id: r.try_get(0)?,
+        code: r.try_get(1)?,
+        last_name: r.try_get(2)?,
+        first_name: r.try_get(3)?,
+        department_code: r.try_get(4)?,
+        department_name: r.try_get(5)?,
+        employment_type: r.try_get(6)?,
+        deleted_at_ms: r.try_get(7)?,
+    })
+}
+
+async fn department_id(tx: &mut sqlx::Transaction<'static, sqlx::Any>, company_id: i64, code: &str) -> Result<i64> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM departments WHERE company_id = $1 AND code = $2")
+        .bind(company_id)
+        .bind(code)
+        .fetch_optional(&mut **tx)
+        .await?;
+    id.ok_or_else(|| StoreError::NotFound(format!("所属コード {code:?}")))
+}
+
+/// The live employee (other than `except`) that has this code.
+async fn live_code_holder(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    company_id: i64,
+    code: &str,
+    except: Option<i64>,
+) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM employees WHERE company_id = $1 AND code = $2 AND deleted_at_ms IS NULL AND id <> $3",
+    )
+    .bind(company_id)
+    .bind(code)
+    .bind(except.unwrap_or(0))
+    .fetch_optional(&mut **tx)
+    .await?)
 }
 
 pub(crate) fn minutes_to_day_change(minutes: i64) -> Result<DayChangeTime> {

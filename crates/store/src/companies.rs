@@ -22,6 +22,10 @@ pub struct Company {
     pub connector_version: Option<String>,
     pub connector_host: Option<String>,
     pub connector_collection_start: Option<String>,
+    /// Remote mode: punches go to this KING OF TIME-shaped service instead of the embedded module.
+    pub remote_base_url: Option<String>,
+    /// Why remote sending is paused (token rejected), if it is.
+    pub remote_paused_reason: Option<String>,
 }
 
 impl Company {
@@ -33,7 +37,7 @@ impl Company {
 macro_rules! company_columns {
     () => {
         "id, code, name, time_zone, lanscope_enabled, last_ingest_at_ms, connector_version, connector_host, \
-         connector_collection_start"
+         connector_collection_start, remote_base_url, remote_paused_reason"
     };
 }
 
@@ -48,6 +52,8 @@ fn company_from_row(row: &sqlx::any::AnyRow) -> Result<Company> {
         connector_version: row.try_get(6)?,
         connector_host: row.try_get(7)?,
         connector_collection_start: row.try_get(8)?,
+        remote_base_url: row.try_get(9)?,
+        remote_paused_reason: row.try_get(10)?,
     })
 }
 

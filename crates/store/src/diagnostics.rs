@@ -44,7 +44,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT l.account, COUNT(*), MIN(l.event_at_ms), MAX(l.event_at_ms) FROM logs l \
              WHERE l.company_id = $1 AND NOT EXISTS (SELECT 1 FROM lr_users u \
-                 WHERE u.company_id = l.company_id AND u.service_account = l.account) \
+                 WHERE u.company_id = l.company_id AND u.service_account = l.account AND u.removed_at_ms IS NULL) \
              GROUP BY l.account ORDER BY l.account LIMIT 500",
         )
         .bind(company_id)
@@ -106,7 +106,8 @@ impl Store {
         let row = sqlx::query(
             "SELECT e.id, d.day_change_minutes FROM lr_users u \
              JOIN employees e ON e.company_id = u.company_id AND e.employee_key = u.employee_key AND e.deleted_at_ms IS NULL \
-             JOIN departments d ON d.id = e.department_id WHERE u.company_id = $1 AND u.service_account = $2",
+             JOIN departments d ON d.id = e.department_id \
+             WHERE u.company_id = $1 AND u.service_account = $2 AND u.removed_at_ms IS NULL",
         )
         .bind(company_id)
         .bind(account)

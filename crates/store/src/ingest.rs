@@ -52,7 +52,7 @@ const INSERT_LOG: &str = "INSERT INTO logs (company_id, event_at_ms, idem_key, u
      ON CONFLICT (company_id, event_at_ms, idem_key) DO NOTHING";
 
 /// Namespace of the advisory locks that serialise punch derivation per employee.
-const PUNCH_LOCK_NAMESPACE: i64 = 1 << 56;
+pub(crate) const PUNCH_LOCK_NAMESPACE: i64 = 1 << 56;
 
 impl Store {
     /// Stores a batch of validated rows and derives the punches they change.
@@ -147,6 +147,13 @@ impl Store {
             }
         }
         outcome.punches_written = self.rederive_days(&mut tx, company.id, tz, &days).await?;
+        if company.remote_base_url.is_some() {
+            let settle: i64 = sqlx::query_scalar("SELECT remote_settle_minutes FROM companies WHERE id = $1")
+                .bind(company.id)
+                .fetch_one(&mut *tx)
+                .await?;
+            self.enqueue_remote(&mut tx, company.id, tz, settle, &days).await?;
+        }
         tx.commit().await?;
         Ok(outcome)
     }
@@ -195,7 +202,7 @@ async fn linked_employee(
         "SELECT e.id, d.day_change_minutes FROM lr_users u \
          JOIN employees e ON e.company_id = u.company_id AND e.employee_key = u.employee_key AND e.deleted_at_ms IS NULL \
          JOIN departments d ON d.id = e.department_id \
-         WHERE u.company_id = $1 AND u.service_account = $2",
+         WHERE u.company_id = $1 AND u.service_account = $2 AND u.removed_at_ms IS NULL",
     )
     .bind(company_id)
     .bind(account)

@@ -14,6 +14,7 @@ mod error;
 mod ingest;
 pub mod jobs;
 mod logs;
+pub mod remote;
 mod users;
 
 use std::path::Path;
@@ -26,7 +27,10 @@ use sqlx::{AnyPool, Executor};
 use tokio::sync::Mutex;
 
 pub use admins::{Admin, AuditEvent, Session};
-pub use attendance::{DailyRow, DepartmentInput, EmployeeInput, PunchView, TimecardRow};
+pub use attendance::{
+    DailyRow, Department, DepartmentInput, EMPLOYMENT_TYPES, Employee, EmployeeDetails, EmployeeInput, MANUAL_METHOD,
+    PunchView, TimecardRow,
+};
 pub use companies::Company;
 pub use error::StoreError;
 pub use ingest::{AcceptedRow, IngestOutcome};

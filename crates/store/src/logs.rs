@@ -41,6 +41,7 @@ impl Store {
                       WHERE p.company_id = l.company_id AND e.employee_key = u.employee_key \
                         AND p.at_ms = l.event_at_ms AND p.method = 'PC') \
              FROM logs l LEFT JOIN lr_users u ON u.company_id = l.company_id AND u.service_account = l.account \
+                  AND u.removed_at_ms IS NULL \
              WHERE l.company_id = $1 AND l.event_at_ms >= $2 AND l.event_at_ms < $3 AND ($4 = '' OR l.account = $4) \
                AND ($7 = '' OR l.kind = $7) \
                AND ($8 = 0 OR ($8 = 1 AND u.id IS NOT NULL) OR ($8 = 2 AND u.id IS NULL)) \

@@ -2,12 +2,19 @@
 //!
 //! The attendance system is the master: [`Store::sync_users`] (連携実行) makes this table
 //! follow it, keyed on the employee's immutable key, never on the changeable code.
+//!
+//! What must stay true:
+//! - a user whose employee is deleted is marked removed (`removed_at_ms`), never deleted: when
+//!   the employee is restored, the next 連携実行 brings the user back with its サービスアカウント;
+//! - removed users are invisible to 連携設定 ([`Store::link_rows`]), to link imports
+//!   ([`Store::apply_links`]), to diagnostics and to punching; a link import that assigns a
+//!   サービスアカウント a removed user still holds takes it from that removed user.
 
 use std::collections::BTreeMap;
 
 use sqlx::Row;
 
-use crate::{Result, Store, StoreError};
+use crate::{Result, Store, StoreError, now_ms};
 
 /// One row of 連携設定: 打刻先アカウント, 姓・名, サービスアカウント.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,6 +22,12 @@ pub struct LinkRow {
     pub employee_code: String,
     pub full_name: String,
     pub service_account: Option<String>,
+}
+
+struct UserState {
+    code: String,
+    name: String,
+    removed: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -26,7 +39,8 @@ pub struct SyncResult {
 
 impl Store {
     /// 連携実行: adds users for new employees (with no サービスアカウント yet), renames changed
-    /// ones and removes those whose employee was deleted. Their logs stay.
+    /// ones, marks removed those whose employee was deleted and brings back those whose employee
+    /// was restored (counted as added). Their logs stay.
     pub async fn sync_users(&self, company_id: i64) -> Result<SyncResult> {
         let _guard = self.write_guard().await;
         let mut tx = self.pool.begin().await?;
@@ -44,14 +58,18 @@ impl Store {
             Ok((r.try_get(0)?, (r.try_get(1)?, format!("{last} {first}"))))
         })
         .collect::<Result<_>>()?;
-        let users: BTreeMap<String, (String, String)> =
-            sqlx::query("SELECT employee_key, employee_code, full_name FROM lr_users WHERE company_id = $1")
-                .bind(company_id)
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| Ok((r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?))))
-                .collect::<Result<_>>()?;
+        let users: BTreeMap<String, UserState> = sqlx::query(
+            "SELECT employee_key, employee_code, full_name, removed_at_ms FROM lr_users WHERE company_id = $1",
+        )
+        .bind(company_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| {
+            let removed: Option<i64> = r.try_get(3)?;
+            Ok((r.try_get(0)?, UserState { code: r.try_get(1)?, name: r.try_get(2)?, removed: removed.is_some() }))
+        })
+        .collect::<Result<_>>()?;
         let mut result = SyncResult::default();
         for (key, (code, name)) in &employees {
             match users.get(key) {
@@ -67,9 +85,10 @@ impl Store {
                     .await?;
                     result.added += 1;
                 }
-                Some(current) if current != &(code.clone(), name.clone()) => {
+                Some(user) if user.removed || (&user.code, &user.name) != (code, name) => {
                     sqlx::query(
-                        "UPDATE lr_users SET employee_code = $1, full_name = $2 WHERE company_id = $3 AND employee_key = $4",
+                        "UPDATE lr_users SET employee_code = $1, full_name = $2, removed_at_ms = NULL \
+                         WHERE company_id = $3 AND employee_key = $4",
                     )
                     .bind(code)
                     .bind(name)
@@ -77,13 +96,19 @@ impl Store {
                     .bind(key)
                     .execute(&mut *tx)
                     .await?;
-                    result.updated += 1;
+                    if user.removed {
+                        result.added += 1;
+                    } else {
+                        result.updated += 1;
+                    }
                 }
                 Some(_) => {}
             }
         }
-        for key in users.keys().filter(|k| !employees.contains_key(*k)) {
-            sqlx::query("DELETE FROM lr_users WHERE company_id = $1 AND employee_key = $2")
+        let now = now_ms();
+        for (key, _) in users.iter().filter(|(k, u)| !u.removed && !employees.contains_key(*k)) {
+            sqlx::query("UPDATE lr_users SET removed_at_ms = $1 WHERE company_id = $2 AND employee_key = $3")
+                .bind(now)
                 .bind(company_id)
                 .bind(key)
                 .execute(&mut *tx)
@@ -97,7 +122,8 @@ impl Store {
     /// The 連携設定 table, by 打刻先アカウント.
     pub async fn link_rows(&self, company_id: i64) -> Result<Vec<LinkRow>> {
         let rows = sqlx::query(
-            "SELECT employee_code, full_name, service_account FROM lr_users WHERE company_id = $1 ORDER BY employee_code",
+            "SELECT employee_code, full_name, service_account FROM lr_users \
+             WHERE company_id = $1 AND removed_at_ms IS NULL ORDER BY employee_code",
         )
         .bind(company_id)
         .fetch_all(&self.pool)
@@ -110,42 +136,58 @@ impl Store {
     }
 
     /// Sets the サービスアカウント of the listed users (by 打刻先アカウント) in one transaction;
-    /// users not listed keep theirs. `None` unlinks. All or nothing.
+    /// users not listed keep theirs. `None` unlinks. All or nothing. An account a removed user
+    /// still holds is taken from it.
     pub async fn apply_links(&self, company_id: i64, links: &[(String, Option<String>)]) -> Result<usize> {
         let _guard = self.write_guard().await;
         let mut tx = self.pool.begin().await?;
         // Clear first so that two users can swap accounts within one import.
         for (code, _) in links {
-            let n =
-                sqlx::query("UPDATE lr_users SET service_account = NULL WHERE company_id = $1 AND employee_code = $2")
-                    .bind(company_id)
-                    .bind(code)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+            let n = sqlx::query(
+                "UPDATE lr_users SET service_account = NULL \
+                     WHERE company_id = $1 AND employee_code = $2 AND removed_at_ms IS NULL",
+            )
+            .bind(company_id)
+            .bind(code)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
             if n == 0 {
                 return Err(StoreError::NotFound(format!("打刻先アカウント {code:?}")));
             }
         }
         for (code, account) in links {
             let Some(account) = account else { continue };
-            let holder: Option<String> =
-                sqlx::query_scalar("SELECT employee_code FROM lr_users WHERE company_id = $1 AND service_account = $2")
-                    .bind(company_id)
-                    .bind(account)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let holder: Option<String> = sqlx::query_scalar(
+                "SELECT employee_code FROM lr_users \
+                 WHERE company_id = $1 AND service_account = $2 AND removed_at_ms IS NULL",
+            )
+            .bind(company_id)
+            .bind(account)
+            .fetch_optional(&mut *tx)
+            .await?;
             if let Some(holder) = holder {
                 return Err(StoreError::Conflict(format!(
                     "サービスアカウント {account:?} は打刻先アカウント {holder:?} に設定済みです"
                 )));
             }
-            sqlx::query("UPDATE lr_users SET service_account = $1 WHERE company_id = $2 AND employee_code = $3")
-                .bind(account)
-                .bind(company_id)
-                .bind(code)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE lr_users SET service_account = NULL \
+                 WHERE company_id = $1 AND service_account = $2 AND removed_at_ms IS NOT NULL",
+            )
+            .bind(company_id)
+            .bind(account)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE lr_users SET service_account = $1 \
+                 WHERE company_id = $2 AND employee_code = $3 AND removed_at_ms IS NULL",
+            )
+            .bind(account)
+            .bind(company_id)
+            .bind(code)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(links.len())

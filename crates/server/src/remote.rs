@@ -1,0 +1,180 @@
+//! Remote mode: sending punches to a KING OF TIME-shaped attendance service, and reading its
+//! employees for 勤革時連携. The guarantees of the outbox are in `loginrec_store::remote`;
+//! this module only talks HTTP and classifies the answers:
+//!
+//! | answer | outcome |
+//! |---|---|
+//! | 2xx | sent |
+//! | 429, `{"code":"303"}`, 5xx, connection refused | retried later (the punch was not recorded) |
+//! | 401 / 403 | the company's sending pauses; 診断 shows why |
+//! | other 4xx | failed for good, shown with the service's message |
+//! | timeout or broken connection mid-request | unknown: never resent, since a POST adds a punch |
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use loginrec_rules::remote_window::{is_blocked, next_allowed};
+use loginrec_store::remote::{RemoteConfig, RemoteEmployee, RemoteOutcome, RemotePunch};
+use loginrec_store::{Company, Store, SyncResult};
+use serde_json::{Value, json};
+
+/// Rows claimed per round.
+const BATCH: i64 = 50;
+/// A claimed row's lease: far longer than one request may take.
+const LEASE_MS: i64 = 5 * 60 * 1000;
+const RETRY_MS: i64 = 60 * 1000;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SendReport {
+    pub sent: u64,
+    pub retried: u64,
+    pub failed: u64,
+    pub paused: u64,
+    pub unknown: u64,
+}
+
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
+        .user_agent(concat!("loginrec/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default()
+}
+
+/// Sends every due punch, unless `now` is in a blocked window.
+pub async fn send_due(
+    store: &Store,
+    http: &reqwest::Client,
+    worker: &str,
+    now: Timestamp,
+) -> loginrec_store::Result<SendReport> {
+    let mut report = SendReport::default();
+    if is_blocked(now) {
+        return Ok(report);
+    }
+    loop {
+        let claimed = store.claim_remote_punches(worker, now.as_millisecond(), BATCH, LEASE_MS).await?;
+        if claimed.is_empty() {
+            return Ok(report);
+        }
+        for punch in claimed {
+            let outcome = post_punch(http, &punch, now).await;
+            match &outcome {
+                RemoteOutcome::Sent => report.sent += 1,
+                RemoteOutcome::RetryAt { .. } => report.retried += 1,
+                RemoteOutcome::Failed(_) => report.failed += 1,
+                RemoteOutcome::Pause(_) => report.paused += 1,
+                RemoteOutcome::Unknown(_) => report.unknown += 1,
+            }
+            if !matches!(outcome, RemoteOutcome::Sent) {
+                tracing::warn!(company = punch.company_id, employee = %punch.employee_key, date = %punch.business_date, kind = punch.kind, outcome = ?outcome, "A punch was not delivered to the remote attendance service.");
+            }
+            store.finish_remote_punch(&punch, worker, &outcome).await?;
+        }
+    }
+}
+
+fn retry(now: Timestamp, after_ms: i64, reason: String) -> RemoteOutcome {
+    let at = Timestamp::from_millisecond(now.as_millisecond() + after_ms).unwrap_or(now);
+    RemoteOutcome::RetryAt { at_ms: next_allowed(at).as_millisecond(), reason }
+}
+
+async fn post_punch(http: &reqwest::Client, punch: &RemotePunch, now: Timestamp) -> RemoteOutcome {
+    let tz = jiff::tz::TimeZone::get(&punch.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let time = match Timestamp::from_millisecond(punch.at_ms) {
+        Ok(t) => t.to_zoned_datetime(tz).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        Err(e) => return RemoteOutcome::Failed(format!("bad punch time: {e}")),
+    };
+    let url = format!("{}/daily-workings/timerecord/{}", punch.remote.base_url, punch.employee_key);
+    let body = json!({"date": punch.business_date, "time": time, "code": punch.kind.to_string()});
+    let response = match http.post(&url).bearer_auth(&punch.remote.token).json(&body).send().await {
+        Ok(r) => r,
+        Err(e) if e.is_connect() => {
+            return retry(now, RETRY_MS, format!("cannot connect to {}: {e}", punch.remote.base_url));
+        }
+        Err(e) => return RemoteOutcome::Unknown(format!("the request to {url} broke off: {e}")),
+    };
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .map(|s| s * 1000);
+    let text = response.text().await.unwrap_or_default();
+    let json: Option<Value> = serde_json::from_str(&text).ok();
+    let busy = json.as_ref().and_then(|j| j.get("code")).and_then(Value::as_str) == Some("303");
+    if status.is_success() && !busy {
+        return RemoteOutcome::Sent;
+    }
+    let message = json
+        .as_ref()
+        .and_then(|j| j.get("errors"))
+        .and_then(|e| e.get(0))
+        .and_then(|e| e.get("message"))
+        .and_then(Value::as_str)
+        .or_else(|| json.as_ref().and_then(|j| j.get("message")).and_then(Value::as_str))
+        .map(str::to_string)
+        .unwrap_or_else(|| text.chars().take(200).collect());
+    match status.as_u16() {
+        _ if busy => retry(now, retry_after.unwrap_or(RETRY_MS), format!("the service is busy (code 303): {message}")),
+        429 => {
+            retry(now, retry_after.unwrap_or(RETRY_MS), format!("the service asked to slow down (HTTP 429): {message}"))
+        }
+        401 | 403 => RemoteOutcome::Pause(format!(
+            "勤怠サービスがアクセストークンを拒否しました (the remote attendance service rejected the token, HTTP {}): {message}",
+            status.as_u16()
+        )),
+        s if s >= 500 => {
+            retry(now, retry_after.unwrap_or(2 * RETRY_MS), format!("the service failed (HTTP {s}): {message}"))
+        }
+        s => RemoteOutcome::Failed(format!("HTTP {s}: {message}")),
+    }
+}
+
+/// 勤革時連携 in remote mode: the remote service's employees become the local mirror.
+pub async fn sync_remote_employees(
+    store: &Store,
+    http: &reqwest::Client,
+    company: &Company,
+    remote: &RemoteConfig,
+) -> Result<SyncResult, String> {
+    let url = format!("{}/employees", remote.base_url);
+    let response =
+        http.get(&url).bearer_auth(&remote.token).send().await.map_err(|e| format!("cannot read {url}: {e}"))?;
+    let status = response.status();
+    let text = response.text().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        if matches!(status.as_u16(), 401 | 403) {
+            let reason = format!("勤怠サービスがアクセストークンを拒否しました (HTTP {})", status.as_u16());
+            store.pause_remote(company.id, &reason).await.map_err(|e| e.to_string())?;
+        }
+        return Err(format!("{url} answered HTTP {}: {}", status.as_u16(), text.chars().take(200).collect::<String>()));
+    }
+    let list: Vec<Value> =
+        serde_json::from_str(&text).map_err(|e| format!("{url} did not answer a list of employees: {e}"))?;
+    let field = |v: &Value, name: &str| v.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
+    let employees: Vec<RemoteEmployee> = list
+        .iter()
+        .map(|v| RemoteEmployee {
+            key: field(v, "key"),
+            code: field(v, "code"),
+            last_name: field(v, "lastName"),
+            first_name: field(v, "firstName"),
+            division_code: field(v, "divisionCode"),
+            division_name: field(v, "divisionName"),
+            type_name: Some(field(v, "typeName")).filter(|t| !t.is_empty()).unwrap_or_else(|| "正社員".into()),
+        })
+        .filter(|e| !e.key.is_empty() && !e.code.is_empty())
+        .collect();
+    store.mirror_remote_employees(company.id, &employees).await.map_err(|e| e.to_string())
+}
+
+/// 勤革時連携 for a company in either mode.
+pub async fn sync_employees(store: &Store, http: &reqwest::Client, company: &Company) -> Result<SyncResult, String> {
+    match store.remote_config(company.id).await.map_err(|e| e.to_string())? {
+        Some(remote) => sync_remote_employees(store, http, company, &remote).await,
+        None => store.sync_users(company.id).await.map_err(|e| e.to_string()),
+    }
+}

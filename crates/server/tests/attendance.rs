@@ -1,0 +1,611 @@
+//! The 勤革時 screens over real HTTP, on every engine: 所属設定, 従業員設定 with delete and
+//! restore across 連携実行, manual punches against PC logs, 日別データ with holidays and error
+//! markers, the time card and its CSV, and tenant isolation of every new route.
+
+use ingest_protocol::{ConnectorInfo, INGEST_PATH, IngestBatch, IngestRow};
+use jiff::civil::date;
+use jiff::tz::TimeZone;
+use loginrec_rules::{DayChangeTime, LogKind};
+use loginrec_store::{Company, DepartmentInput, EmployeeInput, Store};
+use test_support::{AdminClient, Engine, TestDb, TestServer, engines};
+
+struct App {
+    db: TestDb,
+    store: Store,
+    server: TestServer,
+    company: Company,
+    token: String,
+    admin: AdminClient,
+    csrf: String,
+}
+
+/// A company with departments 100 (05:00) and 200 (00:00), employees 0001 (100, linked to
+/// `tarou`) and 0002 (200, linked to `hanako`), and an administrator.
+async fn company(store: &Store, code: &str, password: &str) -> Company {
+    let company = store.create_company(code, &format!("{code} 株式会社"), "Asia/Tokyo").await.unwrap();
+    store
+        .upsert_departments(
+            company.id,
+            &[
+                DepartmentInput {
+                    code: "100".into(),
+                    name: "本社".into(),
+                    day_change: DayChangeTime::LANSCOPE_DEFAULT,
+                },
+                DepartmentInput { code: "200".into(), name: "営業所".into(), day_change: DayChangeTime::MIDNIGHT },
+            ],
+        )
+        .await
+        .unwrap();
+    let e = |code: &str, last: &str, dept: &str| EmployeeInput {
+        code: code.into(),
+        last_name: last.into(),
+        first_name: "太郎".into(),
+        department_code: dept.into(),
+    };
+    store.upsert_employees(company.id, &[e("0001", "勤怠", "100"), e("0002", "打刻", "200")]).await.unwrap();
+    store
+        .apply_links(company.id, &[("0001".into(), Some("tarou".into())), ("0002".into(), Some("hanako".into()))])
+        .await
+        .unwrap();
+    let hash = loginrec_server::hash_password(password.into()).await.unwrap();
+    store.upsert_admin(company.id, "admin", &hash).await.unwrap();
+    company
+}
+
+async fn spawn_app(engine: Engine) -> App {
+    let db = TestDb::new(engine).await;
+    let store = db.store().await;
+    let company = company(&store, "ABC", "abc password").await;
+    let token = store.issue_token(company.id).await.unwrap();
+    let server = TestServer::start(store.clone()).await;
+    let mut admin = AdminClient::new(&server.base_url);
+    assert_eq!(admin.login("ABC", "admin", "abc password").await, 303);
+    let csrf = admin.csrf("/companies/ABC/settings/departments").await;
+    App { db, store, server, company, token, admin, csrf }
+}
+
+impl App {
+    async fn finish(self) {
+        self.server.stop().await;
+        self.store.close().await;
+        self.db.cleanup().await;
+    }
+
+    /// Posts a form with the session's CSRF token; returns status and body.
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        let mut form = vec![("csrf", self.csrf.as_str())];
+        form.extend_from_slice(fields);
+        let r = self.admin.post_form(path, &form).await;
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap_or_default())
+    }
+
+    async fn page(&self, path: &str) -> String {
+        let (status, page) = self.admin.get_text(path).await;
+        assert_eq!(status, 200, "GET {path}: {page}");
+        page
+    }
+
+    /// LanScope rows at Tokyo local times, through the ingest API.
+    async fn send_logs(&self, rows: &[(&str, LogKind, &str)]) {
+        let tz = TimeZone::get("Asia/Tokyo").unwrap();
+        let rows = rows
+            .iter()
+            .map(|(user, kind, local)| {
+                let at = tz.to_ambiguous_timestamp(local.parse().unwrap()).compatible().unwrap();
+                IngestRow::new(
+                    "ABC",
+                    user.to_string(),
+                    *kind,
+                    at.as_millisecond(),
+                    None,
+                    Some("1".into()),
+                    Some("7".into()),
+                    None,
+                )
+            })
+            .collect();
+        let batch = IngestBatch {
+            company_code: "ABC".into(),
+            connector: ConnectorInfo {
+                version: "1.0.0.5".into(),
+                host: "lsmgr".into(),
+                collection_start: Some("05:00".into()),
+            },
+            rows,
+        };
+        let r = reqwest::Client::new()
+            .post(format!("{}{INGEST_PATH}", self.server.base_url))
+            .bearer_auth(&self.token)
+            .json(&batch)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
+    /// `従業員コード,日付,出勤,退勤,打刻方法` lines of February 2024, header excluded.
+    async fn timecard(&self) -> Vec<String> {
+        let rows = self.store.timecard(self.company.id, date(2024, 2, 1), date(2024, 2, 29)).await.unwrap();
+        let text = loginrec_server::timecard::render(&rows, &TimeZone::get("Asia/Tokyo").unwrap());
+        text.lines().skip(1).map(str::to_string).collect()
+    }
+
+    async fn sync(&self) -> String {
+        let (status, page) = self.post("/companies/ABC/users/sync", &[]).await;
+        assert_eq!(status, 200, "{page}");
+        page
+    }
+
+    async fn department_id(&self, code: &str) -> i64 {
+        let list = self.store.department_list(self.company.id).await.unwrap();
+        list.into_iter().find(|d| d.code == code).unwrap().id
+    }
+
+    async fn employee_id(&self, code: &str) -> i64 {
+        self.store.employee_by_code(self.company.id, code).await.unwrap().unwrap().id
+    }
+
+    fn account_of(links: &[loginrec_store::LinkRow], code: &str) -> Option<Option<String>> {
+        links.iter().find(|l| l.employee_code == code).map(|l| l.service_account.clone())
+    }
+
+    async fn links(&self) -> Vec<loginrec_store::LinkRow> {
+        self.store.link_rows(self.company.id).await.unwrap()
+    }
+}
+
+fn department_form<'a>(code: &'a str, name: &'a str, hour: &'a str, minute: &'a str) -> [(&'a str, &'a str); 4] {
+    [("code", code), ("name", name), ("hour", hour), ("minute", minute)]
+}
+
+fn employee_form<'a>(code: &'a str, last: &'a str, dept: &'a str, kind: &'a str) -> [(&'a str, &'a str); 5] {
+    [("code", code), ("last_name", last), ("first_name", "花子"), ("department_code", dept), ("employment_type", kind)]
+}
+
+#[tokio::test]
+async fn departments_are_created_and_edited_and_a_day_change_of_25_00_is_refused() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let list = app.page("/companies/ABC/settings/departments").await;
+        assert!(list.contains("本社") && list.contains("05:00") && list.contains("00:00"), "{list}");
+        assert!(list.contains("変更後に反映するログから適用"), "the page says when a change applies");
+        let form = app.page("/companies/ABC/settings/departments/new").await;
+        assert!(form.contains("<option value=\"0\" selected>00</option>"), "00:00 by default: {form}");
+
+        let (status, _) =
+            app.post("/companies/ABC/settings/departments", &department_form("300", "工場", "5", "30")).await;
+        assert_eq!(status, 303);
+        let list = app.page("/companies/ABC/settings/departments?done=created").await;
+        assert!(list.contains("工場") && list.contains("05:30") && list.contains("所属を登録しました"), "{list}");
+
+        let (status, page) =
+            app.post("/companies/ABC/settings/departments", &department_form("400", "倉庫", "25", "0")).await;
+        assert_eq!(status, 400);
+        assert!(page.contains("日付変更時間は 00:00〜23:59 の範囲で指定してください"), "{page}");
+        assert!(page.contains("value=\"倉庫\""), "what was typed stays in the form");
+        let (status, page) = app.post("/companies/ABC/settings/departments", &department_form("", " ", "0", "0")).await;
+        assert_eq!(status, 400);
+        assert!(page.contains("所属コードを入力してください") && page.contains("所属名を入力してください"), "{page}");
+        let (status, page) =
+            app.post("/companies/ABC/settings/departments", &department_form("100", "重複", "0", "0")).await;
+        assert_eq!(status, 400);
+        assert!(page.contains("所属コード 100 はすでに使われています"), "{page}");
+        let codes: Vec<String> =
+            app.store.department_list(app.company.id).await.unwrap().into_iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["100", "200", "300"]);
+
+        // 営業所 moves its day change from 00:00 to 05:00: logs derived from then on follow it.
+        let id = app.department_id("200").await;
+        let form = app.page(&format!("/companies/ABC/settings/departments/{id}")).await;
+        assert!(form.contains("value=\"営業所\""), "{form}");
+        app.send_logs(&[("hanako", LogKind::Logoff, "2024-02-08T01:00:00")]).await;
+        let path = format!("/companies/ABC/settings/departments/{id}");
+        let (status, page) = app.post(&path, &department_form("200", "営業所", "5", "60")).await;
+        assert_eq!(status, 400, "{page}");
+        let (status, _) = app.post(&path, &department_form("200", "営業所", "5", "0")).await;
+        assert_eq!(status, 303);
+        app.send_logs(&[("hanako", LogKind::Logoff, "2024-02-10T01:00:00")]).await;
+        assert_eq!(
+            app.timecard().await,
+            ["0002,2024-02-08,2024/02/08 01:00,,PC", "0002,2024-02-09,2024/02/10 01:00,,PC"],
+            "the earlier punch stays; the later log lands on the previous day"
+        );
+        let (_, logs) = app.admin.get_text("/companies/ABC/logs").await;
+        assert!(logs.contains("所属設定 (変更)") && logs.contains("日付変更時間 00:00 → 05:00"), "{logs}");
+        assert!(logs.contains("所属設定 (登録)"));
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn employees_are_created_edited_deleted_and_restored_and_reach_login_records_on_sync() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let (status, _) =
+            app.post("/companies/ABC/settings/employees", &employee_form("0003", "山田", "100", "パート")).await;
+        assert_eq!(status, 303);
+        let list = app.page("/companies/ABC/settings/employees").await;
+        assert!(list.contains("0003") && list.contains("山田 花子") && list.contains("パート"), "{list}");
+        assert_eq!(App::account_of(&app.links().await, "0003"), None, "not in ログイン記録 before 連携実行");
+        let page = app.sync().await;
+        assert!(page.contains("追加 1 件"), "{page}");
+        assert_eq!(App::account_of(&app.links().await, "0003"), Some(None));
+
+        for (form, message) in [
+            (
+                employee_form("0004", "山田", "100", "役員"),
+                "雇用区分は 正社員、契約社員、パート、アルバイト から選択してください",
+            ),
+            (employee_form("", "山田", "100", "正社員"), "従業員コードを入力してください"),
+            (employee_form("00 4", "山田", "100", "正社員"), "従業員コードは空白を含まない"),
+            (employee_form("0004", "", "100", "正社員"), "姓を入力してください"),
+            (employee_form("0004", "山田", "999", "正社員"), "所属を選択してください"),
+            (employee_form("0001", "山田", "100", "正社員"), "従業員コード 0001 はほかの従業員が使用しています"),
+        ] {
+            let (status, page) = app.post("/companies/ABC/settings/employees", &form).await;
+            assert_eq!(status, 400, "{form:?}");
+            assert!(page.contains(message), "{message}: {page}");
+        }
+
+        let id = app.employee_id("0003").await;
+        let form = app.page(&format!("/companies/ABC/settings/employees/{id}")).await;
+        assert!(form.contains("value=\"山田\"") && form.contains("<option value=\"パート\" selected>"), "{form}");
+        let path = format!("/companies/ABC/settings/employees/{id}");
+        let (status, _) = app.post(&path, &employee_form("0033", "田中", "200", "契約社員")).await;
+        assert_eq!(status, 303);
+        let e = app.store.employee(app.company.id, id).await.unwrap().unwrap();
+        assert_eq!((e.code.as_str(), e.last_name.as_str(), e.department_code.as_str()), ("0033", "田中", "200"));
+        assert_eq!(e.employment_type, "契約社員");
+
+        let (status, _) = app.post(&format!("{path}/delete"), &[]).await;
+        assert_eq!(status, 303);
+        let list = app.page("/companies/ABC/settings/employees").await;
+        assert!(!list.contains("田中"), "deleted employees are hidden by default");
+        let list = app.page("/companies/ABC/settings/employees?deleted=1").await;
+        assert!(list.contains("田中") && list.contains("削除済み") && list.contains("削除済み従業員の復帰"), "{list}");
+        let daily = app.page("/companies/ABC/daily?date=2024-02-08").await;
+        assert!(!daily.contains("田中"));
+        let (status, _) = app.post(&format!("{path}/restore"), &[]).await;
+        assert_eq!(status, 303);
+        let list = app.page("/companies/ABC/settings/employees?done=restored").await;
+        assert!(list.contains("田中") && list.contains("従業員を復帰しました"), "{list}");
+        let (_, logs) = app.admin.get_text("/companies/ABC/logs").await;
+        for action in ["従業員設定 (登録)", "従業員設定 (変更)", "従業員設定 (削除)", "従業員設定 (復帰)"]
+        {
+            assert!(logs.contains(action), "{action}");
+        }
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_and_restored_employee_keeps_its_service_account_and_punches_again() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        app.send_logs(&[
+            ("tarou", LogKind::Logon, "2024-02-05T09:00:00"),
+            ("tarou", LogKind::Logoff, "2024-02-05T18:00:00"),
+        ])
+        .await;
+        let id = app.employee_id("0001").await;
+        let (status, _) = app.post(&format!("/companies/ABC/settings/employees/{id}/delete"), &[]).await;
+        assert_eq!(status, 303);
+        assert!(app.sync().await.contains("削除 1 件"));
+        assert_eq!(App::account_of(&app.links().await, "0001"), None, "連携設定 no longer lists the user");
+        let page = app.sync().await;
+        assert!(page.contains("追加 0 件、更新 0 件、削除 0 件"), "a removed user is not removed twice: {page}");
+
+        // While deleted, tarou's logs are kept and make no punch.
+        app.send_logs(&[("tarou", LogKind::Logon, "2024-02-06T09:00:00")]).await;
+        assert_eq!(app.timecard().await, ["0001,2024-02-05,2024/02/05 09:00,2024/02/05 18:00,PC"]);
+        let (_, diagnostics) = app.admin.get_text("/companies/ABC/diagnostics").await;
+        assert!(diagnostics.contains("tarou"), "a removed user's account shows as linked to nobody");
+
+        let (status, _) = app.post(&format!("/companies/ABC/settings/employees/{id}/restore"), &[]).await;
+        assert_eq!(status, 303);
+        assert!(app.sync().await.contains("追加 1 件"));
+        assert_eq!(App::account_of(&app.links().await, "0001"), Some(Some("tarou".into())), "the link is back");
+        app.send_logs(&[
+            ("tarou", LogKind::Logon, "2024-02-07T09:00:00"),
+            ("tarou", LogKind::Logoff, "2024-02-07T18:30:00"),
+        ])
+        .await;
+        assert_eq!(
+            app.timecard().await,
+            [
+                "0001,2024-02-05,2024/02/05 09:00,2024/02/05 18:00,PC",
+                "0001,2024-02-07,2024/02/07 09:00,2024/02/07 18:30,PC",
+            ]
+        );
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_link_import_takes_the_account_of_a_removed_user() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let id = app.employee_id("0001").await;
+        app.post(&format!("/companies/ABC/settings/employees/{id}/delete"), &[]).await;
+        app.sync().await;
+        app.store.apply_links(app.company.id, &[("0002".into(), Some("tarou".into()))]).await.unwrap();
+        let err = app.store.apply_links(app.company.id, &[("0001".into(), Some("x".into()))]).await.unwrap_err();
+        assert!(err.to_string().contains("0001"), "a removed user cannot be linked: {err}");
+        app.post(&format!("/companies/ABC/settings/employees/{id}/restore"), &[]).await;
+        app.sync().await;
+        let links = app.links().await;
+        assert_eq!(App::account_of(&links, "0001"), Some(None), "the account went to 0002");
+        assert_eq!(App::account_of(&links, "0002"), Some(Some("tarou".into())));
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_restore_is_refused_while_a_live_employee_uses_the_code() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let old = app.employee_id("0002").await;
+        app.post(&format!("/companies/ABC/settings/employees/{old}/delete"), &[]).await;
+        let (status, _) =
+            app.post("/companies/ABC/settings/employees", &employee_form("0002", "後任", "200", "正社員")).await;
+        assert_eq!(status, 303, "a deleted employee's code can be given to a new one");
+        let (status, page) = app.post(&format!("/companies/ABC/settings/employees/{old}/restore"), &[]).await;
+        assert_eq!(status, 409);
+        assert!(page.contains("復帰できません") && page.contains("後任 花子"), "{page}");
+        let e = app.store.employee(app.company.id, old).await.unwrap().unwrap();
+        assert!(e.deleted_at_ms.is_some(), "still deleted");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn with_a_manual_clock_in_pc_logs_give_only_clock_out_and_never_overwrite_it() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        app.send_logs(&[("tarou", LogKind::Logon, "2024-02-08T09:03:00")]).await;
+        assert_eq!(app.timecard().await, ["0001,2024-02-08,2024/02/08 09:03,,PC"]);
+
+        let punch = "/companies/ABC/timecard/0001/punch";
+        let (status, _) = app.post(punch, &[("date", "2024-02-08"), ("kind", "in"), ("at", "2024-02-08T08:30")]).await;
+        assert_eq!(status, 303);
+        assert_eq!(
+            app.timecard().await,
+            ["0001,2024-02-08,2024/02/08 08:30,2024/02/08 09:03,手入力/PC"],
+            "the day's PC log now gives only 退勤"
+        );
+        let card = app.page("/companies/ABC/timecard/0001?month=2024-02&done=punched").await;
+        assert!(card.contains("手入力 02/08 08:30") && card.contains("打刻方法混在"), "{card}");
+        assert!(card.contains("打刻を保存しました"));
+
+        // Earlier and later PC logs: 出勤 stays manual, 退勤 follows the last log.
+        app.send_logs(&[
+            ("tarou", LogKind::Logon, "2024-02-08T07:00:00"),
+            ("tarou", LogKind::Logoff, "2024-02-08T18:22:00"),
+        ])
+        .await;
+        assert_eq!(app.timecard().await, ["0001,2024-02-08,2024/02/08 08:30,2024/02/08 18:22,手入力/PC"]);
+
+        // A 退勤 after midnight is entered with its own calendar date; a later PC log leaves it.
+        let (status, _) = app.post(punch, &[("date", "2024-02-08"), ("kind", "out"), ("at", "2024-02-09T01:30")]).await;
+        assert_eq!(status, 303);
+        app.send_logs(&[("tarou", LogKind::Logoff, "2024-02-09T02:00:00")]).await;
+        assert_eq!(app.timecard().await, ["0001,2024-02-08,2024/02/08 08:30,2024/02/09 01:30,手入力"]);
+        let card = app.page("/companies/ABC/timecard/0001?month=2024-02").await;
+        assert!(card.contains("手入力 02/09 01:30") && !card.contains("打刻方法混在"), "{card}");
+
+        for (form, message) in [
+            (
+                [("date", "2024-02-08"), ("kind", "out"), ("at", "2024-02-08T08:00")],
+                "退勤は出勤より後の時刻にしてください",
+            ),
+            ([("date", "2024-02-08"), ("kind", "in"), ("at", "2024-02-12T08:00")], "当日か翌日"),
+            ([("date", "2024-02-08"), ("kind", "x"), ("at", "2024-02-08T08:00")], "出勤か退勤"),
+            ([("date", "2024-02-30"), ("kind", "in"), ("at", "2024-02-08T08:00")], "勤務日が不正です"),
+            ([("date", "2024-02-08"), ("kind", "in"), ("at", "8:00")], "日時は YYYY-MM-DD HH:MM"),
+        ] {
+            let (status, page) = app.post(punch, &form).await;
+            assert_eq!(status, 400, "{form:?}");
+            assert!(page.contains(message), "{message}: {page}");
+        }
+        let (status, _) = app.post("/companies/ABC/timecard/9999/punch", &[("date", "2024-02-08")]).await;
+        assert_eq!(status, 404);
+        let (_, logs) = app.admin.get_text("/companies/ABC/logs").await;
+        assert!(logs.contains("打刻の手入力") && logs.contains("0001 2024-02-08 退勤 2024/02/09 01:30"), "{logs}");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_daily_page_shows_holidays_error_markers_and_links_to_time_cards() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        for (day, expected) in [
+            ("2024-02-12", "祝日 (振替休日)"),
+            ("2024-02-23", "祝日 (天皇誕生日)"),
+            ("2024-02-10", "休日"),
+            ("2024-02-13", "平日"),
+        ] {
+            let page = app.page(&format!("/companies/ABC/daily?date={day}")).await;
+            assert!(page.contains(&format!("<td class=\"day-type\">{expected}</td>")), "{day}: {page}");
+        }
+        // tarou logs on only once; hanako's 出勤 is manual and her 退勤 comes from the PC.
+        app.send_logs(&[("tarou", LogKind::Logon, "2024-02-13T09:00:00")]).await;
+        let punch = "/companies/ABC/timecard/0002/punch";
+        app.post(punch, &[("date", "2024-02-13"), ("kind", "in"), ("at", "2024-02-13T08:00")]).await;
+        app.send_logs(&[("hanako", LogKind::Logoff, "2024-02-13T18:00:00")]).await;
+        let page = app.page("/companies/ABC/daily?date=2024-02-13").await;
+        let row = |code: &str| page.split("<tr>").find(|r| r.contains(&format!(">{code}</a>"))).unwrap().to_string();
+        assert!(row("0001").contains("打刻漏れ"), "{page}");
+        assert!(row("0002").contains("打刻方法混在") && row("0002").contains("手入力 02/13 08:00"), "{page}");
+        assert!(page.contains("href=\"/companies/ABC/timecard/0001?month=2024-02\""), "{page}");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_time_card_lists_every_day_of_the_month_with_the_months_total() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        app.send_logs(&[
+            ("tarou", LogKind::Logon, "2024-02-08T09:00:00"),
+            ("tarou", LogKind::Logoff, "2024-02-08T18:00:00"),
+            ("tarou", LogKind::Logon, "2024-02-09T09:00:00"),
+            ("tarou", LogKind::Logoff, "2024-02-10T02:30:00"),
+            ("tarou", LogKind::Logon, "2024-02-15T09:00:00"),
+            ("tarou", LogKind::Logon, "2024-03-01T09:00:00"),
+            ("tarou", LogKind::Logoff, "2024-03-01T10:00:00"),
+        ])
+        .await;
+        let card = app.page("/companies/ABC/timecard/0001?month=2024-02").await;
+        assert_eq!(card.matches("<tr id=\"day-").count(), 29, "every day of February 2024");
+        assert!(card.contains("2024年02月") && card.contains("0001 勤怠 太郎"), "{card}");
+        assert!(card.contains("PC 02/08 09:00") && card.contains("PC 02/10 02:30"), "{card}");
+        assert!(card.contains("<td class=\"worked\">9:00</td>") && card.contains("<td class=\"worked\">17:30</td>"));
+        assert!(card.contains("合計 (2 日)</th><th>26:30</th>"), "March does not count: {card}");
+        assert!(card.contains("02/12(月)</td><td>祝日 (振替休日)"), "{card}");
+        assert!(card.contains("打刻漏れ"), "02/15 has only 出勤");
+        assert!(card.contains("href=\"?month=2024-01\"") && card.contains("href=\"?month=2024-03\""));
+        let march = app.page("/companies/ABC/timecard/0001?month=2024-03").await;
+        assert_eq!(march.matches("<tr id=\"day-").count(), 31);
+        assert!(march.contains("合計 (1 日)</th><th>1:00</th>"), "{march}");
+        assert_eq!(app.admin.get("/companies/ABC/timecard/0001?month=2024-13").await.status(), 400);
+        assert_eq!(app.admin.get("/companies/ABC/timecard/9999").await.status(), 404);
+        assert_eq!(app.admin.get("/companies/ABC/timecard/0001").await.status(), 200, "this month by default");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_time_card_csv_of_a_period_is_the_commands_csv_with_a_bom() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        app.send_logs(&[
+            ("tarou", LogKind::Logon, "2024-02-08T09:00:00"),
+            ("tarou", LogKind::Logoff, "2024-02-08T18:00:00"),
+            ("hanako", LogKind::Logon, "2024-02-09T10:00:00"),
+            ("hanako", LogKind::Logon, "2024-03-01T10:00:00"),
+        ])
+        .await;
+        let r = app.admin.get("/companies/ABC/timecard.csv?from=2024-02-01&to=2024-02-29").await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
+        assert!(r.headers()["content-disposition"].to_str().unwrap().contains("attachment"));
+        let bytes = r.bytes().await.unwrap();
+        assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
+        let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+        let rows = app.store.timecard(app.company.id, date(2024, 2, 1), date(2024, 2, 29)).await.unwrap();
+        assert_eq!(text, loginrec_server::timecard::render(&rows, &TimeZone::get("Asia/Tokyo").unwrap()));
+        assert_eq!(
+            text,
+            "従業員コード,日付,出勤,退勤,打刻方法\r\n\
+             0001,2024-02-08,2024/02/08 09:00,2024/02/08 18:00,PC\r\n\
+             0002,2024-02-09,2024/02/09 10:00,,PC\r\n"
+        );
+        for bad in ["?from=2024-02-29&to=2024-02-01", "?from=2024-02-01", "?from=2023-01-01&to=2024-02-01"] {
+            assert_eq!(app.admin.get(&format!("/companies/ABC/timecard.csv{bad}")).await.status(), 400, "{bad}");
+        }
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn an_administrator_of_another_company_gets_404_on_every_attendance_route() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        company(&app.store, "XYZ", "xyz password").await;
+        let mut b = AdminClient::new(&app.server.base_url);
+        assert_eq!(b.login("XYZ", "admin", "xyz password").await, 303);
+        let csrf = b.csrf("/companies/XYZ/settings/employees").await;
+        let dept = app.department_id("100").await;
+        let emp = app.employee_id("0001").await;
+        // ABC's URLs, and ABC's ids under XYZ's own code.
+        for base in ["/companies/ABC", "/companies/XYZ"] {
+            let gets = [format!("{base}/settings/departments/{dept}"), format!("{base}/settings/employees/{emp}")];
+            let posts = [
+                format!("{base}/settings/departments/{dept}"),
+                format!("{base}/settings/employees/{emp}"),
+                format!("{base}/settings/employees/{emp}/delete"),
+                format!("{base}/settings/employees/{emp}/restore"),
+            ];
+            for path in gets {
+                assert_eq!(b.get(&path).await.status(), 404, "GET {path}");
+            }
+            for path in posts {
+                // Fields of both forms, each once.
+                let form = [
+                    ("csrf", csrf.as_str()),
+                    ("code", "0001"),
+                    ("name", "乗っ取り"),
+                    ("hour", "1"),
+                    ("minute", "0"),
+                    ("last_name", "乗っ取り"),
+                    ("first_name", "花子"),
+                    ("department_code", "100"),
+                    ("employment_type", "正社員"),
+                ];
+                assert_eq!(b.post_form(&path, &form).await.status(), 404, "POST {path}");
+            }
+        }
+        for path in [
+            "/settings/departments",
+            "/settings/departments/new",
+            "/settings/employees",
+            "/settings/employees?deleted=1",
+            "/settings/employees/new",
+            "/timecard/0001",
+            "/timecard/0001?month=2024-02",
+            "/timecard.csv?from=2024-02-01&to=2024-02-29",
+        ] {
+            assert_eq!(b.get(&format!("/companies/ABC{path}")).await.status(), 404, "GET {path}");
+        }
+        let punch = [("csrf", csrf.as_str()), ("date", "2024-02-08"), ("kind", "in"), ("at", "2024-02-08T08:00")];
+        assert_eq!(b.post_form("/companies/ABC/timecard/0001/punch", &punch).await.status(), 404);
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend(department_form("900", "乗っ取り", "1", "0"));
+        assert_eq!(b.post_form("/companies/ABC/settings/departments", &form).await.status(), 404);
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend(employee_form("9000", "乗っ取り", "100", "正社員"));
+        assert_eq!(b.post_form("/companies/ABC/settings/employees", &form).await.status(), 404);
+        // Nothing of ABC changed.
+        let depts = app.store.department_list(app.company.id).await.unwrap();
+        assert_eq!(depts.len(), 2);
+        assert!(depts.iter().all(|d| d.name != "乗っ取り"));
+        let employees = app.store.employee_list(app.company.id, true).await.unwrap();
+        assert_eq!(employees.len(), 2);
+        assert!(employees.iter().all(|e| e.deleted_at_ms.is_none() && e.last_name != "乗っ取り"));
+        assert!(app.timecard().await.is_empty());
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn attendance_forms_without_the_csrf_token_are_refused_and_pages_ask_for_login() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let dept = app.department_id("100").await;
+    let emp = app.employee_id("0001").await;
+    for path in [
+        "/companies/ABC/settings/departments".to_string(),
+        format!("/companies/ABC/settings/departments/{dept}"),
+        "/companies/ABC/settings/employees".to_string(),
+        format!("/companies/ABC/settings/employees/{emp}"),
+        format!("/companies/ABC/settings/employees/{emp}/delete"),
+        format!("/companies/ABC/settings/employees/{emp}/restore"),
+        "/companies/ABC/timecard/0001/punch".to_string(),
+    ] {
+        assert_eq!(app.admin.post_form(&path, &[("csrf", "forged")]).await.status(), 403, "POST {path}");
+    }
+    let anonymous = AdminClient::new(&app.server.base_url);
+    for path in
+        ["/companies/ABC/settings/departments", "/companies/ABC/settings/employees", "/companies/ABC/timecard/0001"]
+    {
+        let r = anonymous.get(path).await;
+        assert_eq!(r.status(), 303, "{path}");
+        assert_eq!(r.headers()["location"], "/login");
+    }
+    let nav = app.page("/companies/ABC").await;
+    assert!(nav.contains("/settings/departments\">所属設定") && nav.contains("/settings/employees\">従業員設定"));
+    assert!(app.store.employee(app.company.id, emp).await.unwrap().unwrap().deleted_at_ms.is_none());
+    app.finish().await;
+}

@@ -1,0 +1,349 @@
+//! Remote mode: ログイン記録 sends its punches to a KING OF TIME-shaped service — a second
+//! instance of this very server, or a test double that fails in each documented way — and no
+//! punch is ever sent twice.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use ingest_protocol::{ConnectorInfo, IngestRow};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use loginrec_rules::{DayChangeTime, LogKind};
+use loginrec_server::remote::{http_client, send_due, sync_remote_employees};
+use loginrec_store::remote::RemoteConfig;
+use loginrec_store::{Company, DepartmentInput, EmployeeInput, Store};
+use test_support::{TestDb, TestServer, engines};
+
+fn jst(s: &str) -> Timestamp {
+    TimeZone::get("Asia/Tokyo").unwrap().to_ambiguous_timestamp(s.parse().unwrap()).compatible().unwrap()
+}
+
+/// The remote attendance service: another instance with company KOT001 and two employees.
+async fn remote_instance(db: &TestDb) -> (Store, TestServer, Company, String) {
+    let store = db.store().await;
+    let company = store.create_company("KOT001", "勤怠先", "Asia/Tokyo").await.unwrap();
+    store
+        .upsert_departments(
+            company.id,
+            &[DepartmentInput {
+                code: "1000".into(),
+                name: "本社".into(),
+                day_change: DayChangeTime::LANSCOPE_DEFAULT,
+            }],
+        )
+        .await
+        .unwrap();
+    let e = |code: &str, last: &str| EmployeeInput {
+        code: code.into(),
+        last_name: last.into(),
+        first_name: "太郎".into(),
+        department_code: "1000".into(),
+    };
+    store.upsert_employees(company.id, &[e("0001", "勤怠"), e("0002", "打刻")]).await.unwrap();
+    let token = store.issue_api_token(company.id).await.unwrap();
+    let server = TestServer::start(store.clone()).await;
+    (store, server, company, token)
+}
+
+/// ログイン記録 with company ABC in remote mode towards `base_url`.
+async fn local_instance(db: &TestDb, base_url: &str, token: &str) -> (Store, Company) {
+    let store = db.store().await;
+    let company = store.create_company("ABC", "連携元", "Asia/Tokyo").await.unwrap();
+    store
+        .set_remote(
+            company.id,
+            Some(&RemoteConfig { base_url: base_url.into(), token: token.into(), settle_minutes: 60 }),
+        )
+        .await
+        .unwrap();
+    let company = store.company_by_code("ABC").await.unwrap().unwrap();
+    (store, company)
+}
+
+async fn ingest(store: &Store, company: &Company, rows: &[(&str, LogKind, &str)]) {
+    let info = ConnectorInfo { version: "1.0.0.5".into(), host: "lsmgr".into(), collection_start: None };
+    let rows: Vec<IngestRow> = rows
+        .iter()
+        .map(|(user, kind, local)| {
+            IngestRow::new("ABC", user.to_string(), *kind, jst(local).as_millisecond(), None, None, None, None)
+        })
+        .collect();
+    store.ingest(company, &info, &rows).await.unwrap();
+}
+
+fn state(states: &[(String, i64)], name: &str) -> i64 {
+    states.iter().find(|(s, _)| s == name).map(|(_, n)| *n).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn punches_reach_another_instance_exactly_once_even_with_two_senders_racing() {
+    for engine in engines() {
+        let (remote_db, local_db) = (TestDb::new(engine).await, TestDb::new(engine).await);
+        let (remote, server, remote_company, token) = remote_instance(&remote_db).await;
+        let (local, company) = local_instance(&local_db, &format!("{}/api/v1.0", server.base_url), &token).await;
+        let http = http_client();
+
+        // 連携実行 in remote mode reads the remote employees; then link them.
+        let sync =
+            sync_remote_employees(&local, &http, &company, &local.remote_config(company.id).await.unwrap().unwrap())
+                .await
+                .unwrap();
+        assert_eq!(sync.added, 2);
+        // The administrator sets the mirrored department's 日付変更時間 to LanScope's 05:00.
+        local
+            .upsert_departments(
+                company.id,
+                &[DepartmentInput {
+                    code: "1000".into(),
+                    name: "本社".into(),
+                    day_change: DayChangeTime::LANSCOPE_DEFAULT,
+                }],
+            )
+            .await
+            .unwrap();
+        local
+            .apply_links(company.id, &[("0001".into(), Some("tarou".into())), ("0002".into(), Some("hanako".into()))])
+            .await
+            .unwrap();
+        ingest(
+            &local,
+            &company,
+            &[
+                ("tarou", LogKind::Logon, "2024-02-08T09:03:00"),
+                ("tarou", LogKind::Logoff, "2024-02-08T18:22:00"),
+                ("hanako", LogKind::Logon, "2024-02-08T08:55:00"),
+                ("hanako", LogKind::Logoff, "2024-02-09T01:10:00"),
+            ],
+        )
+        .await;
+
+        // In the morning window nothing goes; at noon only the 出勤 go, the 退勤 wait for the
+        // day (05:00 to 05:00) to end plus an hour.
+        assert_eq!(send_due(&local, &http, "w1", jst("2024-02-08T09:30:00")).await.unwrap().sent, 0);
+        assert_eq!(send_due(&local, &http, "w1", jst("2024-02-08T12:00:00")).await.unwrap().sent, 2);
+        assert_eq!(remote.api_timerecord_count(remote_company.id).await.unwrap(), 2);
+        // A later log moves a pending 退勤 but cannot touch a 出勤 already sent.
+        ingest(
+            &local,
+            &company,
+            &[("tarou", LogKind::Logoff, "2024-02-08T19:00:00"), ("tarou", LogKind::Logon, "2024-02-08T08:00:00")],
+        )
+        .await;
+
+        // Two senders race once the day is settled.
+        let now = jst("2024-02-09T12:00:00");
+        let (a, b) = tokio::join!(send_due(&local, &http, "w1", now), send_due(&local, &http, "w2", now));
+        assert_eq!(a.unwrap().sent + b.unwrap().sent, 2, "{engine:?}");
+        assert_eq!(
+            send_due(&local, &http, "w1", jst("2024-02-10T12:00:00")).await.unwrap().sent,
+            0,
+            "nothing is sent twice"
+        );
+        assert_eq!(remote.api_timerecord_count(remote_company.id).await.unwrap(), 4);
+        assert_eq!(state(&local.remote_punch_states(company.id).await.unwrap(), "sent"), 4);
+
+        let day = jiff::civil::date(2024, 2, 8);
+        let rows = remote.timecard(remote_company.id, day, day).await.unwrap();
+        let text = loginrec_server::timecard::render(&rows, &TimeZone::get("Asia/Tokyo").unwrap());
+        assert!(text.contains("0001,2024-02-08,2024/02/08 09:03,2024/02/08 19:00,API"), "{text}");
+        assert!(text.contains("0002,2024-02-08,2024/02/08 08:55,2024/02/09 01:10,API"), "{text}");
+
+        server.stop().await;
+        remote.close().await;
+        local.close().await;
+        remote_db.cleanup().await;
+        local_db.cleanup().await;
+    }
+}
+
+/// A remote service that answers every POST with the given status and body, counting calls.
+async fn double(
+    status: StatusCode,
+    body: &'static str,
+    extra: Option<(&'static str, &'static str)>,
+) -> (String, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let app = axum::Router::new().route(
+        "/api/v1.0/daily-workings/timerecord/{key}",
+        axum::routing::post(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let mut response = (status, [("content-type", "application/json")], body).into_response();
+                if let Some((name, value)) = extra {
+                    response.headers_mut().insert(name, value.parse().unwrap());
+                }
+                response
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}/api/v1.0"), calls)
+}
+
+async fn local_with_one_punch(db: &TestDb, base_url: &str) -> (Store, Company) {
+    let (store, company) = local_instance(db, base_url, "remote-token").await;
+    store
+        .upsert_departments(
+            company.id,
+            &[DepartmentInput { code: "1".into(), name: "本社".into(), day_change: DayChangeTime::MIDNIGHT }],
+        )
+        .await
+        .unwrap();
+    store
+        .upsert_employees(
+            company.id,
+            &[EmployeeInput {
+                code: "0001".into(),
+                last_name: "勤怠".into(),
+                first_name: "太郎".into(),
+                department_code: "1".into(),
+            }],
+        )
+        .await
+        .unwrap();
+    store.apply_links(company.id, &[("0001".into(), Some("tarou".into()))]).await.unwrap();
+    ingest(&store, &company, &[("tarou", LogKind::Logon, "2024-02-08T09:03:00")]).await;
+    (store, company)
+}
+
+#[tokio::test]
+async fn busy_answers_are_retried_later_and_never_lost() {
+    for (status, body, header) in [
+        (StatusCode::TOO_MANY_REQUESTS, "{}", Some(("retry-after", "120"))),
+        (StatusCode::OK, r#"{"code":"303","message":"too many requests"}"#, None),
+        (StatusCode::INTERNAL_SERVER_ERROR, r#"{"errors":[{"message":"boom","code":500}]}"#, None),
+    ] {
+        let db = TestDb::new(test_support::Engine::Sqlite).await;
+        let (url, calls) = double(status, body, header).await;
+        let (store, company) = local_with_one_punch(&db, &url).await;
+        let http = http_client();
+        let report = send_due(&store, &http, "w", jst("2024-02-08T12:00:00")).await.unwrap();
+        assert_eq!((report.sent, report.retried), (0, 1), "{status} {body}");
+        assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "pending"), 1);
+        // Not again at once: the retry waits.
+        send_due(&store, &http, "w", jst("2024-02-08T12:00:30")).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // Later it is tried again.
+        send_due(&store, &http, "w", jst("2024-02-08T12:10:00")).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_rejected_token_pauses_the_company_and_shows_why() {
+    let db = TestDb::new(test_support::Engine::Sqlite).await;
+    let (url, calls) =
+        double(StatusCode::UNAUTHORIZED, r#"{"errors":[{"message":"invalid token","code":102}]}"#, None).await;
+    let (store, company) = local_with_one_punch(&db, &url).await;
+    let http = http_client();
+    assert_eq!(send_due(&store, &http, "w", jst("2024-02-08T12:00:00")).await.unwrap().paused, 1);
+    let paused = store.company_by_code("ABC").await.unwrap().unwrap().remote_paused_reason.unwrap();
+    assert!(paused.contains("401") && paused.contains("invalid token"), "{paused}");
+    send_due(&store, &http, "w", jst("2024-02-08T15:00:00")).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "a paused company sends nothing");
+    assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "pending"), 1, "the punch is kept");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_refused_punch_fails_for_good_and_is_not_retried() {
+    let db = TestDb::new(test_support::Engine::Sqlite).await;
+    let (url, calls) =
+        double(StatusCode::NOT_FOUND, r#"{"errors":[{"message":"employee not found","code":200}]}"#, None).await;
+    let (store, company) = local_with_one_punch(&db, &url).await;
+    let http = http_client();
+    assert_eq!(send_due(&store, &http, "w", jst("2024-02-08T12:00:00")).await.unwrap().failed, 1);
+    send_due(&store, &http, "w", jst("2024-02-09T12:00:00")).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "failed"), 1);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_punch_whose_sender_died_mid_request_is_never_sent_again() {
+    for engine in engines() {
+        let db = TestDb::new(engine).await;
+        let (url, calls) = double(StatusCode::CREATED, "{}", None).await;
+        let (store, company) = local_with_one_punch(&db, &url).await;
+        let now = jst("2024-02-08T12:00:00").as_millisecond();
+        // A sender claims the row and dies before recording the answer.
+        let claimed = store.claim_remote_punches("dead", now, 10, 1_000).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        let later = jst("2024-02-08T12:05:00");
+        assert_eq!(send_due(&store, &http_client(), "survivor", later).await.unwrap().sent, 0);
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "unknown"), 1);
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn the_kot_api_answers_in_its_own_shape() {
+    let db = TestDb::new(test_support::Engine::Sqlite).await;
+    let (store, server, _company, token) = remote_instance(&db).await;
+    let http = reqwest::Client::new();
+    let base = format!("{}/api/v1.0", server.base_url);
+    let r = http.get(format!("{base}/employees")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "application/json; charset=utf-8");
+    let employees: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(employees[0]["code"], "0001");
+    assert_eq!(employees[0]["divisionName"], "本社");
+    let key = employees[0]["key"].as_str().unwrap().to_string();
+    let one: serde_json::Value =
+        http.get(format!("{base}/employees/0002")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(one["lastName"], "打刻");
+    let r = http
+        .post(format!("{base}/daily-workings/timerecord/{key}"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"date": "2024-02-08", "time": "2024-02-08T09:00:00+09:00", "code": "1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    for code in ["3", "4"] {
+        let r = http
+            .post(format!("{base}/daily-workings/timerecord/{key}"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"date": "2024-02-08", "time": "2024-02-08T12:00:00+09:00", "code": code}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let days: serde_json::Value = http
+        .get(format!("{base}/daily-workings/timerecord?start=2024-02-08&end=2024-02-09"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(days.as_array().unwrap().len(), 2);
+    let records = &days[0]["dailyWorkings"][0]["timeRecord"];
+    assert_eq!(records[0]["time"], "2024-02-08T09:00:00+09:00");
+    assert_eq!(records[0]["name"], "出勤");
+    assert_eq!(records.as_array().unwrap().len(), 3, "{records}");
+    let bad = http.get(format!("{base}/employees")).bearer_auth("wrong").send().await.unwrap();
+    assert_eq!(bad.status(), 401);
+    let body: serde_json::Value = bad.json().await.unwrap();
+    assert!(body["errors"][0]["message"].is_string() && body["errors"][0]["code"].is_number());
+    let r = http
+        .post(format!("{base}/daily-workings/timerecord/{key}"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"date": "2024-02-08", "time": "09:00", "code": "9"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    server.stop().await;
+    store.close().await;
+}

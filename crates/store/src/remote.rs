@@ -1,0 +1,562 @@
+//! Remote mode and the attendance module's KING OF TIME-shaped API, as far as storage goes.
+//!
+//! The remote outbox (`remote_punches`) guarantees:
+//! - **At most once per (employee key, business day, kind).** The row is unique on that key,
+//!   and a row leaves `pending` only through a claim that takes it to `sending` in one
+//!   statement (with `FOR UPDATE SKIP LOCKED` on PostgreSQL): two sender tasks, in one process
+//!   or several, never both hold it. A POST adds a punch on the remote side, so a row is never
+//!   sent again once it was `sending`: if its holder died mid-request (lease ran out), the
+//!   row becomes `unknown` and is shown to the administrator instead of being resent.
+//! - **出勤 when first known, 退勤 when settled.** A clock-in is due at once; a clock-out only
+//!   after its business day ended plus the company's settle delay, because an earlier POST
+//!   could not be corrected. While a row is still `pending`, later logs move its time.
+//! - **Durable.** The outbox lives in the server's database and survives restarts.
+
+use jiff::civil::Date;
+use loginrec_rules::{PunchKind, business_day_window};
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use sha2::{Digest, Sha256};
+use sqlx::{Any, Row, Transaction};
+
+use crate::ingest::EmployeeDay;
+use crate::users::SyncResult;
+use crate::{Backend, Company, Result, Store, StoreError, now_ms};
+
+/// The remote service of a company. Its `Debug` never shows the token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RemoteConfig {
+    pub base_url: String,
+    pub token: String,
+    pub settle_minutes: i64,
+}
+
+impl std::fmt::Debug for RemoteConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteConfig").field("base_url", &self.base_url).field("token", &"***").finish()
+    }
+}
+
+/// A claimed outbox row, ready to POST.
+#[derive(Clone, Debug)]
+pub struct RemotePunch {
+    pub id: i64,
+    pub company_id: i64,
+    pub time_zone: String,
+    pub employee_key: String,
+    pub business_date: String,
+    pub kind: i64,
+    pub at_ms: i64,
+    pub remote: RemoteConfig,
+}
+
+/// What became of one POST.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RemoteOutcome {
+    Sent,
+    /// Not processed by the remote side (429, `{"code":"303"}`, 5xx, connection refused).
+    RetryAt {
+        at_ms: i64,
+        reason: String,
+    },
+    /// The remote side refused this punch for good (unknown employee, bad date).
+    Failed(String),
+    /// The token was refused: the company's sending pauses until an operator resumes it.
+    Pause(String),
+    /// The request may or may not have reached the remote side (timeout mid-request).
+    Unknown(String),
+}
+
+/// An employee as the remote service lists it (`GET /employees`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteEmployee {
+    pub key: String,
+    pub code: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub division_code: String,
+    pub division_name: String,
+    pub type_name: String,
+}
+
+/// A punch as the API lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiTimeRecord {
+    pub date: String,
+    pub employee_key: String,
+    pub at_ms: i64,
+    pub code: i64,
+    pub division_code: String,
+    pub division_name: String,
+}
+
+fn digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+const CLAIM_SQLITE: &str = "UPDATE remote_punches SET state = 'sending', locked_by = $1, lease_until_ms = $2, \
+     attempts = attempts + 1 WHERE id IN (SELECT r.id FROM remote_punches r JOIN companies c ON c.id = r.company_id \
+     WHERE r.state = 'pending' AND r.not_before_ms <= $3 AND c.remote_base_url IS NOT NULL \
+     AND c.remote_paused_reason IS NULL ORDER BY r.not_before_ms, r.id LIMIT $4) RETURNING id";
+
+const CLAIM_POSTGRES: &str = "UPDATE remote_punches SET state = 'sending', locked_by = $1, lease_until_ms = $2, \
+     attempts = attempts + 1 WHERE id IN (SELECT r.id FROM remote_punches r JOIN companies c ON c.id = r.company_id \
+     WHERE r.state = 'pending' AND r.not_before_ms <= $3 AND c.remote_base_url IS NOT NULL \
+     AND c.remote_paused_reason IS NULL ORDER BY r.not_before_ms, r.id LIMIT $4 FOR UPDATE OF r SKIP LOCKED) RETURNING id";
+
+impl Store {
+    /// Issues a token for the company's `/api/v1.0/`, revoking the previous one.
+    pub async fn issue_api_token(&self, company_id: i64) -> Result<String> {
+        let token: String = rand::rng().sample_iter(&Alphanumeric).take(48).map(char::from).collect();
+        let now = now_ms();
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE api_tokens SET revoked_at_ms = $1 WHERE company_id = $2 AND revoked_at_ms IS NULL")
+            .bind(now)
+            .bind(company_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO api_tokens (company_id, token_sha256, created_at_ms) VALUES ($1, $2, $3)")
+            .bind(company_id)
+            .bind(digest(&token))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    pub async fn company_for_api_token(&self, token: &str) -> Result<Option<Company>> {
+        let code: Option<String> = sqlx::query_scalar(
+            "SELECT c.code FROM api_tokens t JOIN companies c ON c.id = t.company_id \
+             WHERE t.token_sha256 = $1 AND t.revoked_at_ms IS NULL",
+        )
+        .bind(digest(token))
+        .fetch_optional(&self.pool)
+        .await?;
+        match code {
+            Some(code) => self.company_by_code(&code).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Switches the company to remote mode (`Some`) or back to the embedded module (`None`).
+    /// Switching also resumes a paused company.
+    pub async fn set_remote(&self, company_id: i64, remote: Option<&RemoteConfig>) -> Result<()> {
+        let _guard = self.write_guard().await;
+        sqlx::query(
+            "UPDATE companies SET remote_base_url = $1, remote_token = $2, remote_settle_minutes = $3, \
+             remote_paused_reason = NULL WHERE id = $4",
+        )
+        .bind(remote.map(|r| r.base_url.trim_end_matches('/').to_string()))
+        .bind(remote.map(|r| r.token.clone()))
+        .bind(remote.map(|r| r.settle_minutes).unwrap_or(60))
+        .bind(company_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn remote_config(&self, company_id: i64) -> Result<Option<RemoteConfig>> {
+        let row =
+            sqlx::query("SELECT remote_base_url, remote_token, remote_settle_minutes FROM companies WHERE id = $1")
+                .bind(company_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(row) = row else { return Ok(None) };
+        let base: Option<String> = row.try_get(0)?;
+        let token: Option<String> = row.try_get(1)?;
+        Ok(match (base, token) {
+            (Some(base_url), Some(token)) => Some(RemoteConfig { base_url, token, settle_minutes: row.try_get(2)? }),
+            _ => None,
+        })
+    }
+
+    pub async fn pause_remote(&self, company_id: i64, reason: &str) -> Result<()> {
+        let _guard = self.write_guard().await;
+        sqlx::query("UPDATE companies SET remote_paused_reason = $1 WHERE id = $2")
+            .bind(reason)
+            .bind(company_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn resume_remote(&self, company_id: i64) -> Result<()> {
+        let _guard = self.write_guard().await;
+        sqlx::query("UPDATE companies SET remote_paused_reason = NULL WHERE id = $1")
+            .bind(company_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Puts the PC punches of these employee days into the remote outbox, inside the ingest
+    /// transaction: 出勤 due at once, 退勤 due once the day is settled. Rows already claimed
+    /// are never touched again.
+    pub(crate) async fn enqueue_remote(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        company_id: i64,
+        tz: &jiff::tz::TimeZone,
+        settle_minutes: i64,
+        days: &std::collections::BTreeSet<EmployeeDay>,
+    ) -> Result<()> {
+        for day in days {
+            let key: Option<String> = sqlx::query_scalar("SELECT employee_key FROM employees WHERE id = $1")
+                .bind(day.employee_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+            let Some(key) = key else { continue };
+            let date = day.date.to_string();
+            let (_, day_end) = business_day_window(day.date, tz, day.change);
+            for kind in [PunchKind::ClockIn, PunchKind::ClockOut] {
+                let code = i64::from(kind.code());
+                let at: Option<i64> = sqlx::query_scalar(
+                    "SELECT at_ms FROM punches WHERE company_id = $1 AND employee_id = $2 AND business_date = $3 \
+                     AND kind = $4 AND method = 'PC'",
+                )
+                .bind(company_id)
+                .bind(day.employee_id)
+                .bind(&date)
+                .bind(code)
+                .fetch_optional(&mut **tx)
+                .await?;
+                match at {
+                    Some(at) => {
+                        let due = match kind {
+                            // Due as soon as it happened: logs arrive after the fact.
+                            PunchKind::ClockIn => at,
+                            PunchKind::ClockOut => day_end.as_millisecond() + settle_minutes * 60_000,
+                        };
+                        sqlx::query(
+                            "INSERT INTO remote_punches (company_id, employee_key, business_date, kind, at_ms, not_before_ms) \
+                             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (company_id, employee_key, business_date, kind) \
+                             DO UPDATE SET at_ms = excluded.at_ms WHERE remote_punches.state = 'pending'",
+                        )
+                        .bind(company_id)
+                        .bind(&key)
+                        .bind(&date)
+                        .bind(code)
+                        .bind(at)
+                        .bind(due)
+                        .execute(&mut **tx)
+                        .await?;
+                    }
+                    None => {
+                        sqlx::query(
+                            "DELETE FROM remote_punches WHERE company_id = $1 AND employee_key = $2 \
+                             AND business_date = $3 AND kind = $4 AND state = 'pending'",
+                        )
+                        .bind(company_id)
+                        .bind(&key)
+                        .bind(&date)
+                        .bind(code)
+                        .execute(&mut **tx)
+                        .await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes up to `limit` due outbox rows for this worker. Rows whose holder died while
+    /// sending become `unknown` first: they are never sent twice.
+    pub async fn claim_remote_punches(
+        &self,
+        worker: &str,
+        now_ms: i64,
+        limit: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<RemotePunch>> {
+        let _guard = self.write_guard().await;
+        sqlx::query(
+            "UPDATE remote_punches SET state = 'unknown', last_error = 'the sender stopped while sending; check the remote side' \
+             WHERE state = 'sending' AND lease_until_ms < $1",
+        )
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        let sql = match self.backend {
+            Backend::Sqlite => CLAIM_SQLITE,
+            Backend::Postgres => CLAIM_POSTGRES,
+        };
+        let ids: Vec<i64> = sqlx::query_scalar(sql)
+            .bind(worker)
+            .bind(now_ms + lease_ms)
+            .bind(now_ms)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let r = sqlx::query(
+                "SELECT r.id, r.company_id, c.time_zone, r.employee_key, r.business_date, r.kind, r.at_ms, \
+                        c.remote_base_url, c.remote_token, c.remote_settle_minutes \
+                 FROM remote_punches r JOIN companies c ON c.id = r.company_id WHERE r.id = $1",
+            )
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+            out.push(RemotePunch {
+                id: r.try_get(0)?,
+                company_id: r.try_get(1)?,
+                time_zone: r.try_get(2)?,
+                employee_key: r.try_get(3)?,
+                business_date: r.try_get(4)?,
+                kind: r.try_get(5)?,
+                at_ms: r.try_get(6)?,
+                remote: RemoteConfig {
+                    base_url: r.try_get::<Option<String>, _>(7)?.unwrap_or_default(),
+                    token: r.try_get::<Option<String>, _>(8)?.unwrap_or_default(),
+                    settle_minutes: r.try_get(9)?,
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records the outcome of a claimed row (only its holder may).
+    pub async fn finish_remote_punch(&self, punch: &RemotePunch, worker: &str, outcome: &RemoteOutcome) -> Result<()> {
+        let now = now_ms();
+        let (state, not_before, error): (&str, Option<i64>, Option<&str>) = match outcome {
+            RemoteOutcome::Sent => ("sent", None, None),
+            RemoteOutcome::RetryAt { at_ms, reason } => ("pending", Some(*at_ms), Some(reason)),
+            RemoteOutcome::Failed(reason) => ("failed", None, Some(reason)),
+            RemoteOutcome::Pause(reason) => ("pending", None, Some(reason)),
+            RemoteOutcome::Unknown(reason) => ("unknown", None, Some(reason)),
+        };
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE remote_punches SET state = $1, not_before_ms = COALESCE($2, not_before_ms), last_error = $3, \
+             sent_at_ms = CASE WHEN $1 = 'sent' THEN $4 ELSE sent_at_ms END, lease_until_ms = NULL \
+             WHERE id = $5 AND locked_by = $6 AND state = 'sending'",
+        )
+        .bind(state)
+        .bind(not_before)
+        .bind(error)
+        .bind(now)
+        .bind(punch.id)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?;
+        if let RemoteOutcome::Pause(reason) = outcome {
+            sqlx::query("UPDATE companies SET remote_paused_reason = $1 WHERE id = $2")
+                .bind(reason)
+                .bind(punch.company_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Outbox rows by state, for diagnostics and tests.
+    pub async fn remote_punch_states(&self, company_id: i64) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT state, COUNT(*) FROM remote_punches WHERE company_id = $1 GROUP BY state ORDER BY state",
+        )
+        .bind(company_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    /// Makes the local attendance tables mirror the remote service's employees (the master in
+    /// remote mode), keyed on the employee key, then syncs ログイン記録's users from them.
+    pub async fn mirror_remote_employees(&self, company_id: i64, employees: &[RemoteEmployee]) -> Result<SyncResult> {
+        {
+            let _guard = self.write_guard().await;
+            let mut tx = self.pool.begin().await?;
+            let now = now_ms();
+            for e in employees {
+                sqlx::query(
+                    "INSERT INTO departments (company_id, code, name) VALUES ($1, $2, $3) \
+                     ON CONFLICT (company_id, code) DO UPDATE SET name = excluded.name",
+                )
+                .bind(company_id)
+                .bind(&e.division_code)
+                .bind(&e.division_name)
+                .execute(&mut *tx)
+                .await?;
+            }
+            // Codes may have been swapped between employees: park every mirrored code first.
+            for e in employees {
+                sqlx::query(
+                    "UPDATE employees SET code = '~' || employee_key WHERE company_id = $1 AND employee_key = $2",
+                )
+                .bind(company_id)
+                .bind(&e.key)
+                .execute(&mut *tx)
+                .await?;
+            }
+            for e in employees {
+                let dept: i64 = sqlx::query_scalar("SELECT id FROM departments WHERE company_id = $1 AND code = $2")
+                    .bind(company_id)
+                    .bind(&e.division_code)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO employees (company_id, employee_key, code, last_name, first_name, department_id, employment_type) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (employee_key) DO UPDATE SET code = excluded.code, \
+                     last_name = excluded.last_name, first_name = excluded.first_name, department_id = excluded.department_id, \
+                     employment_type = excluded.employment_type, deleted_at_ms = NULL",
+                )
+                .bind(company_id)
+                .bind(&e.key)
+                .bind(&e.code)
+                .bind(&e.last_name)
+                .bind(&e.first_name)
+                .bind(dept)
+                .bind(&e.type_name)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let keys: std::collections::BTreeSet<&str> = employees.iter().map(|e| e.key.as_str()).collect();
+            let live: Vec<String> = sqlx::query_scalar(
+                "SELECT employee_key FROM employees WHERE company_id = $1 AND deleted_at_ms IS NULL",
+            )
+            .bind(company_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            for key in live.iter().filter(|k| !keys.contains(k.as_str())) {
+                sqlx::query("UPDATE employees SET deleted_at_ms = $1 WHERE company_id = $2 AND employee_key = $3")
+                    .bind(now)
+                    .bind(company_id)
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+        self.sync_users(company_id).await
+    }
+
+    /// Live employees with their department, for `GET /employees`.
+    pub async fn api_employees(&self, company_id: i64) -> Result<Vec<RemoteEmployee>> {
+        let rows = sqlx::query(
+            "SELECT e.employee_key, e.code, e.last_name, e.first_name, d.code, d.name, e.employment_type \
+             FROM employees e JOIN departments d ON d.id = e.department_id \
+             WHERE e.company_id = $1 AND e.deleted_at_ms IS NULL ORDER BY e.code",
+        )
+        .bind(company_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RemoteEmployee {
+                    key: r.try_get(0)?,
+                    code: r.try_get(1)?,
+                    last_name: r.try_get(2)?,
+                    first_name: r.try_get(3)?,
+                    division_code: r.try_get(4)?,
+                    division_name: r.try_get(5)?,
+                    type_name: r.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+
+    /// `POST /daily-workings/timerecord/{employeeKey}`: the record is kept as received, and a
+    /// 出勤 / 退勤 becomes the day's punch (method `API`) unless the day already has an earlier
+    /// 出勤 / later 退勤 or a punch entered by hand.
+    pub async fn record_api_punch(
+        &self,
+        company: &Company,
+        employee_key: &str,
+        date: Date,
+        at_ms: i64,
+        code: i64,
+    ) -> Result<()> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let employee_id: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM employees WHERE company_id = $1 AND employee_key = $2 AND deleted_at_ms IS NULL",
+        )
+        .bind(company.id)
+        .bind(employee_key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(employee_id) = employee_id else {
+            return Err(StoreError::NotFound(format!("employee {employee_key}")));
+        };
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO api_timerecords (company_id, employee_id, date, at_ms, code, received_at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(company.id)
+        .bind(employee_id)
+        .bind(date.to_string())
+        .bind(at_ms)
+        .bind(code)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let better = match PunchKind::from_code(code) {
+            Some(PunchKind::ClockIn) => "punches.at_ms > excluded.at_ms",
+            Some(PunchKind::ClockOut) => "punches.at_ms < excluded.at_ms",
+            None => "",
+        };
+        if !better.is_empty() {
+            let sql = format!(
+                "INSERT INTO punches (company_id, employee_id, business_date, kind, at_ms, method, updated_at_ms) \
+                 VALUES ($1, $2, $3, $4, $5, 'API', $6) ON CONFLICT (company_id, employee_id, business_date, kind) \
+                 DO UPDATE SET at_ms = excluded.at_ms, method = 'API', updated_at_ms = excluded.updated_at_ms \
+                 WHERE punches.method IN ('API', 'PC') AND {better}"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(company.id)
+                .bind(employee_id)
+                .bind(date.to_string())
+                .bind(code)
+                .bind(at_ms)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Punches of `[from, to]` as the API lists them: every 出勤 / 退勤 of the day table, and
+    /// the break records received through the API.
+    pub async fn api_timerecords(&self, company_id: i64, from: Date, to: Date) -> Result<Vec<ApiTimeRecord>> {
+        let rows = sqlx::query(
+            "SELECT p.business_date, e.employee_key, p.at_ms, p.kind, d.code, d.name FROM punches p \
+             JOIN employees e ON e.id = p.employee_id JOIN departments d ON d.id = e.department_id \
+             WHERE p.company_id = $1 AND p.business_date >= $2 AND p.business_date <= $3 \
+             UNION ALL \
+             SELECT a.date, e.employee_key, a.at_ms, a.code, d.code, d.name FROM api_timerecords a \
+             JOIN employees e ON e.id = a.employee_id JOIN departments d ON d.id = e.department_id \
+             WHERE a.company_id = $1 AND a.date >= $2 AND a.date <= $3 AND a.code IN (3, 4) \
+             ORDER BY 1, 2, 3",
+        )
+        .bind(company_id)
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ApiTimeRecord {
+                    date: r.try_get(0)?,
+                    employee_key: r.try_get(1)?,
+                    at_ms: r.try_get(2)?,
+                    code: r.try_get(3)?,
+                    division_code: r.try_get(4)?,
+                    division_name: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    /// How many records the API received (for tests that count deliveries).
+    pub async fn api_timerecord_count(&self, company_id: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM api_timerecords WHERE company_id = $1")
+            .bind(company_id)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}
