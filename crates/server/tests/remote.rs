@@ -347,3 +347,20 @@ async fn the_kot_api_answers_in_its_own_shape() {
     server.stop().await;
     store.close().await;
 }
+
+#[tokio::test]
+async fn past_logs_applied_after_linking_are_queued_for_the_remote_service_too() {
+    let db = TestDb::new(test_support::Engine::Sqlite).await;
+    let (url, _calls) = double(StatusCode::CREATED, "{}", None).await;
+    let (store, company) = local_with_one_punch(&db, &url).await;
+    store
+        .upsert_employees(company.id, &[EmployeeInput { code: "0002".into(), last_name: "後藤".into(), first_name: "花子".into(), department_code: "1".into() }])
+        .await
+        .unwrap();
+    ingest(&store, &company, &[("hanako", LogKind::Logon, "2024-02-08T09:00:00")]).await;
+    assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "pending"), 1, "an unlinked user's log queues nothing");
+    store.apply_links(company.id, &[("0002".into(), Some("hanako".into()))]).await.unwrap();
+    store.apply_account_logs(&company, "hanako").await.unwrap();
+    assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "pending"), 2);
+    store.close().await;
+}

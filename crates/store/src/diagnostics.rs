@@ -101,30 +101,12 @@ impl Store {
         Ok(out)
     }
 
-    /// The linked employee and 日付変更時間 of a サービスアカウント, outside a transaction.
-    async fn employee_of_account(&self, company_id: i64, account: &str) -> Result<Option<(i64, DayChangeTime)>> {
-        let row = sqlx::query(
-            "SELECT e.id, d.day_change_minutes FROM lr_users u \
-             JOIN employees e ON e.company_id = u.company_id AND e.employee_key = u.employee_key AND e.deleted_at_ms IS NULL \
-             JOIN departments d ON d.id = e.department_id \
-             WHERE u.company_id = $1 AND u.service_account = $2 AND u.removed_at_ms IS NULL",
-        )
-        .bind(company_id)
-        .bind(account)
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            None => Ok(None),
-            Some(r) => Ok(Some((r.try_get(0)?, crate::attendance::minutes_to_day_change(r.try_get(1)?)?))),
-        }
-    }
-
     async fn account_days(
         &self,
         company: &Company,
         account: &str,
     ) -> Result<Option<(i64, DayChangeTime, BTreeMap<Date, Vec<DayLog>>)>> {
-        let Some((employee_id, change)) = self.employee_of_account(company.id, account).await? else {
+        let Some((employee_id, change)) = crate::ingest::linked_employee(&self.pool, company.id, account).await? else {
             return Ok(None);
         };
         let tz = company.tz()?;
@@ -173,6 +155,9 @@ impl Store {
         let _guard = self.write_guard().await;
         let mut tx = self.pool.begin().await?;
         let written = self.rederive_days(&mut tx, company.id, &tz, &set).await?;
+        if let Some(remote) = self.remote_config(company.id).await? {
+            self.enqueue_remote(&mut tx, company.id, &tz, remote.settle_minutes, &set).await?;
+        }
         tx.commit().await?;
         Ok(written)
     }

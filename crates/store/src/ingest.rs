@@ -133,7 +133,7 @@ impl Store {
         }
         let mut days = BTreeSet::new();
         for (account, times) in &new_logs {
-            let Some((employee_id, change)) = linked_employee(&mut tx, company.id, account).await? else {
+            let Some((employee_id, change)) = linked_employee(&mut *tx, company.id, account).await? else {
                 continue;
             };
             for &ms in times {
@@ -193,11 +193,10 @@ pub(crate) struct EmployeeDay {
 }
 
 /// The live employee a サービスアカウント is linked to, with its department's 日付変更時間.
-async fn linked_employee(
-    tx: &mut Transaction<'static, Any>,
-    company_id: i64,
-    account: &str,
-) -> Result<Option<(i64, DayChangeTime)>> {
+pub(crate) async fn linked_employee<'e, E>(executor: E, company_id: i64, account: &str) -> Result<Option<(i64, DayChangeTime)>>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
     let row = sqlx::query(
         "SELECT e.id, d.day_change_minutes FROM lr_users u \
          JOIN employees e ON e.company_id = u.company_id AND e.employee_key = u.employee_key AND e.deleted_at_ms IS NULL \
@@ -206,7 +205,7 @@ async fn linked_employee(
     )
     .bind(company_id)
     .bind(account)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(executor)
     .await?;
     match row {
         None => Ok(None),
