@@ -195,6 +195,8 @@ impl Config {
                 options.mode(0o600);
             }
             let mut file = options.open(&tmp).map_err(write_err)?;
+            #[cfg(windows)]
+            restrict_to_administrators(&tmp).map_err(write_err)?;
             file.write_all(text.as_bytes()).map_err(write_err)?;
             file.sync_all().map_err(write_err)?;
         }
@@ -208,6 +210,24 @@ impl Config {
             Some(d) => d.clone(),
             None => config_path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")),
         }
+    }
+}
+
+/// On Windows, files under %ProgramData% are readable by every local user by inheritance: the
+/// token and the proxy password must not be. The file keeps only SYSTEM and the
+/// Administrators group (well-known SIDs, so it works on any display language), before the
+/// secrets are written into it.
+#[cfg(windows)]
+fn restrict_to_administrators(path: &Path) -> std::io::Result<()> {
+    let status = std::process::Command::new("icacls")
+        .arg(path)
+        .args(["/inheritance:r", "/grant:r", "*S-1-5-18:F", "*S-1-5-32-544:F"])
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!("icacls could not restrict {} to administrators", path.display())))
     }
 }
 
