@@ -354,13 +354,86 @@ async fn past_logs_applied_after_linking_are_queued_for_the_remote_service_too()
     let (url, _calls) = double(StatusCode::CREATED, "{}", None).await;
     let (store, company) = local_with_one_punch(&db, &url).await;
     store
-        .upsert_employees(company.id, &[EmployeeInput { code: "0002".into(), last_name: "後藤".into(), first_name: "花子".into(), department_code: "1".into() }])
+        .upsert_employees(
+            company.id,
+            &[EmployeeInput {
+                code: "0002".into(),
+                last_name: "後藤".into(),
+                first_name: "花子".into(),
+                department_code: "1".into(),
+            }],
+        )
         .await
         .unwrap();
     ingest(&store, &company, &[("hanako", LogKind::Logon, "2024-02-08T09:00:00")]).await;
-    assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "pending"), 1, "an unlinked user's log queues nothing");
+    assert_eq!(
+        state(&store.remote_punch_states(company.id).await.unwrap(), "pending"),
+        1,
+        "an unlinked user's log queues nothing"
+    );
     store.apply_links(company.id, &[("0002".into(), Some("hanako".into()))]).await.unwrap();
     store.apply_account_logs(&company, "hanako").await.unwrap();
     assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "pending"), 2);
     store.close().await;
+}
+
+#[tokio::test]
+async fn two_companies_mirroring_one_service_keep_their_own_employees() {
+    for engine in engines() {
+        let db = TestDb::new(engine).await;
+        let (store, server, source, token) = remote_instance(&db).await;
+        let before = store.api_employees(source.id).await.unwrap();
+        // Company ABC on the same database reads KOT001's employees as its remote master.
+        let (_, mirror) = local_instance(&db, &format!("{}/api/v1.0", server.base_url), &token).await;
+        let remote = store.remote_config(mirror.id).await.unwrap().unwrap();
+        let sync = sync_remote_employees(&store, &http_client(), &mirror, &remote).await.unwrap();
+        assert_eq!(sync.added, 2, "{engine:?}");
+        assert_eq!(store.api_employees(source.id).await.unwrap(), before, "the source company is untouched");
+        let mirrored = store.api_employees(mirror.id).await.unwrap();
+        assert_eq!(
+            mirrored.iter().map(|e| &e.key).collect::<Vec<_>>(),
+            before.iter().map(|e| &e.key).collect::<Vec<_>>()
+        );
+        server.stop().await;
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_company_with_employees_can_switch_to_remote_mode_and_sync() {
+    for engine in engines() {
+        let (remote_db, local_db) = (TestDb::new(engine).await, TestDb::new(engine).await);
+        let (remote, server, _, token) = remote_instance(&remote_db).await;
+        let (local, company) = local_instance(&local_db, &format!("{}/api/v1.0", server.base_url), &token).await;
+        // The company already had employees of its own, one with a code the remote also uses.
+        local
+            .upsert_departments(
+                company.id,
+                &[DepartmentInput { code: "9".into(), name: "旧所属".into(), day_change: DayChangeTime::MIDNIGHT }],
+            )
+            .await
+            .unwrap();
+        let e = |code: &str| EmployeeInput {
+            code: code.into(),
+            last_name: "旧".into(),
+            first_name: "社員".into(),
+            department_code: "9".into(),
+        };
+        local.upsert_employees(company.id, &[e("0001"), e("0099")]).await.unwrap();
+        let config = local.remote_config(company.id).await.unwrap().unwrap();
+        sync_remote_employees(&local, &http_client(), &company, &config).await.unwrap();
+        let now: Vec<(String, String)> =
+            local.api_employees(company.id).await.unwrap().into_iter().map(|e| (e.code, e.last_name)).collect();
+        assert_eq!(
+            now,
+            vec![("0001".to_string(), "勤怠".to_string()), ("0002".to_string(), "打刻".to_string())],
+            "{engine:?}"
+        );
+        server.stop().await;
+        remote.close().await;
+        local.close().await;
+        remote_db.cleanup().await;
+        local_db.cleanup().await;
+    }
 }

@@ -193,7 +193,11 @@ pub(crate) struct EmployeeDay {
 }
 
 /// The live employee a サービスアカウント is linked to, with its department's 日付変更時間.
-pub(crate) async fn linked_employee<'e, E>(executor: E, company_id: i64, account: &str) -> Result<Option<(i64, DayChangeTime)>>
+pub(crate) async fn linked_employee<'e, E>(
+    executor: E,
+    company_id: i64,
+    account: &str,
+) -> Result<Option<(i64, DayChangeTime)>>
 where
     E: sqlx::Executor<'e, Database = Any>,
 {

@@ -382,38 +382,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            // Codes may have been swapped between employees: park every mirrored code first.
-            for e in employees {
-                sqlx::query(
-                    "UPDATE employees SET code = '~' || employee_key WHERE company_id = $1 AND employee_key = $2",
-                )
-                .bind(company_id)
-                .bind(&e.key)
-                .execute(&mut *tx)
-                .await?;
-            }
-            for e in employees {
-                let dept: i64 = sqlx::query_scalar("SELECT id FROM departments WHERE company_id = $1 AND code = $2")
-                    .bind(company_id)
-                    .bind(&e.division_code)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO employees (company_id, employee_key, code, last_name, first_name, department_id, employment_type) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (employee_key) DO UPDATE SET code = excluded.code, \
-                     last_name = excluded.last_name, first_name = excluded.first_name, department_id = excluded.department_id, \
-                     employment_type = excluded.employment_type, deleted_at_ms = NULL",
-                )
-                .bind(company_id)
-                .bind(&e.key)
-                .bind(&e.code)
-                .bind(&e.last_name)
-                .bind(&e.first_name)
-                .bind(dept)
-                .bind(&e.type_name)
-                .execute(&mut *tx)
-                .await?;
-            }
+            // Employees the service no longer lists are deleted first, and every live code is
+            // parked, so that codes reused or swapped on the remote side never collide here.
             let keys: std::collections::BTreeSet<&str> = employees.iter().map(|e| e.key.as_str()).collect();
             let live: Vec<String> = sqlx::query_scalar(
                 "SELECT employee_key FROM employees WHERE company_id = $1 AND deleted_at_ms IS NULL",
@@ -428,6 +398,34 @@ impl Store {
                     .bind(key)
                     .execute(&mut *tx)
                     .await?;
+            }
+            sqlx::query(
+                "UPDATE employees SET code = '~' || employee_key WHERE company_id = $1 AND deleted_at_ms IS NULL",
+            )
+            .bind(company_id)
+            .execute(&mut *tx)
+            .await?;
+            for e in employees {
+                let dept: i64 = sqlx::query_scalar("SELECT id FROM departments WHERE company_id = $1 AND code = $2")
+                    .bind(company_id)
+                    .bind(&e.division_code)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO employees (company_id, employee_key, code, last_name, first_name, department_id, employment_type) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (company_id, employee_key) DO UPDATE SET code = excluded.code, \
+                     last_name = excluded.last_name, first_name = excluded.first_name, department_id = excluded.department_id, \
+                     employment_type = excluded.employment_type, deleted_at_ms = NULL",
+                )
+                .bind(company_id)
+                .bind(&e.key)
+                .bind(&e.code)
+                .bind(&e.last_name)
+                .bind(&e.first_name)
+                .bind(dept)
+                .bind(&e.type_name)
+                .execute(&mut *tx)
+                .await?;
             }
             tx.commit().await?;
         }

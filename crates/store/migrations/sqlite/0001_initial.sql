@@ -35,13 +35,14 @@ CREATE TABLE departments (
 CREATE TABLE employees (
     id INTEGER PRIMARY KEY,
     company_id INTEGER NOT NULL REFERENCES companies(id),
-    employee_key TEXT NOT NULL UNIQUE,
+    employee_key TEXT NOT NULL,
     code TEXT NOT NULL,
     last_name TEXT NOT NULL,
     first_name TEXT NOT NULL,
     department_id INTEGER NOT NULL REFERENCES departments(id),
     employment_type TEXT NOT NULL DEFAULT '正社員',
-    deleted_at_ms INTEGER
+    deleted_at_ms INTEGER,
+    UNIQUE (company_id, employee_key)
 );
 CREATE UNIQUE INDEX employees_live_code ON employees (company_id, code) WHERE deleted_at_ms IS NULL;
 
