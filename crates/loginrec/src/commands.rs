@@ -37,12 +37,17 @@ async fn company(store: &Store, code: &str) -> anyhow::Result<Company> {
         .with_context(|| format!("company {code} does not exist (企業コード {code} はありません)"))
 }
 
-pub async fn serve(url: &str, listen: SocketAddr, jobs: loginrec_server::jobs::JobSettings) -> anyhow::Result<()> {
+pub async fn serve(
+    url: &str,
+    listen: SocketAddr,
+    behind_proxy: bool,
+    jobs: loginrec_server::jobs::JobSettings,
+) -> anyhow::Result<()> {
     let store = open(url).await?;
     let (stop_jobs, stop_rx) = tokio::sync::watch::channel(false);
     let job_loop = tokio::spawn(loginrec_server::jobs::run_jobs(store.clone(), jobs, stop_rx));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-    let options = ServerOptions::for_listen_addr(listen);
+    let options = ServerOptions::for_listen_addr(listen, behind_proxy);
     tracing::info!(address = %listen, secure_cookies = options.secure_cookies, "Listening.");
     loginrec_server::serve(listener, store, options, async {
         let _ = tokio::signal::ctrl_c().await;

@@ -76,7 +76,7 @@ pub async fn run(listen: SocketAddr, data_dir: &Path, users: usize, serve_foreve
     let server_store = store.clone();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        loginrec_server::serve(listener, server_store, ServerOptions::for_listen_addr(address), async {
+        loginrec_server::serve(listener, server_store, ServerOptions::for_listen_addr(address, false), async {
             let _ = stop_rx.await;
         })
         .await

@@ -30,6 +30,10 @@ enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
+        /// A reverse proxy terminates TLS in front of this server: trust its X-Forwarded-For
+        /// and X-Forwarded-Host, and send the session cookie as Secure.
+        #[arg(long)]
+        behind_proxy: bool,
         /// Local time (company time zone) of the daily 勤革時連携 (連携実行).
         #[arg(long, default_value = "03:00")]
         employee_sync_at: loginrec_rules::DayChangeTime,
@@ -261,14 +265,14 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.database_url;
     match cli.command {
-        Command::Serve { listen, employee_sync_at, retention_years, job_poll_seconds } => {
+        Command::Serve { listen, behind_proxy, employee_sync_at, retention_years, job_poll_seconds } => {
             let jobs = loginrec_server::jobs::JobSettings {
                 employee_sync_at: employee_sync_at.as_time(),
                 retention_days: i64::from(retention_years) * 366,
                 poll: std::time::Duration::from_secs(job_poll_seconds.max(1)),
                 ..Default::default()
             };
-            commands::serve(&url, listen, jobs).await
+            commands::serve(&url, listen, behind_proxy, jobs).await
         }
         Command::Migrate => commands::migrate(&url).await,
         Command::Backup { to } => commands::backup(&url, &to).await,

@@ -324,7 +324,7 @@ pub(crate) async fn create_department(
     Path(code): Path<String>,
     Form(form): Form<DepartmentForm>,
 ) -> Result<Response, UiError> {
-    same_origin(&headers)?;
+    same_origin(&headers, state.behind_proxy)?;
     signed_in.check_csrf(&form.csrf)?;
     let page = company_page(&state, &signed_in, &code).await?;
     let input = match form.input() {
@@ -350,7 +350,7 @@ pub(crate) async fn update_department(
     Path((code, id)): Path<(String, String)>,
     Form(form): Form<DepartmentForm>,
 ) -> Result<Response, UiError> {
-    same_origin(&headers)?;
+    same_origin(&headers, state.behind_proxy)?;
     signed_in.check_csrf(&form.csrf)?;
     let page = company_page(&state, &signed_in, &code).await?;
     let before = state.store.department(page.company.id, parse_id(&id)?).await?.ok_or(UiError::NotFound)?;
@@ -662,7 +662,7 @@ pub(crate) async fn create_employee(
     Path(code): Path<String>,
     Form(form): Form<EmployeeForm>,
 ) -> Result<Response, UiError> {
-    same_origin(&headers)?;
+    same_origin(&headers, state.behind_proxy)?;
     signed_in.check_csrf(&form.csrf)?;
     let page = company_page(&state, &signed_in, &code).await?;
     let company_id = page.company.id;
@@ -690,7 +690,7 @@ pub(crate) async fn update_employee(
     Path((code, id)): Path<(String, String)>,
     Form(form): Form<EmployeeForm>,
 ) -> Result<Response, UiError> {
-    same_origin(&headers)?;
+    same_origin(&headers, state.behind_proxy)?;
     signed_in.check_csrf(&form.csrf)?;
     let page = company_page(&state, &signed_in, &code).await?;
     let company_id = page.company.id;
@@ -736,7 +736,7 @@ pub(crate) async fn delete_employee(
     Path((code, id)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, UiError> {
-    same_origin(&headers)?;
+    same_origin(&headers, state.behind_proxy)?;
     signed_in.check_csrf(&form.csrf)?;
     let CompanyPage { company, .. } = company_page(&state, &signed_in, &code).await?;
     let employee = state.store.employee(company.id, parse_id(&id)?).await?.ok_or(UiError::NotFound)?;
@@ -758,7 +758,7 @@ pub(crate) async fn restore_employee(
     Path((code, id)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, UiError> {
-    same_origin(&headers)?;
+    same_origin(&headers, state.behind_proxy)?;
     signed_in.check_csrf(&form.csrf)?;
     let page = company_page(&state, &signed_in, &code).await?;
     let company_id = page.company.id;
@@ -957,7 +957,7 @@ pub(crate) async fn manual_punch(
     Path((code, employee_code)): Path<(String, String)>,
     Form(form): Form<PunchForm>,
 ) -> Result<Response, UiError> {
-    same_origin(&headers)?;
+    same_origin(&headers, state.behind_proxy)?;
     signed_in.check_csrf(&form.csrf)?;
     let CompanyPage { company, .. } = company_page(&state, &signed_in, &code).await?;
     let employee = state.store.employee_by_code(company.id, &employee_code).await?.ok_or(UiError::NotFound)?;

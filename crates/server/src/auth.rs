@@ -84,13 +84,19 @@ impl SignedIn {
     }
 }
 
-/// Refuses form posts that a browser marks as coming from another site.
-pub fn same_origin(headers: &HeaderMap) -> Result<(), UiError> {
+/// Refuses form posts that a browser marks as coming from another site. Behind a reverse
+/// proxy the public host is the one the proxy forwards in `X-Forwarded-Host`.
+pub fn same_origin(headers: &HeaderMap, behind_proxy: bool) -> Result<(), UiError> {
     if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v == "cross-site") {
         return Err(UiError::Csrf);
     }
     let origin = headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok());
-    let host = headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok());
+    let forwarded = behind_proxy
+        .then(|| headers.get("x-forwarded-host").and_then(|v| v.to_str().ok()))
+        .flatten()
+        .and_then(|v| v.split(',').next())
+        .map(str::trim);
+    let host = forwarded.or_else(|| headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()));
     match (origin, host) {
         (Some("null"), _) => Err(UiError::Csrf),
         (Some(origin), Some(host)) => {
@@ -98,5 +104,58 @@ pub fn same_origin(headers: &HeaderMap) -> Result<(), UiError> {
             if origin_host == host { Ok(()) } else { Err(UiError::Csrf) }
         }
         _ => Ok(()),
+    }
+}
+
+/// The client's address for rate limiting: the peer, or behind a trusted reverse proxy the
+/// address it appended last to `X-Forwarded-For`. `None` when it cannot be known.
+pub fn client_address(headers: &HeaderMap, peer: std::net::IpAddr, behind_proxy: bool) -> Option<std::net::IpAddr> {
+    if !behind_proxy {
+        return Some(peer);
+    }
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn a_post_from_another_site_is_refused() {
+        assert!(same_origin(&headers(&[("origin", "https://evil.example"), ("host", "app.example")]), false).is_err());
+        assert!(same_origin(&headers(&[("sec-fetch-site", "cross-site")]), false).is_err());
+        assert!(same_origin(&headers(&[("origin", "https://app.example"), ("host", "app.example")]), false).is_ok());
+    }
+
+    #[test]
+    fn behind_a_proxy_the_forwarded_host_is_the_public_one() {
+        let h = headers(&[
+            ("origin", "https://app.example"),
+            ("host", "127.0.0.1:8081"),
+            ("x-forwarded-host", "app.example"),
+        ]);
+        assert!(same_origin(&h, true).is_ok());
+        assert!(same_origin(&h, false).is_err(), "without trusting the proxy the host differs");
+    }
+
+    #[test]
+    fn the_client_address_behind_a_proxy_is_the_last_forwarded_one() {
+        let peer: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+        let h = headers(&[("x-forwarded-for", "10.0.0.9, 203.0.113.7")]);
+        assert_eq!(client_address(&h, peer, true), Some("203.0.113.7".parse().unwrap()));
+        assert_eq!(client_address(&h, peer, false), Some(peer));
+        assert_eq!(client_address(&HeaderMap::new(), peer, true), None);
     }
 }

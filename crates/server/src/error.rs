@@ -17,6 +17,8 @@ pub enum ApiError {
     BadBody(String),
     #[error("a batch may carry at most {max} rows; this one has {got}")]
     BatchTooLarge { max: usize, got: usize },
+    #[error("too many requests for this company; retry after a second")]
+    RateLimited,
     #[error("{0} not found")]
     NotFound(String),
     #[error("bad request: {0}")]
@@ -32,6 +34,7 @@ impl ApiError {
             ApiError::TokenRejected => (StatusCode::UNAUTHORIZED, "token_rejected"),
             ApiError::BadBody(_) => (StatusCode::BAD_REQUEST, "bad_body"),
             ApiError::BatchTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large"),
+            ApiError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -47,6 +50,10 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %e, "A request failed in the data layer.");
         }
         let body = ErrorBody { error: code.to_string(), message: self.to_string() };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+        }
+        response
     }
 }

@@ -25,13 +25,33 @@ pub(crate) async fn ingest_logs(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or(ApiError::MissingToken)?;
-    let batch: IngestBatch = serde_json::from_slice(&body).map_err(|e| ApiError::BadBody(e.to_string()))?;
-    if let Some(code) = headers.get(COMPANY_CODE_HEADER).and_then(|v| v.to_str().ok()) {
-        if code != batch.company_code {
-            return Err(ApiError::BadRequest("the company code header and body differ".into()));
+    // With the company code in a header (the connector always sends it) the token is checked
+    // before the body is parsed, so an unauthenticated client costs no JSON work.
+    let header_code = headers.get(COMPANY_CODE_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let early = match &header_code {
+        Some(code) => Some(state.store.company_for_token(code, token).await?.ok_or(ApiError::TokenRejected)?),
+        None => None,
+    };
+    if let Some(company) = &early {
+        if !state.rate_limit.allow(company.id) {
+            return Err(ApiError::RateLimited);
         }
     }
-    let company = state.store.company_for_token(&batch.company_code, token).await?.ok_or(ApiError::TokenRejected)?;
+    let batch: IngestBatch = serde_json::from_slice(&body).map_err(|e| ApiError::BadBody(e.to_string()))?;
+    if header_code.as_ref().is_some_and(|code| code != &batch.company_code) {
+        return Err(ApiError::BadRequest("the company code header and body differ".into()));
+    }
+    let company = match early {
+        Some(company) => company,
+        None => {
+            let company =
+                state.store.company_for_token(&batch.company_code, token).await?.ok_or(ApiError::TokenRejected)?;
+            if !state.rate_limit.allow(company.id) {
+                return Err(ApiError::RateLimited);
+            }
+            company
+        }
+    };
     if batch.rows.len() > MAX_BATCH_ROWS {
         return Err(ApiError::BatchTooLarge { max: MAX_BATCH_ROWS, got: batch.rows.len() });
     }

@@ -63,7 +63,7 @@ pub async fn run_jobs(store: Store, settings: JobSettings, mut stop: watch::Rece
                 }
             }
         }
-        if let Err(e) = crate::remote::send_due(&store, &http, &settings.worker, Timestamp::now()).await {
+        if let Err(e) = crate::remote::send_due(&store, &http, &settings.worker, Timestamp::now).await {
             tracing::error!(error = %e, "Cannot send punches to remote attendance services.");
         }
         tokio::select! {

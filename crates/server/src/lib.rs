@@ -12,6 +12,7 @@ mod kot_api;
 pub mod links;
 mod metrics;
 mod pages;
+mod rate_limit;
 pub mod remote;
 pub mod timecard;
 mod ui;
@@ -32,13 +33,16 @@ pub use error::ApiError;
 pub struct ServerOptions {
     /// Mark the session cookie `Secure` (sent over HTTPS only).
     pub secure_cookies: bool,
+    /// A reverse proxy in front of the server terminates TLS and sets `X-Forwarded-For` and
+    /// `X-Forwarded-Host`; trust them.
+    pub behind_proxy: bool,
 }
 
 impl ServerOptions {
-    /// Cookies are `Secure` unless the server listens on a loopback address: a public
-    /// address is reached through TLS (at the reverse proxy).
-    pub fn for_listen_addr(addr: SocketAddr) -> ServerOptions {
-        ServerOptions { secure_cookies: !addr.ip().is_loopback() }
+    /// Cookies are `Secure` unless the server listens on a loopback address without a proxy
+    /// in front: a public address, or a proxy, means TLS.
+    pub fn for_listen_addr(addr: SocketAddr, behind_proxy: bool) -> ServerOptions {
+        ServerOptions { secure_cookies: behind_proxy || !addr.ip().is_loopback(), behind_proxy }
     }
 }
 
@@ -49,10 +53,18 @@ pub(crate) struct AppState {
     pub store: Store,
     pub metrics: std::sync::Arc<metrics::Metrics>,
     pub secure_cookies: bool,
+    pub behind_proxy: bool,
+    pub rate_limit: std::sync::Arc<rate_limit::PerCompany>,
 }
 
 pub fn router(store: Store, options: ServerOptions) -> Router {
-    let state = AppState { store, metrics: Default::default(), secure_cookies: options.secure_cookies };
+    let state = AppState {
+        store,
+        metrics: Default::default(),
+        secure_cookies: options.secure_cookies,
+        behind_proxy: options.behind_proxy,
+        rate_limit: std::sync::Arc::new(rate_limit::PerCompany::new(rate_limit::INGEST_REQUESTS_PER_SECOND)),
+    };
     Router::new()
         .route(ingest_protocol::INGEST_PATH, post(ingest::ingest_logs))
         .layer(DefaultBodyLimit::max(ingest_protocol::MAX_BODY_BYTES))

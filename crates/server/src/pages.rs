@@ -66,7 +66,8 @@ pub(crate) struct DailyPage {
     today: String,
     prev_date: String,
     next_date: String,
-    department: String,
+    /// The department code as a URL query value.
+    department_query: String,
     departments: Vec<DepartmentOption>,
     rows: Vec<DailyLine>,
 }
@@ -123,7 +124,9 @@ pub(crate) async fn daily(
         today: today.to_string(),
         prev_date: date.checked_sub(1.day()).unwrap_or(date).to_string(),
         next_date: date.checked_add(1.day()).unwrap_or(date).to_string(),
-        department,
+        department_query: serde_urlencoded::to_string([("", &department)])
+            .map(|v| v.trim_start_matches('=').to_string())
+            .unwrap_or_default(),
         departments,
         rows,
     })

@@ -19,9 +19,9 @@ use loginrec_store::{Company, Store, SyncResult};
 use serde_json::{Value, json};
 
 /// Rows claimed per round.
-const BATCH: i64 = 50;
-/// A claimed row's lease: far longer than one request may take.
-const LEASE_MS: i64 = 5 * 60 * 1000;
+const BATCH: i64 = 10;
+/// A claimed row's lease: longer than a whole round may take (10 requests × 30 s timeout).
+const LEASE_MS: i64 = 10 * 60 * 1000;
 const RETRY_MS: i64 = 60 * 1000;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -42,26 +42,35 @@ pub fn http_client() -> reqwest::Client {
         .unwrap_or_default()
 }
 
-/// Sends every due punch, unless `now` is in a blocked window.
+/// Sends every due punch. `clock` is read before every claim and every request, so a long
+/// run stops at a blocked window and the claim times stay true.
 pub async fn send_due(
     store: &Store,
     http: &reqwest::Client,
     worker: &str,
-    now: Timestamp,
+    clock: impl Fn() -> Timestamp,
 ) -> loginrec_store::Result<SendReport> {
     let mut report = SendReport::default();
-    if is_blocked(now) {
-        return Ok(report);
-    }
     loop {
+        let now = clock();
+        if is_blocked(now) {
+            return Ok(report);
+        }
         let claimed = store.claim_remote_punches(worker, now.as_millisecond(), BATCH, LEASE_MS).await?;
         if claimed.is_empty() {
             return Ok(report);
         }
         for punch in claimed {
-            let outcome = post_punch(http, &punch, now).await;
+            let now = clock();
+            let outcome = if is_blocked(now) {
+                // Claimed just before a window began: back to the queue, untouched.
+                retry(now, 0, "waiting for the end of a blocked window".into())
+            } else {
+                post_punch(http, &punch, now).await
+            };
             match &outcome {
                 RemoteOutcome::Sent => report.sent += 1,
+                RemoteOutcome::RetryAt { .. } if is_blocked(now) => {}
                 RemoteOutcome::RetryAt { .. } => report.retried += 1,
                 RemoteOutcome::Failed(_) => report.failed += 1,
                 RemoteOutcome::Pause(_) => report.paused += 1,

@@ -74,14 +74,20 @@ pub(crate) async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, UiError> {
-    same_origin(&headers)?;
+    same_origin(&headers, state.behind_proxy)?;
     let code = form.company_code.trim().to_string();
     let account_subject = format!("account:{code}:{}", form.login_id);
-    let peer_subject = format!("peer:{}", peer.ip());
-    for subject in [&account_subject, &peer_subject] {
+    let peer_subject = auth::client_address(&headers, peer.ip(), state.behind_proxy).map(|ip| format!("peer:{ip}"));
+    let subjects: Vec<&String> = std::iter::once(&account_subject).chain(peer_subject.as_ref()).collect();
+    for subject in &subjects {
         if state.store.recent_login_failures(subject, auth::FAILURE_WINDOW_MS).await? >= auth::MAX_FAILURES {
             return Err(UiError::TooManyAttempts);
         }
+    }
+    // Counted before the password is checked, so parallel guesses cannot pass the limit; a
+    // successful login takes its count back.
+    for subject in &subjects {
+        state.store.record_login_failure(subject).await?;
     }
     let company_id =
         if code.is_empty() { Some(OPERATOR) } else { state.store.company_by_code(&code).await?.map(|c| c.id) };
@@ -93,8 +99,6 @@ pub(crate) async fn login(
     let phc = admin.as_ref().map(|a| a.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_string());
     let ok = auth::verify_password(form.password, phc).await && admin.is_some();
     let Some(admin) = admin.filter(|_| ok) else {
-        state.store.record_login_failure(&account_subject).await?;
-        state.store.record_login_failure(&peer_subject).await?;
         tracing::warn!(company = %code, login_id = %form.login_id, peer = %peer.ip(), "A login failed.");
         let page = LoginPage {
             message: "企業コード、ログインID またはパスワードが違います。".into(),
@@ -103,7 +107,9 @@ pub(crate) async fn login(
         };
         return Ok((axum::http::StatusCode::UNAUTHORIZED, page).into_response());
     };
-    state.store.clear_login_failures(&account_subject).await?;
+    for subject in &subjects {
+        state.store.clear_login_failures(subject).await?;
+    }
     let id = state.store.create_session(admin.id, auth::SESSION_TTL_MS).await?;
     let target = if admin.is_operator() { "/operator".to_string() } else { format!("/companies/{code}") };
     Ok(([(header::SET_COOKIE, auth::session_cookie(&id, state.secure_cookies))], Redirect::to(&target)).into_response())
@@ -124,7 +130,7 @@ pub(crate) async fn logout(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, UiError> {
-    same_origin(&headers)?;
+    same_origin(&headers, state.behind_proxy)?;
     signed_in.check_csrf(&form.csrf)?;
     if let Some(id) = auth::cookie_value(&headers, auth::SESSION_COOKIE) {
         state.store.delete_session(&id).await?;
@@ -207,7 +213,7 @@ pub(crate) async fn create_company(
     Form(form): Form<CreateCompanyForm>,
 ) -> Result<Response, UiError> {
     require_operator(&signed_in)?;
-    same_origin(&headers)?;
+    same_origin(&headers, state.behind_proxy)?;
     signed_in.check_csrf(&form.csrf)?;
     let code = CompanyCode::parse(form.code.trim()).map_err(|e| UiError::BadRequest(e.to_string()))?;
     if form.name.trim().is_empty() {
@@ -216,13 +222,17 @@ pub(crate) async fn create_company(
     if form.admin_password.chars().count() < 8 {
         return Err(UiError::BadRequest("管理者パスワードは 8 文字以上にしてください。".into()));
     }
+    let login_id = form.admin_login_id.trim();
+    if login_id.is_empty() || login_id.chars().count() > 64 || login_id.chars().any(char::is_control) {
+        return Err(UiError::BadRequest("管理者ログインID を入力してください (64 文字まで)。".into()));
+    }
     let company = state
         .store
         .create_company(code.as_str(), form.name.trim(), form.time_zone.trim())
         .await
         .map_err(|e| UiError::BadRequest(e.to_string()))?;
     let hash = auth::hash_password(form.admin_password).await.map_err(UiError::BadRequest)?;
-    state.store.upsert_admin(company.id, form.admin_login_id.trim(), &hash).await?;
+    state.store.upsert_admin(company.id, login_id, &hash).await?;
     state
         .store
         .audit(company.id, &signed_in.actor(), "企業登録", &format!("{} {}", company.code, company.name))
@@ -238,7 +248,7 @@ pub(crate) async fn issue_token(
     Form(form): Form<CsrfForm>,
 ) -> Result<OperatorPage, UiError> {
     require_operator(&signed_in)?;
-    same_origin(&headers)?;
+    same_origin(&headers, state.behind_proxy)?;
     signed_in.check_csrf(&form.csrf)?;
     let company = state.store.company_by_code(&code).await?.ok_or(UiError::NotFound)?;
     let token = state.store.issue_token(company.id).await?;
@@ -378,21 +388,25 @@ pub(crate) async fn links_import(
     signed_in: SignedIn,
     headers: HeaderMap,
     Path(code): Path<String>,
-    Query(form): Query<CsrfForm>,
     mut multipart: Multipart,
 ) -> Result<LinksPage, UiError> {
-    same_origin(&headers)?;
-    signed_in.check_csrf(&form.csrf)?;
+    same_origin(&headers, state.behind_proxy)?;
     let page = company_page(&state, &signed_in, &code).await?;
+    // The CSRF token travels as a form field, never in the URL (URLs end up in logs).
     let mut upload = None;
+    let mut csrf = String::new();
     while let Some(field) =
         multipart.next_field().await.map_err(|e| UiError::BadRequest(upload_error(&e.to_string())))?
     {
-        if field.name() == Some("file") {
-            let bytes = field.bytes().await.map_err(|e| UiError::BadRequest(upload_error(&e.to_string())))?;
-            upload = Some(bytes);
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.map_err(|e| UiError::BadRequest(upload_error(&e.to_string())))?,
+            Some("file") => {
+                upload = Some(field.bytes().await.map_err(|e| UiError::BadRequest(upload_error(&e.to_string())))?);
+            }
+            _ => {}
         }
     }
+    signed_in.check_csrf(&csrf)?;
     let Some(bytes) = upload.filter(|b| !b.is_empty()) else {
         return links_page(&state, page, String::new(), vec!["ファイルを選択してください。".into()]).await;
     };
@@ -483,7 +497,7 @@ pub(crate) async fn users_sync(
     Path(code): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<UsersPage, UiError> {
-    same_origin(&headers)?;
+    same_origin(&headers, state.behind_proxy)?;
     signed_in.check_csrf(&form.csrf)?;
     let page = company_page(&state, &signed_in, &code).await?;
     let result = crate::remote::sync_employees(&state.store, &crate::remote::http_client(), &page.company)
@@ -676,7 +690,7 @@ pub(crate) async fn link_account(
     Path(code): Path<String>,
     Form(form): Form<LinkAccountForm>,
 ) -> Result<PreviewPage, UiError> {
-    same_origin(&headers)?;
+    same_origin(&headers, state.behind_proxy)?;
     signed_in.check_csrf(&form.csrf)?;
     let page = company_page(&state, &signed_in, &code).await?;
     let company = page.company;
@@ -725,7 +739,7 @@ pub(crate) async fn apply_account(
     Path(code): Path<String>,
     Form(form): Form<LinkAccountForm>,
 ) -> Result<Redirect, UiError> {
-    same_origin(&headers)?;
+    same_origin(&headers, state.behind_proxy)?;
     signed_in.check_csrf(&form.csrf)?;
     let page = company_page(&state, &signed_in, &code).await?;
     let written = state.store.apply_account_logs(&page.company, &form.account).await?;

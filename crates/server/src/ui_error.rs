@@ -17,7 +17,12 @@ pub enum UiError {
 
 impl From<StoreError> for UiError {
     fn from(e: StoreError) -> Self {
-        UiError::Store(e)
+        match e {
+            StoreError::NotFound(_) => UiError::NotFound,
+            StoreError::Invalid(m) => UiError::BadRequest(m),
+            StoreError::Conflict(m) => UiError::BadRequest(format!("{m} はすでに使われています。")),
+            e => UiError::Store(e),
+        }
     }
 }
 

@@ -121,8 +121,8 @@ async fn punches_reach_another_instance_exactly_once_even_with_two_senders_racin
 
         // In the morning window nothing goes; at noon only the 出勤 go, the 退勤 wait for the
         // day (05:00 to 05:00) to end plus an hour.
-        assert_eq!(send_due(&local, &http, "w1", jst("2024-02-08T09:30:00")).await.unwrap().sent, 0);
-        assert_eq!(send_due(&local, &http, "w1", jst("2024-02-08T12:00:00")).await.unwrap().sent, 2);
+        assert_eq!(send_due(&local, &http, "w1", || jst("2024-02-08T09:30:00")).await.unwrap().sent, 0);
+        assert_eq!(send_due(&local, &http, "w1", || jst("2024-02-08T12:00:00")).await.unwrap().sent, 2);
         assert_eq!(remote.api_timerecord_count(remote_company.id).await.unwrap(), 2);
         // A later log moves a pending 退勤 but cannot touch a 出勤 already sent.
         ingest(
@@ -134,10 +134,10 @@ async fn punches_reach_another_instance_exactly_once_even_with_two_senders_racin
 
         // Two senders race once the day is settled.
         let now = jst("2024-02-09T12:00:00");
-        let (a, b) = tokio::join!(send_due(&local, &http, "w1", now), send_due(&local, &http, "w2", now));
+        let (a, b) = tokio::join!(send_due(&local, &http, "w1", || now), send_due(&local, &http, "w2", || now));
         assert_eq!(a.unwrap().sent + b.unwrap().sent, 2, "{engine:?}");
         assert_eq!(
-            send_due(&local, &http, "w1", jst("2024-02-10T12:00:00")).await.unwrap().sent,
+            send_due(&local, &http, "w1", || jst("2024-02-10T12:00:00")).await.unwrap().sent,
             0,
             "nothing is sent twice"
         );
@@ -223,14 +223,14 @@ async fn busy_answers_are_retried_later_and_never_lost() {
         let (url, calls) = double(status, body, header).await;
         let (store, company) = local_with_one_punch(&db, &url).await;
         let http = http_client();
-        let report = send_due(&store, &http, "w", jst("2024-02-08T12:00:00")).await.unwrap();
+        let report = send_due(&store, &http, "w", || jst("2024-02-08T12:00:00")).await.unwrap();
         assert_eq!((report.sent, report.retried), (0, 1), "{status} {body}");
         assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "pending"), 1);
         // Not again at once: the retry waits.
-        send_due(&store, &http, "w", jst("2024-02-08T12:00:30")).await.unwrap();
+        send_due(&store, &http, "w", || jst("2024-02-08T12:00:30")).await.unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         // Later it is tried again.
-        send_due(&store, &http, "w", jst("2024-02-08T12:10:00")).await.unwrap();
+        send_due(&store, &http, "w", || jst("2024-02-08T12:10:00")).await.unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 2);
         store.close().await;
     }
@@ -243,10 +243,10 @@ async fn a_rejected_token_pauses_the_company_and_shows_why() {
         double(StatusCode::UNAUTHORIZED, r#"{"errors":[{"message":"invalid token","code":102}]}"#, None).await;
     let (store, company) = local_with_one_punch(&db, &url).await;
     let http = http_client();
-    assert_eq!(send_due(&store, &http, "w", jst("2024-02-08T12:00:00")).await.unwrap().paused, 1);
+    assert_eq!(send_due(&store, &http, "w", || jst("2024-02-08T12:00:00")).await.unwrap().paused, 1);
     let paused = store.company_by_code("ABC").await.unwrap().unwrap().remote_paused_reason.unwrap();
     assert!(paused.contains("401") && paused.contains("invalid token"), "{paused}");
-    send_due(&store, &http, "w", jst("2024-02-08T15:00:00")).await.unwrap();
+    send_due(&store, &http, "w", || jst("2024-02-08T15:00:00")).await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 1, "a paused company sends nothing");
     assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "pending"), 1, "the punch is kept");
     store.close().await;
@@ -259,8 +259,8 @@ async fn a_refused_punch_fails_for_good_and_is_not_retried() {
         double(StatusCode::NOT_FOUND, r#"{"errors":[{"message":"employee not found","code":200}]}"#, None).await;
     let (store, company) = local_with_one_punch(&db, &url).await;
     let http = http_client();
-    assert_eq!(send_due(&store, &http, "w", jst("2024-02-08T12:00:00")).await.unwrap().failed, 1);
-    send_due(&store, &http, "w", jst("2024-02-09T12:00:00")).await.unwrap();
+    assert_eq!(send_due(&store, &http, "w", || jst("2024-02-08T12:00:00")).await.unwrap().failed, 1);
+    send_due(&store, &http, "w", || jst("2024-02-09T12:00:00")).await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "failed"), 1);
     store.close().await;
@@ -277,7 +277,7 @@ async fn a_punch_whose_sender_died_mid_request_is_never_sent_again() {
         let claimed = store.claim_remote_punches("dead", now, 10, 1_000).await.unwrap();
         assert_eq!(claimed.len(), 1);
         let later = jst("2024-02-08T12:05:00");
-        assert_eq!(send_due(&store, &http_client(), "survivor", later).await.unwrap().sent, 0);
+        assert_eq!(send_due(&store, &http_client(), "survivor", || later).await.unwrap().sent, 0);
         assert_eq!(calls.load(Ordering::SeqCst), 0);
         assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "unknown"), 1);
         store.close().await;
@@ -436,4 +436,21 @@ async fn a_company_with_employees_can_switch_to_remote_mode_and_sync() {
         remote_db.cleanup().await;
         local_db.cleanup().await;
     }
+}
+
+#[tokio::test]
+async fn a_run_that_reaches_a_blocked_window_stops_sending_at_once() {
+    let db = TestDb::new(test_support::Engine::Sqlite).await;
+    let (url, calls) = double(StatusCode::CREATED, "{}", None).await;
+    let (store, company) = local_with_one_punch(&db, &url).await;
+    let ticks = AtomicUsize::new(0);
+    // The claim happens at 08:29:59; by the time of the request it is 08:30.
+    let clock = || {
+        if ticks.fetch_add(1, Ordering::SeqCst) == 0 { jst("2024-02-09T08:29:59") } else { jst("2024-02-09T08:30:00") }
+    };
+    assert_eq!(send_due(&store, &http_client(), "w", clock).await.unwrap().sent, 0);
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "pending"), 1);
+    assert_eq!(send_due(&store, &http_client(), "w", || jst("2024-02-09T10:00:00")).await.unwrap().sent, 1);
+    store.close().await;
 }

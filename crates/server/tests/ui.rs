@@ -138,6 +138,8 @@ async fn a_form_without_the_csrf_token_is_refused() {
     assert_eq!(r.status(), 403);
     let r = ui.admin.post_form("/logout", &[("csrf", "")]).await;
     assert_eq!(r.status(), 403);
+    let r = ui.admin.post_file("/companies/ABC/links/import", "forged", "links.csv", b"x".to_vec()).await;
+    assert_eq!(r.status(), 403, "an upload without the session's token is refused");
     ui.finish().await;
 }
 
@@ -163,10 +165,7 @@ async fn links_are_downloaded_edited_and_uploaded_as_the_manual_describes() {
             .collect();
         let (upload, _, _) = encoding_rs::SHIFT_JIS.encode(&edited);
         let csrf = ui.admin.csrf("/companies/ABC/links").await;
-        let page = ui
-            .admin
-            .post_file(&format!("/companies/ABC/links/import?csrf={csrf}"), "links.csv", upload.into_owned())
-            .await;
+        let page = ui.admin.post_file("/companies/ABC/links/import", &csrf, "links.csv", upload.into_owned()).await;
         assert_eq!(page.status(), 200);
         let page = page.text().await.unwrap();
         assert!(page.contains("2件のアカウントを更新"), "{page}");
@@ -184,10 +183,7 @@ async fn an_invalid_upload_changes_nothing_and_names_the_lines() {
     let text = "連携種別,種別コード,打刻先アカウント,姓・名,サービスアカウント\r\n\
                 LanScope連携,\"2\",\"1000\",\"髙橋 太郎\",\"ok\"\r\n\
                 LanScope連携,\"2\",\"12\",\"勤怠 太郎\",\"tarouk\"\r\n";
-    let page = ui
-        .admin
-        .post_file(&format!("/companies/ABC/links/import?csrf={csrf}"), "links.csv", text.as_bytes().to_vec())
-        .await;
+    let page = ui.admin.post_file("/companies/ABC/links/import", &csrf, "links.csv", text.as_bytes().to_vec()).await;
     let page = page.text().await.unwrap();
     assert!(page.contains("3行目") && page.contains("Excel"), "{page}");
     assert!(ui.store.link_rows(ui.company.id).await.unwrap().iter().all(|l| l.service_account.is_none()));
@@ -199,7 +195,7 @@ async fn an_upload_over_the_size_limit_is_refused() {
     let ui = spawn_ui(Engine::Sqlite).await;
     let csrf = ui.admin.csrf("/companies/ABC/links").await;
     let big = vec![b'a'; 3 * 1024 * 1024];
-    let r = ui.admin.post_file(&format!("/companies/ABC/links/import?csrf={csrf}"), "big.csv", big).await;
+    let r = ui.admin.post_file("/companies/ABC/links/import", &csrf, "big.csv", big).await;
     assert!(r.status() == 400 || r.status() == 413, "{}", r.status());
     ui.finish().await;
 }
@@ -354,7 +350,7 @@ async fn an_administrator_of_company_b_reaches_nothing_of_company_a() {
                 .await;
             assert_eq!(r.status(), 404, "POST {path}");
         }
-        let r = b.post_file(&format!("/companies/ABC/links/import?csrf={csrf}"), "l.csv", b"x".to_vec()).await;
+        let r = b.post_file("/companies/ABC/links/import", &csrf, "l.csv", b"x".to_vec()).await;
         assert_eq!(r.status(), 404);
         assert_eq!(b.post_form("/operator/companies/ABC/token", &[("csrf", &csrf)]).await.status(), 404);
         assert!(ui.store.link_rows(ui.company.id).await.unwrap().iter().all(|l| l.service_account.is_none()));

@@ -72,6 +72,14 @@ impl Store {
         .bind(now_ms())
         .execute(&self.pool)
         .await?;
+        // A new password ends every session opened with the old one.
+        sqlx::query(
+            "DELETE FROM sessions WHERE admin_id IN (SELECT id FROM admins WHERE company_id = $1 AND login_id = $2)",
+        )
+        .bind(company_id)
+        .bind(login_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

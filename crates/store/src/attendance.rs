@@ -616,6 +616,10 @@ impl Store {
         if let Some(account) = account {
             let days = BTreeSet::from([EmployeeDay { employee_id, account, date: business_date, change }]);
             self.rederive_days(&mut tx, company_id, &tz, &days).await?;
+            // In remote mode a PC punch the hand-entered one replaced must not be sent.
+            if let Some(remote) = self.remote_config(company_id).await? {
+                self.enqueue_remote(&mut tx, company_id, &tz, remote.settle_minutes, &days).await?;
+            }
         }
         let detail = format!(
             "{employee_code} {business_date} {} {}",

@@ -167,7 +167,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(holder) = holder {
-                return Err(StoreError::Conflict(format!(
+                return Err(StoreError::Invalid(format!(
                     "サービスアカウント {account:?} は打刻先アカウント {holder:?} に設定済みです"
                 )));
             }

@@ -117,7 +117,7 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(store: Store) -> TestServer {
-        Self::start_with(store, ServerOptions { secure_cookies: false }).await
+        Self::start_with(store, ServerOptions { secure_cookies: false, behind_proxy: false }).await
     }
 
     pub async fn start_with(store: Store, options: ServerOptions) -> TestServer {
@@ -211,9 +211,9 @@ impl AdminClient {
         self.with_cookie(self.http.post(format!("{}{path}", self.base_url))).form(form).send().await.expect("POST")
     }
 
-    pub async fn post_file(&self, path: &str, file_name: &str, bytes: Vec<u8>) -> reqwest::Response {
+    pub async fn post_file(&self, path: &str, csrf: &str, file_name: &str, bytes: Vec<u8>) -> reqwest::Response {
         let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string());
-        let form = reqwest::multipart::Form::new().part("file", part);
+        let form = reqwest::multipart::Form::new().text("csrf", csrf.to_string()).part("file", part);
         self.with_cookie(self.http.post(format!("{}{path}", self.base_url)))
             .multipart(form)
             .send()
