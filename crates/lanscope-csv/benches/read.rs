@@ -33,8 +33,8 @@ fn events_file() -> (String, usize) {
                 }
                 n += 1;
                 let (minute, second) = ((n * 7) % 60, (n * 13) % 60);
-                let name = if n % 50 == 0 { "SYSTEM".to_string() } else { format!("CORP\\user{user:05}") };
-                let log_type = if n % 97 == 0 { 5 } else { kind };
+                let name = if matches!(n % 50, 0) { "SYSTEM".to_string() } else { format!("CORP\\user{user:05}") };
+                let log_type = if matches!(n % 97, 0) { 5 } else { kind };
                 text.push_str(&format!(
                     "2024/{month:02}/{date:02} {hour:02}:{:02}:{second:02},2024/{month:02}/{date:02} {hour:02}:{minute:02}:{second:02},\
                      {name},{log_type},{},{},営業部-PC{user:05}\r\n",
