@@ -46,10 +46,27 @@ pub struct IngestOutcome {
     pub punches_written: u64,
 }
 
-const INSERT_LOG: &str = "INSERT INTO logs (company_id, event_at_ms, idem_key, user_name, account, kind, recorded_at_ms, \
-     sub_manager_no, agent_no, computer_name, connector_version, connector_host, source_file, source_line, received_at_ms) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-     ON CONFLICT (company_id, event_at_ms, idem_key) DO NOTHING";
+/// Rows per multi-row INSERT: few round trips, and few enough parameters (15 a row) for
+/// SQLite to prepare quickly.
+const INSERT_CHUNK: usize = 100;
+
+/// `INSERT … VALUES (…), (…) ON CONFLICT DO NOTHING RETURNING` for `rows` rows; the same text
+/// for the same count, so the prepared statement is reused.
+fn insert_logs_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO logs (company_id, event_at_ms, idem_key, user_name, account, kind, recorded_at_ms, \
+         sub_manager_no, agent_no, computer_name, connector_version, connector_host, source_file, source_line, \
+         received_at_ms) VALUES ",
+    );
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        let params: Vec<String> = (1..=15).map(|c| format!("${}", r * 15 + c)).collect();
+        sql.push_str(&params.join(", "));
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (company_id, event_at_ms, idem_key) DO NOTHING RETURNING event_at_ms, idem_key");
+    sql
+}
 
 /// Namespace of the advisory locks that serialise punch derivation per employee.
 pub(crate) const PUNCH_LOCK_NAMESPACE: i64 = 1 << 56;
@@ -90,46 +107,43 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let mut outcome = IngestOutcome::default();
         let mut new_logs: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
-        for row in rows {
-            let account = bare_account(&row.user_name);
-            let inserted = sqlx::query(INSERT_LOG)
-                .bind(company.id)
-                .bind(row.event_at_ms)
-                .bind(&row.key)
-                .bind(&row.user_name)
-                .bind(account)
-                .bind(row.kind.as_str())
-                .bind(row.recorded_at_ms)
-                .bind(&row.sub_manager_no)
-                .bind(&row.agent_no)
-                .bind(&row.computer_name)
-                .bind(&connector.version)
-                .bind(&connector.host)
-                .bind(&row.source_file)
-                .bind(row.source_line.and_then(|l| i64::try_from(l).ok()))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if inserted == 1 {
-                outcome.accepted += 1;
-                new_logs.entry(account).or_default().push(row.event_at_ms);
-            } else {
-                outcome.duplicate += 1;
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            let sql = insert_logs_sql(chunk.len());
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for row in chunk {
+                query = query
+                    .bind(company.id)
+                    .bind(row.event_at_ms)
+                    .bind(&row.key)
+                    .bind(&row.user_name)
+                    .bind(bare_account(&row.user_name))
+                    .bind(row.kind.as_str())
+                    .bind(row.recorded_at_ms)
+                    .bind(&row.sub_manager_no)
+                    .bind(&row.agent_no)
+                    .bind(&row.computer_name)
+                    .bind(&connector.version)
+                    .bind(&connector.host)
+                    .bind(&row.source_file)
+                    .bind(row.source_line.and_then(|l| i64::try_from(l).ok()))
+                    .bind(now);
             }
-        }
-        if !rows.is_empty() {
-            sqlx::query(
-                "UPDATE companies SET last_ingest_at_ms = $1, connector_version = $2, connector_host = $3, \
-                 connector_collection_start = COALESCE($4, connector_collection_start) WHERE id = $5",
-            )
-            .bind(now)
-            .bind(&connector.version)
-            .bind(&connector.host)
-            .bind(&connector.collection_start)
-            .bind(company.id)
-            .execute(&mut *tx)
-            .await?;
+            // Only the rows actually inserted come back; the others were already stored.
+            let inserted: Vec<(i64, String)> = query
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_>>()?;
+            let by_key: BTreeMap<(i64, &str), &AcceptedRow> =
+                chunk.iter().map(|r| ((r.event_at_ms, r.key.as_str()), *r)).collect();
+            for (event_at_ms, key) in &inserted {
+                if let Some(row) = by_key.get(&(*event_at_ms, key.as_str())) {
+                    new_logs.entry(bare_account(&row.user_name)).or_default().push(*event_at_ms);
+                }
+            }
+            outcome.accepted += inserted.len() as u64;
+            outcome.duplicate += (chunk.len() - inserted.len()) as u64;
         }
         let mut days = BTreeSet::new();
         for (account, times) in &new_logs {
@@ -155,6 +169,23 @@ impl Store {
             self.enqueue_remote(&mut tx, company.id, tz, settle, &days).await?;
         }
         tx.commit().await?;
+        if !rows.is_empty() {
+            // Outside the transaction and at most once a minute: concurrent batches of one
+            // company would otherwise queue behind this row's lock until each commit.
+            sqlx::query(
+                "UPDATE companies SET last_ingest_at_ms = $1, connector_version = $2, connector_host = $3, \
+                 connector_collection_start = COALESCE($4, connector_collection_start) WHERE id = $5 \
+                 AND (last_ingest_at_ms IS NULL OR last_ingest_at_ms < $1 - 60000 OR connector_version IS NULL \
+                      OR connector_version <> $2 OR connector_host <> $3)",
+            )
+            .bind(now)
+            .bind(&connector.version)
+            .bind(&connector.host)
+            .bind(&connector.collection_start)
+            .bind(company.id)
+            .execute(&self.pool)
+            .await?;
+        }
         Ok(outcome)
     }
 
