@@ -45,7 +45,7 @@ impl Store {
              WHERE l.company_id = $1 AND l.event_at_ms >= $2 AND l.event_at_ms < $3 AND ($4 = '' OR l.account = $4) \
                AND ($7 = '' OR l.kind = $7) \
                AND ($8 = 0 OR ($8 = 1 AND u.id IS NOT NULL) OR ($8 = 2 AND u.id IS NULL)) \
-             ORDER BY l.event_at_ms DESC, l.idem_key DESC LIMIT $5 OFFSET $6",
+             ORDER BY l.event_at_ms DESC, l.id DESC LIMIT $5 OFFSET $6",
         )
         .bind(company_id)
         .bind(filter.from_ms.unwrap_or(i64::MIN))
