@@ -145,9 +145,11 @@ impl Store {
             outcome.accepted += inserted.len() as u64;
             outcome.duplicate += (chunk.len() - inserted.len()) as u64;
         }
+        let accounts: Vec<&str> = new_logs.keys().copied().collect();
+        let linked = linked_employees(&mut tx, company.id, &accounts).await?;
         let mut days = BTreeSet::new();
         for (account, times) in &new_logs {
-            let Some((employee_id, change)) = linked_employee(&mut *tx, company.id, account).await? else {
+            let Some(&(employee_id, change)) = linked.get(*account) else {
                 continue;
             };
             for &ms in times {
@@ -190,6 +192,9 @@ impl Store {
     }
 
     /// Derives again the punches of the given employee days, inside the caller's transaction.
+    ///
+    /// A handful of statements per batch, whatever its size: the employees' locks, their logs,
+    /// the other methods' 出勤, then multi-row upserts and deletes of the PC punches.
     pub(crate) async fn rederive_days(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -197,22 +202,143 @@ impl Store {
         tz: &TimeZone,
         days: &BTreeSet<EmployeeDay>,
     ) -> Result<u64> {
+        if days.is_empty() {
+            return Ok(0);
+        }
+        let employees: Vec<i64> = days.iter().map(|d| d.employee_id).collect::<BTreeSet<_>>().into_iter().collect();
         if self.backend == Backend::Postgres {
-            let employees: BTreeSet<i64> = days.iter().map(|d| d.employee_id).collect();
-            for id in employees {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(PUNCH_LOCK_NAMESPACE | id)
-                    .execute(&mut **tx)
-                    .await?;
+            // In key order, so that two transactions never wait for each other in a circle.
+            for chunk in employees.chunks(1000) {
+                let sql = format!(
+                    "SELECT pg_advisory_xact_lock(k) FROM (VALUES {}) AS v(k) ORDER BY k",
+                    (1..=chunk.len()).map(|i| format!("(${i})")).collect::<Vec<_>>().join(", ")
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for id in chunk {
+                    query = query.bind(PUNCH_LOCK_NAMESPACE | id);
+                }
+                query.execute(&mut **tx).await?;
             }
         }
-        let mut written = 0;
+        let windows: Vec<(&EmployeeDay, i64, i64)> = days
+            .iter()
+            .map(|d| {
+                let (start, end) = business_day_window(d.date, tz, d.change);
+                (d, start.as_millisecond(), end.as_millisecond())
+            })
+            .collect();
+        let from = windows.iter().map(|w| w.1).min().unwrap_or(0);
+        let to = windows.iter().map(|w| w.2).max().unwrap_or(0);
+        let accounts: Vec<&str> =
+            days.iter().map(|d| d.account.as_str()).collect::<BTreeSet<_>>().into_iter().collect();
+        let mut logs: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
+        for chunk in accounts.chunks(200) {
+            let sql = format!(
+                "SELECT account, event_at_ms, idem_key FROM logs WHERE company_id = $1 AND event_at_ms >= $2 \
+                 AND event_at_ms < $3 AND account IN ({})",
+                params(chunk.len(), 4)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(from).bind(to);
+            for account in chunk {
+                query = query.bind(*account);
+            }
+            for r in query.fetch_all(&mut **tx).await? {
+                logs.entry(r.try_get(0)?).or_default().push((r.try_get(1)?, r.try_get(2)?));
+            }
+        }
+        let first_date = days.iter().map(|d| d.date).min().map(|d| d.to_string()).unwrap_or_default();
+        let last_date = days.iter().map(|d| d.date).max().map(|d| d.to_string()).unwrap_or_default();
+        let mut other_clock_ins: BTreeSet<(i64, String)> = BTreeSet::new();
+        for chunk in employees.chunks(500) {
+            let sql = format!(
+                "SELECT employee_id, business_date FROM punches WHERE company_id = $1 AND kind = $2 \
+                 AND method <> 'PC' AND business_date >= $3 AND business_date <= $4 AND employee_id IN ({})",
+                params(chunk.len(), 5)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(company_id)
+                .bind(i64::from(PunchKind::ClockIn.code()))
+                .bind(&first_date)
+                .bind(&last_date);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for r in query.fetch_all(&mut **tx).await? {
+                other_clock_ins.insert((r.try_get(0)?, r.try_get(1)?));
+            }
+        }
+        let mut upserts: Vec<(i64, String, i64, i64)> = Vec::new();
+        let mut deletes: Vec<(i64, String, i64)> = Vec::new();
+        for (day, start, end) in &windows {
+            let day_logs: Vec<DayLog> = logs
+                .get(&day.account)
+                .map(|all| {
+                    all.iter()
+                        .filter(|(ms, _)| start <= ms && ms < end)
+                        .filter_map(|(ms, key)| {
+                            Timestamp::from_millisecond(*ms).ok().map(|at| DayLog { at, key: key.clone() })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let date = day.date.to_string();
+            let other = other_clock_ins.contains(&(day.employee_id, date.clone()));
+            let punches = derive_day_punches(&day_logs, other);
+            for kind in [PunchKind::ClockIn, PunchKind::ClockOut] {
+                let code = i64::from(kind.code());
+                match punches.get(kind) {
+                    Some(at) => upserts.push((day.employee_id, date.clone(), code, at.as_millisecond())),
+                    None => deletes.push((day.employee_id, date.clone(), code)),
+                }
+            }
+        }
         let now = now_ms();
-        for day in days {
-            written += rederive_day(tx, company_id, tz, day, now).await?;
+        let mut written = 0;
+        for chunk in upserts.chunks(100) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("($1, ${}, ${}, ${}, ${}, 'PC', $2)", 3 + i * 4, 4 + i * 4, 5 + i * 4, 6 + i * 4))
+                .collect();
+            let sql = format!(
+                "INSERT INTO punches (company_id, employee_id, business_date, kind, at_ms, method, updated_at_ms) \
+                 VALUES {} ON CONFLICT (company_id, employee_id, business_date, kind) DO UPDATE \
+                 SET at_ms = excluded.at_ms, updated_at_ms = excluded.updated_at_ms \
+                 WHERE punches.method = 'PC' AND punches.at_ms <> excluded.at_ms",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(now);
+            for (employee_id, date, code, at) in chunk {
+                query = query.bind(*employee_id).bind(date).bind(*code).bind(*at);
+            }
+            written += query.execute(&mut **tx).await?.rows_affected();
+        }
+        for chunk in deletes.chunks(100) {
+            let conditions: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    format!(
+                        "(employee_id = ${} AND business_date = ${} AND kind = ${})",
+                        2 + i * 3,
+                        3 + i * 3,
+                        4 + i * 3
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "DELETE FROM punches WHERE company_id = $1 AND method = 'PC' AND ({})",
+                conditions.join(" OR ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id);
+            for (employee_id, date, code) in chunk {
+                query = query.bind(*employee_id).bind(date).bind(*code);
+            }
+            query.execute(&mut **tx).await?;
         }
         Ok(written)
     }
+}
+
+/// `$first, $first+1, …`: `count` consecutive placeholders.
+fn params(count: usize, first: usize) -> String {
+    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -248,79 +374,32 @@ where
     }
 }
 
-async fn rederive_day(
+/// The live employees the given サービスアカウント are linked to, in as few statements as the
+/// batch allows.
+async fn linked_employees(
     tx: &mut Transaction<'static, Any>,
     company_id: i64,
-    tz: &TimeZone,
-    day: &EmployeeDay,
-    now: i64,
-) -> Result<u64> {
-    let (start, end) = business_day_window(day.date, tz, day.change);
-    let logs: Vec<DayLog> = sqlx::query(
-        "SELECT event_at_ms, idem_key FROM logs WHERE company_id = $1 AND account = $2 \
-         AND event_at_ms >= $3 AND event_at_ms < $4",
-    )
-    .bind(company_id)
-    .bind(&day.account)
-    .bind(start.as_millisecond())
-    .bind(end.as_millisecond())
-    .fetch_all(&mut **tx)
-    .await?
-    .iter()
-    .map(|r| {
-        let at = Timestamp::from_millisecond(r.try_get(0)?).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        Ok(DayLog { at, key: r.try_get(1)? })
-    })
-    .collect::<Result<_>>()?;
-    let date = day.date.to_string();
-    let other_clock_in: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM punches WHERE company_id = $1 AND employee_id = $2 AND business_date = $3 \
-         AND kind = $4 AND method <> 'PC'",
-    )
-    .bind(company_id)
-    .bind(day.employee_id)
-    .bind(&date)
-    .bind(i64::from(PunchKind::ClockIn.code()))
-    .fetch_optional(&mut **tx)
-    .await?;
-    let punches = derive_day_punches(&logs, other_clock_in.is_some());
-    let mut written = 0;
-    for kind in [PunchKind::ClockIn, PunchKind::ClockOut] {
-        let code = i64::from(kind.code());
-        match punches.get(kind) {
-            Some(at) => {
-                written += sqlx::query(
-                    "INSERT INTO punches (company_id, employee_id, business_date, kind, at_ms, method, updated_at_ms) \
-                     VALUES ($1, $2, $3, $4, $5, 'PC', $6) \
-                     ON CONFLICT (company_id, employee_id, business_date, kind) DO UPDATE \
-                     SET at_ms = excluded.at_ms, updated_at_ms = excluded.updated_at_ms \
-                     WHERE punches.method = 'PC' AND punches.at_ms <> excluded.at_ms",
-                )
-                .bind(company_id)
-                .bind(day.employee_id)
-                .bind(&date)
-                .bind(code)
-                .bind(at.as_millisecond())
-                .bind(now)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-            }
-            None => {
-                sqlx::query(
-                    "DELETE FROM punches WHERE company_id = $1 AND employee_id = $2 AND business_date = $3 \
-                     AND kind = $4 AND method = 'PC'",
-                )
-                .bind(company_id)
-                .bind(day.employee_id)
-                .bind(&date)
-                .bind(code)
-                .execute(&mut **tx)
-                .await?;
-            }
+    accounts: &[&str],
+) -> Result<BTreeMap<String, (i64, DayChangeTime)>> {
+    let mut out = BTreeMap::new();
+    for chunk in accounts.chunks(200) {
+        let sql = format!(
+            "SELECT u.service_account, e.id, d.day_change_minutes FROM lr_users u \
+             JOIN employees e ON e.company_id = u.company_id AND e.employee_key = u.employee_key \
+                  AND e.deleted_at_ms IS NULL \
+             JOIN departments d ON d.id = e.department_id \
+             WHERE u.company_id = $1 AND u.removed_at_ms IS NULL AND u.service_account IN ({})",
+            params(chunk.len(), 2)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id);
+        for account in chunk {
+            query = query.bind(*account);
+        }
+        for r in query.fetch_all(&mut **tx).await? {
+            out.insert(r.try_get(0)?, (r.try_get(1)?, minutes_to_day_change(r.try_get(2)?)?));
         }
     }
-    Ok(written)
+    Ok(out)
 }
 
 /// Deadlocks and serialisation failures on PostgreSQL, and a busy SQLite, are worth a retry:
