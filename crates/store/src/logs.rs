@@ -37,8 +37,9 @@ impl Store {
         let rows = sqlx::query(
             "SELECT l.event_at_ms, l.user_name, l.account, l.kind, u.employee_code, u.full_name, \
                     l.connector_version, l.computer_name, l.agent_no, \
-                    (SELECT MIN(p.kind) FROM punches p JOIN employees e ON e.id = p.employee_id \
-                      WHERE p.company_id = l.company_id AND e.employee_key = u.employee_key \
+                    (SELECT MIN(p.kind) FROM employees e \
+                      JOIN punches p ON p.company_id = e.company_id AND p.employee_id = e.id \
+                      WHERE e.company_id = l.company_id AND e.employee_key = u.employee_key \
                         AND p.at_ms = l.event_at_ms AND p.method = 'PC') \
              FROM logs l LEFT JOIN lr_users u ON u.company_id = l.company_id AND u.service_account = l.account \
                   AND u.removed_at_ms IS NULL \
