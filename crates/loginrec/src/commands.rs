@@ -173,15 +173,6 @@ pub async fn timecard_export(url: &str, code: &str, from: Date, to: Date) -> any
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn database_passwords_never_reach_messages() {
-        assert_eq!(super::redact_url("postgres://app:s3cret@db/loginrec"), "postgres://app:***@db/loginrec");
-        assert_eq!(super::redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
-    }
-}
-
 pub async fn admin_create(url: &str, company_code: Option<&str>, login_id: &str) -> anyhow::Result<()> {
     let mut password = String::new();
     std::io::Read::read_to_string(&mut std::io::stdin(), &mut password)?;
@@ -239,4 +230,13 @@ pub async fn set_embedded(url: &str, code: &str) -> anyhow::Result<()> {
     store.set_remote(company.id, None).await?;
     println!("{} now uses the embedded attendance module", company.code);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_passwords_never_reach_messages() {
+        assert_eq!(super::redact_url("postgres://app:s3cret@db/loginrec"), "postgres://app:***@db/loginrec");
+        assert_eq!(super::redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
+    }
 }

@@ -32,10 +32,10 @@ pub(crate) async fn ingest_logs(
         Some(code) => Some(state.store.company_for_token(code, token).await?.ok_or(ApiError::TokenRejected)?),
         None => None,
     };
-    if let Some(company) = &early {
-        if !state.rate_limit.allow(company.id) {
-            return Err(ApiError::RateLimited);
-        }
+    if let Some(company) = &early
+        && !state.rate_limit.allow(company.id)
+    {
+        return Err(ApiError::RateLimited);
     }
     let batch: IngestBatch = serde_json::from_slice(&body).map_err(|e| ApiError::BadBody(e.to_string()))?;
     if header_code.as_ref().is_some_and(|code| code != &batch.company_code) {

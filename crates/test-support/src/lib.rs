@@ -84,13 +84,13 @@ impl TestDb {
 
     /// Drops a PostgreSQL test database (SQLite files go with the temporary folder).
     pub async fn cleanup(self) {
-        if let Some(admin) = &self.admin_url {
-            if let Ok(mut conn) = sqlx::postgres::PgConnection::connect(admin).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)))
-                    .execute(&mut conn)
-                    .await;
-                conn.close().await.ok();
-            }
+        if let Some(admin) = &self.admin_url
+            && let Ok(mut conn) = sqlx::postgres::PgConnection::connect(admin).await
+        {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)))
+                .execute(&mut conn)
+                .await;
+            conn.close().await.ok();
         }
     }
 }
@@ -137,19 +137,6 @@ impl TestServer {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_database_name_is_replaced_keeping_the_rest() {
-        assert_eq!(super::replace_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
-        assert_eq!(
-            super::replace_database("postgres://u@h/postgres?sslmode=disable", "x"),
-            "postgres://u@h/x?sslmode=disable"
-        );
-        assert_eq!(super::replace_database("postgres://u@h", "x"), "postgres://u@h/x");
     }
 }
 
@@ -219,5 +206,18 @@ impl AdminClient {
             .send()
             .await
             .expect("upload")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_database_name_is_replaced_keeping_the_rest() {
+        assert_eq!(super::replace_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
+        assert_eq!(
+            super::replace_database("postgres://u@h/postgres?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(super::replace_database("postgres://u@h", "x"), "postgres://u@h/x");
     }
 }
