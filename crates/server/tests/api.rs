@@ -3,9 +3,9 @@
 use ingest_protocol::{ConnectorInfo, INGEST_PATH, IngestBatch, IngestResponse, IngestRow};
 use jiff::civil::date;
 use jiff::tz::TimeZone;
-use loginrec_rules::{DayChangeTime, LogKind};
+use loginrec_rules::LogKind;
 use loginrec_server::ServerOptions;
-use loginrec_store::{Company, DepartmentInput, EmployeeInput, Store};
+use loginrec_store::{Company, EmployeeInput, Store};
 use test_support::{AdminClient, Engine, TestDb, TestServer, engines};
 
 struct App {
@@ -34,36 +34,8 @@ async fn spawn_app(engine: Engine) -> App {
 }
 
 async fn seed_company(store: &Store, code: &str) -> Company {
-    let company = store.create_company(code, &format!("{code} 株式会社"), "Asia/Tokyo").await.unwrap();
-    store
-        .upsert_departments(
-            company.id,
-            &[
-                DepartmentInput {
-                    code: "100".into(),
-                    name: "本社".into(),
-                    day_change: DayChangeTime::LANSCOPE_DEFAULT,
-                },
-                DepartmentInput { code: "200".into(), name: "営業所".into(), day_change: DayChangeTime::MIDNIGHT },
-            ],
-        )
-        .await
-        .unwrap();
-    let employee = |code: &str, last: &str, dept: &str| EmployeeInput {
-        code: code.into(),
-        last_name: last.into(),
-        first_name: "太郎".into(),
-        department_code: dept.into(),
-    };
-    store
-        .upsert_employees(company.id, &[employee("0001", "勤怠", "100"), employee("0002", "打刻", "200")])
-        .await
-        .unwrap();
-    store
-        .apply_links(company.id, &[("0001".into(), Some("tarou".into())), ("0002".into(), Some("hanako".into()))])
-        .await
-        .unwrap();
-    company
+    let employees = [("0001", "勤怠", "100", Some("tarou")), ("0002", "打刻", "200", Some("hanako"))];
+    test_support::seed_company(store, code, &employees, None).await
 }
 
 impl App {

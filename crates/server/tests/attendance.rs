@@ -5,8 +5,8 @@
 use ingest_protocol::{ConnectorInfo, INGEST_PATH, IngestBatch, IngestRow};
 use jiff::civil::date;
 use jiff::tz::TimeZone;
-use loginrec_rules::{DayChangeTime, LogKind};
-use loginrec_store::{Company, DepartmentInput, EmployeeInput, Store};
+use loginrec_rules::LogKind;
+use loginrec_store::{Company, Store};
 use test_support::{AdminClient, Engine, TestDb, TestServer, engines};
 
 struct App {
@@ -22,35 +22,8 @@ struct App {
 /// A company with departments 100 (05:00) and 200 (00:00), employees 0001 (100, linked to
 /// `tarou`) and 0002 (200, linked to `hanako`), and an administrator.
 async fn company(store: &Store, code: &str, password: &str) -> Company {
-    let company = store.create_company(code, &format!("{code} 株式会社"), "Asia/Tokyo").await.unwrap();
-    store
-        .upsert_departments(
-            company.id,
-            &[
-                DepartmentInput {
-                    code: "100".into(),
-                    name: "本社".into(),
-                    day_change: DayChangeTime::LANSCOPE_DEFAULT,
-                },
-                DepartmentInput { code: "200".into(), name: "営業所".into(), day_change: DayChangeTime::MIDNIGHT },
-            ],
-        )
-        .await
-        .unwrap();
-    let e = |code: &str, last: &str, dept: &str| EmployeeInput {
-        code: code.into(),
-        last_name: last.into(),
-        first_name: "太郎".into(),
-        department_code: dept.into(),
-    };
-    store.upsert_employees(company.id, &[e("0001", "勤怠", "100"), e("0002", "打刻", "200")]).await.unwrap();
-    store
-        .apply_links(company.id, &[("0001".into(), Some("tarou".into())), ("0002".into(), Some("hanako".into()))])
-        .await
-        .unwrap();
-    let hash = loginrec_server::hash_password(password.into()).await.unwrap();
-    store.upsert_admin(company.id, "admin", &hash).await.unwrap();
-    company
+    let employees = [("0001", "勤怠", "100", Some("tarou")), ("0002", "打刻", "200", Some("hanako"))];
+    test_support::seed_company(store, code, &employees, Some(password)).await
 }
 
 async fn spawn_app(engine: Engine) -> App {

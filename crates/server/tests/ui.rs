@@ -3,9 +3,9 @@
 
 use ingest_protocol::{ConnectorInfo, INGEST_PATH, IngestBatch, IngestRow};
 use jiff::tz::TimeZone;
-use loginrec_rules::{DayChangeTime, LogKind};
+use loginrec_rules::LogKind;
 use loginrec_store::admins::OPERATOR;
-use loginrec_store::{Company, DepartmentInput, EmployeeInput, Store};
+use loginrec_store::{Company, EmployeeInput, Store};
 use test_support::{AdminClient, Engine, TestDb, TestServer, engines};
 
 struct Ui {
@@ -17,32 +17,10 @@ struct Ui {
     admin: AdminClient,
 }
 
+/// A company with employees 0012, 1000 (髙橋) and 3000, none linked yet, and an administrator.
 async fn company(store: &Store, code: &str, password: &str) -> Company {
-    let company = store.create_company(code, &format!("{code} 株式会社"), "Asia/Tokyo").await.unwrap();
-    store
-        .upsert_departments(
-            company.id,
-            &[
-                DepartmentInput {
-                    code: "100".into(),
-                    name: "本社".into(),
-                    day_change: DayChangeTime::LANSCOPE_DEFAULT,
-                },
-                DepartmentInput { code: "200".into(), name: "営業所".into(), day_change: DayChangeTime::MIDNIGHT },
-            ],
-        )
-        .await
-        .unwrap();
-    let e = |code: &str, last: &str| EmployeeInput {
-        code: code.into(),
-        last_name: last.into(),
-        first_name: "太郎".into(),
-        department_code: "100".into(),
-    };
-    store.upsert_employees(company.id, &[e("0012", "勤怠"), e("1000", "髙橋"), e("3000", "打刻")]).await.unwrap();
-    let hash = loginrec_server::hash_password(password.into()).await.unwrap();
-    store.upsert_admin(company.id, "admin", &hash).await.unwrap();
-    company
+    let employees = [("0012", "勤怠", "100", None), ("1000", "髙橋", "100", None), ("3000", "打刻", "100", None)];
+    test_support::seed_company(store, code, &employees, Some(password)).await
 }
 
 async fn spawn_ui(engine: Engine) -> Ui {

@@ -140,6 +140,50 @@ impl TestServer {
     }
 }
 
+/// One employee of [`seed_company`]: 従業員コード, 姓, 所属コード, and the サービスアカウント
+/// linked to it, if any.
+pub type SeedEmployee<'a> = (&'a str, &'a str, &'a str, Option<&'a str>);
+
+/// A company `code` with departments 100 本社 (日付変更時間 05:00) and 200 営業所 (00:00), the
+/// given employees (名 太郎) and links, and an administrator `admin` when a password is given.
+pub async fn seed_company(
+    store: &Store,
+    code: &str,
+    employees: &[SeedEmployee<'_>],
+    admin_password: Option<&str>,
+) -> loginrec_store::Company {
+    use loginrec_rules::DayChangeTime;
+    use loginrec_store::{DepartmentInput, EmployeeInput};
+    let company = store.create_company(code, &format!("{code} 株式会社"), "Asia/Tokyo").await.expect("company");
+    let departments = [
+        DepartmentInput { code: "100".into(), name: "本社".into(), day_change: DayChangeTime::LANSCOPE_DEFAULT },
+        DepartmentInput { code: "200".into(), name: "営業所".into(), day_change: DayChangeTime::MIDNIGHT },
+    ];
+    store.upsert_departments(company.id, &departments).await.expect("departments");
+    let inputs: Vec<EmployeeInput> = employees
+        .iter()
+        .map(|(code, last, dept, _)| EmployeeInput {
+            code: code.to_string(),
+            last_name: last.to_string(),
+            first_name: "太郎".into(),
+            department_code: dept.to_string(),
+        })
+        .collect();
+    store.upsert_employees(company.id, &inputs).await.expect("employees");
+    let links: Vec<(String, Option<String>)> = employees
+        .iter()
+        .filter_map(|(code, _, _, account)| account.map(|a| (code.to_string(), Some(a.to_string()))))
+        .collect();
+    if !links.is_empty() {
+        store.apply_links(company.id, &links).await.expect("links");
+    }
+    if let Some(password) = admin_password {
+        let hash = loginrec_server::hash_password(password.into()).await.expect("hash");
+        store.upsert_admin(company.id, "admin", &hash).await.expect("admin");
+    }
+    company
+}
+
 /// A browser-like HTTP client for the admin screens: keeps the session cookie, reads the
 /// CSRF token from pages, and never follows redirects on its own.
 pub struct AdminClient {
