@@ -55,6 +55,9 @@ pub(crate) struct AppState {
     pub secure_cookies: bool,
     pub behind_proxy: bool,
     pub rate_limit: std::sync::Arc<rate_limit::PerCompany>,
+    /// The diagnostics count every page's banner shows, recomputed at most once a minute per
+    /// company: the checks read the company's logs, too much work for every page view.
+    pub banner_cache: std::sync::Arc<ui::BannerCache>,
 }
 
 pub fn router(store: Store, options: ServerOptions) -> Router {
@@ -64,6 +67,7 @@ pub fn router(store: Store, options: ServerOptions) -> Router {
         secure_cookies: options.secure_cookies,
         behind_proxy: options.behind_proxy,
         rate_limit: std::sync::Arc::new(rate_limit::PerCompany::new(rate_limit::INGEST_REQUESTS_PER_SECOND)),
+        banner_cache: Default::default(),
     };
     Router::new()
         .route(ingest_protocol::INGEST_PATH, post(ingest::ingest_logs))

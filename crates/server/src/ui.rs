@@ -28,6 +28,32 @@ use crate::ui_error::UiError;
 /// Largest 連携設定 upload accepted.
 pub const MAX_UPLOAD_BYTES: usize = 2 * 1024 * 1024;
 
+/// Recent diagnostics counts per company (see `AppState::banner_cache`).
+#[derive(Debug, Default)]
+pub struct BannerCache {
+    counts: std::sync::Mutex<std::collections::HashMap<i64, (std::time::Instant, usize)>>,
+}
+
+impl BannerCache {
+    const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
+    fn get(&self, company_id: i64) -> Option<usize> {
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.get(&company_id).filter(|(at, _)| at.elapsed() < Self::FRESH_FOR).map(|(_, n)| *n)
+    }
+
+    fn put(&self, company_id: i64, count: usize) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.insert(company_id, (std::time::Instant::now(), count));
+    }
+
+    /// Forgets a company's count, after something that changes it (a link, an import).
+    pub(crate) fn forget(&self, company_id: i64) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.remove(&company_id);
+    }
+}
+
 pub(crate) struct CompanyPage {
     pub company: Company,
     pub csrf: String,
@@ -42,7 +68,14 @@ pub(crate) async fn company_page(state: &AppState, signed_in: &SignedIn, code: &
     if !(admin.is_operator() || admin.company_id == company.id) {
         return Err(UiError::NotFound);
     }
-    let problems = Diagnostics::gather(&state.store, &company).await?.count();
+    let problems = match state.banner_cache.get(company.id) {
+        Some(n) => n,
+        None => {
+            let n = Diagnostics::gather(&state.store, &company).await?.count();
+            state.banner_cache.put(company.id, n);
+            n
+        }
+    };
     Ok(CompanyPage { company, csrf: signed_in.csrf().to_string(), problems })
 }
 
@@ -422,6 +455,7 @@ pub(crate) async fn links_import(
                 .apply_links(page.company.id, &plan)
                 .await
                 .map_err(|e| UiError::BadRequest(e.to_string()))?;
+            state.banner_cache.forget(page.company.id);
             let message = links::updated_message(n);
             state.store.audit(page.company.id, &signed_in.actor(), "連携設定 CSV データ入力", &message).await?;
             links_page(&state, page, message, Vec::new()).await
@@ -611,6 +645,7 @@ pub(crate) async fn diagnostics(
     let company = page.company;
     let tz = company.tz()?;
     let d = Diagnostics::gather(&state.store, &company).await?;
+    state.banner_cache.put(company.id, d.count());
     let unlinked_users =
         link_lines(state.store.link_rows(company.id).await?).into_iter().filter(|l| l.account.is_empty()).collect();
     let ingest_status = match (d.last_ingest_ms, d.stale) {
@@ -707,6 +742,7 @@ pub(crate) async fn link_account(
         .apply_links(company.id, &[(user.employee_code.clone(), Some(form.account.clone()))])
         .await
         .map_err(|e| UiError::BadRequest(e.to_string()))?;
+    state.banner_cache.forget(company.id);
     state
         .store
         .audit(company.id, &signed_in.actor(), "紐づけ", &format!("{} → {}", form.account, user.employee_code))
@@ -757,4 +793,20 @@ pub(crate) async fn apply_account(
 
 fn urlencode(s: &str) -> String {
     serde_urlencoded::to_string([("", s)]).map(|v| v.trim_start_matches('=').to_string()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BannerCache;
+
+    #[test]
+    fn a_banner_count_is_reused_until_something_changes_it() {
+        let cache = BannerCache::default();
+        assert_eq!(cache.get(7), None);
+        cache.put(7, 3);
+        assert_eq!(cache.get(7), Some(3));
+        assert_eq!(cache.get(8), None, "per company");
+        cache.forget(7);
+        assert_eq!(cache.get(7), None);
+    }
 }
