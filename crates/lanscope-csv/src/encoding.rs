@@ -20,7 +20,7 @@ pub const UTF_8: &str = "UTF-8";
 /// Windows CP932 (NEC and IBM extensions such as `①`, `㈱` and `髙` included).
 pub const SHIFT_JIS_NAME: &str = "Shift_JIS";
 
-const UTF_8_BOM: &[u8] = b"\xEF\xBB\xBF";
+pub(crate) const UTF_8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Decodes a LanScope CSV into text and names the encoding it was in.
 ///
@@ -38,6 +38,23 @@ pub fn decode(bytes: &[u8]) -> Result<(Cow<'_, str>, &'static str), ReadError> {
         return Ok((Cow::Borrowed(text), UTF_8));
     }
     decode_cp932(bytes).map(|text| (Cow::Owned(text), SHIFT_JIS_NAME))
+}
+
+/// Decodes in an encoding decided beforehand for the whole file (see `segments`).
+pub(crate) fn decode_as(
+    bytes: &[u8],
+    encoding: crate::segments::FileEncoding,
+) -> Result<(Cow<'_, str>, &'static str), ReadError> {
+    match encoding {
+        crate::segments::FileEncoding::Utf8 => {
+            let body = bytes.strip_prefix(UTF_8_BOM).unwrap_or(bytes);
+            let skipped = bytes.len() - body.len();
+            std::str::from_utf8(body)
+                .map(|text| (Cow::Borrowed(text), UTF_8))
+                .map_err(|e| ReadError::Encoding { offset: skipped + e.valid_up_to() })
+        }
+        crate::segments::FileEncoding::Cp932 => decode_cp932(bytes).map(|text| (Cow::Owned(text), SHIFT_JIS_NAME)),
+    }
 }
 
 fn decode_cp932(bytes: &[u8]) -> Result<String, ReadError> {

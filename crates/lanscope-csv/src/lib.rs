@@ -22,6 +22,7 @@ mod encoding;
 mod header;
 mod lines;
 mod rows;
+mod segments;
 
 use std::fmt;
 
@@ -33,6 +34,7 @@ pub use datetime::{parse_local_date, parse_local_datetime, parse_local_time};
 pub use encoding::{SHIFT_JIS_NAME, UTF_8, decode};
 pub use header::{ColumnMap, Layout};
 pub use lines::LineCounter;
+pub use segments::{EncodingSniffer, FileEncoding, SegmentsError, SegmentsSummary, read_in_segments};
 
 /// How to read a file: the connector's configuration.
 #[derive(Clone, Debug)]
@@ -148,9 +150,14 @@ fn quoted_list(items: &[String]) -> String {
 /// file as a whole cannot be read.
 pub fn read_lanscope_csv(bytes: &[u8], options: &ReadOptions) -> Result<ReadReport, ReadError> {
     let (text, encoding) = decode(bytes)?;
+    read_decoded(&text, encoding, options)
+}
+
+/// Reads decoded text; `encoding` is only reported.
+pub(crate) fn read_decoded(text: &str, encoding: &'static str, options: &ReadOptions) -> Result<ReadReport, ReadError> {
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut record = csv::StringRecord::new();
-    let mut lines = lines::LineCounter::new(&text);
+    let mut lines = lines::LineCounter::new(text);
 
     let columns = loop {
         if !next_record(&mut reader, &mut record, &mut lines)? {
