@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use ingest_protocol::IngestRow;
-use lanscope_csv::{Layout, ReadOptions, read_lanscope_csv};
+use lanscope_csv::{
+    EncodingSniffer, FileEncoding, Layout, ReadOptions, ReadReport, read_in_segments, read_lanscope_csv,
+};
 use sha2::{Digest, Sha256};
 
 use crate::outbox::{FileMark, FileRead, Outbox};
@@ -65,6 +67,33 @@ pub async fn read_ready_files(
     settle: Duration,
     outbox: &Outbox,
 ) -> anyhow::Result<ScanSummary> {
+    read_ready_files_with(dir, company_code, options, settle, outbox, PieceSizes::default()).await
+}
+
+/// When a file is read in pieces rather than whole (see [`read_large_file`]).
+#[derive(Clone, Copy, Debug)]
+pub struct PieceSizes {
+    /// Files at least this large are read in pieces.
+    pub large_file_bytes: u64,
+    /// About how much of such a file is held in memory at once.
+    pub piece_bytes: usize,
+}
+
+impl Default for PieceSizes {
+    fn default() -> Self {
+        PieceSizes { large_file_bytes: 32 * 1024 * 1024, piece_bytes: 4 * 1024 * 1024 }
+    }
+}
+
+/// [`read_ready_files`] with explicit piece sizes.
+pub async fn read_ready_files_with(
+    dir: &Path,
+    company_code: &str,
+    options: &ReadOptions,
+    settle: Duration,
+    outbox: &Outbox,
+    pieces: PieceSizes,
+) -> anyhow::Result<ScanSummary> {
     let mut summary = ScanSummary::default();
     let candidates = list_csv_files(dir).map_err(|e| anyhow::anyhow!("cannot list {}: {e}", dir.display()))?;
     for candidate in candidates {
@@ -77,6 +106,17 @@ pub async fn read_ready_files(
         let age = SystemTime::now().duration_since(candidate.modified).unwrap_or(Duration::ZERO);
         if age < settle {
             summary.unsettled.push(candidate.path.clone());
+            continue;
+        }
+        if candidate.size >= pieces.large_file_bytes {
+            match read_large_file(&candidate, &key, known.as_ref(), company_code, options, outbox, pieces).await? {
+                LargeFile::Unsettled => summary.unsettled.push(candidate.path.clone()),
+                LargeFile::Unchanged => {}
+                LargeFile::Read { added } => {
+                    summary.files_read += 1;
+                    summary.rows_queued += added;
+                }
+            }
             continue;
         }
         let bytes = match read_if_complete(&candidate.path) {
@@ -127,15 +167,8 @@ pub async fn read_ready_files(
 #[cfg(windows)]
 pub fn read_if_complete(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
     use std::io::Read;
-    use std::os::windows::fs::OpenOptionsExt;
-    const FILE_SHARE_READ: u32 = 0x0000_0001;
-    const ERROR_SHARING_VIOLATION: i32 = 32;
     const ERROR_LOCK_VIOLATION: i32 = 33;
-    let mut file = match std::fs::OpenOptions::new().read(true).share_mode(FILE_SHARE_READ).open(path) {
-        Ok(f) => f,
-        Err(e) if matches!(e.raw_os_error(), Some(ERROR_SHARING_VIOLATION | ERROR_LOCK_VIOLATION)) => return Ok(None),
-        Err(e) => return Err(e),
-    };
+    let Some(mut file) = open_if_complete(path)? else { return Ok(None) };
     let mut bytes = Vec::new();
     match file.read_to_end(&mut bytes) {
         Ok(_) => Ok(Some(bytes)),
@@ -151,37 +184,168 @@ pub fn read_if_complete(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
     std::fs::read(path).map(Some)
 }
 
+/// The file opened for reading, or `None` while a writer has it open (Windows; see
+/// [`read_if_complete`]).
+#[cfg(windows)]
+pub fn open_if_complete(path: &Path) -> std::io::Result<Option<std::fs::File>> {
+    use std::os::windows::fs::OpenOptionsExt;
+    const FILE_SHARE_READ: u32 = 0x0000_0001;
+    const ERROR_SHARING_VIOLATION: i32 = 32;
+    const ERROR_LOCK_VIOLATION: i32 = 33;
+    match std::fs::OpenOptions::new().read(true).share_mode(FILE_SHARE_READ).open(path) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if matches!(e.raw_os_error(), Some(ERROR_SHARING_VIOLATION | ERROR_LOCK_VIOLATION)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(not(windows))]
+pub fn open_if_complete(path: &Path) -> std::io::Result<Option<std::fs::File>> {
+    std::fs::File::open(path).map(Some)
+}
+
+enum LargeFile {
+    Unsettled,
+    Unchanged,
+    Read { added: u64 },
+}
+
+fn unchanged_since(candidate: &Candidate) -> bool {
+    std::fs::metadata(&candidate.path)
+        .ok()
+        .is_some_and(|m| m.len() == candidate.size && m.modified().ok() == Some(candidate.modified))
+}
+
+/// Reads a large file with the memory of a piece: a first pass hashes it and decides its
+/// encoding, a second reads it in pieces cut at record boundaries into one outbox transaction,
+/// committed only when the whole file was read and did not change meanwhile. The outcome is
+/// that of reading it whole: the same rows, errors and line numbers.
+async fn read_large_file(
+    candidate: &Candidate,
+    key: &str,
+    known: Option<&FileMark>,
+    company_code: &str,
+    options: &ReadOptions,
+    outbox: &Outbox,
+    pieces: PieceSizes,
+) -> anyhow::Result<LargeFile> {
+    let path = candidate.path.clone();
+    let first = tokio::task::spawn_blocking(move || -> std::io::Result<Option<(String, FileEncoding)>> {
+        use std::io::Read;
+        let Some(mut file) = open_if_complete(&path)? else { return Ok(None) };
+        let mut hasher = Sha256::new();
+        let mut sniffer = EncodingSniffer::default();
+        let mut buf = vec![0u8; 1024 * 1024];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            sniffer.feed(&buf[..n]);
+        }
+        Ok(Some((hex::encode(hasher.finalize()), sniffer.finish())))
+    })
+    .await?;
+    let (sha256, encoding) = match first {
+        Ok(Some(found)) => found,
+        Ok(None) => return Ok(LargeFile::Unsettled),
+        Err(e) => {
+            tracing::warn!(file = %key, error = %e, "Cannot read a LanScope file yet; will retry.");
+            return Ok(LargeFile::Unsettled);
+        }
+    };
+    if !unchanged_since(candidate) {
+        return Ok(LargeFile::Unsettled);
+    }
+    let mark = candidate.mark(sha256);
+    if known.is_some_and(|m| m.sha256 == mark.sha256) {
+        outbox.touch_file(key, &mark).await?;
+        return Ok(LargeFile::Unchanged);
+    }
+    let file_name = candidate.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let (send, mut receive) = tokio::sync::mpsc::channel::<ReadReport>(2);
+    let (path, options_owned, piece_bytes) = (candidate.path.clone(), options.clone(), pieces.piece_bytes);
+    let reader = tokio::task::spawn_blocking(move || -> Result<bool, String> {
+        let Some(file) = open_if_complete(&path).map_err(|e| e.to_string())? else { return Ok(false) };
+        let reader = std::io::BufReader::new(file);
+        read_in_segments(reader, encoding, &options_owned, piece_bytes, |report| send.blocking_send(report))
+            .map(|_| true)
+            .map_err(|e| e.to_string())
+    });
+    let mut file = outbox.begin_file(key).await?;
+    let (mut layout, mut skipped, mut rows) = (None, 0u64, 0usize);
+    while let Some(report) = receive.recv().await {
+        let read = report_to_rows(report, &file_name, company_code);
+        layout = read.layout.clone();
+        skipped += read.skipped;
+        rows += read.rows.len();
+        for (line, message) in &read.row_errors {
+            tracing::warn!(file = %key, line, message = %message, "Skipped a bad CSV row.");
+        }
+        file.add(&read.rows, &read.row_errors).await?;
+    }
+    match reader.await? {
+        Ok(true) => {}
+        Ok(false) => return Ok(LargeFile::Unsettled),
+        Err(problem) => {
+            drop(file);
+            let problem = format!("{file_name}: {problem}");
+            tracing::warn!(file = %key, problem = %problem, "Ignored a file that is not LanScope output.");
+            let read = FileRead { problem: Some(problem), ..FileRead::default() };
+            outbox.record_file(key, &mark, &read).await?;
+            return Ok(LargeFile::Read { added: 0 });
+        }
+    }
+    // A writer that was at work meanwhile: nothing of this read is kept.
+    if !unchanged_since(candidate) {
+        return Ok(LargeFile::Unsettled);
+    }
+    let added = file.finish(&mark, layout.as_deref(), skipped, None).await?;
+    tracing::info!(file = %key, rows, new = added, skipped, "Read a large LanScope file in pieces.");
+    Ok(LargeFile::Read { added })
+}
+
 /// Parses one file into outbox rows (pure).
 pub fn parse_file(bytes: &[u8], file_name: &str, company_code: &str, options: &ReadOptions) -> FileRead {
     match read_lanscope_csv(bytes, options) {
         Err(e) => FileRead { problem: Some(format!("{file_name}: {e}")), ..FileRead::default() },
-        Ok(report) => FileRead {
-            layout: Some(match report.layout {
-                Layout::Events => "events".into(),
-                Layout::DailySummary => "summary".into(),
-            }),
-            rows: report
-                .records
-                .into_iter()
-                .map(|r| {
-                    let mut row = IngestRow::new(
-                        company_code,
-                        r.user_name,
-                        r.kind,
-                        r.event_at.as_millisecond(),
-                        r.recorded_at.map(|t| t.as_millisecond()),
-                        r.sub_manager_no,
-                        r.agent_no,
-                        r.computer_name,
-                    );
-                    row.source_file = Some(file_name.to_string());
-                    row.source_line = Some(r.line);
-                    row
-                })
-                .collect(),
-            row_errors: report.errors.iter().map(|e| (e.line, format!("{file_name}: {e}"))).collect(),
-            skipped: report.skipped_system + report.skipped_other_types,
-            problem: None,
-        },
+        Ok(report) => report_to_rows(report, file_name, company_code),
+    }
+}
+
+/// The outbox rows of what the reader found (pure).
+pub fn report_to_rows(report: ReadReport, file_name: &str, company_code: &str) -> FileRead {
+    FileRead {
+        layout: Some(layout_name(report.layout).into()),
+        rows: report
+            .records
+            .into_iter()
+            .map(|r| {
+                let mut row = IngestRow::new(
+                    company_code,
+                    r.user_name,
+                    r.kind,
+                    r.event_at.as_millisecond(),
+                    r.recorded_at.map(|t| t.as_millisecond()),
+                    r.sub_manager_no,
+                    r.agent_no,
+                    r.computer_name,
+                );
+                row.source_file = Some(file_name.to_string());
+                row.source_line = Some(r.line);
+                row
+            })
+            .collect(),
+        row_errors: report.errors.iter().map(|e| (e.line, format!("{file_name}: {e}"))).collect(),
+        skipped: report.skipped_system + report.skipped_other_types,
+        problem: None,
+    }
+}
+
+fn layout_name(layout: Layout) -> &'static str {
+    match layout {
+        Layout::Events => "events",
+        Layout::DailySummary => "summary",
     }
 }

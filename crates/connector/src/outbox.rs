@@ -96,50 +96,17 @@ impl Outbox {
     /// Commits a file's rows, errors and mark in one transaction. Returns how many rows were
     /// new to the outbox.
     pub async fn record_file(&self, path: &str, mark: &FileMark, read: &FileRead) -> Result<u64, sqlx::Error> {
-        let now = now_ms();
+        let mut file = self.begin_file(path).await?;
+        file.add(&read.rows, &read.row_errors).await?;
+        file.finish(mark, read.layout.as_deref(), read.skipped, read.problem.as_deref()).await
+    }
+
+    /// Starts the one transaction that takes a file's rows, a piece at a time, and its mark.
+    /// Dropped without [`FileTransaction::finish`], it leaves no trace: the file is read again.
+    pub async fn begin_file(&self, path: &str) -> Result<FileTransaction, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let mut added = 0;
-        for row in &read.rows {
-            let payload = serde_json::to_string(row).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-            added += sqlx::query("INSERT OR IGNORE INTO outbox (key, payload, enqueued_at_ms) VALUES (?, ?, ?)")
-                .bind(&row.key)
-                .bind(payload)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        }
         sqlx::query("DELETE FROM row_errors WHERE file = ?").bind(path).execute(&mut *tx).await?;
-        for (line, message) in &read.row_errors {
-            sqlx::query("INSERT INTO row_errors (file, line, message, at_ms) VALUES (?, ?, ?, ?)")
-                .bind(path)
-                .bind(i64::try_from(*line).unwrap_or(i64::MAX))
-                .bind(message)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query(
-            "INSERT INTO files (path, size, mtime_ns, sha256, layout, rows, row_errors, skipped, problem, read_at_ms) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET size = excluded.size, \
-             mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256, layout = excluded.layout, rows = excluded.rows, \
-             row_errors = excluded.row_errors, skipped = excluded.skipped, problem = excluded.problem, \
-             read_at_ms = excluded.read_at_ms",
-        )
-        .bind(path)
-        .bind(mark.size)
-        .bind(mark.mtime_ns)
-        .bind(&mark.sha256)
-        .bind(&read.layout)
-        .bind(read.rows.len() as i64)
-        .bind(read.row_errors.len() as i64)
-        .bind(read.skipped as i64)
-        .bind(&read.problem)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(added)
+        Ok(FileTransaction { tx, path: path.to_string(), now: now_ms(), rows: 0, errors: 0, added: 0 })
     }
 
     /// The oldest waiting rows, at most `limit`.
@@ -236,6 +203,75 @@ impl Outbox {
 
     pub async fn state(&self, name: &str) -> Result<Option<String>, sqlx::Error> {
         sqlx::query_scalar("SELECT value FROM state WHERE name = ?").bind(name).fetch_optional(&self.pool).await
+    }
+}
+
+/// A file being recorded (see [`Outbox::begin_file`]).
+pub struct FileTransaction {
+    tx: Transaction<'static, Sqlite>,
+    path: String,
+    now: i64,
+    rows: u64,
+    errors: u64,
+    added: u64,
+}
+
+impl FileTransaction {
+    /// Adds rows (a duplicate of a row still waiting is ignored) and bad-line reports.
+    pub async fn add(&mut self, rows: &[IngestRow], row_errors: &[(u64, String)]) -> Result<(), sqlx::Error> {
+        for row in rows {
+            let payload = serde_json::to_string(row).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+            self.added += sqlx::query("INSERT OR IGNORE INTO outbox (key, payload, enqueued_at_ms) VALUES (?, ?, ?)")
+                .bind(&row.key)
+                .bind(payload)
+                .bind(self.now)
+                .execute(&mut *self.tx)
+                .await?
+                .rows_affected();
+        }
+        for (line, message) in row_errors {
+            sqlx::query("INSERT INTO row_errors (file, line, message, at_ms) VALUES (?, ?, ?, ?)")
+                .bind(&self.path)
+                .bind(i64::try_from(*line).unwrap_or(i64::MAX))
+                .bind(message)
+                .bind(self.now)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        self.rows += rows.len() as u64;
+        self.errors += row_errors.len() as u64;
+        Ok(())
+    }
+
+    /// Records the file's mark and commits everything added. Returns how many rows were new.
+    pub async fn finish(
+        mut self,
+        mark: &FileMark,
+        layout: Option<&str>,
+        skipped: u64,
+        problem: Option<&str>,
+    ) -> Result<u64, sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO files (path, size, mtime_ns, sha256, layout, rows, row_errors, skipped, problem, read_at_ms) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET size = excluded.size, \
+             mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256, layout = excluded.layout, rows = excluded.rows, \
+             row_errors = excluded.row_errors, skipped = excluded.skipped, problem = excluded.problem, \
+             read_at_ms = excluded.read_at_ms",
+        )
+        .bind(&self.path)
+        .bind(mark.size)
+        .bind(mark.mtime_ns)
+        .bind(&mark.sha256)
+        .bind(layout)
+        .bind(self.rows as i64)
+        .bind(self.errors as i64)
+        .bind(skipped as i64)
+        .bind(problem)
+        .bind(self.now)
+        .execute(&mut *self.tx)
+        .await?;
+        self.tx.commit().await?;
+        Ok(self.added)
     }
 }
 

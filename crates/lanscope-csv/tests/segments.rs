@@ -58,7 +58,9 @@ fn file() -> impl Strategy<Value = (String, bool, bool)> {
     (proptest::collection::vec(prop_oneof![8 => row(), 1 => Just(String::new())], 0..40), any::<bool>(), any::<bool>())
         .prop_map(|(rows, crlf, trailing)| {
             let nl = if crlf { "\r\n" } else { "\n" };
-            let mut text = format!("日時,イベント日時,ログオンユーザ名,ログ種類,サブマネージャno,エージェントno,コンピュータ名{nl}");
+            let mut text = format!(
+                "日時,イベント日時,ログオンユーザ名,ログ種類,サブマネージャno,エージェントno,コンピュータ名{nl}"
+            );
             text.push_str(&rows.join(nl));
             if trailing {
                 text.push_str(nl);
