@@ -2,7 +2,6 @@
 //! restore across 連携実行, manual punches against PC logs, 日別データ with holidays and error
 //! markers, the time card and its CSV, and tenant isolation of every new route.
 
-use ingest_protocol::{ConnectorInfo, INGEST_PATH, IngestBatch, IngestRow};
 use jiff::civil::date;
 use jiff::tz::TimeZone;
 use loginrec_rules::LogKind;
@@ -62,40 +61,8 @@ impl App {
 
     /// LanScope rows at Tokyo local times, through the ingest API.
     async fn send_logs(&self, rows: &[(&str, LogKind, &str)]) {
-        let tz = TimeZone::get("Asia/Tokyo").unwrap();
-        let rows = rows
-            .iter()
-            .map(|(user, kind, local)| {
-                let at = tz.to_ambiguous_timestamp(local.parse().unwrap()).compatible().unwrap();
-                IngestRow::new(
-                    "ABC",
-                    user.to_string(),
-                    *kind,
-                    at.as_millisecond(),
-                    None,
-                    Some("1".into()),
-                    Some("7".into()),
-                    None,
-                )
-            })
-            .collect();
-        let batch = IngestBatch {
-            company_code: "ABC".into(),
-            connector: ConnectorInfo {
-                version: "1.0.0.5".into(),
-                host: "lsmgr".into(),
-                collection_start: Some("05:00".into()),
-            },
-            rows,
-        };
-        let r = reqwest::Client::new()
-            .post(format!("{}{INGEST_PATH}", self.server.base_url))
-            .bearer_auth(&self.token)
-            .json(&batch)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        let rows: Vec<_> = rows.iter().map(|(user, kind, local)| (*user, *kind, *local, "7")).collect();
+        test_support::post_logs(&self.server.base_url, &self.token, "ABC", &rows).await;
     }
 
     /// `従業員コード,日付,出勤,退勤,打刻方法` lines of February 2024, header excluded.

@@ -1,7 +1,6 @@
 //! The administrator screens over real HTTP: login, CSRF, the manual's §3 and §4 steps,
 //! diagnostics, the operator, and the tenant-isolation matrix.
 
-use ingest_protocol::{ConnectorInfo, INGEST_PATH, IngestBatch, IngestRow};
 use jiff::tz::TimeZone;
 use loginrec_rules::LogKind;
 use loginrec_store::admins::OPERATOR;
@@ -42,40 +41,7 @@ impl Ui {
     }
 
     async fn send_logs(&self, rows: &[(&str, LogKind, &str, &str)]) {
-        let tz = TimeZone::get("Asia/Tokyo").unwrap();
-        let rows = rows
-            .iter()
-            .map(|(user, kind, local, agent)| {
-                let at = tz.to_ambiguous_timestamp(local.parse().unwrap()).compatible().unwrap();
-                IngestRow::new(
-                    "ABC",
-                    user.to_string(),
-                    *kind,
-                    at.as_millisecond(),
-                    None,
-                    Some("1".into()),
-                    Some(agent.to_string()),
-                    None,
-                )
-            })
-            .collect();
-        let batch = IngestBatch {
-            company_code: "ABC".into(),
-            connector: ConnectorInfo {
-                version: "1.0.0.5".into(),
-                host: "lsmgr".into(),
-                collection_start: Some("05:00".into()),
-            },
-            rows,
-        };
-        let r = reqwest::Client::new()
-            .post(format!("{}{INGEST_PATH}", self.server.base_url))
-            .bearer_auth(&self.token)
-            .json(&batch)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        test_support::post_logs(&self.server.base_url, &self.token, "ABC", rows).await;
     }
 }
 

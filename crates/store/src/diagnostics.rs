@@ -106,7 +106,10 @@ impl Store {
         company: &Company,
         account: &str,
     ) -> Result<Option<(i64, DayChangeTime, BTreeMap<Date, Vec<DayLog>>)>> {
-        let Some((employee_id, change)) = crate::ingest::linked_employee(&self.pool, company.id, account).await? else {
+        let mut conn = self.pool.acquire().await?;
+        let linked = crate::ingest::linked_employees(&mut conn, company.id, &[account]).await?;
+        drop(conn);
+        let Some(&(employee_id, change)) = linked.get(account) else {
             return Ok(None);
         };
         let tz = company.tz()?;

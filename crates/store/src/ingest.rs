@@ -349,35 +349,10 @@ pub(crate) struct EmployeeDay {
     pub change: DayChangeTime,
 }
 
-/// The live employee a サービスアカウント is linked to, with its department's 日付変更時間.
-pub(crate) async fn linked_employee<'e, E>(
-    executor: E,
-    company_id: i64,
-    account: &str,
-) -> Result<Option<(i64, DayChangeTime)>>
-where
-    E: sqlx::Executor<'e, Database = Any>,
-{
-    let row = sqlx::query(
-        "SELECT e.id, d.day_change_minutes FROM lr_users u \
-         JOIN employees e ON e.company_id = u.company_id AND e.employee_key = u.employee_key AND e.deleted_at_ms IS NULL \
-         JOIN departments d ON d.id = e.department_id \
-         WHERE u.company_id = $1 AND u.service_account = $2 AND u.removed_at_ms IS NULL",
-    )
-    .bind(company_id)
-    .bind(account)
-    .fetch_optional(executor)
-    .await?;
-    match row {
-        None => Ok(None),
-        Some(r) => Ok(Some((r.try_get(0)?, minutes_to_day_change(r.try_get(1)?)?))),
-    }
-}
-
-/// The live employees the given サービスアカウント are linked to, in as few statements as the
-/// batch allows.
-async fn linked_employees(
-    tx: &mut Transaction<'static, Any>,
+/// The live employees the given サービスアカウント are linked to, with their departments'
+/// 日付変更時間, in as few statements as the batch allows.
+pub(crate) async fn linked_employees(
+    conn: &mut sqlx::AnyConnection,
     company_id: i64,
     accounts: &[&str],
 ) -> Result<BTreeMap<String, (i64, DayChangeTime)>> {
@@ -395,7 +370,7 @@ async fn linked_employees(
         for account in chunk {
             query = query.bind(*account);
         }
-        for r in query.fetch_all(&mut **tx).await? {
+        for r in query.fetch_all(&mut *conn).await? {
             out.insert(r.try_get(0)?, (r.try_get(1)?, minutes_to_day_change(r.try_get(2)?)?));
         }
     }

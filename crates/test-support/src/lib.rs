@@ -184,6 +184,36 @@ pub async fn seed_company(
     company
 }
 
+/// One LanScope log for [`post_logs`]: user name, kind, Tokyo local time
+/// (`2024-02-08T09:00:00`) and agent number.
+pub type LogLine<'a> = (&'a str, loginrec_rules::LogKind, &'a str, &'a str);
+
+/// Sends logs of company `code` through the ingest API as the connector would, and expects
+/// them to be taken.
+pub async fn post_logs(base_url: &str, token: &str, code: &str, logs: &[LogLine<'_>]) {
+    use ingest_protocol::{ConnectorInfo, INGEST_PATH, IngestBatch, IngestRow};
+    let tz = jiff::tz::TimeZone::get("Asia/Tokyo").expect("time zone");
+    let rows = logs
+        .iter()
+        .map(|(user, kind, local, agent)| {
+            let at = tz.to_ambiguous_timestamp(local.parse().expect("local time")).compatible().expect("instant");
+            let agent = Some(agent.to_string());
+            IngestRow::new(code, user.to_string(), *kind, at.as_millisecond(), None, Some("1".into()), agent, None)
+        })
+        .collect();
+    let connector =
+        ConnectorInfo { version: "1.0.0.5".into(), host: "lsmgr".into(), collection_start: Some("05:00".into()) };
+    let batch = IngestBatch { company_code: code.into(), connector, rows };
+    let response = reqwest::Client::new()
+        .post(format!("{base_url}{INGEST_PATH}"))
+        .bearer_auth(token)
+        .json(&batch)
+        .send()
+        .await
+        .expect("ingest request");
+    assert_eq!(response.status(), 200);
+}
+
 /// A browser-like HTTP client for the admin screens: keeps the session cookie, reads the
 /// CSRF token from pages, and never follows redirects on its own.
 pub struct AdminClient {
