@@ -1,15 +1,18 @@
 //! 勤務日 (business day) of a log.
 //!
-//! The business day of an instant is the calendar date of (local time − 日付変更時間) in the
-//! company's time zone. With a 05:00 day change time, a logoff at 01:00 on 12/9 belongs to
-//! 12/8, which is also how LanScope's manager cuts its days (`[D 05:00, D+1 05:00)`).
+//! Business day D starts at local `D + change_time(D)` in the company's time zone and ends where
+//! day D+1 starts, where `change_time(D)` is the 日付変更時間 in effect for D. Days are
+//! contiguous: every instant belongs to exactly one business day, and a changed time never
+//! makes one log count on two days (it can only make a day longer or shorter). With one
+//! unchanging 05:00, a logoff at 01:00 on 12/9 belongs to 12/8, which is also how LanScope's
+//! manager cuts its days (`[D 05:00, D+1 05:00)`).
 
 use std::fmt;
 use std::str::FromStr;
 
-use jiff::civil::{Date, DateTime, Time};
-use jiff::tz::TimeZone;
-use jiff::{Timestamp, ToSpan};
+use jiff::Timestamp;
+use jiff::civil::{Date, Time};
+use jiff::tz::{AmbiguousOffset, TimeZone};
 
 use crate::validation::ValidationError;
 
@@ -74,25 +77,77 @@ impl FromStr for DayChangeTime {
     }
 }
 
-/// The business day an instant belongs to.
+/// Which 日付変更時間 holds for each business day: a constant, or an employee's history of
+/// departments and their times ([`crate::history::EmployeeSchedule`]).
+pub trait DaySchedule {
+    fn change_time(&self, day: Date) -> DayChangeTime;
+}
+
+impl DaySchedule for DayChangeTime {
+    fn change_time(&self, _day: Date) -> DayChangeTime {
+        *self
+    }
+}
+
+/// The instant business day `day` starts: local `day + change_time(day)`.
+///
+/// A local start time that does not exist (clocks jump forward over it) starts the day at the
+/// jump, the first instant after it; one that exists twice (clocks turn back) starts the day at
+/// its first occurrence. Both choices keep the starts of successive days in order, so days are
+/// contiguous and every instant belongs to exactly one of them. Every rule that cuts days uses
+/// this one definition.
+pub fn day_start(day: Date, tz: &TimeZone, schedule: &impl DaySchedule) -> Timestamp {
+    let local = day.to_datetime(schedule.change_time(day).as_time());
+    let ambiguous = tz.to_ambiguous_timestamp(local);
+    let resolved = match ambiguous.offset() {
+        AmbiguousOffset::Unambiguous { .. } => ambiguous.compatible(),
+        AmbiguousOffset::Fold { .. } => ambiguous.earlier(),
+        AmbiguousOffset::Gap { .. } => match ambiguous.earlier() {
+            // `earlier` reads the local time with the offset after the jump: an instant just
+            // before the jump, so the next transition is the jump itself.
+            Ok(before_jump) => match tz.following(before_jump).next() {
+                Some(jump) => Ok(jump.timestamp()),
+                None => ambiguous.compatible(),
+            },
+            Err(e) => Err(e),
+        },
+    };
+    resolved.unwrap_or(if day.year() < 0 { Timestamp::MIN } else { Timestamp::MAX })
+}
+
+/// The instants `[start, end)` of one business day: from its start to the next day's start.
+pub fn day_window(day: Date, tz: &TimeZone, schedule: &impl DaySchedule) -> (Timestamp, Timestamp) {
+    let next = day.tomorrow().unwrap_or(day);
+    (day_start(day, tz, schedule), day_start(next, tz, schedule))
+}
+
+/// The business day an instant belongs to under a schedule: the last day that started at or
+/// before it.
+pub fn business_day_in(at: Timestamp, tz: &TimeZone, schedule: &impl DaySchedule) -> Date {
+    let local = tz.to_datetime(at).date();
+    // A day starts between its local 00:00 and 23:59, so the instant's own local date, or the
+    // day before, holds it; two more steps back cover starts pushed later by a jump.
+    let mut day = local;
+    for _ in 0..4 {
+        if day_start(day, tz, schedule) <= at {
+            return day;
+        }
+        match day.yesterday() {
+            Ok(d) => day = d,
+            Err(_) => return day,
+        }
+    }
+    day
+}
+
+/// The business day an instant belongs to with one unchanging 日付変更時間.
 pub fn business_day(at: Timestamp, tz: &TimeZone, change: DayChangeTime) -> Date {
-    let local: DateTime = tz.to_datetime(at);
-    shifted_date(local, change)
+    business_day_in(at, tz, &change)
 }
 
-fn shifted_date(local: DateTime, change: DayChangeTime) -> Date {
-    let minutes = i64::from(change.minutes);
-    // Civil arithmetic cannot overflow for the years LanScope can record; saturate anyway
-    // rather than panic on hostile input.
-    local.checked_sub(minutes.minutes()).unwrap_or(local).date()
-}
-
-/// The instants `[start, end)` that make up one business day.
+/// The instants `[start, end)` of one business day with one unchanging 日付変更時間.
 pub fn business_day_window(day: Date, tz: &TimeZone, change: DayChangeTime) -> (Timestamp, Timestamp) {
-    let start = day.to_datetime(change.as_time());
-    let end = day.tomorrow().unwrap_or(day).to_datetime(change.as_time());
-    let to_ts = |dt: DateTime| tz.to_ambiguous_timestamp(dt).compatible().unwrap_or(Timestamp::MAX);
-    (to_ts(start), to_ts(end))
+    day_window(day, tz, &change)
 }
 
 #[cfg(test)]
@@ -168,17 +223,106 @@ mod tests {
         }
     }
 
+    fn new_york() -> TimeZone {
+        TimeZone::get("America/New_York").unwrap()
+    }
+
+    #[test]
+    fn a_start_time_the_clocks_jump_over_starts_the_day_at_the_jump() {
+        // 2024-03-10 02:00 EST → 03:00 EDT in New York: 02:30 does not exist.
+        let tz = new_york();
+        let change = DayChangeTime::from_hm(2, 30).unwrap();
+        let start = day_start(date(2024, 3, 10), &tz, &change);
+        assert_eq!(start, "2024-03-10T07:00:00Z".parse::<Timestamp>().unwrap());
+        // 03:10 EDT is after the jump, so it is 3/10's, not lost between two days.
+        let log: Timestamp = "2024-03-10T07:10:00Z".parse().unwrap();
+        assert_eq!(business_day(log, &tz, change), date(2024, 3, 10));
+        let (s, e) = business_day_window(date(2024, 3, 10), &tz, change);
+        assert!(s <= log && log < e);
+    }
+
+    #[test]
+    fn a_start_time_that_happens_twice_starts_the_day_at_its_first_occurrence() {
+        // 2024-11-03 02:00 EDT → 01:00 EST in New York: 01:30 happens twice.
+        let tz = new_york();
+        let change = DayChangeTime::from_hm(1, 30).unwrap();
+        let first = "2024-11-03T05:30:00Z".parse::<Timestamp>().unwrap();
+        assert_eq!(day_start(date(2024, 11, 3), &tz, &change), first);
+        // The second 01:40 (EST) is after the first 01:30: the same day, whatever order logs come in.
+        let second_pass: Timestamp = "2024-11-03T06:40:00Z".parse().unwrap();
+        assert_eq!(business_day(second_pass, &tz, change), date(2024, 11, 3));
+    }
+
+    #[derive(Clone, Debug)]
+    struct Changes(Vec<(Date, DayChangeTime)>);
+
+    impl DaySchedule for Changes {
+        fn change_time(&self, day: Date) -> DayChangeTime {
+            self.0.iter().rev().find(|(from, _)| *from <= day).or(self.0.first()).map(|c| c.1).unwrap_or_default()
+        }
+    }
+
+    #[test]
+    fn a_change_of_setting_between_two_days_makes_no_log_count_twice() {
+        // 00:00 until 2/8, 05:00 from 2/9: 2/8 runs from 2/8 00:00 to 2/9 05:00.
+        let schedule = Changes(vec![(date(2024, 1, 1), DayChangeTime::MIDNIGHT), (date(2024, 2, 9), FIVE)]);
+        let tz = tokyo();
+        assert_eq!(business_day_in(at(2024, 2, 9, 1, 0, 0), &tz, &schedule), date(2024, 2, 8));
+        assert_eq!(business_day_in(at(2024, 2, 9, 9, 0, 0), &tz, &schedule), date(2024, 2, 9));
+        assert_eq!(day_window(date(2024, 2, 8), &tz, &schedule), (at(2024, 2, 8, 0, 0, 0), at(2024, 2, 9, 5, 0, 0)));
+        // Back from 05:00 to 00:00 on 2/20: 2/19 is shorter, from 2/19 05:00 to 2/20 00:00.
+        let back = Changes(vec![(date(2024, 1, 1), FIVE), (date(2024, 2, 20), DayChangeTime::MIDNIGHT)]);
+        assert_eq!(business_day_in(at(2024, 2, 20, 1, 0, 0), &tz, &back), date(2024, 2, 20));
+        assert_eq!(business_day_in(at(2024, 2, 20, 4, 0, 0), &tz, &back), date(2024, 2, 20));
+        assert_eq!(business_day_in(at(2024, 2, 19, 23, 59, 59), &tz, &back), date(2024, 2, 19));
+    }
+
+    fn zone(index: usize) -> TimeZone {
+        TimeZone::get(["Asia/Tokyo", "America/New_York", "Europe/London"][index]).unwrap()
+    }
+
+    fn arb_changes() -> impl proptest::strategy::Strategy<Value = Changes> {
+        use proptest::prelude::*;
+        proptest::collection::vec((0i32..400, 0u8..24, 0u8..60), 1..5).prop_map(|v| {
+            let mut changes: Vec<(Date, DayChangeTime)> = v
+                .into_iter()
+                .map(|(d, h, m)| {
+                    (date(2024, 1, 1).checked_add(jiff::Span::new().days(d)).unwrap(), DayChangeTime::from_hm(h, m).unwrap())
+                })
+                .collect();
+            changes.sort();
+            Changes(changes)
+        })
+    }
+
     proptest::proptest! {
         #[test]
         fn every_instant_falls_inside_the_window_of_its_business_day(
-            secs in 0i64..4_000_000_000, h in 0u8..24, m in 0u8..60,
+            secs in 0i64..4_000_000_000, h in 0u8..24, m in 0u8..60, tz in 0usize..3,
         ) {
-            let tz = tokyo();
+            let tz = zone(tz);
             let change = DayChangeTime::from_hm(h, m).unwrap();
             let ts = Timestamp::from_second(secs).unwrap();
             let day = business_day(ts, &tz, change);
             let (start, end) = business_day_window(day, &tz, change);
             proptest::prop_assert!(start <= ts && ts < end);
+        }
+
+        #[test]
+        fn with_changing_settings_days_are_contiguous_and_hold_each_instant_once(
+            // 2024-01-01 .. 2025-02: across both daylight-saving changes of both zones.
+            secs in 1_704_067_200i64..1_738_000_000, changes in arb_changes(), tz in 0usize..3,
+        ) {
+            let tz = zone(tz);
+            let ts = Timestamp::from_second(secs).unwrap();
+            let day = business_day_in(ts, &tz, &changes);
+            let (start, end) = day_window(day, &tz, &changes);
+            proptest::prop_assert!(start <= ts && ts < end, "{ts} not in {day} = [{start}, {end})");
+            // The day before ends where this one starts, and the day after starts where it ends.
+            let (_, previous_end) = day_window(day.yesterday().unwrap(), &tz, &changes);
+            let (next_start, _) = day_window(day.tomorrow().unwrap(), &tz, &changes);
+            proptest::prop_assert_eq!(previous_end, start);
+            proptest::prop_assert_eq!(next_start, end);
         }
     }
 }

@@ -49,7 +49,7 @@ pub(crate) fn expected_punches(
 
     days.into_iter()
         .map(|((code, day), logs)| {
-            let punches = derive_day_punches(&logs, false);
+            let punches = derive_day_punches(&logs, None);
             ExpectedPunch {
                 employee_code: code.to_string(),
                 business_date: day,
