@@ -287,7 +287,10 @@ mod tests {
             let mut changes: Vec<(Date, DayChangeTime)> = v
                 .into_iter()
                 .map(|(d, h, m)| {
-                    (date(2024, 1, 1).checked_add(jiff::Span::new().days(d)).unwrap(), DayChangeTime::from_hm(h, m).unwrap())
+                    (
+                        date(2024, 1, 1).checked_add(jiff::Span::new().days(d)).unwrap(),
+                        DayChangeTime::from_hm(h, m).unwrap(),
+                    )
                 })
                 .collect();
             changes.sort();

@@ -22,5 +22,7 @@ pub use business_day::{
 };
 pub use history::{EmployeeSchedule, LinkInterval, Timeline, holder_at, relink};
 pub use log_event::{LogKind, bare_account, idempotency_key};
-pub use punch::{DayInputs, DayLog, DayPunches, Method, Punch, PunchKind, ResolvedDay, derive_day_punches, resolve_day};
+pub use punch::{
+    DayInputs, DayLog, DayPunches, Method, Punch, PunchKind, ResolvedDay, derive_day_punches, resolve_day,
+};
 pub use validation::{AccessToken, CompanyCode, EmployeeCode, ValidationError};

@@ -992,7 +992,7 @@ pub(crate) async fn manual_punch(
         return Err(UiError::BadRequest("退勤は出勤より後の時刻にしてください。".into()));
     }
     match state.store.set_manual_punch(company.id, &employee.code, date, kind, at_ms, &signed_in.actor()).await {
-        Ok(()) => {}
+        Ok(_) => {}
         Err(StoreError::NotFound(_)) => return Err(UiError::NotFound),
         Err(e) => return Err(e.into()),
     }

@@ -27,6 +27,39 @@ pub fn punch_cell(method: &str, at_ms: i64, tz: &TimeZone) -> String {
     }
 }
 
+/// One employee-day a change alters, as the previews and `punches rebuild` show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeRow {
+    pub employee_code: String,
+    pub business_date: String,
+    pub clock_in_before: String,
+    pub clock_in_after: String,
+    pub clock_out_before: String,
+    pub clock_out_after: String,
+}
+
+/// `PC 2024/02/08 09:00`, or `—` for no punch.
+pub fn punch_with_date(punch: Option<loginrec_rules::Punch>, tz: &TimeZone) -> String {
+    match punch {
+        Some(p) => format!("{} {}", p.method.label(), tz.to_datetime(p.at).strftime("%Y/%m/%d %H:%M")),
+        None => "—".to_string(),
+    }
+}
+
+pub fn change_rows(changes: &[loginrec_store::DayChange], tz: &TimeZone) -> Vec<ChangeRow> {
+    changes
+        .iter()
+        .map(|c| ChangeRow {
+            employee_code: c.employee_code.clone(),
+            business_date: c.business_date.to_string(),
+            clock_in_before: punch_with_date(c.before.clock_in, tz),
+            clock_in_after: punch_with_date(c.after.clock_in, tz),
+            clock_out_before: punch_with_date(c.before.clock_out, tz),
+            clock_out_after: punch_with_date(c.after.clock_out, tz),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

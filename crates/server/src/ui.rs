@@ -713,11 +713,13 @@ pub(crate) struct PreviewPage {
     company_name: String,
     csrf: String,
     account: String,
+    employee_code: String,
     employee: String,
-    rows: Vec<(String, String, String)>,
+    rows: Vec<crate::format::ChangeRow>,
 }
 
-/// Links an unlinked LanScope user to an employee, then previews the punches its past logs make.
+/// Shows what linking an unlinked LanScope user to an employee would punch (the change is made
+/// and rolled back); [反映する] makes it.
 pub(crate) async fn link_account(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -737,37 +739,25 @@ pub(crate) async fn link_account(
             user.employee_code
         )));
     }
-    state
+    let recomputed = state
         .store
-        .apply_links(company.id, &[(user.employee_code.clone(), Some(form.account.clone()))])
+        .preview_link(&company, &user.employee_code, &form.account)
         .await
         .map_err(|e| UiError::BadRequest(e.to_string()))?;
-    state.banner_cache.forget(company.id);
-    state
-        .store
-        .audit(company.id, &signed_in.actor(), "紐づけ", &format!("{} → {}", form.account, user.employee_code))
-        .await?;
     let tz = company.tz()?;
-    let rows = state
-        .store
-        .preview_account_punches(&company, &form.account)
-        .await?
-        .into_iter()
-        .map(|p| {
-            let cell = |ms: Option<i64>| ms.map(|t| format!("PC {}", date_time_minutes(t, &tz))).unwrap_or_default();
-            (p.business_date.to_string(), cell(p.clock_in_ms), cell(p.clock_out_ms))
-        })
-        .collect();
     Ok(PreviewPage {
         employee: format!("{} {}", user.employee_code, user.full_name),
+        employee_code: user.employee_code.clone(),
         company_code: company.code,
         company_name: company.name,
         csrf: page.csrf,
         account: form.account,
-        rows,
+        rows: crate::format::change_rows(&recomputed.changes, &tz),
     })
 }
 
+/// Links the LanScope user to the employee from now on; its logs from before (linked to nobody)
+/// become the employee's punches in the same transaction.
 pub(crate) async fn apply_account(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -778,17 +768,33 @@ pub(crate) async fn apply_account(
     same_origin(&headers, state.behind_proxy)?;
     signed_in.check_csrf(&form.csrf)?;
     let page = company_page(&state, &signed_in, &code).await?;
-    let written = state.store.apply_account_logs(&page.company, &form.account).await?;
+    let company = page.company;
+    let report = state
+        .store
+        .change_links(
+            company.id,
+            &[(form.employee_code.clone(), Some(form.account.clone()))],
+            None,
+            loginrec_store::Apply::Commit,
+        )
+        .await
+        .map_err(|e| UiError::BadRequest(e.to_string()))?;
+    state.banner_cache.forget(company.id);
     state
         .store
         .audit(
-            page.company.id,
+            company.id,
             &signed_in.actor(),
-            "過去のログを反映",
-            &format!("{}: {written} 件の打刻", form.account),
+            "紐づけ",
+            &format!(
+                "{} → {}: {} 日の打刻が変わりました",
+                form.account,
+                form.employee_code,
+                report.recomputed.changes.len()
+            ),
         )
         .await?;
-    Ok(Redirect::to(&format!("/companies/{}/logs?account={}", page.company.code, urlencode(&form.account))))
+    Ok(Redirect::to(&format!("/companies/{}/logs?account={}", company.code, urlencode(&form.account))))
 }
 
 fn urlencode(s: &str) -> String {

@@ -349,7 +349,7 @@ async fn the_kot_api_answers_in_its_own_shape() {
 }
 
 #[tokio::test]
-async fn past_logs_applied_after_linking_are_queued_for_the_remote_service_too() {
+async fn past_logs_applied_by_linking_are_queued_for_the_remote_service_too() {
     let db = TestDb::new(test_support::Engine::Sqlite).await;
     let (url, _calls) = double(StatusCode::CREATED, "{}", None).await;
     let (store, company) = local_with_one_punch(&db, &url).await;
@@ -371,8 +371,8 @@ async fn past_logs_applied_after_linking_are_queued_for_the_remote_service_too()
         1,
         "an unlinked user's log queues nothing"
     );
+    // Linking applies the logs that came before the first link, in the same transaction.
     store.apply_links(company.id, &[("0002".into(), Some("hanako".into()))]).await.unwrap();
-    store.apply_account_logs(&company, "hanako").await.unwrap();
     assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "pending"), 2);
     store.close().await;
 }

@@ -228,8 +228,13 @@ async fn diagnostics_find_the_manuals_problems_and_past_logs_can_be_applied_afte
             "{preview}"
         );
         assert!(ui.store.timecard(ui.company.id, day, day).await.unwrap().is_empty(), "a preview writes nothing");
-        let r =
-            ui.admin.post_form("/companies/ABC/diagnostics/apply", &[("csrf", &csrf), ("account", "hanakok")]).await;
+        let r = ui
+            .admin
+            .post_form(
+                "/companies/ABC/diagnostics/apply",
+                &[("csrf", &csrf), ("account", "hanakok"), ("employee_code", "3000")],
+            )
+            .await;
         assert_eq!(r.status(), 303);
         let rows = ui.store.timecard(ui.company.id, day, day).await.unwrap();
         let text = loginrec_server::timecard::render(&rows, &tz);

@@ -7,20 +7,22 @@
 //!   its code;
 //! - the settings screens change the attendance tables only: ログイン記録's users follow on
 //!   連携実行 ([`Store::sync_users`]), as the manual describes;
-//! - a manual punch (`手入力`) replaces whatever punch the day had of that kind, and the day's PC
-//!   punches are derived again in the same transaction, so that PC logs then give only 退勤
-//!   when the day has a 出勤 of another method; PC logs never overwrite it afterwards.
-//! - a 日付変更時間 change applies to logs derived from then on; punches already made stay.
+//! - a department's 日付変更時間 and an employee's 所属 are effective-dated ([`crate::history`]):
+//!   a change holds from its effective business date, earlier days keep what held then, and the
+//!   days it moves are derived again in the same transaction;
+//! - the punches shown here are the pipeline's cache ([`crate::pipeline`]); a 手入力 punch is an
+//!   input of it and survives every recomputation.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use jiff::civil::Date;
 use loginrec_rules::{DayChangeTime, PunchKind};
 use rand::Rng;
 use sqlx::Row;
 
-use crate::ingest::{EmployeeDay, PUNCH_LOCK_NAMESPACE};
-use crate::{Backend, Result, Store, StoreError, now_ms, parse_date};
+use crate::history::Apply;
+use crate::pipeline::{Recomputed, Scope};
+use crate::{Result, Store, StoreError, now_ms, parse_date};
 
 /// The method of punches an administrator enters by hand.
 pub const MANUAL_METHOD: &str = "手入力";
@@ -113,25 +115,40 @@ fn new_employee_key() -> String {
 }
 
 impl Store {
-    /// Creates or updates departments by code. Returns how many rows were written.
+    /// Creates or updates departments by code, a changed 日付変更時間 holding from the
+    /// department's current business date. Returns how many rows were written.
     pub async fn upsert_departments(&self, company_id: i64, departments: &[DepartmentInput]) -> Result<usize> {
+        Ok(self.import_departments(company_id, departments, None, Apply::Commit).await?.0)
+    }
+
+    /// 所属 import: creates or updates departments by code. A changed 日付変更時間 holds from
+    /// business date `from` (default: the department's current business date); earlier days keep
+    /// the old one. A new department's time holds from the beginning.
+    pub async fn import_departments(
+        &self,
+        company_id: i64,
+        departments: &[DepartmentInput],
+        from: Option<Date>,
+        apply: Apply,
+    ) -> Result<(usize, Recomputed)> {
         let _guard = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
+        let (mut tx, ctx) = self.begin_change(company_id).await?;
+        let mut scope = Scope::default();
         for d in departments {
-            sqlx::query(
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO departments (company_id, code, name, day_change_minutes) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (company_id, code) DO UPDATE SET name = excluded.name, \
-                 day_change_minutes = excluded.day_change_minutes",
+                 ON CONFLICT (company_id, code) DO UPDATE SET name = excluded.name RETURNING id",
             )
             .bind(company_id)
             .bind(&d.code)
             .bind(&d.name)
             .bind(day_change_minutes(d.day_change))
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
+            Store::set_department_day_change(&mut tx, &ctx, id, d.day_change, from, &mut scope).await?;
         }
-        tx.commit().await?;
-        Ok(departments.len())
+        let recomputed = self.end_change(tx, &ctx, &scope, apply).await?;
+        Ok((departments.len(), recomputed))
     }
 
     pub async fn departments(&self, company_id: i64) -> Result<Vec<DepartmentInput>> {
@@ -151,38 +168,49 @@ impl Store {
             .collect()
     }
 
-    /// Creates or updates live employees by code; an employee gets its immutable key on
-    /// creation. ログイン記録's users follow at once, as 連携実行 would make them.
+    /// Creates or updates live employees by code, a changed 所属 holding from each employee's
+    /// current business date. ログイン記録's users follow at once, as 連携実行 would make them.
     pub async fn upsert_employees(&self, company_id: i64, employees: &[EmployeeInput]) -> Result<usize> {
-        {
+        Ok(self.import_employees(company_id, employees, None, Apply::Commit).await?.0)
+    }
+
+    /// 従業員 import: creates or updates live employees by code; an employee gets its immutable
+    /// key on creation, and its first 所属 holds from the beginning. A changed 所属コード holds
+    /// from business date `from` (default: the employee's current business date). ログイン記録's
+    /// users follow at once when committed, as 連携実行 would make them.
+    pub async fn import_employees(
+        &self,
+        company_id: i64,
+        employees: &[EmployeeInput],
+        from: Option<Date>,
+        apply: Apply,
+    ) -> Result<(usize, Recomputed)> {
+        let recomputed = {
             let _guard = self.write_guard().await;
-            let mut tx = self.pool.begin().await?;
+            let (mut tx, ctx) = self.begin_change(company_id).await?;
+            let mut scope = Scope::default();
             for e in employees {
-                let dept: Option<i64> =
-                    sqlx::query_scalar("SELECT id FROM departments WHERE company_id = $1 AND code = $2")
-                        .bind(company_id)
-                        .bind(&e.department_code)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let Some(dept) = dept else {
-                    return Err(StoreError::NotFound(format!("所属コード {:?}", e.department_code)));
-                };
-                let updated = sqlx::query(
-                    "UPDATE employees SET last_name = $1, first_name = $2, department_id = $3 \
-                     WHERE company_id = $4 AND code = $5 AND deleted_at_ms IS NULL",
+                let dept = department_id(&mut tx, company_id, &e.department_code).await?;
+                let existing: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM employees WHERE company_id = $1 AND code = $2 AND deleted_at_ms IS NULL",
                 )
-                .bind(&e.last_name)
-                .bind(&e.first_name)
-                .bind(dept)
                 .bind(company_id)
                 .bind(&e.code)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if updated == 0 {
-                    sqlx::query(
+                .fetch_optional(&mut *tx)
+                .await?;
+                let id = match existing {
+                    Some(id) => {
+                        sqlx::query("UPDATE employees SET last_name = $1, first_name = $2 WHERE id = $3")
+                            .bind(&e.last_name)
+                            .bind(&e.first_name)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                        id
+                    }
+                    None => sqlx::query_scalar(
                         "INSERT INTO employees (company_id, employee_key, code, last_name, first_name, department_id) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
+                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
                     )
                     .bind(company_id)
                     .bind(new_employee_key())
@@ -190,14 +218,17 @@ impl Store {
                     .bind(&e.last_name)
                     .bind(&e.first_name)
                     .bind(dept)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                    .fetch_one(&mut *tx)
+                    .await?,
+                };
+                Store::set_employee_department(&mut tx, &ctx, id, dept, from, &mut scope).await?;
             }
-            tx.commit().await?;
+            self.end_change(tx, &ctx, &scope, apply).await?
+        };
+        if apply == Apply::Commit {
+            self.sync_users(company_id).await?;
         }
-        self.sync_users(company_id).await?;
-        Ok(employees.len())
+        Ok((employees.len(), recomputed))
     }
 
     /// 日別データ: every live employee (optionally of one department) with the punches of `date`.
@@ -325,15 +356,39 @@ impl Store {
         .bind(day_change_minutes(department.day_change))
         .fetch_one(&mut *tx)
         .await?;
+        insert_first_entry(
+            &mut tx,
+            "department_day_changes",
+            "department_id",
+            "day_change_minutes",
+            company_id,
+            id,
+            day_change_minutes(department.day_change),
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
 
-    /// Changes a department's code, name and 日付変更時間; `NotFound` for another company's,
-    /// `Conflict` when the new code belongs to another department.
+    /// Changes a department's code, name and 日付変更時間 (from its current business date);
+    /// `NotFound` for another company's, `Conflict` when the new code belongs to another
+    /// department.
     pub async fn update_department(&self, company_id: i64, id: i64, department: &DepartmentInput) -> Result<()> {
+        self.update_department_from(company_id, id, department, None, Apply::Commit).await.map(|_| ())
+    }
+
+    /// 所属設定 edit: code and name at once, the 日付変更時間 from business date `from` (default:
+    /// the department's current business date); earlier days keep the old one.
+    pub async fn update_department_from(
+        &self,
+        company_id: i64,
+        id: i64,
+        department: &DepartmentInput,
+        from: Option<Date>,
+        apply: Apply,
+    ) -> Result<Recomputed> {
         let _guard = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
+        let (mut tx, ctx) = self.begin_change(company_id).await?;
         let taken: Option<i64> =
             sqlx::query_scalar("SELECT id FROM departments WHERE company_id = $1 AND code = $2 AND id <> $3")
                 .bind(company_id)
@@ -344,22 +399,20 @@ impl Store {
         if taken.is_some() {
             return Err(StoreError::Conflict(format!("所属コード {:?}", department.code)));
         }
-        let n = sqlx::query(
-            "UPDATE departments SET code = $1, name = $2, day_change_minutes = $3 WHERE company_id = $4 AND id = $5",
-        )
-        .bind(&department.code)
-        .bind(&department.name)
-        .bind(day_change_minutes(department.day_change))
-        .bind(company_id)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let n = sqlx::query("UPDATE departments SET code = $1, name = $2 WHERE company_id = $3 AND id = $4")
+            .bind(&department.code)
+            .bind(&department.name)
+            .bind(company_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound(format!("所属 {id}")));
         }
-        tx.commit().await?;
-        Ok(())
+        let mut scope = Scope::default();
+        Store::set_department_day_change(&mut tx, &ctx, id, department.day_change, from, &mut scope).await?;
+        self.end_change(tx, &ctx, &scope, apply).await
     }
 
     /// 従業員設定: live employees by code, then (when asked) the deleted ones.
@@ -426,27 +479,41 @@ impl Store {
         .bind(&employee.employment_type)
         .fetch_one(&mut *tx)
         .await?;
+        insert_first_entry(&mut tx, "employee_departments", "employee_id", "department_id", company_id, id, dept)
+            .await?;
         tx.commit().await?;
         Ok(id)
     }
 
-    /// Edits a live employee (a deleted one is restored first). Its key, and so its link in
-    /// ログイン記録, stays.
+    /// Edits a live employee, a changed 所属 holding from its current business date. Its key,
+    /// and so its link in ログイン記録, stays.
     pub async fn update_employee(&self, company_id: i64, id: i64, employee: &EmployeeDetails) -> Result<()> {
+        self.update_employee_from(company_id, id, employee, None, Apply::Commit).await.map(|_| ())
+    }
+
+    /// 従業員設定 edit: a changed 所属 holds from business date `from` (default: the employee's
+    /// current business date); earlier days keep the old department's 日付変更時間.
+    pub async fn update_employee_from(
+        &self,
+        company_id: i64,
+        id: i64,
+        employee: &EmployeeDetails,
+        from: Option<Date>,
+        apply: Apply,
+    ) -> Result<Recomputed> {
         let _guard = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
+        let (mut tx, ctx) = self.begin_change(company_id).await?;
         let dept = department_id(&mut tx, company_id, &employee.department_code).await?;
         if live_code_holder(&mut tx, company_id, &employee.code, Some(id)).await?.is_some() {
             return Err(StoreError::Conflict(format!("従業員コード {:?}", employee.code)));
         }
         let n = sqlx::query(
-            "UPDATE employees SET code = $1, last_name = $2, first_name = $3, department_id = $4, employment_type = $5 \
-             WHERE company_id = $6 AND id = $7 AND deleted_at_ms IS NULL",
+            "UPDATE employees SET code = $1, last_name = $2, first_name = $3, employment_type = $4 \
+             WHERE company_id = $5 AND id = $6 AND deleted_at_ms IS NULL",
         )
         .bind(&employee.code)
         .bind(&employee.last_name)
         .bind(&employee.first_name)
-        .bind(dept)
         .bind(&employee.employment_type)
         .bind(company_id)
         .bind(id)
@@ -456,8 +523,9 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound(format!("従業員 {id}")));
         }
-        tx.commit().await?;
-        Ok(())
+        let mut scope = Scope::default();
+        Store::set_employee_department(&mut tx, &ctx, id, dept, from, &mut scope).await?;
+        self.end_change(tx, &ctx, &scope, apply).await
     }
 
     /// [削除]: marks a live employee deleted; its punches and key stay.
@@ -550,95 +618,6 @@ impl Store {
         }
         Ok(days.into_values().collect())
     }
-
-    /// Enters or corrects a punch by hand (method `手入力`) for the live employee with this code,
-    /// replacing whatever punch of that kind the day had, then derives the day's PC punches
-    /// again: with a manual 出勤, PC logs give only 退勤. Recorded in the audit log with `actor`,
-    /// all in one transaction.
-    pub async fn set_manual_punch(
-        &self,
-        company_id: i64,
-        employee_code: &str,
-        business_date: Date,
-        kind: PunchKind,
-        at_ms: i64,
-        actor: &str,
-    ) -> Result<()> {
-        let _guard = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(
-            "SELECT e.id, e.employee_key, d.day_change_minutes, c.time_zone FROM employees e \
-             JOIN departments d ON d.id = e.department_id JOIN companies c ON c.id = e.company_id \
-             WHERE e.company_id = $1 AND e.code = $2 AND e.deleted_at_ms IS NULL",
-        )
-        .bind(company_id)
-        .bind(employee_code)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            return Err(StoreError::NotFound(format!("従業員コード {employee_code:?}")));
-        };
-        let employee_id: i64 = row.try_get(0)?;
-        let employee_key: String = row.try_get(1)?;
-        let change = minutes_to_day_change(row.try_get(2)?)?;
-        let tz = crate::time_zone(&row.try_get::<String, _>(3)?)?;
-        if self.backend == Backend::Postgres {
-            // Taken before the punch row, in the order the ingest takes them.
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(PUNCH_LOCK_NAMESPACE | employee_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let now = now_ms();
-        sqlx::query(
-            "INSERT INTO punches (company_id, employee_id, business_date, kind, at_ms, method, updated_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (company_id, employee_id, business_date, kind) DO UPDATE \
-             SET at_ms = excluded.at_ms, method = excluded.method, updated_at_ms = excluded.updated_at_ms",
-        )
-        .bind(company_id)
-        .bind(employee_id)
-        .bind(business_date.to_string())
-        .bind(i64::from(kind.code()))
-        .bind(at_ms)
-        .bind(MANUAL_METHOD)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let account: Option<String> = sqlx::query_scalar(
-            "SELECT service_account FROM lr_users WHERE company_id = $1 AND employee_key = $2 \
-             AND removed_at_ms IS NULL AND service_account IS NOT NULL",
-        )
-        .bind(company_id)
-        .bind(&employee_key)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(account) = account {
-            let days = BTreeSet::from([EmployeeDay { employee_id, account, date: business_date, change }]);
-            self.rederive_days(&mut tx, company_id, &tz, &days).await?;
-            // In remote mode a PC punch the hand-entered one replaced must not be sent.
-            if let Some(remote) = self.remote_config(company_id).await? {
-                self.enqueue_remote(&mut tx, company_id, &tz, remote.settle_minutes, &days).await?;
-            }
-        }
-        let detail = format!(
-            "{employee_code} {business_date} {} {}",
-            kind.label_ja(),
-            jiff::Timestamp::from_millisecond(at_ms)
-                .map(|t| tz.to_datetime(t).strftime("%Y/%m/%d %H:%M").to_string())
-                .unwrap_or_default()
-        );
-        sqlx::query("INSERT INTO audit_events (company_id, at_ms, actor, action, detail) VALUES ($1, $2, $3, $4, $5)")
-            .bind(company_id)
-            .bind(now)
-            .bind(actor)
-            .bind("打刻の手入力")
-            .bind(detail)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
 }
 
 fn day_change_minutes(change: DayChangeTime) -> i64 {
@@ -697,4 +676,22 @@ pub(crate) fn minutes_to_day_change(minutes: i64) -> Result<DayChangeTime> {
     let bad = || StoreError::Invalid(format!("bad stored day change time {minutes}"));
     let (h, m) = (u8::try_from(minutes / 60).map_err(|_| bad())?, u8::try_from(minutes % 60).map_err(|_| bad())?);
     DayChangeTime::from_hm(h, m).map_err(|_| bad())
+}
+
+/// The first entry of a new department's or employee's timeline: it holds from the beginning.
+async fn insert_first_entry(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    table: &str,
+    owner_column: &str,
+    value_column: &str,
+    company_id: i64,
+    owner: i64,
+    value: i64,
+) -> Result<()> {
+    // Table and column names come from the callers in this module, never from input.
+    let sql = format!(
+        "INSERT INTO {table} (company_id, {owner_column}, effective_from, {value_column}) VALUES ($1, $2, NULL, $3)"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(owner).bind(value).execute(&mut **tx).await?;
+    Ok(())
 }

@@ -1,13 +1,14 @@
-//! The facts behind the manual's FAQ (seed §5), and applying past logs of a newly linked user.
+//! The facts behind the manual's FAQ (seed §5), and the preview of linking an unlinked user.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use loginrec_rules::{DayChangeTime, DayLog, bare_account, business_day, derive_day_punches};
+use loginrec_rules::{DayChangeTime, bare_account, business_day};
 use sqlx::Row;
 
-use crate::ingest::EmployeeDay;
+use crate::history::Apply;
+use crate::pipeline::Recomputed;
 use crate::{Company, Result, Store, StoreError};
 
 /// §5.1: a LanScope user name in the logs that no ログイン記録 user is linked to.
@@ -27,14 +28,6 @@ pub struct SharedAccount {
     pub agents: Vec<String>,
 }
 
-/// A punch the preview of "apply past logs" shows.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PreviewPunch {
-    pub business_date: Date,
-    pub clock_in_ms: Option<i64>,
-    pub clock_out_ms: Option<i64>,
-}
-
 fn ts(ms: i64) -> Result<Timestamp> {
     Timestamp::from_millisecond(ms).map_err(|e| StoreError::Invalid(e.to_string()))
 }
@@ -43,8 +36,9 @@ impl Store {
     pub async fn unlinked_accounts(&self, company_id: i64) -> Result<Vec<UnlinkedAccount>> {
         let rows = sqlx::query(
             "SELECT l.account, COUNT(*), MIN(l.event_at_ms), MAX(l.event_at_ms) FROM logs l \
-             WHERE l.company_id = $1 AND NOT EXISTS (SELECT 1 FROM lr_users u \
-                 WHERE u.company_id = l.company_id AND u.service_account = l.account AND u.removed_at_ms IS NULL) \
+             WHERE l.company_id = $1 AND NOT EXISTS (SELECT 1 FROM link_history h \
+                 WHERE h.company_id = l.company_id AND h.account = l.account \
+                 AND (h.from_ms IS NULL OR h.from_ms <= l.event_at_ms) AND (h.to_ms IS NULL OR l.event_at_ms < h.to_ms)) \
              GROUP BY l.account ORDER BY l.account LIMIT 500",
         )
         .bind(company_id)
@@ -101,67 +95,10 @@ impl Store {
         Ok(out)
     }
 
-    async fn account_days(
-        &self,
-        company: &Company,
-        account: &str,
-    ) -> Result<Option<(i64, DayChangeTime, BTreeMap<Date, Vec<DayLog>>)>> {
-        let mut conn = self.pool.acquire().await?;
-        let linked = crate::ingest::linked_employees(&mut conn, company.id, &[account]).await?;
-        drop(conn);
-        let Some(&(employee_id, change)) = linked.get(account) else {
-            return Ok(None);
-        };
-        let tz = company.tz()?;
-        let rows = sqlx::query("SELECT event_at_ms, idem_key FROM logs WHERE company_id = $1 AND account = $2")
-            .bind(company.id)
-            .bind(account)
-            .fetch_all(&self.pool)
-            .await?;
-        let mut days: BTreeMap<Date, Vec<DayLog>> = BTreeMap::new();
-        for r in rows {
-            let at = ts(r.try_get(0)?)?;
-            days.entry(business_day(at, &tz, change)).or_default().push(DayLog { at, key: r.try_get(1)? });
-        }
-        Ok(Some((employee_id, change, days)))
-    }
-
-    /// What applying the past logs of a now linked サービスアカウント would punch.
-    pub async fn preview_account_punches(&self, company: &Company, account: &str) -> Result<Vec<PreviewPunch>> {
-        let Some((_, _, days)) = self.account_days(company, account).await? else {
-            return Err(StoreError::NotFound(format!("サービスアカウント {account:?} の紐づけ")));
-        };
-        Ok(days
-            .into_iter()
-            .map(|(date, logs)| {
-                let p = derive_day_punches(&logs, false);
-                PreviewPunch {
-                    business_date: date,
-                    clock_in_ms: p.clock_in.map(|t| t.as_millisecond()),
-                    clock_out_ms: p.clock_out.map(|t| t.as_millisecond()),
-                }
-            })
-            .collect())
-    }
-
-    /// Turns the past logs of a linked サービスアカウント into punches (other methods still win).
-    pub async fn apply_account_logs(&self, company: &Company, account: &str) -> Result<u64> {
-        let Some((employee_id, change, days)) = self.account_days(company, account).await? else {
-            return Err(StoreError::NotFound(format!("サービスアカウント {account:?} の紐づけ")));
-        };
-        let account = bare_account(account).to_string();
-        let set: BTreeSet<EmployeeDay> = days
-            .keys()
-            .map(|date| EmployeeDay { employee_id, account: account.clone(), date: *date, change })
-            .collect();
-        let tz = company.tz()?;
-        let _guard = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
-        let written = self.rederive_days(&mut tx, company.id, &tz, &set).await?;
-        if let Some(remote) = self.remote_config(company.id).await? {
-            self.enqueue_remote(&mut tx, company.id, &tz, remote.settle_minutes, &set).await?;
-        }
-        tx.commit().await?;
-        Ok(written)
+    /// What linking `account` to the user with `employee_code` from now on would change: the
+    /// employee-days before → after, computed by making the change and rolling it back.
+    pub async fn preview_link(&self, company: &Company, employee_code: &str, account: &str) -> Result<Recomputed> {
+        let links = [(employee_code.to_string(), Some(bare_account(account).to_string()))];
+        Ok(self.change_links(company.id, &links, None, Apply::Preview).await?.recomputed)
     }
 }

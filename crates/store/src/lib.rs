@@ -11,9 +11,11 @@ mod attendance;
 mod companies;
 pub mod diagnostics;
 mod error;
+pub mod history;
 mod ingest;
 pub mod jobs;
 mod logs;
+pub mod pipeline;
 pub mod remote;
 mod users;
 
@@ -33,9 +35,11 @@ pub use attendance::{
 };
 pub use companies::Company;
 pub use error::StoreError;
+pub use history::{Apply, LinkReport};
 pub use ingest::{AcceptedRow, IngestOutcome};
 pub use jobs::{Job, JobRecord};
 pub use logs::{LogFilter, LogView};
+pub use pipeline::{DayChange, Recomputed, SentDifference};
 pub use users::{LinkRow, SyncResult};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -13,13 +13,12 @@
 //! - **Durable.** The outbox lives in the server's database and survives restarts.
 
 use jiff::civil::Date;
-use loginrec_rules::{PunchKind, business_day_window};
+use loginrec_rules::PunchKind;
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use sha2::{Digest, Sha256};
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
-use crate::ingest::EmployeeDay;
 use crate::users::SyncResult;
 use crate::{Backend, Company, Result, Store, StoreError, now_ms};
 
@@ -191,76 +190,6 @@ impl Store {
         Ok(())
     }
 
-    /// Puts the PC punches of these employee days into the remote outbox, inside the ingest
-    /// transaction: 出勤 due at once, 退勤 due once the day is settled. Rows already claimed
-    /// are never touched again.
-    pub(crate) async fn enqueue_remote(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        company_id: i64,
-        tz: &jiff::tz::TimeZone,
-        settle_minutes: i64,
-        days: &std::collections::BTreeSet<EmployeeDay>,
-    ) -> Result<()> {
-        for day in days {
-            let key: Option<String> = sqlx::query_scalar("SELECT employee_key FROM employees WHERE id = $1")
-                .bind(day.employee_id)
-                .fetch_optional(&mut **tx)
-                .await?;
-            let Some(key) = key else { continue };
-            let date = day.date.to_string();
-            let (_, day_end) = business_day_window(day.date, tz, day.change);
-            for kind in [PunchKind::ClockIn, PunchKind::ClockOut] {
-                let code = i64::from(kind.code());
-                let at: Option<i64> = sqlx::query_scalar(
-                    "SELECT at_ms FROM punches WHERE company_id = $1 AND employee_id = $2 AND business_date = $3 \
-                     AND kind = $4 AND method = 'PC'",
-                )
-                .bind(company_id)
-                .bind(day.employee_id)
-                .bind(&date)
-                .bind(code)
-                .fetch_optional(&mut **tx)
-                .await?;
-                match at {
-                    Some(at) => {
-                        let due = match kind {
-                            // Due as soon as it happened: logs arrive after the fact.
-                            PunchKind::ClockIn => at,
-                            PunchKind::ClockOut => day_end.as_millisecond() + settle_minutes * 60_000,
-                        };
-                        sqlx::query(
-                            "INSERT INTO remote_punches (company_id, employee_key, business_date, kind, at_ms, not_before_ms) \
-                             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (company_id, employee_key, business_date, kind) \
-                             DO UPDATE SET at_ms = excluded.at_ms WHERE remote_punches.state = 'pending'",
-                        )
-                        .bind(company_id)
-                        .bind(&key)
-                        .bind(&date)
-                        .bind(code)
-                        .bind(at)
-                        .bind(due)
-                        .execute(&mut **tx)
-                        .await?;
-                    }
-                    None => {
-                        sqlx::query(
-                            "DELETE FROM remote_punches WHERE company_id = $1 AND employee_key = $2 \
-                             AND business_date = $3 AND kind = $4 AND state = 'pending'",
-                        )
-                        .bind(company_id)
-                        .bind(&key)
-                        .bind(&date)
-                        .bind(code)
-                        .execute(&mut **tx)
-                        .await?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// Takes up to `limit` due outbox rows for this worker. Rows whose holder died while
     /// sending become `unknown` first: they are never sent twice.
     pub async fn claim_remote_punches(
@@ -369,7 +298,8 @@ impl Store {
     pub async fn mirror_remote_employees(&self, company_id: i64, employees: &[RemoteEmployee]) -> Result<SyncResult> {
         {
             let _guard = self.write_guard().await;
-            let mut tx = self.pool.begin().await?;
+            let (mut tx, ctx) = self.begin_change(company_id).await?;
+            let mut scope = crate::pipeline::Scope::default();
             let now = now_ms();
             for e in employees {
                 sqlx::query(
@@ -379,6 +309,17 @@ impl Store {
                 .bind(company_id)
                 .bind(&e.division_code)
                 .bind(&e.division_name)
+                .execute(&mut *tx)
+                .await?;
+                // A department the service names for the first time: its time holds from the beginning.
+                sqlx::query(
+                    "INSERT INTO department_day_changes (company_id, department_id, effective_from, day_change_minutes) \
+                     SELECT d.company_id, d.id, NULL, d.day_change_minutes FROM departments d \
+                     WHERE d.company_id = $1 AND d.code = $2 \
+                     AND NOT EXISTS (SELECT 1 FROM department_day_changes x WHERE x.department_id = d.id)",
+                )
+                .bind(company_id)
+                .bind(&e.division_code)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -411,11 +352,11 @@ impl Store {
                     .bind(&e.division_code)
                     .fetch_one(&mut *tx)
                     .await?;
-                sqlx::query(
+                let id: i64 = sqlx::query_scalar(
                     "INSERT INTO employees (company_id, employee_key, code, last_name, first_name, department_id, employment_type) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (company_id, employee_key) DO UPDATE SET code = excluded.code, \
-                     last_name = excluded.last_name, first_name = excluded.first_name, department_id = excluded.department_id, \
-                     employment_type = excluded.employment_type, deleted_at_ms = NULL",
+                     last_name = excluded.last_name, first_name = excluded.first_name, \
+                     employment_type = excluded.employment_type, deleted_at_ms = NULL RETURNING id",
                 )
                 .bind(company_id)
                 .bind(&e.key)
@@ -424,10 +365,12 @@ impl Store {
                 .bind(&e.first_name)
                 .bind(dept)
                 .bind(&e.type_name)
-                .execute(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await?;
+                // A move to another division holds from the employee's current business date.
+                Store::set_employee_department(&mut tx, &ctx, id, dept, None, &mut scope).await?;
             }
-            tx.commit().await?;
+            self.end_change(tx, &ctx, &scope, crate::history::Apply::Commit).await?;
         }
         self.sync_users(company_id).await
     }
@@ -457,9 +400,9 @@ impl Store {
             .collect()
     }
 
-    /// `POST /daily-workings/timerecord/{employeeKey}`: the record is kept as received, and a
-    /// 出勤 / 退勤 becomes the day's punch (method `API`) unless the day already has an earlier
-    /// 出勤 / later 退勤 or a punch entered by hand.
+    /// `POST /daily-workings/timerecord/{employeeKey}`: the record is kept as received, and the
+    /// day is derived again: the earliest API 出勤 and the latest API 退勤 win over PC, a 手入力
+    /// punch over both.
     pub async fn record_api_punch(
         &self,
         company: &Company,
@@ -470,6 +413,7 @@ impl Store {
     ) -> Result<()> {
         let _guard = self.write_guard().await;
         let mut tx = self.pool.begin().await?;
+        crate::pipeline::lock_company(&mut tx, self.backend, company.id, false).await?;
         let employee_id: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM employees WHERE company_id = $1 AND employee_key = $2 AND deleted_at_ms IS NULL",
         )
@@ -492,28 +436,10 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let better = match PunchKind::from_code(code) {
-            Some(PunchKind::ClockIn) => "punches.at_ms > excluded.at_ms",
-            Some(PunchKind::ClockOut) => "punches.at_ms < excluded.at_ms",
-            None => "",
-        };
-        if !better.is_empty() {
-            let sql = format!(
-                "INSERT INTO punches (company_id, employee_id, business_date, kind, at_ms, method, updated_at_ms) \
-                 VALUES ($1, $2, $3, $4, $5, 'API', $6) ON CONFLICT (company_id, employee_id, business_date, kind) \
-                 DO UPDATE SET at_ms = excluded.at_ms, method = 'API', updated_at_ms = excluded.updated_at_ms \
-                 WHERE punches.method IN ('API', 'PC') AND {better}"
-            );
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(company.id)
-                .bind(employee_id)
-                .bind(date.to_string())
-                .bind(code)
-                .bind(at_ms)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let ctx = crate::pipeline::CompanyContext::load(&mut tx, company.id).await?;
+        let mut scope = crate::pipeline::Scope::default();
+        scope.add_day(employee_id, date);
+        crate::pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -557,4 +483,100 @@ impl Store {
             .fetch_one(&self.pool)
             .await?)
     }
+}
+
+/// Puts the PC punches of the changed days into the remote outbox, inside the pipeline's
+/// transaction: 出勤 due at once, 退勤 due once its day has ended plus the settle delay. A row
+/// still `pending` follows the history (its time moves, or it goes when the day has no PC punch
+/// of that kind any more); a row already claimed is never touched again, and where the history
+/// now says something else, the difference is returned for the administrator to see.
+pub(crate) async fn feed_outbox(
+    conn: &mut sqlx::AnyConnection,
+    ctx: &crate::pipeline::CompanyContext,
+    settle_minutes: i64,
+    schedules: &std::collections::BTreeMap<i64, loginrec_rules::EmployeeSchedule>,
+    codes: &std::collections::BTreeMap<i64, (String, String)>,
+    changes: &[crate::pipeline::DayChange],
+) -> Result<Vec<crate::pipeline::SentDifference>> {
+    let mut differences = Vec::new();
+    let no_schedule = loginrec_rules::EmployeeSchedule::default();
+    for change in changes {
+        let Some((_, key)) = codes.get(&change.employee_id) else { continue };
+        let date = change.business_date.to_string();
+        let schedule = schedules.get(&change.employee_id).unwrap_or(&no_schedule);
+        let day_end = crate::pipeline::day_end(change.business_date, &ctx.tz, schedule);
+        for kind in [PunchKind::ClockIn, PunchKind::ClockOut] {
+            let code = i64::from(kind.code());
+            let pc = change
+                .after
+                .get(kind)
+                .filter(|p| p.method == loginrec_rules::Method::Pc)
+                .map(|p| p.at.as_millisecond());
+            let existing = sqlx::query(
+                "SELECT at_ms, state FROM remote_punches WHERE company_id = $1 AND employee_key = $2 \
+                 AND business_date = $3 AND kind = $4",
+            )
+            .bind(ctx.id)
+            .bind(key)
+            .bind(&date)
+            .bind(code)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let existing: Option<(i64, String)> = match existing {
+                Some(r) => Some((r.try_get("at_ms")?, r.try_get("state")?)),
+                None => None,
+            };
+            if let Some((sent_at, state)) = &existing
+                && state != "pending"
+            {
+                if pc != Some(*sent_at) {
+                    differences.push(crate::pipeline::SentDifference {
+                        employee_key: key.clone(),
+                        business_date: change.business_date,
+                        kind,
+                        sent_at_ms: *sent_at,
+                        now_ms: pc,
+                    });
+                }
+                continue;
+            }
+            match pc {
+                Some(at) => {
+                    let due = match kind {
+                        // Due as soon as it happened: logs arrive after the fact.
+                        PunchKind::ClockIn => at,
+                        PunchKind::ClockOut => day_end.as_millisecond() + settle_minutes * 60_000,
+                    };
+                    sqlx::query(
+                        "INSERT INTO remote_punches (company_id, employee_key, business_date, kind, at_ms, not_before_ms) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (company_id, employee_key, business_date, kind) \
+                         DO UPDATE SET at_ms = excluded.at_ms \
+                         WHERE remote_punches.state = 'pending'",
+                    )
+                    .bind(ctx.id)
+                    .bind(key)
+                    .bind(&date)
+                    .bind(code)
+                    .bind(at)
+                    .bind(due)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                None if existing.is_some() => {
+                    sqlx::query(
+                        "DELETE FROM remote_punches WHERE company_id = $1 AND employee_key = $2 \
+                         AND business_date = $3 AND kind = $4 AND state = 'pending'",
+                    )
+                    .bind(ctx.id)
+                    .bind(key)
+                    .bind(&date)
+                    .bind(code)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                None => {}
+            }
+        }
+    }
+    Ok(differences)
 }

@@ -6,15 +6,17 @@
 //! What must stay true:
 //! - a user whose employee is deleted is marked removed (`removed_at_ms`), never deleted: when
 //!   the employee is restored, the next 連携実行 brings the user back with its サービスアカウント;
-//! - removed users are invisible to 連携設定 ([`Store::link_rows`]), to link imports
-//!   ([`Store::apply_links`]), to diagnostics and to punching; a link import that assigns a
-//!   サービスアカウント a removed user still holds takes it from that removed user.
+//! - removed users are invisible to 連携設定 ([`Store::link_rows`]) and to link imports
+//!   ([`Store::apply_links`]); a link import that assigns a サービスアカウント a removed user still
+//!   holds takes it from that removed user, from the import's effective moment on;
+//! - `service_account` is the current link only: which employee a log belongs to is decided by
+//!   the link history (`link_history`, [`crate::history`]), which keeps every past holder.
 
 use std::collections::BTreeMap;
 
 use sqlx::Row;
 
-use crate::{Result, Store, StoreError, now_ms};
+use crate::{Result, Store, now_ms};
 
 /// One row of 連携設定: 打刻先アカウント, 姓・名, サービスアカウント.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,61 +137,10 @@ impl Store {
             .collect()
     }
 
-    /// Sets the サービスアカウント of the listed users (by 打刻先アカウント) in one transaction;
-    /// users not listed keep theirs. `None` unlinks. All or nothing. An account a removed user
-    /// still holds is taken from it.
+    /// Sets the サービスアカウント of the listed users (by 打刻先アカウント) from now on, in one
+    /// transaction; users not listed keep theirs. `None` unlinks. All or nothing. See
+    /// [`Store::change_links`].
     pub async fn apply_links(&self, company_id: i64, links: &[(String, Option<String>)]) -> Result<usize> {
-        let _guard = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
-        // Clear first so that two users can swap accounts within one import.
-        for (code, _) in links {
-            let n = sqlx::query(
-                "UPDATE lr_users SET service_account = NULL \
-                     WHERE company_id = $1 AND employee_code = $2 AND removed_at_ms IS NULL",
-            )
-            .bind(company_id)
-            .bind(code)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n == 0 {
-                return Err(StoreError::NotFound(format!("打刻先アカウント {code:?}")));
-            }
-        }
-        for (code, account) in links {
-            let Some(account) = account else { continue };
-            let holder: Option<String> = sqlx::query_scalar(
-                "SELECT employee_code FROM lr_users \
-                 WHERE company_id = $1 AND service_account = $2 AND removed_at_ms IS NULL",
-            )
-            .bind(company_id)
-            .bind(account)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(holder) = holder {
-                return Err(StoreError::Invalid(format!(
-                    "サービスアカウント {account:?} は打刻先アカウント {holder:?} に設定済みです"
-                )));
-            }
-            sqlx::query(
-                "UPDATE lr_users SET service_account = NULL \
-                 WHERE company_id = $1 AND service_account = $2 AND removed_at_ms IS NOT NULL",
-            )
-            .bind(company_id)
-            .bind(account)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE lr_users SET service_account = $1 \
-                 WHERE company_id = $2 AND employee_code = $3 AND removed_at_ms IS NULL",
-            )
-            .bind(account)
-            .bind(company_id)
-            .bind(code)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(links.len())
+        Ok(self.change_links(company_id, links, None, crate::history::Apply::Commit).await?.updated)
     }
 }

@@ -1,0 +1,551 @@
+//! Changes of the masters that decide punches, each with an effective date or moment, and the
+//! punches they re-derive: サービスアカウント links, departments' 日付変更時間, employees' 所属,
+//! 手入力 punches, and rebuilding the cache from scratch.
+//!
+//! What must stay true:
+//! - **History is kept, never rewritten behind the effective date.** A change holds from its
+//!   effective date (or moment, for links) on and replaces what was planned after it; every
+//!   day before it keeps what the history said ([`loginrec_rules::Timeline::set_from`],
+//!   [`loginrec_rules::relink`]).
+//! - **One transaction.** The history rows, the denormalised current values (`lr_users.
+//!   service_account`, `departments.day_change_minutes`, `employees.department_id`), the
+//!   re-derived punches and the remote outbox change together, under the company's exclusive
+//!   lock, or not at all.
+//! - **Preview is the change itself, rolled back** ([`Apply::Preview`]): what the screen shows
+//!   before saving is exactly what saving does.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use loginrec_rules::{DayChangeTime, LinkInterval, PunchKind, Timeline, business_day_in, relink};
+use sqlx::{AnyConnection, Row};
+
+use crate::pipeline::{self, CompanyContext, DateRange, Recomputed, Scope};
+use crate::{Result, Store, StoreError, now_ms, parse_date};
+
+/// Whether a change is saved or only shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Apply {
+    Commit,
+    /// Computes everything, then rolls back: nothing is saved.
+    Preview,
+}
+
+/// What a link import did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkReport {
+    /// Users whose row was in the import (`N件のアカウントを更新`).
+    pub updated: usize,
+    pub recomputed: Recomputed,
+}
+
+fn day_change_minutes(change: DayChangeTime) -> i64 {
+    i64::from(change.hour()) * 60 + i64::from(change.minute())
+}
+
+fn ms(t: Option<Timestamp>) -> Option<i64> {
+    t.map(|t| t.as_millisecond())
+}
+
+/// Replaces the stored link history of one account.
+async fn store_account_links(
+    conn: &mut AnyConnection,
+    company_id: i64,
+    account: &str,
+    intervals: &[LinkInterval<i64>],
+) -> Result<()> {
+    sqlx::query("DELETE FROM link_history WHERE company_id = $1 AND account = $2")
+        .bind(company_id)
+        .bind(account)
+        .execute(&mut *conn)
+        .await?;
+    let now = now_ms();
+    for i in intervals {
+        sqlx::query(
+            "INSERT INTO link_history (company_id, account, employee_id, from_ms, to_ms, changed_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(company_id)
+        .bind(account)
+        .bind(i.employee)
+        .bind(ms(i.from))
+        .bind(ms(i.to))
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Adds the employee-days a change of an account's holders from `at` on affects: for each
+/// employee who held it before or after, every day from the one holding `at` on (or every day,
+/// where the holding reaches back to the beginning).
+async fn scope_of_relink(
+    conn: &mut AnyConnection,
+    ctx: &CompanyContext,
+    before: &[LinkInterval<i64>],
+    after: &[LinkInterval<i64>],
+    at: Timestamp,
+    scope: &mut Scope,
+) -> Result<()> {
+    let employees: Vec<i64> =
+        before.iter().chain(after).map(|i| i.employee).collect::<BTreeSet<_>>().into_iter().collect();
+    let schedules = pipeline::schedules(conn, ctx.id, &employees).await?;
+    let whole = after.iter().any(|i| i.from.is_none()) && !before.iter().any(|i| i.from.is_none());
+    for employee in employees {
+        let from = if whole {
+            None
+        } else {
+            let schedule = schedules.get(&employee).cloned().unwrap_or_default();
+            Some(business_day_in(at, &ctx.tz, &schedule))
+        };
+        scope.add(employee, DateRange { from, to: None });
+    }
+    Ok(())
+}
+
+/// The live employee behind a ログイン記録 user, by 打刻先アカウント.
+struct LinkedUser {
+    employee_code: String,
+    employee_id: i64,
+    account: Option<String>,
+}
+
+impl Store {
+    pub(crate) async fn begin_change(
+        &self,
+        company_id: i64,
+    ) -> Result<(sqlx::Transaction<'static, sqlx::Any>, CompanyContext)> {
+        let mut tx = self.pool.begin().await?;
+        pipeline::lock_company(&mut tx, self.backend, company_id, true).await?;
+        let ctx = CompanyContext::load(&mut tx, company_id).await?;
+        Ok((tx, ctx))
+    }
+
+    async fn finish_change(&self, tx: sqlx::Transaction<'static, sqlx::Any>, apply: Apply) -> Result<()> {
+        match apply {
+            Apply::Commit => tx.commit().await?,
+            Apply::Preview => tx.rollback().await?,
+        }
+        Ok(())
+    }
+
+    /// 連携設定 import: sets the サービスアカウント of the listed users (by 打刻先アカウント) from
+    /// `effective` on (default now); users not listed keep theirs. `None` unlinks. All or
+    /// nothing. An account a removed user still holds is taken from it. The logs of every moved
+    /// interval are derived again for their old and new holders.
+    pub async fn change_links(
+        &self,
+        company_id: i64,
+        links: &[(String, Option<String>)],
+        effective: Option<Timestamp>,
+        apply: Apply,
+    ) -> Result<LinkReport> {
+        let at = effective.unwrap_or_else(Timestamp::now);
+        let _guard = self.write_guard().await;
+        let (mut tx, ctx) = self.begin_change(company_id).await?;
+        let mut users: Vec<LinkedUser> = Vec::new();
+        for (code, _) in links {
+            let row = sqlx::query(
+                "SELECT u.employee_code, e.id AS employee_id, u.service_account FROM lr_users u \
+                 JOIN employees e ON e.company_id = u.company_id AND e.employee_key = u.employee_key \
+                 WHERE u.company_id = $1 AND u.employee_code = $2 AND u.removed_at_ms IS NULL",
+            )
+            .bind(company_id)
+            .bind(code)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("打刻先アカウント {code:?}")))?;
+            users.push(LinkedUser {
+                employee_code: row.try_get("employee_code")?,
+                employee_id: row.try_get("employee_id")?,
+                account: row.try_get("service_account")?,
+            });
+        }
+        let listed: BTreeSet<&str> = links.iter().map(|(c, _)| c.as_str()).collect();
+        // Who holds each account once the import is done: the listed user who gets it.
+        let mut new_holder: BTreeMap<String, i64> = BTreeMap::new();
+        for ((_, account), user) in links.iter().zip(&users) {
+            let Some(account) = account else { continue };
+            if new_holder.insert(account.clone(), user.employee_id).is_some() {
+                return Err(StoreError::Invalid(format!("サービスアカウント {account:?} が2回指定されています")));
+            }
+            let holder: Option<String> = sqlx::query_scalar(
+                "SELECT employee_code FROM lr_users WHERE company_id = $1 AND service_account = $2 \
+                 AND removed_at_ms IS NULL",
+            )
+            .bind(company_id)
+            .bind(account)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(holder) = holder.filter(|h| !listed.contains(h.as_str())) {
+                return Err(StoreError::Invalid(format!(
+                    "サービスアカウント {account:?} は打刻先アカウント {holder:?} に設定済みです"
+                )));
+            }
+        }
+        // Every account whose holder changes: the ones given, and the ones their users leave.
+        let mut touched: BTreeMap<String, Option<i64>> = BTreeMap::new();
+        for ((_, account), user) in links.iter().zip(&users) {
+            if *account == user.account {
+                continue;
+            }
+            if let Some(old) = &user.account {
+                touched.entry(old.clone()).or_insert_with(|| new_holder.get(old).copied());
+            }
+            if let Some(new) = account {
+                touched.insert(new.clone(), Some(user.employee_id));
+            }
+        }
+        let accounts: Vec<&str> = touched.keys().map(String::as_str).collect();
+        let histories = pipeline::links_of_accounts(&mut tx, company_id, &accounts).await?;
+        let mut scope = Scope::default();
+        for (account, holder) in &touched {
+            let before = histories.get(account).cloned().unwrap_or_default();
+            if loginrec_rules::holder_at(&before, at).copied() == *holder && before.iter().all(|i| i.to.is_none()) {
+                continue;
+            }
+            let after = relink(&before, at, *holder);
+            store_account_links(&mut tx, company_id, account, &after).await?;
+            scope_of_relink(&mut tx, &ctx, &before, &after, at, &mut scope).await?;
+        }
+        // The current links, as 連携設定 shows them. Cleared first so that two users can swap.
+        for user in &users {
+            sqlx::query(
+                "UPDATE lr_users SET service_account = NULL WHERE company_id = $1 AND employee_code = $2 \
+                 AND removed_at_ms IS NULL",
+            )
+            .bind(company_id)
+            .bind(&user.employee_code)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for ((code, account), _) in links.iter().zip(&users) {
+            let Some(account) = account else { continue };
+            sqlx::query(
+                "UPDATE lr_users SET service_account = NULL WHERE company_id = $1 AND service_account = $2 \
+                 AND removed_at_ms IS NOT NULL",
+            )
+            .bind(company_id)
+            .bind(account)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE lr_users SET service_account = $1 WHERE company_id = $2 AND employee_code = $3 \
+                 AND removed_at_ms IS NULL",
+            )
+            .bind(account)
+            .bind(company_id)
+            .bind(code)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let recomputed = pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await?;
+        self.finish_change(tx, apply).await?;
+        Ok(LinkReport { updated: links.len(), recomputed })
+    }
+
+    /// Sets a department's 日付変更時間 from business date `from` on (default: the department's
+    /// current business date), inside a change; adds the days of its employees it may move.
+    pub(crate) async fn set_department_day_change(
+        conn: &mut AnyConnection,
+        ctx: &CompanyContext,
+        department_id: i64,
+        change: DayChangeTime,
+        from: Option<Date>,
+        scope: &mut Scope,
+    ) -> Result<()> {
+        let timelines = pipeline::department_timelines(conn, ctx.id).await?;
+        let before = timelines.get(&department_id).cloned().unwrap_or_default();
+        let from = from.unwrap_or_else(|| current_day(ctx, before.at(today_local(ctx)).copied().unwrap_or_default()));
+        let mut after = before.clone();
+        after.set_from(from, change);
+        if after == before {
+            return Ok(());
+        }
+        store_timeline(
+            conn,
+            "department_day_changes",
+            "department_id",
+            "day_change_minutes",
+            ctx.id,
+            department_id,
+            &after.entries().iter().map(|(d, c)| (*d, day_change_minutes(*c))).collect::<Vec<_>>(),
+        )
+        .await?;
+        sqlx::query("UPDATE departments SET day_change_minutes = $1 WHERE company_id = $2 AND id = $3")
+            .bind(last_value(&after).map(day_change_minutes).unwrap_or_default())
+            .bind(ctx.id)
+            .bind(department_id)
+            .execute(&mut *conn)
+            .await?;
+        // The day before `from` ends where `from` starts, so it may change too.
+        let first = if before.is_empty() { None } else { from.yesterday().ok() };
+        let members: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT employee_id FROM employee_departments WHERE company_id = $1 AND department_id = $2",
+        )
+        .bind(ctx.id)
+        .bind(department_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        for employee in members {
+            scope.add(employee, DateRange { from: first, to: None });
+        }
+        Ok(())
+    }
+
+    /// Moves an employee to a department from business date `from` on (default: the employee's
+    /// current business date), inside a change. A new employee's first 所属 holds from the
+    /// beginning.
+    pub(crate) async fn set_employee_department(
+        conn: &mut AnyConnection,
+        ctx: &CompanyContext,
+        employee_id: i64,
+        department_id: i64,
+        from: Option<Date>,
+        scope: &mut Scope,
+    ) -> Result<()> {
+        let schedules = pipeline::schedules(conn, ctx.id, &[employee_id]).await?;
+        let schedule = schedules.get(&employee_id).cloned().unwrap_or_default();
+        let before = schedule.departments.clone();
+        let from = from.unwrap_or_else(|| {
+            let now = Timestamp::now();
+            business_day_in(now, &ctx.tz, &schedule)
+        });
+        let mut after = before.clone();
+        after.set_from(from, department_id);
+        if after == before {
+            return Ok(());
+        }
+        store_timeline(
+            conn,
+            "employee_departments",
+            "employee_id",
+            "department_id",
+            ctx.id,
+            employee_id,
+            &after.entries().to_vec(),
+        )
+        .await?;
+        sqlx::query("UPDATE employees SET department_id = $1 WHERE company_id = $2 AND id = $3")
+            .bind(last_value(&after).unwrap_or(department_id))
+            .bind(ctx.id)
+            .bind(employee_id)
+            .execute(&mut *conn)
+            .await?;
+        if !before.is_empty() {
+            scope.add(employee_id, DateRange { from: from.yesterday().ok(), to: None });
+        }
+        Ok(())
+    }
+
+    /// Enters or corrects a punch by hand (method `手入力`) for the live employee with this code:
+    /// it wins over PC and API punches of that kind until it is cleared. Recorded in the audit
+    /// log with `actor`, in the same transaction.
+    pub async fn set_manual_punch(
+        &self,
+        company_id: i64,
+        employee_code: &str,
+        business_date: Date,
+        kind: PunchKind,
+        at_ms: i64,
+        actor: &str,
+    ) -> Result<Recomputed> {
+        self.manual_punch(company_id, employee_code, business_date, kind, Some(at_ms), actor).await
+    }
+
+    /// Clears the 手入力 punch of that kind: the day gets back what PC logs and the API say.
+    pub async fn clear_manual_punch(
+        &self,
+        company_id: i64,
+        employee_code: &str,
+        business_date: Date,
+        kind: PunchKind,
+        actor: &str,
+    ) -> Result<Recomputed> {
+        self.manual_punch(company_id, employee_code, business_date, kind, None, actor).await
+    }
+
+    async fn manual_punch(
+        &self,
+        company_id: i64,
+        employee_code: &str,
+        business_date: Date,
+        kind: PunchKind,
+        at_ms: Option<i64>,
+        actor: &str,
+    ) -> Result<Recomputed> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        pipeline::lock_company(&mut tx, self.backend, company_id, false).await?;
+        let ctx = CompanyContext::load(&mut tx, company_id).await?;
+        let employee_id: i64 = sqlx::query_scalar(
+            "SELECT id FROM employees WHERE company_id = $1 AND code = $2 AND deleted_at_ms IS NULL",
+        )
+        .bind(company_id)
+        .bind(employee_code)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("従業員コード {employee_code:?}")))?;
+        let now = now_ms();
+        let detail = match at_ms {
+            Some(at_ms) => {
+                sqlx::query(
+                    "INSERT INTO manual_punches (company_id, employee_id, business_date, kind, at_ms, actor, updated_at_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (company_id, employee_id, business_date, kind) \
+                     DO UPDATE SET at_ms = excluded.at_ms, actor = excluded.actor, updated_at_ms = excluded.updated_at_ms",
+                )
+                .bind(company_id)
+                .bind(employee_id)
+                .bind(business_date.to_string())
+                .bind(i64::from(kind.code()))
+                .bind(at_ms)
+                .bind(actor)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let at = Timestamp::from_millisecond(at_ms)
+                    .map(|t| ctx.tz.to_datetime(t).strftime("%Y/%m/%d %H:%M").to_string())
+                    .unwrap_or_default();
+                format!("{employee_code} {business_date} {} {at}", kind.label_ja())
+            }
+            None => {
+                let n = sqlx::query(
+                    "DELETE FROM manual_punches WHERE company_id = $1 AND employee_id = $2 AND business_date = $3 \
+                     AND kind = $4",
+                )
+                .bind(company_id)
+                .bind(employee_id)
+                .bind(business_date.to_string())
+                .bind(i64::from(kind.code()))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound(format!(
+                        "{employee_code} {business_date} の手入力の{}",
+                        kind.label_ja()
+                    )));
+                }
+                format!("{employee_code} {business_date} {} を削除", kind.label_ja())
+            }
+        };
+        let mut scope = Scope::default();
+        scope.add_day(employee_id, business_date);
+        let recomputed = pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await?;
+        sqlx::query("INSERT INTO audit_events (company_id, at_ms, actor, action, detail) VALUES ($1, $2, $3, $4, $5)")
+            .bind(company_id)
+            .bind(now)
+            .bind(actor)
+            .bind("打刻の手入力")
+            .bind(detail)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(recomputed)
+    }
+
+    /// Derives every punch of `[from, to]` (unbounded where `None`) from scratch from the stored
+    /// logs and histories, and (with [`Apply::Commit`]) writes what differs. Returns the
+    /// employee-days that differ from the cache.
+    pub async fn rebuild_punches(
+        &self,
+        company_id: i64,
+        from: Option<Date>,
+        to: Option<Date>,
+        apply: Apply,
+    ) -> Result<Recomputed> {
+        let _guard = self.write_guard().await;
+        let (mut tx, ctx) = self.begin_change(company_id).await?;
+        let employees: Vec<i64> = sqlx::query_scalar("SELECT id FROM employees WHERE company_id = $1 ORDER BY id")
+            .bind(company_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut out = Recomputed::default();
+        // A few thousand employees per pass keep each pass's reads and memory bounded.
+        for chunk in employees.chunks(2000) {
+            let mut scope = Scope::default();
+            for id in chunk {
+                scope.add(*id, DateRange { from, to });
+            }
+            out.extend(pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await?);
+        }
+        self.finish_change(tx, apply).await?;
+        Ok(out)
+    }
+
+    /// Derives again every day of the employees who ever held `account` (a no-op when the cache
+    /// is right).
+    pub async fn rederive_account(&self, company_id: i64, account: &str) -> Result<Recomputed> {
+        let _guard = self.write_guard().await;
+        let (mut tx, ctx) = self.begin_change(company_id).await?;
+        let links = pipeline::links_of_accounts(&mut tx, company_id, &[account]).await?;
+        let mut scope = Scope::default();
+        for i in links.get(account).into_iter().flatten() {
+            scope.add(i.employee, DateRange { from: None, to: None });
+        }
+        let out = pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Ends a change of masters: derives the scope again, then commits or rolls back.
+    pub(crate) async fn end_change(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        ctx: &CompanyContext,
+        scope: &Scope,
+        apply: Apply,
+    ) -> Result<Recomputed> {
+        let recomputed = pipeline::rederive(&mut tx, self.backend, ctx, scope).await?;
+        self.finish_change(tx, apply).await?;
+        Ok(recomputed)
+    }
+}
+
+/// The business date "now" is in, with one 日付変更時間.
+fn current_day(ctx: &CompanyContext, change: DayChangeTime) -> Date {
+    loginrec_rules::business_day(Timestamp::now(), &ctx.tz, change)
+}
+
+fn today_local(ctx: &CompanyContext) -> Date {
+    ctx.tz.to_datetime(Timestamp::now()).date()
+}
+
+fn last_value<T: Copy>(timeline: &Timeline<T>) -> Option<T> {
+    timeline.entries().last().map(|(_, v)| *v)
+}
+
+/// Replaces the stored entries of one effective-dated timeline.
+async fn store_timeline(
+    conn: &mut AnyConnection,
+    table: &str,
+    owner_column: &str,
+    value_column: &str,
+    company_id: i64,
+    owner: i64,
+    entries: &[(Option<Date>, i64)],
+) -> Result<()> {
+    // Table and column names come from the callers above, never from input.
+    let delete = format!("DELETE FROM {table} WHERE company_id = $1 AND {owner_column} = $2");
+    sqlx::query(sqlx::AssertSqlSafe(delete)).bind(company_id).bind(owner).execute(&mut *conn).await?;
+    let insert = format!(
+        "INSERT INTO {table} (company_id, {owner_column}, effective_from, {value_column}) VALUES ($1, $2, $3, $4)"
+    );
+    for (from, value) in entries {
+        sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
+            .bind(company_id)
+            .bind(owner)
+            .bind(from.map(|d| d.to_string()))
+            .bind(*value)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Reads an effective date typed by a user (`YYYY-MM-DD`).
+pub fn parse_effective_date(s: &str) -> Result<Date> {
+    parse_date(s.trim()).map_err(|_| StoreError::Invalid(format!("適用開始日 {s:?} は YYYY-MM-DD で入力してください")))
+}
