@@ -23,7 +23,7 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use loginrec_rules::holidays::DayType;
 use loginrec_rules::{DayChangeTime, EmployeeCode, PunchKind};
-use loginrec_store::{DepartmentInput, EMPLOYMENT_TYPES, Employee, EmployeeDetails, PunchView, StoreError};
+use loginrec_store::{Apply, DepartmentInput, EMPLOYMENT_TYPES, Employee, EmployeeDetails, PunchView, StoreError};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -195,6 +195,11 @@ pub(crate) struct DepartmentFormPage {
     name: String,
     hours: Vec<SelectOption>,
     minutes: Vec<SelectOption>,
+    /// Editing only: 適用開始日 of a changed 日付変更時間.
+    editing: bool,
+    effective_from: String,
+    /// The employee-days saving would change, shown before saving.
+    preview: Vec<crate::format::ChangeRow>,
 }
 
 #[derive(Deserialize)]
@@ -208,6 +213,21 @@ pub(crate) struct DepartmentForm {
     hour: String,
     #[serde(default)]
     minute: String,
+    /// 適用開始日 (`YYYY-MM-DD`); empty: the department's current business date.
+    #[serde(default)]
+    effective_from: String,
+    /// `1` once the administrator has seen the preview.
+    #[serde(default)]
+    confirm: String,
+}
+
+/// 適用開始日 as typed: empty is the default, anything else must be a date.
+fn effective_date(typed: &str) -> Result<Option<Date>, String> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Ok(None);
+    }
+    typed.parse::<Date>().map(Some).map_err(|_| format!("適用開始日は YYYY-MM-DD で入力してください (入力: {typed})。"))
 }
 
 impl DepartmentForm {
@@ -254,6 +274,7 @@ impl DepartmentForm {
             minute: self.minute.trim().parse().unwrap_or(0),
             code: self.code,
             name: self.name,
+            effective_from: self.effective_from,
         };
         (StatusCode::BAD_REQUEST, department_form(page, id, values, errors)).into_response()
     }
@@ -264,6 +285,7 @@ struct DepartmentValues {
     name: String,
     hour: u8,
     minute: u8,
+    effective_from: String,
 }
 
 fn department_form(
@@ -288,6 +310,9 @@ fn department_form(
         name: values.name,
         hours: numbers(0..=23, values.hour),
         minutes: numbers(0..=59, values.minute),
+        editing: id.is_some(),
+        effective_from: values.effective_from,
+        preview: Vec::new(),
     }
 }
 
@@ -297,7 +322,13 @@ pub(crate) async fn new_department(
     Path(code): Path<String>,
 ) -> Result<DepartmentFormPage, UiError> {
     let page = company_page(&state, &signed_in, &code).await?;
-    let values = DepartmentValues { code: String::new(), name: String::new(), hour: 0, minute: 0 };
+    let values = DepartmentValues {
+        code: String::new(),
+        name: String::new(),
+        hour: 0,
+        minute: 0,
+        effective_from: String::new(),
+    };
     Ok(department_form(page, None, values, Vec::new()))
 }
 
@@ -308,8 +339,13 @@ pub(crate) async fn edit_department(
 ) -> Result<DepartmentFormPage, UiError> {
     let page = company_page(&state, &signed_in, &code).await?;
     let d = state.store.department(page.company.id, parse_id(&id)?).await?.ok_or(UiError::NotFound)?;
-    let values =
-        DepartmentValues { hour: d.day_change.hour(), minute: d.day_change.minute(), code: d.code, name: d.name };
+    let values = DepartmentValues {
+        hour: d.day_change.hour(),
+        minute: d.day_change.minute(),
+        code: d.code,
+        name: d.name,
+        effective_from: String::new(),
+    };
     Ok(department_form(page, Some(d.id), values, Vec::new()))
 }
 
@@ -358,13 +394,35 @@ pub(crate) async fn update_department(
         Ok(input) => input,
         Err(errors) => return Ok(form.page(page, Some(before.id), errors)),
     };
-    match state.store.update_department(page.company.id, before.id, &input).await {
-        Ok(()) => {}
+    let from = match effective_date(&form.effective_from) {
+        Ok(from) => from,
+        Err(e) => return Ok(form.page(page, Some(before.id), vec![e])),
+    };
+    // What saving would change, before it is saved: the change itself, rolled back.
+    let apply = if form.confirm == "1" { Apply::Commit } else { Apply::Preview };
+    let recomputed = match state.store.update_department_from(page.company.id, before.id, &input, from, apply).await {
+        Ok(recomputed) => recomputed,
         Err(StoreError::Conflict(_)) => {
             return Ok(form.page(page, Some(before.id), vec![taken_department_code(&input.code)]));
         }
         Err(StoreError::NotFound(_)) => return Err(UiError::NotFound),
         Err(e) => return Err(e.into()),
+    };
+    if apply == Apply::Preview {
+        if !recomputed.changes.is_empty() {
+            let tz = page.company.tz()?;
+            let values = DepartmentValues {
+                hour: input.day_change.hour(),
+                minute: input.day_change.minute(),
+                code: form.code,
+                name: form.name,
+                effective_from: form.effective_from,
+            };
+            let mut confirm = department_form(page, Some(before.id), values, Vec::new());
+            confirm.preview = crate::format::change_rows(&recomputed.changes, &tz);
+            return Ok(confirm.into_response());
+        }
+        state.store.update_department_from(page.company.id, before.id, &input, from, Apply::Commit).await?;
     }
     let company = page.company;
     let mut detail = format!("{} {}", input.code, input.name);
@@ -372,9 +430,12 @@ pub(crate) async fn update_department(
         detail = format!("{} {} → {detail}", before.code, before.name);
     }
     if before.day_change != input.day_change {
+        let from = from.map(|d| d.to_string()).unwrap_or_else(|| "現在の勤務日".to_string());
         detail.push_str(&format!(
-            " 日付変更時間 {} → {} (これから反映するログに適用)",
-            before.day_change, input.day_change
+            " 日付変更時間 {} → {} (適用開始 {from}、{} 日の打刻が変わりました)",
+            before.day_change,
+            input.day_change,
+            recomputed.changes.len()
         ));
     }
     state.store.audit(company.id, &signed_in.actor(), "所属設定 (変更)", &detail).await?;

@@ -144,13 +144,15 @@ async fn departments_are_created_and_edited_and_a_day_change_of_25_00_is_refused
         let path = format!("/companies/ABC/settings/departments/{id}");
         let (status, page) = app.post(&path, &department_form("200", "営業所", "5", "60")).await;
         assert_eq!(status, 400, "{page}");
-        let (status, _) = app.post(&path, &department_form("200", "営業所", "5", "0")).await;
+        let mut from_2_9 = department_form("200", "営業所", "5", "0").to_vec();
+        from_2_9.push(("effective_from", "2024-02-09"));
+        let (status, _) = app.post(&path, &from_2_9).await;
         assert_eq!(status, 303);
         app.send_logs(&[("hanako", LogKind::Logoff, "2024-02-10T01:00:00")]).await;
         assert_eq!(
             app.timecard().await,
             ["0002,2024-02-08,2024/02/08 01:00,,PC", "0002,2024-02-09,2024/02/10 01:00,,PC"],
-            "the earlier punch stays; the later log lands on the previous day"
+            "days before 適用開始 keep 00:00; from 2/9 a 01:00 log lands on the previous day"
         );
         let (_, logs) = app.admin.get_text("/companies/ABC/logs").await;
         assert!(logs.contains("所属設定 (変更)") && logs.contains("日付変更時間 00:00 → 05:00"), "{logs}");
@@ -237,11 +239,10 @@ async fn a_deleted_and_restored_employee_keeps_its_service_account_and_punches_a
         let page = app.sync().await;
         assert!(page.contains("追加 0 件、更新 0 件、削除 0 件"), "a removed user is not removed twice: {page}");
 
-        // While deleted, tarou's logs are kept and make no punch.
+        // While deleted, tarou's logs are kept; the employee is hidden from 日別データ.
         app.send_logs(&[("tarou", LogKind::Logon, "2024-02-06T09:00:00")]).await;
-        assert_eq!(app.timecard().await, ["0001,2024-02-05,2024/02/05 09:00,2024/02/05 18:00,PC"]);
-        let (_, diagnostics) = app.admin.get_text("/companies/ABC/diagnostics").await;
-        assert!(diagnostics.contains("tarou"), "a removed user's account shows as linked to nobody");
+        let daily = app.page("/companies/ABC/daily?date=2024-02-06").await;
+        assert!(!daily.contains("0001"), "a deleted employee is not listed: {daily}");
 
         let (status, _) = app.post(&format!("/companies/ABC/settings/employees/{id}/restore"), &[]).await;
         assert_eq!(status, 303);
@@ -256,8 +257,10 @@ async fn a_deleted_and_restored_employee_keeps_its_service_account_and_punches_a
             app.timecard().await,
             [
                 "0001,2024-02-05,2024/02/05 09:00,2024/02/05 18:00,PC",
+                "0001,2024-02-06,2024/02/06 09:00,,PC",
                 "0001,2024-02-07,2024/02/07 09:00,2024/02/07 18:30,PC",
-            ]
+            ],
+            "the logs of the gap count: the account stayed linked to the employee"
         );
         app.finish().await;
     }

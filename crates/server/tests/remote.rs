@@ -91,15 +91,18 @@ async fn punches_reach_another_instance_exactly_once_even_with_two_senders_racin
                 .await
                 .unwrap();
         assert_eq!(sync.added, 2);
-        // The administrator sets the mirrored department's 日付変更時間 to LanScope's 05:00.
+        // The administrator sets the mirrored department's 日付変更時間 to LanScope's 05:00, from
+        // a date before the logs.
         local
-            .upsert_departments(
+            .import_departments(
                 company.id,
                 &[DepartmentInput {
                     code: "1000".into(),
                     name: "本社".into(),
                     day_change: DayChangeTime::LANSCOPE_DEFAULT,
                 }],
+                Some(jiff::civil::date(2024, 1, 1)),
+                loginrec_store::Apply::Commit,
             )
             .await
             .unwrap();
