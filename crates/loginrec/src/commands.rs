@@ -8,8 +8,10 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use jiff::civil::Date;
 use loginrec_rules::CompanyCode;
+use loginrec_rules::PunchKind;
 use loginrec_server::links::{self, CsvEncoding};
 use loginrec_server::{ServerOptions, timecard};
+use loginrec_store::{Apply, Recomputed};
 use loginrec_store::{Company, Store};
 
 use crate::masters;
@@ -111,17 +113,45 @@ fn report<E: std::fmt::Display>(errors: &[E]) -> anyhow::Error {
     anyhow::anyhow!(text)
 }
 
-pub async fn department_import(url: &str, code: &str, path: &Path) -> anyhow::Result<()> {
+/// Prints each employee-day a change altered (before → after), then how many.
+fn print_changes(recomputed: &Recomputed, tz: &jiff::tz::TimeZone, summary: &str) {
+    for c in &recomputed.changes {
+        let cell = |p| loginrec_server::format::punch_with_date(p, tz);
+        println!(
+            "{} {} 出勤 {} → {} / 退勤 {} → {}",
+            c.employee_code,
+            c.business_date,
+            cell(c.before.clock_in),
+            cell(c.after.clock_in),
+            cell(c.before.clock_out),
+            cell(c.after.clock_out)
+        );
+    }
+    for d in &recomputed.sent_differences {
+        let now = d.now_ms.map(|ms| loginrec_server::format::date_time_minutes(ms, tz)).unwrap_or_else(|| "—".into());
+        println!(
+            "送信済みの打刻と異なります (already sent, not sent again): {} {} {} sent {} → now {now}",
+            d.employee_key,
+            d.business_date,
+            d.kind.label_ja(),
+            loginrec_server::format::date_time_minutes(d.sent_at_ms, tz),
+        );
+    }
+    println!("{}{summary}", recomputed.changes.len());
+}
+
+pub async fn department_import(url: &str, code: &str, path: &Path, from: Option<Date>) -> anyhow::Result<()> {
     let (name, bytes) = read_file(path)?;
     let departments = masters::parse_departments(&name, &bytes).map_err(|e| report(&e))?;
     let store = open(url).await?;
     let company = company(&store, code).await?;
-    let n = store.upsert_departments(company.id, &departments).await?;
+    let (n, recomputed) = store.import_departments(company.id, &departments, from, Apply::Commit).await?;
     println!("{n}件の所属を登録しました ({n} departments imported)");
+    print_changes(&recomputed, &company.tz()?, "日の打刻が変わりました (employee-days changed)");
     Ok(())
 }
 
-pub async fn employee_import(url: &str, code: &str, path: &Path) -> anyhow::Result<()> {
+pub async fn employee_import(url: &str, code: &str, path: &Path, from: Option<Date>) -> anyhow::Result<()> {
     let (name, bytes) = read_file(path)?;
     let employees = masters::parse_employees(&name, &bytes).map_err(|e| report(&e))?;
     let store = open(url).await?;
@@ -134,8 +164,9 @@ pub async fn employee_import(url: &str, code: &str, path: &Path) -> anyhow::Resu
             e.code
         );
     }
-    let n = store.upsert_employees(company.id, &employees).await?;
+    let (n, recomputed) = store.import_employees(company.id, &employees, from, Apply::Commit).await?;
     println!("{n}件の従業員を登録しました ({n} employees imported)");
+    print_changes(&recomputed, &company.tz()?, "日の打刻が変わりました (employee-days changed)");
     Ok(())
 }
 
@@ -148,7 +179,7 @@ pub async fn link_export(url: &str, code: &str, encoding: CsvEncoding) -> anyhow
     Ok(())
 }
 
-pub async fn link_import(url: &str, code: &str, path: &Path) -> anyhow::Result<()> {
+pub async fn link_import(url: &str, code: &str, path: &Path, from: Option<&str>) -> anyhow::Result<()> {
     let (name, bytes) = read_file(path)?;
     let store = open(url).await?;
     let company = company(&store, code).await?;
@@ -157,8 +188,66 @@ pub async fn link_import(url: &str, code: &str, path: &Path) -> anyhow::Result<(
         let named: Vec<String> = errors.iter().map(|e| format!("{name}: {e}")).collect();
         report(&named)
     })?;
-    let n = store.apply_links(company.id, &plan).await?;
-    println!("{}", links::updated_message(n));
+    let tz = company.tz()?;
+    let effective = from.map(|typed| company_moment(typed, &tz)).transpose()?;
+    let report = store.change_links(company.id, &plan, effective, Apply::Commit).await?;
+    println!("{}", links::updated_message(report.updated));
+    print_changes(&report.recomputed, &tz, "日の打刻が変わりました (employee-days changed)");
+    Ok(())
+}
+
+/// `YYYY-MM-DD HH:MM` in the company's time zone.
+fn company_moment(typed: &str, tz: &jiff::tz::TimeZone) -> anyhow::Result<jiff::Timestamp> {
+    let local: jiff::civil::DateTime = jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M", typed.trim())
+        .with_context(|| format!("--effective-from {typed:?}: expected 'YYYY-MM-DD HH:MM' (company time)"))?;
+    Ok(tz.to_ambiguous_timestamp(local).compatible()?)
+}
+
+pub async fn punch_set(
+    url: &str,
+    code: &str,
+    employee: &str,
+    date: Date,
+    kind: PunchKind,
+    at: &str,
+) -> anyhow::Result<()> {
+    let store = open(url).await?;
+    let company = company(&store, code).await?;
+    let tz = company.tz()?;
+    let at = company_moment(at, &tz).map_err(|e| anyhow::anyhow!(e.to_string().replace("--effective-from", "--at")))?;
+    let recomputed =
+        store.set_manual_punch(company.id, employee, date, kind, at.as_millisecond(), "loginrec punch set").await?;
+    print_changes(&recomputed, &tz, "日の打刻が変わりました (employee-days changed)");
+    Ok(())
+}
+
+pub async fn punch_clear(url: &str, code: &str, employee: &str, date: Date, kind: PunchKind) -> anyhow::Result<()> {
+    let store = open(url).await?;
+    let company = company(&store, code).await?;
+    let recomputed = store.clear_manual_punch(company.id, employee, date, kind, "loginrec punch clear").await?;
+    print_changes(&recomputed, &company.tz()?, "日の打刻が変わりました (employee-days changed)");
+    Ok(())
+}
+
+/// `punches rebuild`: derives the period from scratch and reports every employee-day that
+/// differs from what is stored; writes the result unless `dry_run`.
+pub async fn punches_rebuild(
+    url: &str,
+    code: &str,
+    from: Option<Date>,
+    to: Option<Date>,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    if let (Some(from), Some(to)) = (from, to)
+        && to < from
+    {
+        bail!("--to ({to}) is before --from ({from})");
+    }
+    let store = open(url).await?;
+    let company = company(&store, code).await?;
+    let apply = if dry_run { Apply::Preview } else { Apply::Commit };
+    let recomputed = store.rebuild_punches(company.id, from, to, apply).await?;
+    print_changes(&recomputed, &company.tz()?, "日の打刻が異なります (employee-days differ)");
     Ok(())
 }
 

@@ -62,12 +62,18 @@ enum Command {
     /// Administrator accounts of the web UI.
     #[command(subcommand)]
     Admin(AdminCommand),
-    /// 所属設定: import departments.
+    /// 所属設定: import departments (a changed 日付変更時間 holds from --effective-from).
     #[command(subcommand)]
-    Department(ImportCommand),
-    /// 従業員設定: import employees.
+    Department(DatedImportCommand),
+    /// 従業員設定: import employees (a changed 所属 holds from --effective-from).
     #[command(subcommand)]
-    Employee(ImportCommand),
+    Employee(DatedImportCommand),
+    /// タイムカード: enter or clear a 手入力 punch.
+    #[command(subcommand)]
+    Punch(PunchCommand),
+    /// The punch cache: derive it again from the stored logs and histories.
+    #[command(subcommand)]
+    Punches(PunchesCommand),
     /// 連携設定: export or import サービスアカウント links.
     #[command(subcommand)]
     Link(LinkCommand),
@@ -158,12 +164,83 @@ enum AdminCommand {
 }
 
 #[derive(Subcommand)]
-enum ImportCommand {
-    /// Imports a CSV file (CP932 or UTF-8).
+enum DatedImportCommand {
+    /// Imports a CSV file (CP932 or UTF-8) and prints the employee-days whose punches changed.
     Import {
         #[arg(long)]
         company: String,
         file: PathBuf,
+        /// First business date a changed value holds for (YYYY-MM-DD); earlier days keep the
+        /// old one. Default: the current business date. New rows hold from the beginning.
+        #[arg(long)]
+        effective_from: Option<jiff::civil::Date>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KindArg {
+    #[value(name = "出勤", alias = "clock-in")]
+    ClockIn,
+    #[value(name = "退勤", alias = "clock-out")]
+    ClockOut,
+}
+
+impl KindArg {
+    fn kind(self) -> loginrec_rules::PunchKind {
+        match self {
+            KindArg::ClockIn => loginrec_rules::PunchKind::ClockIn,
+            KindArg::ClockOut => loginrec_rules::PunchKind::ClockOut,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum PunchCommand {
+    /// Enters or corrects the 手入力 punch of an employee's business day.
+    Set {
+        #[arg(long)]
+        company: String,
+        /// 従業員コード (打刻先アカウント).
+        #[arg(long)]
+        employee: String,
+        /// Business date (YYYY-MM-DD).
+        #[arg(long)]
+        date: jiff::civil::Date,
+        #[arg(long, value_enum)]
+        kind: KindArg,
+        /// 'YYYY-MM-DD HH:MM', company time.
+        #[arg(long)]
+        at: String,
+    },
+    /// Clears the 手入力 punch: the day gets back what PC logs and the API say.
+    Clear {
+        #[arg(long)]
+        company: String,
+        #[arg(long)]
+        employee: String,
+        #[arg(long)]
+        date: jiff::civil::Date,
+        #[arg(long, value_enum)]
+        kind: KindArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum PunchesCommand {
+    /// Derives every punch of the period from scratch, prints each employee-day that differs
+    /// from the stored punches and `N日の打刻が異なります`, and writes the result.
+    Rebuild {
+        #[arg(long)]
+        company: String,
+        /// First business date (default: the first ever).
+        #[arg(long)]
+        from: Option<jiff::civil::Date>,
+        /// Last business date (default: the last ever).
+        #[arg(long)]
+        to: Option<jiff::civil::Date>,
+        /// Only report: write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -187,6 +264,10 @@ enum LinkCommand {
         #[arg(long)]
         company: String,
         file: PathBuf,
+        /// The moment the rows' links hold from, 'YYYY-MM-DD HH:MM' company time (default
+        /// now). An account's first holder holds it from the beginning.
+        #[arg(long)]
+        effective_from: Option<String>,
     },
 }
 
@@ -289,11 +370,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(AdminCommand::Create { company, login_id, password_stdin: _ }) => {
             commands::admin_create(&url, company.as_deref(), &login_id).await
         }
-        Command::Department(ImportCommand::Import { company, file }) => {
-            commands::department_import(&url, &company, &file).await
+        Command::Department(DatedImportCommand::Import { company, file, effective_from }) => {
+            commands::department_import(&url, &company, &file, effective_from).await
         }
-        Command::Employee(ImportCommand::Import { company, file }) => {
-            commands::employee_import(&url, &company, &file).await
+        Command::Employee(DatedImportCommand::Import { company, file, effective_from }) => {
+            commands::employee_import(&url, &company, &file, effective_from).await
+        }
+        Command::Punch(PunchCommand::Set { company, employee, date, kind, at }) => {
+            commands::punch_set(&url, &company, &employee, date, kind.kind(), &at).await
+        }
+        Command::Punch(PunchCommand::Clear { company, employee, date, kind }) => {
+            commands::punch_clear(&url, &company, &employee, date, kind.kind()).await
+        }
+        Command::Punches(PunchesCommand::Rebuild { company, from, to, dry_run }) => {
+            commands::punches_rebuild(&url, &company, from, to, dry_run).await
         }
         Command::Link(LinkCommand::Export { company, encoding }) => {
             let encoding = match encoding {
@@ -302,7 +392,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             commands::link_export(&url, &company, encoding).await
         }
-        Command::Link(LinkCommand::Import { company, file }) => commands::link_import(&url, &company, &file).await,
+        Command::Link(LinkCommand::Import { company, file, effective_from }) => {
+            commands::link_import(&url, &company, &file, effective_from.as_deref()).await
+        }
         Command::Timecard(TimecardCommand::Export { company, from, to }) => {
             commands::timecard_export(&url, &company, from, to).await
         }

@@ -5,7 +5,7 @@
 mod attendance_ui;
 mod auth;
 mod error;
-mod format;
+pub mod format;
 mod ingest;
 pub mod jobs;
 mod kot_api;

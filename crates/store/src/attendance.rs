@@ -133,21 +133,25 @@ impl Store {
     ) -> Result<(usize, Recomputed)> {
         let _guard = self.write_guard().await;
         let (mut tx, ctx) = self.begin_change(company_id).await?;
-        let mut scope = Scope::default();
-        for d in departments {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO departments (company_id, code, name, day_change_minutes) VALUES ($1, $2, $3, $4) \
+        let result: Result<_> = async {
+            let mut scope = Scope::default();
+            for d in departments {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO departments (company_id, code, name, day_change_minutes) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (company_id, code) DO UPDATE SET name = excluded.name RETURNING id",
-            )
-            .bind(company_id)
-            .bind(&d.code)
-            .bind(&d.name)
-            .bind(day_change_minutes(d.day_change))
-            .fetch_one(&mut *tx)
-            .await?;
-            Store::set_department_day_change(&mut tx, &ctx, id, d.day_change, from, &mut scope).await?;
+                )
+                .bind(company_id)
+                .bind(&d.code)
+                .bind(&d.name)
+                .bind(day_change_minutes(d.day_change))
+                .fetch_one(&mut *tx)
+                .await?;
+                Store::set_department_day_change(&mut tx, &ctx, id, d.day_change, from, &mut scope).await?;
+            }
+            crate::pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await
         }
-        let recomputed = self.end_change(tx, &ctx, &scope, apply).await?;
+        .await;
+        let recomputed = self.settle(tx, result, apply).await?;
         Ok((departments.len(), recomputed))
     }
 
@@ -188,17 +192,18 @@ impl Store {
         let recomputed = {
             let _guard = self.write_guard().await;
             let (mut tx, ctx) = self.begin_change(company_id).await?;
-            let mut scope = Scope::default();
-            for e in employees {
-                let dept = department_id(&mut tx, company_id, &e.department_code).await?;
-                let existing: Option<i64> = sqlx::query_scalar(
-                    "SELECT id FROM employees WHERE company_id = $1 AND code = $2 AND deleted_at_ms IS NULL",
-                )
-                .bind(company_id)
-                .bind(&e.code)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let id = match existing {
+            let result: Result<_> = async {
+                let mut scope = Scope::default();
+                for e in employees {
+                    let dept = department_id(&mut tx, company_id, &e.department_code).await?;
+                    let existing: Option<i64> = sqlx::query_scalar(
+                        "SELECT id FROM employees WHERE company_id = $1 AND code = $2 AND deleted_at_ms IS NULL",
+                    )
+                    .bind(company_id)
+                    .bind(&e.code)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let id = match existing {
                     Some(id) => {
                         sqlx::query("UPDATE employees SET last_name = $1, first_name = $2 WHERE id = $3")
                             .bind(&e.last_name)
@@ -221,9 +226,12 @@ impl Store {
                     .fetch_one(&mut *tx)
                     .await?,
                 };
-                Store::set_employee_department(&mut tx, &ctx, id, dept, from, &mut scope).await?;
+                    Store::set_employee_department(&mut tx, &ctx, id, dept, from, &mut scope).await?;
+                }
+                crate::pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await
             }
-            self.end_change(tx, &ctx, &scope, apply).await?
+            .await;
+            self.settle(tx, result, apply).await?
         };
         if apply == Apply::Commit {
             self.sync_users(company_id).await?;
@@ -389,30 +397,34 @@ impl Store {
     ) -> Result<Recomputed> {
         let _guard = self.write_guard().await;
         let (mut tx, ctx) = self.begin_change(company_id).await?;
-        let taken: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM departments WHERE company_id = $1 AND code = $2 AND id <> $3")
-                .bind(company_id)
+        let result: Result<_> = async {
+            let taken: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM departments WHERE company_id = $1 AND code = $2 AND id <> $3")
+                    .bind(company_id)
+                    .bind(&department.code)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if taken.is_some() {
+                return Err(StoreError::Conflict(format!("所属コード {:?}", department.code)));
+            }
+            let n = sqlx::query("UPDATE departments SET code = $1, name = $2 WHERE company_id = $3 AND id = $4")
                 .bind(&department.code)
+                .bind(&department.name)
+                .bind(company_id)
                 .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if taken.is_some() {
-            return Err(StoreError::Conflict(format!("所属コード {:?}", department.code)));
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("所属 {id}")));
+            }
+            let mut scope = Scope::default();
+            Store::set_department_day_change(&mut tx, &ctx, id, department.day_change, from, &mut scope).await?;
+            crate::pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await
         }
-        let n = sqlx::query("UPDATE departments SET code = $1, name = $2 WHERE company_id = $3 AND id = $4")
-            .bind(&department.code)
-            .bind(&department.name)
-            .bind(company_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound(format!("所属 {id}")));
-        }
-        let mut scope = Scope::default();
-        Store::set_department_day_change(&mut tx, &ctx, id, department.day_change, from, &mut scope).await?;
-        self.end_change(tx, &ctx, &scope, apply).await
+        .await;
+        self.settle(tx, result, apply).await
     }
 
     /// 従業員設定: live employees by code, then (when asked) the deleted ones.
@@ -503,29 +515,33 @@ impl Store {
     ) -> Result<Recomputed> {
         let _guard = self.write_guard().await;
         let (mut tx, ctx) = self.begin_change(company_id).await?;
-        let dept = department_id(&mut tx, company_id, &employee.department_code).await?;
-        if live_code_holder(&mut tx, company_id, &employee.code, Some(id)).await?.is_some() {
-            return Err(StoreError::Conflict(format!("従業員コード {:?}", employee.code)));
-        }
-        let n = sqlx::query(
-            "UPDATE employees SET code = $1, last_name = $2, first_name = $3, employment_type = $4 \
+        let result: Result<_> = async {
+            let dept = department_id(&mut tx, company_id, &employee.department_code).await?;
+            if live_code_holder(&mut tx, company_id, &employee.code, Some(id)).await?.is_some() {
+                return Err(StoreError::Conflict(format!("従業員コード {:?}", employee.code)));
+            }
+            let n = sqlx::query(
+                "UPDATE employees SET code = $1, last_name = $2, first_name = $3, employment_type = $4 \
              WHERE company_id = $5 AND id = $6 AND deleted_at_ms IS NULL",
-        )
-        .bind(&employee.code)
-        .bind(&employee.last_name)
-        .bind(&employee.first_name)
-        .bind(&employee.employment_type)
-        .bind(company_id)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound(format!("従業員 {id}")));
+            )
+            .bind(&employee.code)
+            .bind(&employee.last_name)
+            .bind(&employee.first_name)
+            .bind(&employee.employment_type)
+            .bind(company_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("従業員 {id}")));
+            }
+            let mut scope = Scope::default();
+            Store::set_employee_department(&mut tx, &ctx, id, dept, from, &mut scope).await?;
+            crate::pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await
         }
-        let mut scope = Scope::default();
-        Store::set_employee_department(&mut tx, &ctx, id, dept, from, &mut scope).await?;
-        self.end_change(tx, &ctx, &scope, apply).await
+        .await;
+        self.settle(tx, result, apply).await
     }
 
     /// [削除]: marks a live employee deleted; its punches and key stay.

@@ -145,104 +145,104 @@ impl Store {
         let at = effective.unwrap_or_else(Timestamp::now);
         let _guard = self.write_guard().await;
         let (mut tx, ctx) = self.begin_change(company_id).await?;
-        let mut users: Vec<LinkedUser> = Vec::new();
-        for (code, _) in links {
-            let row = sqlx::query(
-                "SELECT u.employee_code, e.id AS employee_id, u.service_account FROM lr_users u \
+        let result: Result<_> = async {
+            let mut users: Vec<LinkedUser> = Vec::new();
+            for (code, _) in links {
+                let row = sqlx::query(
+                    "SELECT u.employee_code, e.id AS employee_id, u.service_account FROM lr_users u \
                  JOIN employees e ON e.company_id = u.company_id AND e.employee_key = u.employee_key \
                  WHERE u.company_id = $1 AND u.employee_code = $2 AND u.removed_at_ms IS NULL",
-            )
-            .bind(company_id)
-            .bind(code)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("打刻先アカウント {code:?}")))?;
-            users.push(LinkedUser {
-                employee_code: row.try_get("employee_code")?,
-                employee_id: row.try_get("employee_id")?,
-                account: row.try_get("service_account")?,
-            });
-        }
-        let listed: BTreeSet<&str> = links.iter().map(|(c, _)| c.as_str()).collect();
-        // Who holds each account once the import is done: the listed user who gets it.
-        let mut new_holder: BTreeMap<String, i64> = BTreeMap::new();
-        for ((_, account), user) in links.iter().zip(&users) {
-            let Some(account) = account else { continue };
-            if new_holder.insert(account.clone(), user.employee_id).is_some() {
-                return Err(StoreError::Invalid(format!("サービスアカウント {account:?} が2回指定されています")));
+                )
+                .bind(company_id)
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("打刻先アカウント {code:?}")))?;
+                users.push(LinkedUser {
+                    employee_code: row.try_get("employee_code")?,
+                    employee_id: row.try_get("employee_id")?,
+                    account: row.try_get("service_account")?,
+                });
             }
-            let holder: Option<String> = sqlx::query_scalar(
-                "SELECT employee_code FROM lr_users WHERE company_id = $1 AND service_account = $2 \
+            let listed: BTreeSet<&str> = links.iter().map(|(c, _)| c.as_str()).collect();
+            // Who holds each account once the import is done: the listed user who gets it.
+            let mut new_holder: BTreeMap<String, i64> = BTreeMap::new();
+            for ((_, account), user) in links.iter().zip(&users) {
+                let Some(account) = account else { continue };
+                if new_holder.insert(account.clone(), user.employee_id).is_some() {
+                    return Err(StoreError::Invalid(format!("サービスアカウント {account:?} が2回指定されています")));
+                }
+                let holder: Option<String> = sqlx::query_scalar(
+                    "SELECT employee_code FROM lr_users WHERE company_id = $1 AND service_account = $2 \
                  AND removed_at_ms IS NULL",
-            )
-            .bind(company_id)
-            .bind(account)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(holder) = holder.filter(|h| !listed.contains(h.as_str())) {
-                return Err(StoreError::Invalid(format!(
-                    "サービスアカウント {account:?} は打刻先アカウント {holder:?} に設定済みです"
-                )));
+                )
+                .bind(company_id)
+                .bind(account)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(holder) = holder.filter(|h| !listed.contains(h.as_str())) {
+                    return Err(StoreError::Invalid(format!(
+                        "サービスアカウント {account:?} は打刻先アカウント {holder:?} に設定済みです"
+                    )));
+                }
             }
-        }
-        // Every account whose holder changes: the ones given, and the ones their users leave.
-        let mut touched: BTreeMap<String, Option<i64>> = BTreeMap::new();
-        for ((_, account), user) in links.iter().zip(&users) {
-            if *account == user.account {
-                continue;
+            // Every account whose holder changes: the ones given, and the ones their users leave.
+            let mut touched: BTreeMap<String, Option<i64>> = BTreeMap::new();
+            for ((_, account), user) in links.iter().zip(&users) {
+                if *account == user.account {
+                    continue;
+                }
+                if let Some(old) = &user.account {
+                    touched.entry(old.clone()).or_insert_with(|| new_holder.get(old).copied());
+                }
+                if let Some(new) = account {
+                    touched.insert(new.clone(), Some(user.employee_id));
+                }
             }
-            if let Some(old) = &user.account {
-                touched.entry(old.clone()).or_insert_with(|| new_holder.get(old).copied());
+            let accounts: Vec<&str> = touched.keys().map(String::as_str).collect();
+            let histories = pipeline::links_of_accounts(&mut tx, company_id, &accounts).await?;
+            let mut scope = Scope::default();
+            for (account, holder) in &touched {
+                let before = histories.get(account).cloned().unwrap_or_default();
+                let after = relink(&before, at, *holder);
+                store_account_links(&mut tx, company_id, account, &after).await?;
+                scope_of_relink(&mut tx, &ctx, &before, &after, at, &mut scope).await?;
             }
-            if let Some(new) = account {
-                touched.insert(new.clone(), Some(user.employee_id));
-            }
-        }
-        let accounts: Vec<&str> = touched.keys().map(String::as_str).collect();
-        let histories = pipeline::links_of_accounts(&mut tx, company_id, &accounts).await?;
-        let mut scope = Scope::default();
-        for (account, holder) in &touched {
-            let before = histories.get(account).cloned().unwrap_or_default();
-            if loginrec_rules::holder_at(&before, at).copied() == *holder && before.iter().all(|i| i.to.is_none()) {
-                continue;
-            }
-            let after = relink(&before, at, *holder);
-            store_account_links(&mut tx, company_id, account, &after).await?;
-            scope_of_relink(&mut tx, &ctx, &before, &after, at, &mut scope).await?;
-        }
-        // The current links, as 連携設定 shows them. Cleared first so that two users can swap.
-        for user in &users {
-            sqlx::query(
-                "UPDATE lr_users SET service_account = NULL WHERE company_id = $1 AND employee_code = $2 \
+            // The current links, as 連携設定 shows them. Cleared first so that two users can swap.
+            for user in &users {
+                sqlx::query(
+                    "UPDATE lr_users SET service_account = NULL WHERE company_id = $1 AND employee_code = $2 \
                  AND removed_at_ms IS NULL",
-            )
-            .bind(company_id)
-            .bind(&user.employee_code)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for ((code, account), _) in links.iter().zip(&users) {
-            let Some(account) = account else { continue };
-            sqlx::query(
-                "UPDATE lr_users SET service_account = NULL WHERE company_id = $1 AND service_account = $2 \
+                )
+                .bind(company_id)
+                .bind(&user.employee_code)
+                .execute(&mut *tx)
+                .await?;
+            }
+            for ((code, account), _) in links.iter().zip(&users) {
+                let Some(account) = account else { continue };
+                sqlx::query(
+                    "UPDATE lr_users SET service_account = NULL WHERE company_id = $1 AND service_account = $2 \
                  AND removed_at_ms IS NOT NULL",
-            )
-            .bind(company_id)
-            .bind(account)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE lr_users SET service_account = $1 WHERE company_id = $2 AND employee_code = $3 \
+                )
+                .bind(company_id)
+                .bind(account)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE lr_users SET service_account = $1 WHERE company_id = $2 AND employee_code = $3 \
                  AND removed_at_ms IS NULL",
-            )
-            .bind(account)
-            .bind(company_id)
-            .bind(code)
-            .execute(&mut *tx)
-            .await?;
+                )
+                .bind(account)
+                .bind(company_id)
+                .bind(code)
+                .execute(&mut *tx)
+                .await?;
+            }
+            pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await
         }
-        let recomputed = pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await?;
-        self.finish_change(tx, apply).await?;
+        .await;
+        let recomputed = self.settle(tx, result, apply).await?;
         Ok(LinkReport { updated: links.len(), recomputed })
     }
 
@@ -380,6 +380,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         pipeline::lock_company(&mut tx, self.backend, company_id, false).await?;
         let ctx = CompanyContext::load(&mut tx, company_id).await?;
+        let result: Result<_> = async {
         let employee_id: i64 = sqlx::query_scalar(
             "SELECT id FROM employees WHERE company_id = $1 AND code = $2 AND deleted_at_ms IS NULL",
         )
@@ -442,8 +443,10 @@ impl Store {
             .bind(detail)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(recomputed)
+            Ok(recomputed)
+        }
+        .await;
+        self.settle(tx, result, Apply::Commit).await
     }
 
     /// Derives every punch of `[from, to]` (unbounded where `None`) from scratch from the stored
@@ -458,21 +461,24 @@ impl Store {
     ) -> Result<Recomputed> {
         let _guard = self.write_guard().await;
         let (mut tx, ctx) = self.begin_change(company_id).await?;
-        let employees: Vec<i64> = sqlx::query_scalar("SELECT id FROM employees WHERE company_id = $1 ORDER BY id")
-            .bind(company_id)
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut out = Recomputed::default();
-        // A few thousand employees per pass keep each pass's reads and memory bounded.
-        for chunk in employees.chunks(2000) {
-            let mut scope = Scope::default();
-            for id in chunk {
-                scope.add(*id, DateRange { from, to });
+        let result: Result<_> = async {
+            let employees: Vec<i64> = sqlx::query_scalar("SELECT id FROM employees WHERE company_id = $1 ORDER BY id")
+                .bind(company_id)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut out = Recomputed::default();
+            // A few thousand employees per pass keep each pass's reads and memory bounded.
+            for chunk in employees.chunks(2000) {
+                let mut scope = Scope::default();
+                for id in chunk {
+                    scope.add(*id, DateRange { from, to });
+                }
+                out.extend(pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await?);
             }
-            out.extend(pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await?);
+            Ok(out)
         }
-        self.finish_change(tx, apply).await?;
-        Ok(out)
+        .await;
+        self.settle(tx, result, apply).await
     }
 
     /// Derives again every day of the employees who ever held `account` (a no-op when the cache
@@ -490,17 +496,25 @@ impl Store {
         Ok(out)
     }
 
-    /// Ends a change of masters: derives the scope again, then commits or rolls back.
-    pub(crate) async fn end_change(
+    /// Commits (or, for a preview, rolls back) a change that succeeded, and rolls back one that
+    /// failed, explicitly: on SQLite a transaction merely dropped would hold the write lock until
+    /// its connection is next used, after the write guard has let the next writer in.
+    pub(crate) async fn settle<T>(
         &self,
-        mut tx: sqlx::Transaction<'static, sqlx::Any>,
-        ctx: &CompanyContext,
-        scope: &Scope,
+        tx: sqlx::Transaction<'static, sqlx::Any>,
+        result: Result<T>,
         apply: Apply,
-    ) -> Result<Recomputed> {
-        let recomputed = pipeline::rederive(&mut tx, self.backend, ctx, scope).await?;
-        self.finish_change(tx, apply).await?;
-        Ok(recomputed)
+    ) -> Result<T> {
+        match result {
+            Ok(value) => {
+                self.finish_change(tx, apply).await?;
+                Ok(value)
+            }
+            Err(e) => {
+                tx.rollback().await.ok();
+                Err(e)
+            }
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! ログ表示: the received logs, with the employee they belong to and what became of them.
+//! ログ表示: the received logs, with the employee they belong to (the one who held the
+//! サービスアカウント at the log's event time, by the link history) and what became of them.
 
 use sqlx::Row;
 
@@ -35,17 +36,16 @@ pub struct LogView {
 impl Store {
     pub async fn logs(&self, company_id: i64, filter: &LogFilter) -> Result<Vec<LogView>> {
         let rows = sqlx::query(
-            "SELECT l.event_at_ms, l.user_name, l.account, l.kind, u.employee_code, u.full_name, \
+            "SELECT l.event_at_ms, l.user_name, l.account, l.kind, e.code, e.last_name || ' ' || e.first_name, \
                     l.connector_version, l.computer_name, l.agent_no, \
-                    (SELECT MIN(p.kind) FROM employees e \
-                      JOIN punches p ON p.company_id = e.company_id AND p.employee_id = e.id \
-                      WHERE e.company_id = l.company_id AND e.employee_key = u.employee_key \
+                    (SELECT MIN(p.kind) FROM punches p WHERE p.company_id = l.company_id AND p.employee_id = e.id \
                         AND p.at_ms = l.event_at_ms AND p.method = 'PC') \
-             FROM logs l LEFT JOIN lr_users u ON u.company_id = l.company_id AND u.service_account = l.account \
-                  AND u.removed_at_ms IS NULL \
+             FROM logs l LEFT JOIN link_history h ON h.company_id = l.company_id AND h.account = l.account \
+                  AND (h.from_ms IS NULL OR h.from_ms <= l.event_at_ms) AND (h.to_ms IS NULL OR l.event_at_ms < h.to_ms) \
+             LEFT JOIN employees e ON e.id = h.employee_id \
              WHERE l.company_id = $1 AND l.event_at_ms >= $2 AND l.event_at_ms < $3 AND ($4 = '' OR l.account = $4) \
                AND ($7 = '' OR l.kind = $7) \
-               AND ($8 = 0 OR ($8 = 1 AND u.id IS NOT NULL) OR ($8 = 2 AND u.id IS NULL)) \
+               AND ($8 = 0 OR ($8 = 1 AND e.id IS NOT NULL) OR ($8 = 2 AND e.id IS NULL)) \
              ORDER BY l.event_at_ms DESC, l.id DESC LIMIT $5 OFFSET $6",
         )
         .bind(company_id)

@@ -299,7 +299,7 @@ impl Store {
         {
             let _guard = self.write_guard().await;
             let (mut tx, ctx) = self.begin_change(company_id).await?;
-            let mut scope = crate::pipeline::Scope::default();
+            let result: Result<_> = async {            let mut scope = crate::pipeline::Scope::default();
             let now = now_ms();
             for e in employees {
                 sqlx::query(
@@ -370,7 +370,10 @@ impl Store {
                 // A move to another division holds from the employee's current business date.
                 Store::set_employee_department(&mut tx, &ctx, id, dept, None, &mut scope).await?;
             }
-            self.end_change(tx, &ctx, &scope, crate::history::Apply::Commit).await?;
+            crate::pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await
+        }
+        .await;
+            self.settle(tx, result, crate::history::Apply::Commit).await?;
         }
         self.sync_users(company_id).await
     }
