@@ -112,7 +112,9 @@ async fn run_pipeline(engine: Engine, layout: &str, encoding: &str, seed: &str) 
     loginrec(&url, &["department", "import", "--company", "E2E001", &file("departments.csv")]);
     loginrec(&url, &["employee", "import", "--company", "E2E001", &file("employees.csv")]);
     let linked = stdout(&loginrec(&url, &["link", "import", "--company", "E2E001", &file("links.csv")]));
-    assert_eq!(linked.trim(), "30件のアカウントを更新");
+    let mut lines = linked.lines();
+    assert_eq!(lines.next(), Some("30件のアカウントを更新"), "{linked}");
+    assert_eq!(lines.last(), Some("0日の打刻が変わりました (employee-days changed)"), "no logs yet: {linked}");
 
     let (server, base) = start_server(&url).await;
     let connector_dir = work.path().join("connector");
@@ -148,6 +150,39 @@ async fn run_pipeline(engine: Engine, layout: &str, encoding: &str, seed: &str) 
     let extra: Vec<_> = actual.iter().filter(|r| !expected.contains(r)).collect();
     assert!(missing.is_empty() && extra.is_empty(), "{engine:?} {layout}: missing {missing:#?}\nextra {extra:#?}");
     assert_eq!(actual, expected);
+
+    // The cache is the derivation: rebuilding from scratch finds nothing to change.
+    let rebuild = stdout(&loginrec(&url, &["punches", "rebuild", "--company", "E2E001", "--dry-run"]));
+    assert_eq!(rebuild.trim(), "0日の打刻が異なります (employee-days differ)", "{engine:?}");
+    // A 手入力 退勤 wins over PC; clearing it brings the PC punch back.
+    let first = expected[0].split(',').collect::<Vec<_>>();
+    let (code, day) = (first[0], first[1]);
+    let set = stdout(&loginrec(
+        &url,
+        &[
+            "punch",
+            "set",
+            "--company",
+            "E2E001",
+            "--employee",
+            code,
+            "--date",
+            day,
+            "--kind",
+            "退勤",
+            "--at",
+            &format!("{day} 23:45"),
+        ],
+    ));
+    assert!(set.trim_end().ends_with("1日の打刻が変わりました (employee-days changed)"), "{set}");
+    let card = stdout(&loginrec(&url, &["timecard", "export", "--company", "E2E001", "--from", day, "--to", day]));
+    assert!(card.contains(&format!("{code},{day},")) && card.contains(" 23:45,PC/手入力"), "{card}");
+    loginrec(&url, &["punch", "clear", "--company", "E2E001", "--employee", code, "--date", day, "--kind", "退勤"]);
+    let timecard =
+        stdout(&loginrec(&url, &["timecard", "export", "--company", "E2E001", "--from", &from, "--to", &to]));
+    assert_eq!(rows_of(&timecard, true), expected, "{engine:?}: back to what the logs say");
+    let rebuild = stdout(&loginrec(&url, &["punches", "rebuild", "--company", "E2E001"]));
+    assert_eq!(rebuild.trim(), "0日の打刻が異なります (employee-days differ)");
     db.cleanup().await;
 }
 

@@ -89,6 +89,7 @@ pub fn router(store: Store, options: ServerOptions) -> Router {
         .route("/companies/{code}/logs", get(pages::logs))
         .route("/companies/{code}/logs.csv", get(pages::logs_csv))
         .route("/companies/{code}/links", get(ui::links_view))
+        .route("/companies/{code}/links/save", post(ui::links_save))
         .route("/companies/{code}/links.csv", get(ui::links_csv))
         .route("/companies/{code}/users", get(ui::users_view))
         .route("/companies/{code}/users/sync", post(ui::users_sync))

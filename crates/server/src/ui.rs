@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use loginrec_rules::{CompanyCode, DayChangeTime};
+use loginrec_store::Apply;
 use loginrec_store::admins::OPERATOR;
 use loginrec_store::jobs::kind;
 use loginrec_store::{Company, LinkRow, Store};
@@ -357,6 +358,10 @@ pub(crate) struct LinksPage {
     message: String,
     errors: Vec<String>,
     links: Vec<LinkLine>,
+    /// An import waiting for [保存する]: the employee-days it changes, and the rows to save.
+    preview: Vec<crate::format::ChangeRow>,
+    pending_plan: String,
+    effective_from: String,
 }
 
 async fn links_page(
@@ -373,6 +378,9 @@ async fn links_page(
         message,
         errors,
         links,
+        preview: Vec::new(),
+        pending_plan: String::new(),
+        effective_from: String::new(),
     })
 }
 
@@ -428,14 +436,16 @@ pub(crate) async fn links_import(
     // The CSRF token travels as a form field, never in the URL (URLs end up in logs).
     let mut upload = None;
     let mut csrf = String::new();
+    let mut effective_from = String::new();
     while let Some(field) =
         multipart.next_field().await.map_err(|e| UiError::BadRequest(upload_error(&e.to_string())))?
     {
+        let text_error =
+            |e: axum::extract::multipart::MultipartError| UiError::BadRequest(upload_error(&e.to_string()));
         match field.name() {
-            Some("csrf") => csrf = field.text().await.map_err(|e| UiError::BadRequest(upload_error(&e.to_string())))?,
-            Some("file") => {
-                upload = Some(field.bytes().await.map_err(|e| UiError::BadRequest(upload_error(&e.to_string())))?);
-            }
+            Some("csrf") => csrf = field.text().await.map_err(text_error)?,
+            Some("effective_from") => effective_from = field.text().await.map_err(text_error)?,
+            Some("file") => upload = Some(field.bytes().await.map_err(text_error)?),
             _ => {}
         }
     }
@@ -443,24 +453,102 @@ pub(crate) async fn links_import(
     let Some(bytes) = upload.filter(|b| !b.is_empty()) else {
         return links_page(&state, page, String::new(), vec!["ファイルを選択してください。".into()]).await;
     };
+    let tz = page.company.tz()?;
+    let effective = match effective_moment(&effective_from, &tz) {
+        Ok(effective) => effective,
+        Err(e) => return links_page(&state, page, String::new(), vec![e]).await,
+    };
     let current = state.store.link_rows(page.company.id).await?;
-    match links::plan_import(&bytes, &current) {
+    let plan = match links::plan_import(&bytes, &current) {
+        Ok(plan) => plan,
         Err(errors) => {
             let errors = errors.iter().map(ToString::to_string).collect();
-            links_page(&state, page, String::new(), errors).await
+            return links_page(&state, page, String::new(), errors).await;
         }
-        Ok(plan) => {
-            let n = state
-                .store
-                .apply_links(page.company.id, &plan)
-                .await
-                .map_err(|e| UiError::BadRequest(e.to_string()))?;
-            state.banner_cache.forget(page.company.id);
-            let message = links::updated_message(n);
-            state.store.audit(page.company.id, &signed_in.actor(), "連携設定 CSV データ入力", &message).await?;
-            links_page(&state, page, message, Vec::new()).await
-        }
+    };
+    // What saving would change, before it is saved: the change itself, rolled back.
+    let preview = state
+        .store
+        .change_links(page.company.id, &plan, effective, Apply::Preview)
+        .await
+        .map_err(|e| UiError::BadRequest(e.to_string()))?;
+    if preview.recomputed.changes.is_empty() {
+        return save_links(&state, &signed_in, page, &plan, effective).await;
     }
+    let pending_plan = serde_json::to_string(&plan).map_err(|e| UiError::BadRequest(e.to_string()))?;
+    let mut confirm = links_page(&state, page, String::new(), Vec::new()).await?;
+    confirm.preview = crate::format::change_rows(&preview.recomputed.changes, &tz);
+    confirm.pending_plan = pending_plan;
+    confirm.effective_from = effective_from;
+    Ok(confirm)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SaveLinksForm {
+    csrf: String,
+    plan: String,
+    #[serde(default)]
+    effective_from: String,
+}
+
+/// [保存する] after the preview of an import.
+pub(crate) async fn links_save(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    Form(form): Form<SaveLinksForm>,
+) -> Result<LinksPage, UiError> {
+    same_origin(&headers, state.behind_proxy)?;
+    signed_in.check_csrf(&form.csrf)?;
+    let page = company_page(&state, &signed_in, &code).await?;
+    let plan: Vec<(String, Option<String>)> =
+        serde_json::from_str(&form.plan).map_err(|_| UiError::BadRequest("取り込む内容が読めません。".into()))?;
+    let effective = effective_moment(&form.effective_from, &page.company.tz()?).map_err(UiError::BadRequest)?;
+    save_links(&state, &signed_in, page, &plan, effective).await
+}
+
+async fn save_links(
+    state: &AppState,
+    signed_in: &SignedIn,
+    page: CompanyPage,
+    plan: &[(String, Option<String>)],
+    effective: Option<jiff::Timestamp>,
+) -> Result<LinksPage, UiError> {
+    let report = state
+        .store
+        .change_links(page.company.id, plan, effective, Apply::Commit)
+        .await
+        .map_err(|e| UiError::BadRequest(e.to_string()))?;
+    state.banner_cache.forget(page.company.id);
+    let message = links::updated_message(report.updated);
+    let detail = format!(
+        "{message} (適用開始 {}、{} 日の打刻が変わりました)",
+        effective
+            .map(|t| crate::format::date_time_minutes(
+                t.as_millisecond(),
+                &page.company.tz().unwrap_or(jiff::tz::TimeZone::UTC)
+            ))
+            .unwrap_or_else(|| "現在".into()),
+        report.recomputed.changes.len()
+    );
+    state.store.audit(page.company.id, &signed_in.actor(), "連携設定 CSV データ入力", &detail).await?;
+    links_page(state, page, message, Vec::new()).await
+}
+
+/// 適用開始 as typed in a `datetime-local` field (company time); empty is now.
+fn effective_moment(typed: &str, tz: &jiff::tz::TimeZone) -> Result<Option<jiff::Timestamp>, String> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Ok(None);
+    }
+    let local = jiff::civil::DateTime::strptime("%Y-%m-%dT%H:%M", typed)
+        .or_else(|_| jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M", typed))
+        .map_err(|_| format!("適用開始は YYYY-MM-DD HH:MM で入力してください (入力: {typed})。"))?;
+    tz.to_ambiguous_timestamp(local)
+        .compatible()
+        .map(Some)
+        .map_err(|_| format!("適用開始 {typed} は存在しない日時です。"))
 }
 
 fn upload_error(detail: &str) -> String {

@@ -175,6 +175,10 @@ async fn an_administrator_follows_the_manual_in_a_real_browser() {
     std::fs::write(&upload, encoding_rs::SHIFT_JIS.encode(&edited).0).unwrap();
     c.find(Locator::Id("upload")).await.unwrap().send_keys(&upload.to_string_lossy()).await.unwrap();
     c.find(Locator::Id("send")).await.unwrap().click().await.unwrap();
+    // tarouk's logs came before the link: the page shows the days they will punch, then saves.
+    let preview = c.wait().for_element(Locator::Id("confirm")).await.unwrap().text().await.unwrap();
+    assert!(preview.contains("PC 2024/02/08 09:03") && preview.contains("PC 2024/02/08 18:22"), "{preview}");
+    c.find(Locator::Id("save")).await.unwrap().click().await.unwrap();
     let message = c.wait().for_element(Locator::Id("message")).await.unwrap().text().await.unwrap();
     assert_eq!(message, "2件のアカウントを更新");
     let table = c.find(Locator::Id("links")).await.unwrap().text().await.unwrap();

@@ -121,6 +121,56 @@ async fn links_are_downloaded_edited_and_uploaded_as_the_manual_describes() {
 }
 
 #[tokio::test]
+async fn an_import_that_moves_punches_shows_them_before_saving_from_its_effective_moment() {
+    for engine in engines() {
+        let ui = spawn_ui(engine).await;
+        ui.store.apply_links(ui.company.id, &[("0012".into(), Some("tarou".into()))]).await.unwrap();
+        ui.send_logs(&[
+            ("tarou", LogKind::Logon, "2024-02-08T09:00:00", "7"),
+            ("tarou", LogKind::Logoff, "2024-02-08T18:00:00", "7"),
+        ])
+        .await;
+        // From 2/8 12:00 tarou is 1000's: 0012 keeps the morning, 1000 gets the evening.
+        let text = "連携種別,種別コード,打刻先アカウント,姓・名,サービスアカウント\r\n\
+                    LanScope連携,\"2\",\"0012\",\"勤怠 太郎\",\"\"\r\n\
+                    LanScope連携,\"2\",\"1000\",\"髙橋 太郎\",\"tarou\"\r\n";
+        let csrf = ui.admin.csrf("/companies/ABC/links").await;
+        let fields = [("csrf", csrf.as_str()), ("effective_from", "2024-02-08T12:00")];
+        let page =
+            ui.admin.post_file_with("/companies/ABC/links/import", &fields, "l.csv", text.as_bytes().to_vec()).await;
+        let page = page.text().await.unwrap();
+        assert!(page.contains("id=\"confirm\"") && page.contains("PC 2024/02/08 18:00"), "{page}");
+        assert_eq!(
+            ui.store.link_rows(ui.company.id).await.unwrap()[0].service_account.as_deref(),
+            Some("tarou"),
+            "{engine:?}: the preview saved nothing"
+        );
+        let plan = page.split("name=\"plan\" value=\"").nth(1).unwrap().split('"').next().unwrap();
+        let plan = plan.replace("&quot;", "\"").replace("&#34;", "\"").replace("&#x22;", "\"");
+        let saved = ui
+            .admin
+            .post_form(
+                "/companies/ABC/links/save",
+                &[("csrf", &csrf), ("plan", &plan), ("effective_from", "2024-02-08T12:00")],
+            )
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(saved.contains("2件のアカウントを更新"), "{saved}");
+        let day = jiff::civil::date(2024, 2, 8);
+        let rows = ui.store.timecard(ui.company.id, day, day).await.unwrap();
+        let text = loginrec_server::timecard::render(&rows, &TimeZone::get("Asia/Tokyo").unwrap());
+        assert!(
+            text.contains("0012,2024-02-08,2024/02/08 09:00,,PC")
+                && text.contains("1000,2024-02-08,2024/02/08 18:00,,PC"),
+            "{text}"
+        );
+        ui.finish().await;
+    }
+}
+
+#[tokio::test]
 async fn an_invalid_upload_changes_nothing_and_names_the_lines() {
     let ui = spawn_ui(Engine::Sqlite).await;
     let csrf = ui.admin.csrf("/companies/ABC/links").await;
@@ -290,11 +340,11 @@ async fn an_administrator_of_company_b_reaches_nothing_of_company_a() {
             assert_eq!(b.get(&format!("/companies/ABC{path}")).await.status(), 404, "GET {path}");
         }
         let csrf = b.csrf("/companies/XYZ/users").await;
-        for path in ["/users/sync", "/diagnostics/link", "/diagnostics/apply"] {
+        for path in ["/users/sync", "/diagnostics/link", "/diagnostics/apply", "/links/save"] {
             let r = b
                 .post_form(
                     &format!("/companies/ABC{path}"),
-                    &[("csrf", &csrf), ("account", "x"), ("employee_code", "0012")],
+                    &[("csrf", &csrf), ("account", "x"), ("employee_code", "0012"), ("plan", "[[\"0012\",\"x\"]]")],
                 )
                 .await;
             assert_eq!(r.status(), 404, "POST {path}");

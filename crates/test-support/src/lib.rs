@@ -273,8 +273,23 @@ impl AdminClient {
     }
 
     pub async fn post_file(&self, path: &str, csrf: &str, file_name: &str, bytes: Vec<u8>) -> reqwest::Response {
+        self.post_file_with(path, &[("csrf", csrf)], file_name, bytes).await
+    }
+
+    /// A multipart form: the text fields, then the file.
+    pub async fn post_file_with(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> reqwest::Response {
         let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string());
-        let form = reqwest::multipart::Form::new().text("csrf", csrf.to_string()).part("file", part);
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        let form = form.part("file", part);
         self.with_cookie(self.http.post(format!("{}{path}", self.base_url)))
             .multipart(form)
             .send()
