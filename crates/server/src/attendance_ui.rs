@@ -46,6 +46,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/companies/{code}/timecard.csv", get(timecard_csv))
         .route("/companies/{code}/timecard/{employee_code}", get(timecard_view))
         .route("/companies/{code}/timecard/{employee_code}/punch", post(manual_punch))
+        .route("/companies/{code}/timecard/{employee_code}/punch/clear", post(clear_manual_punch))
 }
 
 /// Longest code (所属コード) and name accepted from the forms.
@@ -538,11 +539,21 @@ pub(crate) struct EmployeeFormPage {
     first_name: String,
     departments: Vec<SelectOption>,
     employment_types: Vec<SelectOption>,
+    /// Editing only: 適用開始日 of a changed 所属.
+    editing: bool,
+    effective_from: String,
+    preview: Vec<crate::format::ChangeRow>,
 }
 
 #[derive(Deserialize)]
 pub(crate) struct EmployeeForm {
     csrf: String,
+    /// 適用開始日 of a changed 所属 (`YYYY-MM-DD`); empty: the employee's current business date.
+    #[serde(default)]
+    effective_from: String,
+    /// `1` once the administrator has seen the preview.
+    #[serde(default)]
+    confirm: String,
     #[serde(default)]
     code: String,
     #[serde(default)]
@@ -600,6 +611,7 @@ struct EmployeeFormValues {
     first_name: String,
     department_code: String,
     employment_type: String,
+    effective_from: String,
 }
 
 async fn employee_form(
@@ -645,6 +657,9 @@ async fn employee_form(
         first_name: values.first_name,
         departments,
         employment_types,
+        editing: id.is_some(),
+        effective_from: values.effective_from,
+        preview: Vec::new(),
     })
 }
 
@@ -656,6 +671,7 @@ impl From<EmployeeForm> for EmployeeFormValues {
             first_name: f.first_name,
             department_code: f.department_code,
             employment_type: f.employment_type,
+            effective_from: f.effective_from,
         }
     }
 }
@@ -668,6 +684,7 @@ impl From<Employee> for EmployeeFormValues {
             first_name: e.first_name,
             department_code: e.department_code,
             employment_type: e.employment_type,
+            effective_from: String::new(),
         }
     }
 }
@@ -684,6 +701,7 @@ pub(crate) async fn new_employee(
         first_name: String::new(),
         department_code: String::new(),
         employment_type: EMPLOYMENT_TYPES[0].into(),
+        effective_from: String::new(),
     };
     employee_form(&state, page, None, values, Vec::new()).await
 }
@@ -760,10 +778,30 @@ pub(crate) async fn update_employee(
     if before.deleted_at_ms.is_some() {
         return Err(UiError::BadRequest("削除済みの従業員は編集できません。先に復帰してください。".into()));
     }
+    let from = match effective_date(&form.effective_from) {
+        Ok(from) => from,
+        Err(e) => {
+            let page = employee_form(&state, page, Some(before.id), form.into(), vec![e]).await?;
+            return Ok((StatusCode::BAD_REQUEST, page).into_response());
+        }
+    };
+    // What saving would change, before it is saved: the change itself, rolled back.
+    let apply = if form.confirm == "1" { Apply::Commit } else { Apply::Preview };
     let errors = match form.details(Some(&before.employment_type)) {
-        Ok(details) => match state.store.update_employee(company_id, before.id, &details).await {
-            Ok(()) => {
-                let detail = format!(
+        Ok(details) => match state.store.update_employee_from(company_id, before.id, &details, from, apply).await {
+            Ok(recomputed) if apply == Apply::Preview && !recomputed.changes.is_empty() => {
+                let tz = page.company.tz()?;
+                let mut confirm = employee_form(&state, page, Some(before.id), form.into(), Vec::new()).await?;
+                confirm.preview = crate::format::change_rows(&recomputed.changes, &tz);
+                return Ok(confirm.into_response());
+            }
+            Ok(recomputed) => {
+                let recomputed = if apply == Apply::Preview {
+                    state.store.update_employee_from(company_id, before.id, &details, from, Apply::Commit).await?
+                } else {
+                    recomputed
+                };
+                let mut detail = format!(
                     "{} {} → {} {} {} {} {}",
                     before.code,
                     before.full_name(),
@@ -773,6 +811,15 @@ pub(crate) async fn update_employee(
                     details.department_code,
                     details.employment_type
                 );
+                if before.department_code != details.department_code {
+                    let from = from.map(|d| d.to_string()).unwrap_or_else(|| "現在の勤務日".to_string());
+                    detail.push_str(&format!(
+                        " 所属 {} → {} (適用開始 {from}、{} 日の打刻が変わりました)",
+                        before.department_code,
+                        details.department_code,
+                        recomputed.changes.len()
+                    ));
+                }
                 state.store.audit(company_id, &signed_in.actor(), "従業員設定 (変更)", &detail).await?;
                 let target = format!("/companies/{}/settings/employees?done=updated", path_segment(&company_code));
                 return Ok(Redirect::to(&target).into_response());
@@ -962,6 +1009,7 @@ pub(crate) async fn timecard_view(
     let form_date = if today.first_of_month() == first { today } else { first };
     let message = match q.done.as_str() {
         "punched" => "打刻を保存しました。",
+        "cleared" => "手入力の打刻を削除しました。",
         _ => "",
     };
     Ok(TimecardPage {
@@ -1011,6 +1059,36 @@ fn to_millis(at: DateTime, tz: &TimeZone) -> Option<i64> {
 }
 
 /// Enters or corrects a punch by hand (`手入力`).
+/// Clears a 手入力 punch: the day gets back what PC logs and the API say.
+pub(crate) async fn clear_manual_punch(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    Path((code, employee_code)): Path<(String, String)>,
+    Form(form): Form<PunchForm>,
+) -> Result<Response, UiError> {
+    same_origin(&headers, state.behind_proxy)?;
+    signed_in.check_csrf(&form.csrf)?;
+    let CompanyPage { company, .. } = company_page(&state, &signed_in, &code).await?;
+    let employee = state.store.employee_by_code(company.id, &employee_code).await?.ok_or(UiError::NotFound)?;
+    let date: Date =
+        form.date.trim().parse().map_err(|_| UiError::BadRequest(format!("勤務日が不正です: {}", form.date)))?;
+    let kind = match form.kind.as_str() {
+        "1" | "in" => PunchKind::ClockIn,
+        "2" | "out" => PunchKind::ClockOut,
+        other => return Err(UiError::BadRequest(format!("種別は出勤か退勤を選択してください: {other}"))),
+    };
+    match state.store.clear_manual_punch(company.id, &employee.code, date, kind, &signed_in.actor()).await {
+        Ok(_) => {}
+        Err(StoreError::NotFound(_)) => {
+            return Err(UiError::BadRequest(format!("{date} に手入力の{}はありません。", kind.label_ja())));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let target = format!("{}&done=cleared", timecard_href(&company.code, &employee.code, date));
+    Ok(Redirect::to(&target).into_response())
+}
+
 pub(crate) async fn manual_punch(
     State(state): State<AppState>,
     signed_in: SignedIn,

@@ -194,39 +194,57 @@ impl Store {
             let (mut tx, ctx) = self.begin_change(company_id).await?;
             let result: Result<_> = async {
                 let mut scope = Scope::default();
+                // Read once, not per row: imports can list 100 000 employees.
+                let departments: BTreeMap<String, i64> =
+                    sqlx::query("SELECT code, id FROM departments WHERE company_id = $1")
+                        .bind(company_id)
+                        .fetch_all(&mut *tx)
+                        .await?
+                        .iter()
+                        .map(|r| Ok((r.try_get("code")?, r.try_get("id")?)))
+                        .collect::<Result<_>>()?;
+                let live: BTreeMap<String, i64> =
+                    sqlx::query("SELECT code, id FROM employees WHERE company_id = $1 AND deleted_at_ms IS NULL")
+                        .bind(company_id)
+                        .fetch_all(&mut *tx)
+                        .await?
+                        .iter()
+                        .map(|r| Ok((r.try_get("code")?, r.try_get("id")?)))
+                        .collect::<Result<_>>()?;
+                let existing: Vec<i64> = employees.iter().filter_map(|e| live.get(&e.code).copied()).collect();
+                let schedules = crate::pipeline::schedules(&mut tx, company_id, &existing).await?;
                 for e in employees {
-                    let dept = department_id(&mut tx, company_id, &e.department_code).await?;
-                    let existing: Option<i64> = sqlx::query_scalar(
-                        "SELECT id FROM employees WHERE company_id = $1 AND code = $2 AND deleted_at_ms IS NULL",
-                    )
-                    .bind(company_id)
-                    .bind(&e.code)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let id = match existing {
-                    Some(id) => {
-                        sqlx::query("UPDATE employees SET last_name = $1, first_name = $2 WHERE id = $3")
+                    let dept = *departments
+                        .get(&e.department_code)
+                        .ok_or_else(|| StoreError::NotFound(format!("所属コード {:?}", e.department_code)))?;
+                    match live.get(&e.code) {
+                        Some(&id) => {
+                            sqlx::query("UPDATE employees SET last_name = $1, first_name = $2 WHERE id = $3")
+                                .bind(&e.last_name)
+                                .bind(&e.first_name)
+                                .bind(id)
+                                .execute(&mut *tx)
+                                .await?;
+                            let schedule = schedules.get(&id).cloned().unwrap_or_default();
+                            Store::set_employee_department(&mut tx, &ctx, id, &schedule, dept, from, &mut scope).await?;
+                        }
+                        None => {
+                            let id: i64 = sqlx::query_scalar(
+                                "INSERT INTO employees (company_id, employee_key, code, last_name, first_name, department_id) \
+                                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                            )
+                            .bind(company_id)
+                            .bind(new_employee_key())
+                            .bind(&e.code)
                             .bind(&e.last_name)
                             .bind(&e.first_name)
-                            .bind(id)
-                            .execute(&mut *tx)
+                            .bind(dept)
+                            .fetch_one(&mut *tx)
                             .await?;
-                        id
+                            let first = "employee_departments";
+                            insert_first_entry(&mut tx, first, "employee_id", "department_id", company_id, id, dept).await?;
+                        }
                     }
-                    None => sqlx::query_scalar(
-                        "INSERT INTO employees (company_id, employee_key, code, last_name, first_name, department_id) \
-                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                    )
-                    .bind(company_id)
-                    .bind(new_employee_key())
-                    .bind(&e.code)
-                    .bind(&e.last_name)
-                    .bind(&e.first_name)
-                    .bind(dept)
-                    .fetch_one(&mut *tx)
-                    .await?,
-                };
-                    Store::set_employee_department(&mut tx, &ctx, id, dept, from, &mut scope).await?;
                 }
                 crate::pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await
             }
@@ -537,7 +555,9 @@ impl Store {
                 return Err(StoreError::NotFound(format!("従業員 {id}")));
             }
             let mut scope = Scope::default();
-            Store::set_employee_department(&mut tx, &ctx, id, dept, from, &mut scope).await?;
+            let schedules = crate::pipeline::schedules(&mut tx, company_id, &[id]).await?;
+            let schedule = schedules.get(&id).cloned().unwrap_or_default();
+            Store::set_employee_department(&mut tx, &ctx, id, &schedule, dept, from, &mut scope).await?;
             crate::pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await
         }
         .await;

@@ -78,31 +78,37 @@ async fn store_account_links(
     Ok(())
 }
 
-/// Adds the employee-days a change of an account's holders from `at` on affects: for each
-/// employee who held it before or after, every day from the one holding `at` on (or every day,
-/// where the holding reaches back to the beginning).
-async fn scope_of_relink(
+/// The employee-days changes of accounts' holders from `at` on affect: for each employee who
+/// held one before or after, every day from the one holding `at` on (or every day, where the
+/// holding now reaches back to the beginning).
+async fn scope_of_relinks(
     conn: &mut AnyConnection,
     ctx: &CompanyContext,
-    before: &[LinkInterval<i64>],
-    after: &[LinkInterval<i64>],
+    moved: &[(Vec<LinkInterval<i64>>, Vec<LinkInterval<i64>>)],
     at: Timestamp,
-    scope: &mut Scope,
-) -> Result<()> {
-    let employees: Vec<i64> =
-        before.iter().chain(after).map(|i| i.employee).collect::<BTreeSet<_>>().into_iter().collect();
+) -> Result<Scope> {
+    let employees: Vec<i64> = moved
+        .iter()
+        .flat_map(|(before, after)| before.iter().chain(after))
+        .map(|i| i.employee)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let schedules = pipeline::schedules(conn, ctx.id, &employees).await?;
-    let whole = after.iter().any(|i| i.from.is_none()) && !before.iter().any(|i| i.from.is_none());
-    for employee in employees {
-        let from = if whole {
-            None
-        } else {
-            let schedule = schedules.get(&employee).cloned().unwrap_or_default();
-            Some(business_day_in(at, &ctx.tz, &schedule))
-        };
-        scope.add(employee, DateRange { from, to: None });
+    let mut scope = Scope::default();
+    for (before, after) in moved {
+        let whole = after.iter().any(|i| i.from.is_none()) && !before.iter().any(|i| i.from.is_none());
+        for employee in before.iter().chain(after).map(|i| i.employee).collect::<BTreeSet<_>>() {
+            let from = if whole {
+                None
+            } else {
+                let schedule = schedules.get(&employee).cloned().unwrap_or_default();
+                Some(business_day_in(at, &ctx.tz, &schedule))
+            };
+            scope.add(employee, DateRange { from, to: None });
+        }
     }
-    Ok(())
+    Ok(scope)
 }
 
 /// The live employee behind a ログイン記録 user, by 打刻先アカウント.
@@ -146,23 +152,30 @@ impl Store {
         let _guard = self.write_guard().await;
         let (mut tx, ctx) = self.begin_change(company_id).await?;
         let result: Result<_> = async {
-            let mut users: Vec<LinkedUser> = Vec::new();
-            for (code, _) in links {
-                let row = sqlx::query(
-                    "SELECT u.employee_code, e.id AS employee_id, u.service_account FROM lr_users u \
+            // Every live user once, rather than a query per row: imports can list 100 000.
+            let live: BTreeMap<String, LinkedUser> = sqlx::query(
+                "SELECT u.employee_code, e.id AS employee_id, u.service_account FROM lr_users u \
                  JOIN employees e ON e.company_id = u.company_id AND e.employee_key = u.employee_key \
-                 WHERE u.company_id = $1 AND u.employee_code = $2 AND u.removed_at_ms IS NULL",
-                )
-                .bind(company_id)
-                .bind(code)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| StoreError::NotFound(format!("打刻先アカウント {code:?}")))?;
-                users.push(LinkedUser {
+                 WHERE u.company_id = $1 AND u.removed_at_ms IS NULL",
+            )
+            .bind(company_id)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| {
+                let user = LinkedUser {
                     employee_code: row.try_get("employee_code")?,
                     employee_id: row.try_get("employee_id")?,
                     account: row.try_get("service_account")?,
-                });
+                };
+                Ok((user.employee_code.clone(), user))
+            })
+            .collect::<Result<_>>()?;
+            let holders: BTreeMap<&str, &str> =
+                live.values().filter_map(|u| u.account.as_deref().map(|a| (a, u.employee_code.as_str()))).collect();
+            let mut users: Vec<&LinkedUser> = Vec::new();
+            for (code, _) in links {
+                users.push(live.get(code).ok_or_else(|| StoreError::NotFound(format!("打刻先アカウント {code:?}")))?);
             }
             let listed: BTreeSet<&str> = links.iter().map(|(c, _)| c.as_str()).collect();
             // Who holds each account once the import is done: the listed user who gets it.
@@ -172,15 +185,7 @@ impl Store {
                 if new_holder.insert(account.clone(), user.employee_id).is_some() {
                     return Err(StoreError::Invalid(format!("サービスアカウント {account:?} が2回指定されています")));
                 }
-                let holder: Option<String> = sqlx::query_scalar(
-                    "SELECT employee_code FROM lr_users WHERE company_id = $1 AND service_account = $2 \
-                 AND removed_at_ms IS NULL",
-                )
-                .bind(company_id)
-                .bind(account)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if let Some(holder) = holder.filter(|h| !listed.contains(h.as_str())) {
+                if let Some(holder) = holders.get(account.as_str()).filter(|h| !listed.contains(*h)) {
                     return Err(StoreError::Invalid(format!(
                         "サービスアカウント {account:?} は打刻先アカウント {holder:?} に設定済みです"
                     )));
@@ -201,13 +206,14 @@ impl Store {
             }
             let accounts: Vec<&str> = touched.keys().map(String::as_str).collect();
             let histories = pipeline::links_of_accounts(&mut tx, company_id, &accounts).await?;
-            let mut scope = Scope::default();
+            let mut moved = Vec::new();
             for (account, holder) in &touched {
                 let before = histories.get(account).cloned().unwrap_or_default();
                 let after = relink(&before, at, *holder);
                 store_account_links(&mut tx, company_id, account, &after).await?;
-                scope_of_relink(&mut tx, &ctx, &before, &after, at, &mut scope).await?;
+                moved.push((before, after));
             }
+            let scope = scope_of_relinks(&mut tx, &ctx, &moved, at).await?;
             // The current links, as 連携設定 shows them. Cleared first so that two users can swap.
             for user in &users {
                 sqlx::query(
@@ -298,20 +304,20 @@ impl Store {
     /// Moves an employee to a department from business date `from` on (default: the employee's
     /// current business date), inside a change. A new employee's first 所属 holds from the
     /// beginning.
+    /// `schedule` is the employee's, as [`pipeline::schedules`] read it in this transaction.
     pub(crate) async fn set_employee_department(
         conn: &mut AnyConnection,
         ctx: &CompanyContext,
         employee_id: i64,
+        schedule: &loginrec_rules::EmployeeSchedule,
         department_id: i64,
         from: Option<Date>,
         scope: &mut Scope,
     ) -> Result<()> {
-        let schedules = pipeline::schedules(conn, ctx.id, &[employee_id]).await?;
-        let schedule = schedules.get(&employee_id).cloned().unwrap_or_default();
         let before = schedule.departments.clone();
         let from = from.unwrap_or_else(|| {
             let now = Timestamp::now();
-            business_day_in(now, &ctx.tz, &schedule)
+            business_day_in(now, &ctx.tz, schedule)
         });
         let mut after = before.clone();
         after.set_from(from, department_id);

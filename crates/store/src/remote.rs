@@ -368,7 +368,9 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
                 // A move to another division holds from the employee's current business date.
-                Store::set_employee_department(&mut tx, &ctx, id, dept, None, &mut scope).await?;
+                let schedules = crate::pipeline::schedules(&mut tx, company_id, &[id]).await?;
+                    let schedule = schedules.get(&id).cloned().unwrap_or_default();
+                    Store::set_employee_department(&mut tx, &ctx, id, &schedule, dept, None, &mut scope).await?;
             }
             crate::pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await
         }
