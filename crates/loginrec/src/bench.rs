@@ -323,6 +323,10 @@ async fn ingest_run(url: &str, work: &Workload, concurrency: usize) -> anyhow::R
         let step = Instant::now();
         store.apply_links(company.id, &links).await?;
         links_time += step.elapsed();
+        // A fresh database has no planner statistics until autovacuum gathers them (or never,
+        // where it is off): gather them as it would, so that every query plan is the one a
+        // running system gets.
+        store.analyze().await?;
     }
     let token = store.issue_token(company.id).await?;
     let setup = Setup { total: setup_start.elapsed(), employees: employees_time, links: links_time };
@@ -413,14 +417,27 @@ async fn send_all(base_url: &str, token: &str, work: &Workload, concurrency: usi
                 let rows = work.batch(index);
                 let count = rows.len() as u64;
                 let batch = IngestBatch { company_code: COMPANY_CODE.into(), connector: connector(), rows };
-                let response = client
-                    .post(url)
-                    .bearer_auth(token)
-                    .header(COMPANY_CODE_HEADER, COMPANY_CODE)
-                    .json(&batch)
-                    .send()
-                    .await
-                    .with_context(|| format!("sending batch {index}"))?;
+                let response = loop {
+                    let response = client
+                        .post(url)
+                        .bearer_auth(token)
+                        .header(COMPANY_CODE_HEADER, COMPANY_CODE)
+                        .json(&batch)
+                        .send()
+                        .await
+                        .with_context(|| format!("sending batch {index}"))?;
+                    // The per-company limit answers 429 with Retry-After: wait as the connector does.
+                    if response.status() != reqwest::StatusCode::TOO_MANY_REQUESTS {
+                        break response;
+                    }
+                    let wait = response
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .unwrap_or(1);
+                    tokio::time::sleep(Duration::from_secs(wait)).await;
+                };
                 let status = response.status();
                 if !status.is_success() {
                     bail!("batch {index}: HTTP {status}: {}", response.text().await.unwrap_or_default());

@@ -78,6 +78,13 @@ impl<T: Clone> Timeline<T> {
     }
 }
 
+/// A department's 日付変更時間 for each business day.
+impl DaySchedule for Timeline<DayChangeTime> {
+    fn change_time(&self, day: Date) -> DayChangeTime {
+        self.at(day).copied().unwrap_or_default()
+    }
+}
+
 /// An employee's 日付変更時間 for each business day: the department the employee belonged to
 /// that day, and that department's time that day.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

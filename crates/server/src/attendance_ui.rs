@@ -201,6 +201,8 @@ pub(crate) struct DepartmentFormPage {
     effective_from: String,
     /// The employee-days saving would change, shown before saving.
     preview: Vec<crate::format::ChangeRow>,
+    /// 日付変更時間 over time: (適用開始, time).
+    history: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -314,6 +316,7 @@ fn department_form(
         editing: id.is_some(),
         effective_from: values.effective_from,
         preview: Vec::new(),
+        history: Vec::new(),
     }
 }
 
@@ -333,21 +336,34 @@ pub(crate) async fn new_department(
     Ok(department_form(page, None, values, Vec::new()))
 }
 
+/// A fix proposed elsewhere (診断 §5.2.1): the time and 適用開始日 to fill in.
+#[derive(Deserialize)]
+pub(crate) struct DepartmentProposal {
+    hour: Option<u8>,
+    minute: Option<u8>,
+    #[serde(default)]
+    effective_from: String,
+}
+
 pub(crate) async fn edit_department(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Path((code, id)): Path<(String, String)>,
+    Query(proposal): Query<DepartmentProposal>,
 ) -> Result<DepartmentFormPage, UiError> {
     let page = company_page(&state, &signed_in, &code).await?;
     let d = state.store.department(page.company.id, parse_id(&id)?).await?.ok_or(UiError::NotFound)?;
     let values = DepartmentValues {
-        hour: d.day_change.hour(),
-        minute: d.day_change.minute(),
+        hour: proposal.hour.filter(|h| *h < 24).unwrap_or(d.day_change.hour()),
+        minute: proposal.minute.filter(|m| *m < 60).unwrap_or(d.day_change.minute()),
         code: d.code,
         name: d.name,
-        effective_from: String::new(),
+        effective_from: proposal.effective_from.chars().filter(|c| c.is_ascii_digit() || *c == '-').collect(),
     };
-    Ok(department_form(page, Some(d.id), values, Vec::new()))
+    let history = state.store.department_day_change_history(page.company.id, d.id).await?;
+    let mut form = department_form(page, Some(d.id), values, Vec::new());
+    form.history = history.into_iter().map(|(from, change)| (from_label(from), change.to_string())).collect();
+    Ok(form)
 }
 
 fn taken_department_code(code: &str) -> String {
@@ -543,6 +559,8 @@ pub(crate) struct EmployeeFormPage {
     editing: bool,
     effective_from: String,
     preview: Vec<crate::format::ChangeRow>,
+    /// 所属 over time: (適用開始, department).
+    history: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -660,6 +678,7 @@ async fn employee_form(
         editing: id.is_some(),
         effective_from: values.effective_from,
         preview: Vec::new(),
+        history: Vec::new(),
     })
 }
 
@@ -717,7 +736,18 @@ pub(crate) async fn edit_employee(
         return Err(UiError::BadRequest("削除済みの従業員は編集できません。先に復帰してください。".into()));
     }
     let id = employee.id;
-    employee_form(&state, page, Some(id), employee.into(), Vec::new()).await
+    let history = state.store.employee_department_history(page.company.id, id).await?;
+    let mut form = employee_form(&state, page, Some(id), employee.into(), Vec::new()).await?;
+    form.history = history.into_iter().map(|(from, department)| (from_label(from), department)).collect();
+    Ok(form)
+}
+
+/// `2024-02-01 から`, or `最初から` for the first entry of a history.
+fn from_label(from: Option<Date>) -> String {
+    match from {
+        Some(d) => format!("{d} から"),
+        None => "最初から".to_string(),
+    }
 }
 
 fn taken_employee_code(code: &str) -> String {

@@ -362,6 +362,15 @@ pub(crate) struct LinksPage {
     preview: Vec<crate::format::ChangeRow>,
     pending_plan: String,
     effective_from: String,
+    /// Every holder each サービスアカウント had.
+    history: Vec<LinkHistoryLine>,
+}
+
+struct LinkHistoryLine {
+    account: String,
+    employee: String,
+    from: String,
+    to: String,
 }
 
 async fn links_page(
@@ -371,6 +380,19 @@ async fn links_page(
     errors: Vec<String>,
 ) -> Result<LinksPage, UiError> {
     let links = link_lines(state.store.link_rows(page.company.id).await?);
+    let tz = page.company.tz()?;
+    let history = state
+        .store
+        .link_history(page.company.id, 1000)
+        .await?
+        .into_iter()
+        .map(|h| LinkHistoryLine {
+            account: h.account,
+            employee: format!("{} {}", h.employee_code, h.full_name),
+            from: h.from_ms.map(|t| date_time_minutes(t, &tz)).unwrap_or_else(|| "最初から".into()),
+            to: h.to_ms.map(|t| date_time_minutes(t, &tz)).unwrap_or_else(|| "現在".into()),
+        })
+        .collect();
     Ok(LinksPage {
         company_code: page.company.code,
         company_name: page.company.name,
@@ -381,6 +403,7 @@ async fn links_page(
         preview: Vec::new(),
         pending_plan: String::new(),
         effective_from: String::new(),
+        history,
     })
 }
 
@@ -638,7 +661,7 @@ pub(crate) async fn users_sync(
 
 pub(crate) struct Diagnostics {
     unlinked: Vec<loginrec_store::diagnostics::UnlinkedAccount>,
-    mismatched: Vec<(String, String)>,
+    mismatched: Vec<loginrec_store::diagnostics::DayChangeMismatch>,
     shared: Vec<loginrec_store::diagnostics::SharedAccount>,
     collection_start: DayChangeTime,
     stale: bool,
@@ -658,13 +681,7 @@ impl Diagnostics {
             .as_deref()
             .and_then(|s| s.parse().ok())
             .unwrap_or(DayChangeTime::LANSCOPE_DEFAULT);
-        let mismatched = store
-            .departments(company.id)
-            .await?
-            .into_iter()
-            .filter(|d| d.day_change != collection_start)
-            .map(|d| (format!("{} {}", d.code, d.name), d.day_change.to_string()))
-            .collect();
+        let mismatched = store.day_change_mismatches(company, collection_start).await?;
         let now = Timestamp::now().as_millisecond();
         let stale = company.lanscope_enabled && company.last_ingest_at_ms.is_none_or(|t| now - t > STALE_AFTER_MS);
         Ok(Diagnostics {
@@ -715,13 +732,20 @@ pub(crate) struct DiagnosticsPage {
     unlinked: Vec<UnlinkedLine>,
     unlinked_users: Vec<LinkLine>,
     collection_start: String,
-    mismatched: Vec<(String, String)>,
+    mismatched: Vec<MismatchLine>,
     shared: Vec<SharedLine>,
     stale: bool,
     ingest_status: String,
     remote: String,
     remote_paused: String,
     remote_problems: Vec<(String, i64)>,
+}
+
+struct MismatchLine {
+    department: String,
+    current: String,
+    first_affected: String,
+    fix_href: String,
 }
 
 pub(crate) async fn diagnostics(
@@ -758,7 +782,26 @@ pub(crate) async fn diagnostics(
             .collect(),
         unlinked_users,
         collection_start: d.collection_start.to_string(),
-        mismatched: d.mismatched,
+        mismatched: d
+            .mismatched
+            .iter()
+            .map(|m| {
+                let from = m.first_affected.map(|d| d.to_string()).unwrap_or_default();
+                MismatchLine {
+                    department: format!("{} {}", m.code, m.name),
+                    current: m.current.to_string(),
+                    first_affected: from.clone(),
+                    // The edit form, filled in with LanScope's time from the first wrong day.
+                    fix_href: format!(
+                        "/companies/{}/settings/departments/{}?hour={}&minute={}&effective_from={from}",
+                        company.code,
+                        m.department_id,
+                        d.collection_start.hour(),
+                        d.collection_start.minute()
+                    ),
+                }
+            })
+            .collect(),
         shared: d
             .shared
             .iter()

@@ -552,3 +552,68 @@ async fn attendance_forms_without_the_csrf_token_are_refused_and_pages_ask_for_l
     assert!(app.store.employee(app.company.id, emp).await.unwrap().unwrap().deleted_at_ms.is_none());
     app.finish().await;
 }
+
+#[tokio::test]
+async fn the_diagnostics_fix_of_a_day_change_time_previews_and_then_recomputes_the_past_days() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        // 営業所 (200) is at 00:00: hanako's night shift is cut in two.
+        app.send_logs(&[
+            ("hanako", LogKind::Logon, "2024-02-08T21:00:00"),
+            ("hanako", LogKind::Logoff, "2024-02-09T02:00:00"),
+        ])
+        .await;
+        assert_eq!(
+            app.timecard().await,
+            ["0002,2024-02-08,2024/02/08 21:00,,PC", "0002,2024-02-09,2024/02/09 02:00,,PC"]
+        );
+        let diagnostics = app.page("/companies/ABC/diagnostics").await;
+        assert!(diagnostics.contains("2024-02-08"), "the first affected day is named: {diagnostics}");
+        let id = app.department_id("200").await;
+        let fix = format!("/companies/ABC/settings/departments/{id}?hour=5&amp;minute=0&amp;effective_from=2024-02-08");
+        assert!(diagnostics.contains(&fix), "{diagnostics}");
+        let form = app.page(&fix.replace("&amp;", "&")).await;
+        assert!(form.contains("value=\"2024-02-08\""), "the form is filled in: {form}");
+
+        let path = format!("/companies/ABC/settings/departments/{id}");
+        let fields =
+            [("code", "200"), ("name", "営業所"), ("hour", "5"), ("minute", "0"), ("effective_from", "2024-02-08")];
+        let (status, preview) = app.post(&path, &fields).await;
+        assert_eq!(status, 200, "{preview}");
+        assert!(preview.contains("id=\"confirm\"") && preview.contains("PC 2024/02/09 02:00"), "{preview}");
+        assert_eq!(app.timecard().await.len(), 2, "{engine:?}: nothing saved before [保存する]");
+        let mut confirmed = fields.to_vec();
+        confirmed.push(("confirm", "1"));
+        let (status, _) = app.post(&path, &confirmed).await;
+        assert_eq!(status, 303);
+        assert_eq!(app.timecard().await, ["0002,2024-02-08,2024/02/08 21:00,2024/02/09 02:00,PC"]);
+        let form = app.page(&path).await;
+        assert!(form.contains("2024-02-08 から") && form.contains("最初から"), "the history is shown: {form}");
+        let diagnostics = app.page("/companies/ABC/diagnostics").await;
+        assert!(!diagnostics.contains(&format!("/settings/departments/{id}?")), "fixed: {diagnostics}");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_manual_punch_cleared_on_the_timecard_gives_the_day_back_its_pc_punch() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        app.send_logs(&[
+            ("tarou", LogKind::Logon, "2024-02-08T09:00:00"),
+            ("tarou", LogKind::Logoff, "2024-02-08T18:00:00"),
+        ])
+        .await;
+        let path = "/companies/ABC/timecard/0001/punch";
+        let (status, _) = app.post(path, &[("date", "2024-02-08"), ("kind", "out"), ("at", "2024-02-08T19:30")]).await;
+        assert_eq!(status, 303);
+        assert_eq!(app.timecard().await, ["0001,2024-02-08,2024/02/08 09:00,2024/02/08 19:30,PC/手入力"]);
+        let (status, _) = app.post(&format!("{path}/clear"), &[("date", "2024-02-08"), ("kind", "out")]).await;
+        assert_eq!(status, 303);
+        assert_eq!(app.timecard().await, ["0001,2024-02-08,2024/02/08 09:00,2024/02/08 18:00,PC"], "{engine:?}");
+        let (status, page) = app.post(&format!("{path}/clear"), &[("date", "2024-02-08"), ("kind", "out")]).await;
+        assert_eq!(status, 400);
+        assert!(page.contains("手入力の退勤はありません"), "{page}");
+        app.finish().await;
+    }
+}

@@ -20,6 +20,18 @@ pub struct UnlinkedAccount {
     pub last_ms: i64,
 }
 
+/// §5.2.1: a department whose 日付変更時間 differs from LanScope's collection start, now or on
+/// days that have logs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DayChangeMismatch {
+    pub department_id: i64,
+    pub code: String,
+    pub name: String,
+    pub current: DayChangeTime,
+    /// The first business day with logs that was cut at another time (`None`: no logs yet).
+    pub first_affected: Option<Date>,
+}
+
 /// §5.2.2: one user name seen from several PCs (agents) on one LanScope day.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SharedAccount {
@@ -54,6 +66,60 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Departments cut at another time than LanScope's collection start: now, or on a day that
+    /// has logs of their employees. Fixing the time from `first_affected` on re-derives every day
+    /// that was cut wrongly.
+    pub async fn day_change_mismatches(
+        &self,
+        company: &Company,
+        collection_start: DayChangeTime,
+    ) -> Result<Vec<DayChangeMismatch>> {
+        let tz = company.tz()?;
+        let mut conn = self.pool.acquire().await?;
+        let timelines = crate::pipeline::department_timelines(&mut conn, company.id).await?;
+        let departments = self.department_list(company.id).await?;
+        let mut out = Vec::new();
+        for d in departments {
+            let Some(timeline) = timelines.get(&d.id) else { continue };
+            if timeline.entries().iter().all(|(_, c)| *c == collection_start) {
+                continue;
+            }
+            // The first log of anyone who was in the department, by the link history.
+            let first_ms: Option<i64> = sqlx::query_scalar(
+                "SELECT MIN(l.event_at_ms) FROM logs l JOIN link_history h ON h.company_id = l.company_id \
+                 AND h.account = l.account AND (h.from_ms IS NULL OR h.from_ms <= l.event_at_ms) \
+                 AND (h.to_ms IS NULL OR l.event_at_ms < h.to_ms) \
+                 WHERE l.company_id = $1 AND h.employee_id IN \
+                 (SELECT employee_id FROM employee_departments WHERE company_id = $1 AND department_id = $2)",
+            )
+            .bind(company.id)
+            .bind(d.id)
+            .fetch_one(&mut *conn)
+            .await?;
+            let first_log_day =
+                first_ms.map(ts).transpose()?.map(|at| loginrec_rules::business_day_in(at, &tz, timeline));
+            // The first period cut at another time that reaches a day with logs.
+            let entries = timeline.entries();
+            let first_affected = first_log_day.and_then(|first| {
+                entries.iter().enumerate().find_map(|(i, (from, change))| {
+                    let until = entries.get(i + 1).and_then(|(next, _)| *next);
+                    let reaches = until.is_none_or(|u| first < u);
+                    (*change != collection_start && reaches).then(|| from.map_or(first, |f| f.max(first)))
+                })
+            });
+            if d.day_change != collection_start || first_affected.is_some() {
+                out.push(DayChangeMismatch {
+                    department_id: d.id,
+                    code: d.code,
+                    name: d.name,
+                    current: d.day_change,
+                    first_affected,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// User names with logs from more than one agent on one LanScope day since `since_ms`.

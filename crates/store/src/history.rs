@@ -111,6 +111,17 @@ async fn scope_of_relinks(
     Ok(scope)
 }
 
+/// One holder of a サービスアカウント over time, as 連携設定 lists the history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkHistoryRow {
+    pub account: String,
+    pub employee_code: String,
+    pub full_name: String,
+    /// `None`: from the beginning / still holds.
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+}
+
 /// The live employee behind a ログイン記録 user, by 打刻先アカウント.
 struct LinkedUser {
     employee_code: String,
@@ -250,6 +261,71 @@ impl Store {
         .await;
         let recomputed = self.settle(tx, result, apply).await?;
         Ok(LinkReport { updated: links.len(), recomputed })
+    }
+
+    /// Every holder each サービスアカウント had, by account then time (at most `limit` rows).
+    pub async fn link_history(&self, company_id: i64, limit: i64) -> Result<Vec<LinkHistoryRow>> {
+        let rows = sqlx::query(
+            "SELECT h.account, e.code, e.last_name, e.first_name, h.from_ms, h.to_ms FROM link_history h \
+             JOIN employees e ON e.id = h.employee_id WHERE h.company_id = $1 \
+             ORDER BY h.account, CASE WHEN h.from_ms IS NULL THEN 0 ELSE 1 END, h.from_ms LIMIT $2",
+        )
+        .bind(company_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let last: String = r.try_get("last_name")?;
+                let first: String = r.try_get("first_name")?;
+                Ok(LinkHistoryRow {
+                    account: r.try_get("account")?,
+                    employee_code: r.try_get("code")?,
+                    full_name: format!("{last} {first}"),
+                    from_ms: r.try_get("from_ms")?,
+                    to_ms: r.try_get("to_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    /// A department's 日付変更時間 over time: (effective from, time); `None` is "from the
+    /// beginning".
+    pub async fn department_day_change_history(
+        &self,
+        company_id: i64,
+        department_id: i64,
+    ) -> Result<Vec<(Option<Date>, DayChangeTime)>> {
+        let mut conn = self.pool.acquire().await?;
+        let timelines = pipeline::department_timelines(&mut conn, company_id).await?;
+        Ok(timelines.get(&department_id).map(|t| t.entries().to_vec()).unwrap_or_default())
+    }
+
+    /// An employee's 所属 over time: (effective from, department code).
+    pub async fn employee_department_history(
+        &self,
+        company_id: i64,
+        employee_id: i64,
+    ) -> Result<Vec<(Option<Date>, String)>> {
+        let rows = sqlx::query(
+            "SELECT x.effective_from, d.code, d.name FROM employee_departments x \
+             JOIN departments d ON d.id = x.department_id WHERE x.company_id = $1 AND x.employee_id = $2",
+        )
+        .bind(company_id)
+        .bind(employee_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<(Option<Date>, String)> = rows
+            .iter()
+            .map(|r| {
+                let from: Option<String> = r.try_get("effective_from")?;
+                let code: String = r.try_get("code")?;
+                let name: String = r.try_get("name")?;
+                Ok((from.map(|f| parse_date(&f)).transpose()?, format!("{code} {name}")))
+            })
+            .collect::<Result<_>>()?;
+        out.sort();
+        Ok(out)
     }
 
     /// Sets a department's 日付変更時間 from business date `from` on (default: the department's

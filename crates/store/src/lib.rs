@@ -35,7 +35,7 @@ pub use attendance::{
 };
 pub use companies::Company;
 pub use error::StoreError;
-pub use history::{Apply, LinkReport};
+pub use history::{Apply, LinkHistoryRow, LinkReport};
 pub use ingest::{AcceptedRow, IngestOutcome};
 pub use jobs::{Job, JobRecord};
 pub use logs::{LogFilter, LogView};
@@ -128,6 +128,13 @@ impl Store {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Refreshes the query planner's statistics (`ANALYZE`), as autovacuum does on its own
+    /// after large writes; for benchmarks that fill a fresh database and then measure.
+    pub async fn analyze(&self) -> Result<()> {
+        sqlx::query("ANALYZE").execute(&self.pool).await?;
+        Ok(())
     }
 
     /// Checks the database answers (for `/healthz`).

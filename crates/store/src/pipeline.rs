@@ -453,7 +453,7 @@ pub(crate) async fn rederive(
             .collect();
         let sql = format!(
             "WITH v (employee_id, account, lo, hi) AS (VALUES {}) \
-             SELECT v.employee_id, l.event_at_ms, l.idem_key FROM v JOIN logs l ON l.company_id = $1 \
+             SELECT v.employee_id, l.event_at_ms, l.idem_key FROM v CROSS JOIN logs l WHERE l.company_id = $1 \
              AND l.account = v.account AND l.event_at_ms >= v.lo AND l.event_at_ms < v.hi",
             values.join(", ")
         );
@@ -474,8 +474,9 @@ pub(crate) async fn rederive(
     let (first, last) = scope.date_bounds();
     for r in by_employees(
         conn,
-        "SELECT employee_id, date, code, at_ms FROM api_timerecords WHERE company_id = $1 AND code IN (1, 2) \
-         AND date >= $2 AND date <= $3",
+        "api_timerecords",
+        "t.employee_id, t.date, t.code, t.at_ms",
+        "date",
         ctx.id,
         &first,
         &last,
@@ -488,17 +489,18 @@ pub(crate) async fn rederive(
             continue;
         }
         let at = ts(r.try_get("at_ms")?)?;
-        let day = inputs.entry(key).or_default();
+        // Codes 3 and 4 are breaks: they make no 出勤 / 退勤.
         match PunchKind::from_code(r.try_get("code")?) {
-            Some(PunchKind::ClockIn) => day.api_clock_ins.push(at),
-            Some(PunchKind::ClockOut) => day.api_clock_outs.push(at),
+            Some(PunchKind::ClockIn) => inputs.entry(key).or_default().api_clock_ins.push(at),
+            Some(PunchKind::ClockOut) => inputs.entry(key).or_default().api_clock_outs.push(at),
             None => {}
         }
     }
     for r in by_employees(
         conn,
-        "SELECT employee_id, business_date, kind, at_ms FROM manual_punches WHERE company_id = $1 \
-         AND business_date >= $2 AND business_date <= $3",
+        "manual_punches",
+        "t.employee_id, t.business_date, t.kind, t.at_ms",
+        "business_date",
         ctx.id,
         &first,
         &last,
@@ -521,8 +523,9 @@ pub(crate) async fn rederive(
     let mut stored: DayMap = BTreeMap::new();
     for r in by_employees(
         conn,
-        "SELECT employee_id, business_date, kind, at_ms, method FROM punches WHERE company_id = $1 \
-         AND business_date >= $2 AND business_date <= $3",
+        "punches",
+        "t.employee_id, t.business_date, t.kind, t.at_ms, t.method",
+        "business_date",
         ctx.id,
         &first,
         &last,
@@ -591,11 +594,17 @@ fn min_opt(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
     }
 }
 
-/// Runs `sql` (which filters on `company_id = $1` and a date range `$2..=$3`) for the employees
-/// in chunks, adding `AND employee_id IN (…)`.
+/// Reads `columns` of `table` for the employees, with `date_column` in `first..=last`, in chunks.
+///
+/// The employees are joined as a `VALUES` list rather than tested with `IN (…)`: both engines then
+/// reach each employee's rows through the `(company_id, employee_id, …)` index (or PostgreSQL
+/// hashes the list), where PostgreSQL compared an `IN` list of hundreds against every row of the
+/// date (`loginrec bench ingest`: 62 s → 19 s at 100 000 employees).
 async fn by_employees(
     conn: &mut AnyConnection,
-    sql: &str,
+    table: &str,
+    columns: &str,
+    date_column: &str,
     company_id: i64,
     first: &str,
     last: &str,
@@ -603,7 +612,16 @@ async fn by_employees(
 ) -> Result<Vec<sqlx::any::AnyRow>> {
     let mut out = Vec::new();
     for chunk in employees.chunks(500) {
-        let sql = format!("{sql} AND employee_id IN ({})", params(chunk.len(), 4));
+        let values: Vec<String> = (0..chunk.len()).map(|i| format!("(CAST(${} AS BIGINT))", 4 + i)).collect();
+        // Table and column names come from the callers in this module, never from input.
+        // `CROSS JOIN` makes SQLite take the list as the outer loop and probe the index for each
+        // employee; PostgreSQL plans it as any inner join.
+        let sql = format!(
+            "WITH v (employee_id) AS (VALUES {}) SELECT {columns} FROM v CROSS JOIN {table} t \
+             WHERE t.company_id = $1 AND t.employee_id = v.employee_id AND t.{date_column} >= $2 \
+             AND t.{date_column} <= $3",
+            values.join(", ")
+        );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(first).bind(last);
         for id in chunk {
             query = query.bind(*id);
