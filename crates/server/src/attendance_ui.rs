@@ -1079,6 +1079,20 @@ pub(crate) struct PunchForm {
     at: String,
 }
 
+impl PunchForm {
+    /// 勤務日 and 種別 as chosen.
+    fn day_and_kind(&self) -> Result<(Date, PunchKind), UiError> {
+        let date: Date =
+            self.date.trim().parse().map_err(|_| UiError::BadRequest(format!("勤務日が不正です: {}", self.date)))?;
+        let kind = match self.kind.as_str() {
+            "1" | "in" => PunchKind::ClockIn,
+            "2" | "out" => PunchKind::ClockOut,
+            other => return Err(UiError::BadRequest(format!("種別は出勤か退勤を選択してください: {other}"))),
+        };
+        Ok((date, kind))
+    }
+}
+
 /// A `datetime-local` value: `YYYY-MM-DDTHH:MM` (seconds allowed, a space for the `T` too).
 fn parse_local(s: &str) -> Option<DateTime> {
     s.trim().replacen(' ', "T", 1).parse().ok()
@@ -1088,7 +1102,6 @@ fn to_millis(at: DateTime, tz: &TimeZone) -> Option<i64> {
     tz.to_ambiguous_timestamp(at).compatible().ok().map(|t| t.as_millisecond())
 }
 
-/// Enters or corrects a punch by hand (`手入力`).
 /// Clears a 手入力 punch: the day gets back what PC logs and the API say.
 pub(crate) async fn clear_manual_punch(
     State(state): State<AppState>,
@@ -1101,13 +1114,7 @@ pub(crate) async fn clear_manual_punch(
     signed_in.check_csrf(&form.csrf)?;
     let CompanyPage { company, .. } = company_page(&state, &signed_in, &code).await?;
     let employee = state.store.employee_by_code(company.id, &employee_code).await?.ok_or(UiError::NotFound)?;
-    let date: Date =
-        form.date.trim().parse().map_err(|_| UiError::BadRequest(format!("勤務日が不正です: {}", form.date)))?;
-    let kind = match form.kind.as_str() {
-        "1" | "in" => PunchKind::ClockIn,
-        "2" | "out" => PunchKind::ClockOut,
-        other => return Err(UiError::BadRequest(format!("種別は出勤か退勤を選択してください: {other}"))),
-    };
+    let (date, kind) = form.day_and_kind()?;
     match state.store.clear_manual_punch(company.id, &employee.code, date, kind, &signed_in.actor()).await {
         Ok(_) => {}
         Err(StoreError::NotFound(_)) => {
@@ -1119,6 +1126,7 @@ pub(crate) async fn clear_manual_punch(
     Ok(Redirect::to(&target).into_response())
 }
 
+/// Enters or corrects a punch by hand (`手入力`).
 pub(crate) async fn manual_punch(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -1134,13 +1142,7 @@ pub(crate) async fn manual_punch(
         return Err(UiError::BadRequest("削除済みの従業員には打刻できません。".into()));
     }
     let tz = company.tz()?;
-    let date: Date =
-        form.date.trim().parse().map_err(|_| UiError::BadRequest(format!("勤務日が不正です: {}", form.date)))?;
-    let kind = match form.kind.as_str() {
-        "1" | "in" => PunchKind::ClockIn,
-        "2" | "out" => PunchKind::ClockOut,
-        other => return Err(UiError::BadRequest(format!("種別は出勤か退勤を選択してください: {other}"))),
-    };
+    let (date, kind) = form.day_and_kind()?;
     let at = parse_local(&form.at)
         .ok_or_else(|| UiError::BadRequest(format!("日時は YYYY-MM-DD HH:MM で入力してください: {}", form.at)))?;
     let next_day = date.tomorrow().unwrap_or(date);

@@ -570,9 +570,9 @@ async fn the_diagnostics_fix_of_a_day_change_time_previews_and_then_recomputes_t
         let diagnostics = app.page("/companies/ABC/diagnostics").await;
         assert!(diagnostics.contains("2024-02-08"), "the first affected day is named: {diagnostics}");
         let id = app.department_id("200").await;
-        let fix = format!("/companies/ABC/settings/departments/{id}?hour=5&amp;minute=0&amp;effective_from=2024-02-08");
+        let fix = format!("/companies/ABC/settings/departments/{id}?hour=5&#38;minute=0&#38;effective_from=2024-02-08");
         assert!(diagnostics.contains(&fix), "{diagnostics}");
-        let form = app.page(&fix.replace("&amp;", "&")).await;
+        let form = app.page(&fix.replace("&#38;", "&")).await;
         assert!(form.contains("value=\"2024-02-08\""), "the form is filled in: {form}");
 
         let path = format!("/companies/ABC/settings/departments/{id}");

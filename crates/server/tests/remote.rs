@@ -457,3 +457,28 @@ async fn a_run_that_reaches_a_blocked_window_stops_sending_at_once() {
     assert_eq!(send_due(&store, &http_client(), "w", || jst("2024-02-09T10:00:00")).await.unwrap().sent, 1);
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_sent_punch_the_history_later_contradicts_is_reported_and_never_sent_again() {
+    for engine in engines() {
+        let db = TestDb::new(engine).await;
+        let (url, calls) = double(StatusCode::CREATED, "{}", None).await;
+        let (store, company) = local_with_one_punch(&db, &url).await;
+        let http = http_client();
+        assert_eq!(send_due(&store, &http, "w", || jst("2024-02-08T12:00:00")).await.unwrap().sent, 1);
+        // An earlier log arrives: the 出勤 already sent at 09:03 is now 08:10.
+        ingest(&store, &company, &[("tarou", LogKind::Logon, "2024-02-08T08:10:00")]).await;
+        let rebuilt = store.rebuild_punches(company.id, None, None, loginrec_store::Apply::Preview).await.unwrap();
+        assert!(rebuilt.changes.is_empty(), "{engine:?}: the ingest already derived the day");
+        let sent = &rebuilt.sent_differences;
+        assert_eq!(sent.len(), 1, "{engine:?}: {sent:?}");
+        assert_eq!(sent[0].sent_at_ms, jst("2024-02-08T09:03:00").as_millisecond());
+        assert_eq!(sent[0].now_ms, Some(jst("2024-02-08T08:10:00").as_millisecond()));
+        // Once settled, the day's 退勤 (the 09:03 log is now the last) goes; the 出勤 does not go again.
+        send_due(&store, &http, "w", || jst("2024-02-10T12:00:00")).await.unwrap();
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2, "{engine:?}: one 出勤, one 退勤");
+        assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "sent"), 2);
+        store.close().await;
+        db.cleanup().await;
+    }
+}

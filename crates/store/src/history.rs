@@ -557,6 +557,10 @@ impl Store {
                 }
                 out.extend(pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await?);
             }
+            if ctx.remote_settle_minutes.is_some() {
+                // Every sent punch the history now contradicts, found by this rebuild or before.
+                out.sent_differences = crate::remote::sent_differences(&mut tx, company_id, from, to).await?;
+            }
             Ok(out)
         }
         .await;

@@ -574,6 +574,15 @@ pub(crate) async fn rederive(
     let mut out = Recomputed { changes, sent_differences: Vec::new() };
     if let Some(settle) = ctx.remote_settle_minutes {
         out.sent_differences = crate::remote::feed_outbox(conn, ctx, settle, &schedules, &codes, &out.changes).await?;
+        for d in &out.sent_differences {
+            tracing::warn!(
+                company = ctx.id,
+                employee_key = %d.employee_key,
+                business_date = %d.business_date,
+                kind = d.kind.label_ja(),
+                "A punch already sent to the remote service now differs; it is not sent again (see punches rebuild)."
+            );
+        }
     }
     Ok(out)
 }

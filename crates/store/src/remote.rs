@@ -585,3 +585,46 @@ pub(crate) async fn feed_outbox(
     }
     Ok(differences)
 }
+
+/// Punches already sent (or perhaps sent) whose day now says otherwise: no PC punch of that
+/// kind any more, or one at another time. They are never sent again; the administrator corrects
+/// them on the remote side.
+pub(crate) async fn sent_differences(
+    conn: &mut sqlx::AnyConnection,
+    company_id: i64,
+    from: Option<jiff::civil::Date>,
+    to: Option<jiff::civil::Date>,
+) -> Result<Vec<crate::pipeline::SentDifference>> {
+    let rows = sqlx::query(
+        "SELECT r.employee_key, r.business_date, r.kind, r.at_ms, p.at_ms AS now_ms, p.method FROM remote_punches r \
+         JOIN employees e ON e.company_id = r.company_id AND e.employee_key = r.employee_key \
+         LEFT JOIN punches p ON p.company_id = r.company_id AND p.employee_id = e.id \
+              AND p.business_date = r.business_date AND p.kind = r.kind \
+         WHERE r.company_id = $1 AND r.state <> 'pending' AND r.business_date >= $2 AND r.business_date <= $3 \
+         ORDER BY r.business_date, r.employee_key, r.kind",
+    )
+    .bind(company_id)
+    .bind(from.map(|d| d.to_string()).unwrap_or_else(|| "0000-01-01".into()))
+    .bind(to.map(|d| d.to_string()).unwrap_or_else(|| "9999-12-31".into()))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let method: Option<String> = r.try_get("method")?;
+        let now: Option<i64> = r.try_get("now_ms")?;
+        let pc_now = now.filter(|_| method.as_deref() == Some(loginrec_rules::Method::Pc.label()));
+        let sent: i64 = r.try_get("at_ms")?;
+        if pc_now == Some(sent) {
+            continue;
+        }
+        let Some(kind) = PunchKind::from_code(r.try_get("kind")?) else { continue };
+        out.push(crate::pipeline::SentDifference {
+            employee_key: r.try_get("employee_key")?,
+            business_date: crate::parse_date(&r.try_get::<String, _>("business_date")?)?,
+            kind,
+            sent_at_ms: sent,
+            now_ms: pc_now,
+        });
+    }
+    Ok(out)
+}
