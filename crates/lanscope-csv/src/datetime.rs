@@ -80,9 +80,9 @@ pub fn parse_local_datetime(s: &str) -> Option<DateTime> {
 }
 
 /// The instant a local wall-clock time names. Japan has no DST, but a configured zone may: a
-/// time in a gap or fold is resolved the way most software does (`compatible`).
+/// time in a gap or fold is resolved by the product's one rule ([`loginrec_rules::local_instant`]).
 pub(crate) fn to_timestamp(local: DateTime, tz: &TimeZone) -> Option<Timestamp> {
-    tz.to_ambiguous_timestamp(local).compatible().ok()
+    loginrec_rules::local_instant(local, tz)
 }
 
 /// ASCII digits only, with a length in `min..=max`: `str::parse` alone would accept a sign.

@@ -200,7 +200,7 @@ pub async fn link_import(url: &str, code: &str, path: &Path, from: Option<&str>)
 fn company_moment(typed: &str, tz: &jiff::tz::TimeZone) -> anyhow::Result<jiff::Timestamp> {
     let local: jiff::civil::DateTime = jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M", typed.trim())
         .with_context(|| format!("--effective-from {typed:?}: expected 'YYYY-MM-DD HH:MM' (company time)"))?;
-    Ok(tz.to_ambiguous_timestamp(local).compatible()?)
+    loginrec_rules::local_instant(local, tz).with_context(|| format!("{typed:?} is out of range"))
 }
 
 pub async fn punch_set(

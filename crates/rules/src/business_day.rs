@@ -11,7 +11,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use jiff::Timestamp;
-use jiff::civil::{Date, Time};
+use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::{AmbiguousOffset, TimeZone};
 
 use crate::validation::ValidationError;
@@ -89,30 +89,33 @@ impl DaySchedule for DayChangeTime {
     }
 }
 
-/// The instant business day `day` starts: local `day + change_time(day)`.
-///
-/// A local start time that does not exist (clocks jump forward over it) starts the day at the
-/// jump, the first instant after it; one that exists twice (clocks turn back) starts the day at
-/// its first occurrence. Both choices keep the starts of successive days in order, so days are
-/// contiguous and every instant belongs to exactly one of them. Every rule that cuts days uses
-/// this one definition.
+/// The instant a local wall-clock time names, by the one rule used everywhere: a local time
+/// that does not exist (clocks jump forward over it) is the moment of the jump, the first
+/// instant after it; one that exists twice (clocks turn back) is its first occurrence. Both
+/// choices keep later local times at later (or equal) instants. `None` only outside jiff's range.
+pub fn local_instant(local: DateTime, tz: &TimeZone) -> Option<Timestamp> {
+    let ambiguous = tz.to_ambiguous_timestamp(local);
+    match ambiguous.offset() {
+        AmbiguousOffset::Unambiguous { .. } => ambiguous.compatible().ok(),
+        AmbiguousOffset::Fold { .. } => ambiguous.earlier().ok(),
+        // `earlier` reads the local time with the offset after the jump: an instant just before
+        // the jump, so the next transition is the jump itself.
+        AmbiguousOffset::Gap { .. } => {
+            let before_jump = ambiguous.earlier().ok()?;
+            match tz.following(before_jump).next() {
+                Some(jump) => Some(jump.timestamp()),
+                None => ambiguous.compatible().ok(),
+            }
+        }
+    }
+}
+
+/// The instant business day `day` starts: local `day + change_time(day)`, read by
+/// [`local_instant`], so that the starts of successive days stay in order: days are contiguous
+/// and every instant belongs to exactly one of them.
 pub fn day_start(day: Date, tz: &TimeZone, schedule: &impl DaySchedule) -> Timestamp {
     let local = day.to_datetime(schedule.change_time(day).as_time());
-    let ambiguous = tz.to_ambiguous_timestamp(local);
-    let resolved = match ambiguous.offset() {
-        AmbiguousOffset::Unambiguous { .. } => ambiguous.compatible(),
-        AmbiguousOffset::Fold { .. } => ambiguous.earlier(),
-        AmbiguousOffset::Gap { .. } => match ambiguous.earlier() {
-            // `earlier` reads the local time with the offset after the jump: an instant just
-            // before the jump, so the next transition is the jump itself.
-            Ok(before_jump) => match tz.following(before_jump).next() {
-                Some(jump) => Ok(jump.timestamp()),
-                None => ambiguous.compatible(),
-            },
-            Err(e) => Err(e),
-        },
-    };
-    resolved.unwrap_or(if day.year() < 0 { Timestamp::MIN } else { Timestamp::MAX })
+    local_instant(local, tz).unwrap_or(if day.year() < 0 { Timestamp::MIN } else { Timestamp::MAX })
 }
 
 /// The instants `[start, end)` of one business day: from its start to the next day's start.
@@ -309,6 +312,17 @@ mod tests {
             let day = business_day(ts, &tz, change);
             let (start, end) = business_day_window(day, &tz, change);
             proptest::prop_assert!(start <= ts && ts < end);
+        }
+
+        #[test]
+        fn later_local_times_never_name_earlier_instants(
+            a in 1_704_067_200i64..1_738_000_000, step in 0i64..20_000, tz in 0usize..3,
+        ) {
+            let tz = zone(tz);
+            // Civil times read off UTC seconds: any pair, including ones in gaps and folds.
+            let civil = |s: i64| TimeZone::UTC.to_datetime(Timestamp::from_second(s).unwrap());
+            let (x, y) = (local_instant(civil(a), &tz).unwrap(), local_instant(civil(a + step), &tz).unwrap());
+            proptest::prop_assert!(x <= y, "{} → {x}, {} → {y}", civil(a), civil(a + step));
         }
 
         #[test]

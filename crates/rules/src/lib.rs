@@ -19,6 +19,7 @@ pub mod validation;
 
 pub use business_day::{
     DayChangeTime, DaySchedule, business_day, business_day_in, business_day_window, day_start, day_window,
+    local_instant,
 };
 pub use history::{EmployeeSchedule, LinkInterval, Timeline, holder_at, relink};
 pub use log_event::{LogKind, bare_account, idempotency_key};

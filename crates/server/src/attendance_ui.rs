@@ -1099,7 +1099,7 @@ fn parse_local(s: &str) -> Option<DateTime> {
 }
 
 fn to_millis(at: DateTime, tz: &TimeZone) -> Option<i64> {
-    tz.to_ambiguous_timestamp(at).compatible().ok().map(|t| t.as_millisecond())
+    loginrec_rules::local_instant(at, tz).map(|t| t.as_millisecond())
 }
 
 /// Clears a 手入力 punch: the day gets back what PC logs and the API say.

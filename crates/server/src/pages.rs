@@ -167,8 +167,8 @@ impl LogsQuery {
             }
             let d: Date = s.parse().map_err(|_| UiError::BadRequest(format!("日付が不正です: {s}")))?;
             let d = d.checked_add(plus.days()).map_err(|_| UiError::BadRequest(format!("日付が不正です: {s}")))?;
-            let ts = tz.to_ambiguous_timestamp(d.to_datetime(jiff::civil::Time::midnight())).compatible();
-            Ok(ts.ok().map(|t| t.as_millisecond()))
+            let ts = loginrec_rules::local_instant(d.to_datetime(jiff::civil::Time::midnight()), &tz);
+            Ok(ts.map(|t| t.as_millisecond()))
         };
         let kind = match self.kind.as_str() {
             "" => None,

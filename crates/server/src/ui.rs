@@ -568,10 +568,7 @@ fn effective_moment(typed: &str, tz: &jiff::tz::TimeZone) -> Result<Option<jiff:
     let local = jiff::civil::DateTime::strptime("%Y-%m-%dT%H:%M", typed)
         .or_else(|_| jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M", typed))
         .map_err(|_| format!("適用開始は YYYY-MM-DD HH:MM で入力してください (入力: {typed})。"))?;
-    tz.to_ambiguous_timestamp(local)
-        .compatible()
-        .map(Some)
-        .map_err(|_| format!("適用開始 {typed} は存在しない日時です。"))
+    loginrec_rules::local_instant(local, tz).map(Some).ok_or_else(|| format!("適用開始 {typed} は範囲外の日時です。"))
 }
 
 fn upload_error(detail: &str) -> String {
