@@ -634,3 +634,27 @@ async fn after_any_sequence_of_changes_the_punches_are_what_the_history_says() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_day_change_warning_stays_while_past_days_with_logs_are_cut_at_another_time() {
+    each_engine(async |engine, store| {
+        let c = company(store, "ABC", "Asia/Tokyo").await;
+        link(store, &c, &[("0001", Some("tarou"))], None).await;
+        ingest(store, &c, &[("tarou", LogKind::Logon, "2024-02-08T09:00:00")]).await;
+        let five = DayChangeTime::LANSCOPE_DEFAULT;
+        let mismatches = store.day_change_mismatches(&c, five).await.unwrap();
+        assert_eq!(
+            mismatches.iter().map(|m| (m.code.as_str(), m.first_affected)).collect::<Vec<_>>(),
+            [("1", Some(date(2024, 2, 8)))]
+        );
+        // Fixed from today only: 2/8 is still cut at 00:00, so the warning stays, naming 2/8.
+        let fixed = [DepartmentInput { code: "1".into(), name: "所属1".into(), day_change: five }];
+        store.import_departments(c.id, &fixed, None, Apply::Commit).await.unwrap();
+        let mismatches = store.day_change_mismatches(&c, five).await.unwrap();
+        assert_eq!(mismatches.len(), 1, "{engine:?}");
+        assert_eq!((mismatches[0].current, mismatches[0].first_affected), (five, Some(date(2024, 2, 8))));
+        store.import_departments(c.id, &fixed, Some(date(2024, 2, 8)), Apply::Commit).await.unwrap();
+        assert!(store.day_change_mismatches(&c, five).await.unwrap().is_empty(), "{engine:?}");
+    })
+    .await;
+}
