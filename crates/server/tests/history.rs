@@ -354,11 +354,39 @@ const JST_MS: i64 = 9 * 3_600_000;
 #[derive(Clone, Debug)]
 enum Op {
     Ingest(Vec<(usize, bool, i64)>),
-    Link { employee: usize, account: Option<usize>, at: i64 },
-    DayChange { department: usize, minutes: i64, from: Date },
-    Move { employee: usize, department: usize, from: Date },
-    ManualSet { employee: usize, day: Date, clock_in: bool, at: i64 },
-    ManualClear { employee: usize, day: Date, clock_in: bool },
+    Link {
+        employee: usize,
+        account: Option<usize>,
+        at: i64,
+    },
+    DayChange {
+        department: usize,
+        minutes: i64,
+        from: Date,
+    },
+    Move {
+        employee: usize,
+        department: usize,
+        from: Date,
+    },
+    ManualSet {
+        employee: usize,
+        day: Date,
+        clock_in: bool,
+        at: i64,
+    },
+    ManualClear {
+        employee: usize,
+        day: Date,
+        clock_in: bool,
+    },
+    /// 従業員設定 [削除] then 連携実行, or [削除済み従業員の復帰] then 連携実行.
+    Delete {
+        employee: usize,
+    },
+    Restore {
+        employee: usize,
+    },
 }
 
 const ACCOUNTS: [&str; 3] = ["tarou", "hanako", "jirou"];
@@ -391,6 +419,7 @@ struct Model {
     day_changes: BTreeMap<usize, Vec<(Date, i64)>>,
     departments: BTreeMap<usize, Vec<(Date, usize)>>,
     manual: BTreeMap<(usize, Date, bool), i64>,
+    deleted: BTreeSet<usize>,
 }
 
 impl Model {
@@ -451,7 +480,10 @@ impl Model {
         let other =
             account.and_then(|a| self.current.iter().find(|(e, c)| **e != employee && **c == Some(a)).map(|(e, _)| *e));
         if let Some(o) = other {
-            import.push((EMPLOYEES[o].to_string(), None));
+            // A deleted employee's account is taken without naming it; a live holder is listed.
+            if !self.deleted.contains(&o) {
+                import.push((EMPLOYEES[o].to_string(), None));
+            }
             self.current.insert(o, None);
         }
         if let Some(old) = old {
@@ -512,7 +544,7 @@ fn random_ops(seed: u64) -> Vec<Op> {
     let mut ops = Vec::new();
     let mut sent: Vec<(usize, bool, i64)> = Vec::new();
     for _ in 0..rng.random_range(6..16) {
-        let op = match rng.random_range(0..10) {
+        let op = match rng.random_range(0..12) {
             0..=3 => {
                 let mut batch: Vec<(usize, bool, i64)> = (0..rng.random_range(1..9))
                     .map(|_| (rng.random_range(0..3), rng.random(), moment(&mut rng)))
@@ -547,11 +579,13 @@ fn random_ops(seed: u64) -> Vec<Op> {
                     at: ms_of(day) - JST_MS + rng.random_range(6 * 4..30 * 4) * 15 * 60_000,
                 }
             }
-            _ => Op::ManualClear {
+            9 => Op::ManualClear {
                 employee: rng.random_range(0..3),
                 day: date(2024, 2, 5).checked_add(jiff::Span::new().days(rng.random_range(0..6))).unwrap(),
                 clock_in: rng.random(),
             },
+            10 => Op::Delete { employee: rng.random_range(0..3) },
+            _ => Op::Restore { employee: rng.random_range(0..3) },
         };
         ops.push(op);
     }
@@ -575,6 +609,53 @@ async fn replay(store: &Store, company: &Company, ops: &[Op]) -> Model {
                     .collect();
                 ingest_at(store, company, &rows).await;
                 model.logs.extend(batch.iter().map(|(a, logon, at)| (*a, *at, *logon)));
+            }
+            Op::Link { employee, .. } | Op::ManualSet { employee, .. } | Op::ManualClear { employee, .. }
+                if model.deleted.contains(employee) =>
+            {
+                // A deleted employee can be neither linked nor punched for; nothing changes.
+                let result = match op {
+                    Op::Link { account, .. } => {
+                        let import = [(EMPLOYEES[*employee].to_string(), account.map(|a| ACCOUNTS[a].to_string()))];
+                        store.change_links(company.id, &import, None, Apply::Commit).await.map(|_| ())
+                    }
+                    Op::ManualSet { day, at, .. } => store
+                        .set_manual_punch(company.id, EMPLOYEES[*employee], *day, PunchKind::ClockIn, *at, "model")
+                        .await
+                        .map(|_| ()),
+                    _ => store
+                        .clear_manual_punch(
+                            company.id,
+                            EMPLOYEES[*employee],
+                            date(2024, 2, 5),
+                            PunchKind::ClockIn,
+                            "model",
+                        )
+                        .await
+                        .map(|_| ()),
+                };
+                assert!(result.is_err(), "{op:?} of a deleted employee is refused");
+            }
+            Op::Move { employee, .. } if model.deleted.contains(employee) => {}
+            Op::Delete { employee } | Op::Restore { employee } => {
+                let id = store.employee_by_code(company.id, EMPLOYEES[*employee]).await.unwrap().unwrap().id;
+                let deleting = matches!(op, Op::Delete { .. });
+                let result = if deleting {
+                    store.delete_employee(company.id, id).await
+                } else {
+                    store.restore_employee(company.id, id).await
+                };
+                store.sync_users(company.id).await.unwrap();
+                if deleting == model.deleted.contains(employee) {
+                    assert!(result.is_err(), "{op:?} twice is refused");
+                } else {
+                    result.unwrap();
+                    if deleting {
+                        model.deleted.insert(*employee);
+                    } else {
+                        model.deleted.remove(employee);
+                    }
+                }
             }
             Op::Link { employee, account, at } => {
                 let import = model.link(*employee, *account, *at);
