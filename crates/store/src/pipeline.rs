@@ -471,78 +471,31 @@ pub(crate) async fn rederive(
         }
     }
 
-    let (first, last) = scope.date_bounds();
-    for r in by_employees(
-        conn,
-        "api_timerecords",
-        "t.employee_id, t.date, t.code, t.at_ms",
-        "date",
-        ctx.id,
-        &first,
-        &last,
-        &employees,
-    )
-    .await?
-    {
-        let key = (r.try_get::<i64, _>("employee_id")?, parse_date(&r.try_get::<String, _>("date")?)?);
-        if !scope.contains(key.0, key.1) {
-            continue;
-        }
-        let at = ts(r.try_get("at_ms")?)?;
+    let read = DayRows { scope, company_id: ctx.id, employees: &employees };
+    for r in read.rows(conn, "api_timerecords", "date", "code", "").await? {
         // Codes 3 and 4 are breaks: they make no 出勤 / 退勤.
-        match PunchKind::from_code(r.try_get("code")?) {
-            Some(PunchKind::ClockIn) => inputs.entry(key).or_default().api_clock_ins.push(at),
-            Some(PunchKind::ClockOut) => inputs.entry(key).or_default().api_clock_outs.push(at),
+        match r.kind {
+            Some(PunchKind::ClockIn) => inputs.entry(r.key).or_default().api_clock_ins.push(r.at),
+            Some(PunchKind::ClockOut) => inputs.entry(r.key).or_default().api_clock_outs.push(r.at),
             None => {}
         }
     }
-    for r in by_employees(
-        conn,
-        "manual_punches",
-        "t.employee_id, t.business_date, t.kind, t.at_ms",
-        "business_date",
-        ctx.id,
-        &first,
-        &last,
-        &employees,
-    )
-    .await?
-    {
-        let key = (r.try_get::<i64, _>("employee_id")?, parse_date(&r.try_get::<String, _>("business_date")?)?);
-        if !scope.contains(key.0, key.1) {
-            continue;
-        }
-        let at = Some(ts(r.try_get("at_ms")?)?);
-        let day = inputs.entry(key).or_default();
-        match PunchKind::from_code(r.try_get("kind")?) {
-            Some(PunchKind::ClockIn) => day.manual.clock_in = at,
-            Some(PunchKind::ClockOut) => day.manual.clock_out = at,
+    for r in read.rows(conn, "manual_punches", "business_date", "kind", "").await? {
+        let day = inputs.entry(r.key).or_default();
+        match r.kind {
+            Some(PunchKind::ClockIn) => day.manual.clock_in = Some(r.at),
+            Some(PunchKind::ClockOut) => day.manual.clock_out = Some(r.at),
             None => {}
         }
     }
     let mut stored: DayMap = BTreeMap::new();
-    for r in by_employees(
-        conn,
-        "punches",
-        "t.employee_id, t.business_date, t.kind, t.at_ms, t.method",
-        "business_date",
-        ctx.id,
-        &first,
-        &last,
-        &employees,
-    )
-    .await?
-    {
-        let key = (r.try_get::<i64, _>("employee_id")?, parse_date(&r.try_get::<String, _>("business_date")?)?);
-        if !scope.contains(key.0, key.1) {
-            continue;
-        }
-        let method: String = r.try_get("method")?;
+    for r in read.rows(conn, "punches", "business_date", "kind", ", t.method").await? {
+        let method: String = r.row.try_get("method")?;
         let method = Method::from_label(&method)
             .ok_or_else(|| StoreError::Invalid(format!("bad stored punch method {method:?}")))?;
-        let punch = Some(Punch { at: ts(r.try_get("at_ms")?)?, method });
-        let day = stored.entry(key).or_default();
-        match PunchKind::from_code(r.try_get("kind")?) {
+        let punch = Some(Punch { at: r.at, method });
+        let day = stored.entry(r.key).or_default();
+        match r.kind {
             Some(PunchKind::ClockIn) => day.clock_in = punch,
             Some(PunchKind::ClockOut) => day.clock_out = punch,
             None => {}
@@ -603,41 +556,67 @@ fn min_opt(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
     }
 }
 
-/// Reads `columns` of `table` for the employees, with `date_column` in `first..=last`, in chunks.
-///
-/// The employees are joined as a `VALUES` list rather than tested with `IN (…)`: both engines then
-/// reach each employee's rows through the `(company_id, employee_id, …)` index (or PostgreSQL
-/// hashes the list), where PostgreSQL compared an `IN` list of hundreds against every row of the
-/// date (`loginrec bench ingest`: 62 s → 19 s at 100 000 employees).
-async fn by_employees(
-    conn: &mut AnyConnection,
-    table: &str,
-    columns: &str,
-    date_column: &str,
+/// A punch-like row of one employee-day of the scope: a 手入力 punch, an API record, a cached punch.
+struct DayRow {
+    key: (i64, Date),
+    kind: Option<PunchKind>,
+    at: Timestamp,
+    row: sqlx::any::AnyRow,
+}
+
+/// Reads the punch-like rows of a scope's employee-days from one table.
+struct DayRows<'a> {
+    scope: &'a Scope,
     company_id: i64,
-    first: &str,
-    last: &str,
-    employees: &[i64],
-) -> Result<Vec<sqlx::any::AnyRow>> {
-    let mut out = Vec::new();
-    for chunk in employees.chunks(500) {
-        let values: Vec<String> = (0..chunk.len()).map(|i| format!("(CAST(${} AS BIGINT))", 4 + i)).collect();
-        // Table and column names come from the callers in this module, never from input.
-        // `CROSS JOIN` makes SQLite take the list as the outer loop and probe the index for each
-        // employee; PostgreSQL plans it as any inner join.
-        let sql = format!(
-            "WITH v (employee_id) AS (VALUES {}) SELECT {columns} FROM v CROSS JOIN {table} t \
-             WHERE t.company_id = $1 AND t.employee_id = v.employee_id AND t.{date_column} >= $2 \
-             AND t.{date_column} <= $3",
-            values.join(", ")
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(first).bind(last);
-        for id in chunk {
-            query = query.bind(*id);
+    employees: &'a [i64],
+}
+
+impl DayRows<'_> {
+    /// The rows of `table` (with `date_column`, a punch-kind `kind_column`, `at_ms` and the
+    /// `extra` columns) that fall on the scope's employee-days, in chunks of employees.
+    ///
+    /// The employees are joined as a `VALUES` list rather than tested with `IN (…)`: both engines
+    /// then reach each employee's rows through the `(company_id, employee_id, …)` index (or
+    /// PostgreSQL hashes the list), where PostgreSQL compared an `IN` list of hundreds against
+    /// every row of the date (`loginrec bench ingest`: 62 s → 19 s at 100 000 employees).
+    async fn rows(
+        &self,
+        conn: &mut AnyConnection,
+        table: &str,
+        date_column: &str,
+        kind_column: &str,
+        extra: &str,
+    ) -> Result<Vec<DayRow>> {
+        let (first, last) = self.scope.date_bounds();
+        let mut out = Vec::new();
+        for chunk in self.employees.chunks(500) {
+            let values: Vec<String> = (0..chunk.len()).map(|i| format!("(CAST(${} AS BIGINT))", 4 + i)).collect();
+            // Table and column names come from the callers in this module, never from input.
+            // `CROSS JOIN` makes SQLite take the list as the outer loop and probe the index for
+            // each employee; PostgreSQL plans it as any inner join.
+            let sql = format!(
+                "WITH v (employee_id) AS (VALUES {}) SELECT t.employee_id AS employee_id, \
+                 t.{date_column} AS day, t.{kind_column} AS kind, t.at_ms AS at_ms{extra} \
+                 FROM v CROSS JOIN {table} t WHERE t.company_id = $1 AND t.employee_id = v.employee_id \
+                 AND t.{date_column} >= $2 AND t.{date_column} <= $3",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(self.company_id).bind(&first).bind(&last);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                let key = (row.try_get::<i64, _>("employee_id")?, parse_date(&row.try_get::<String, _>("day")?)?);
+                if !self.scope.contains(key.0, key.1) {
+                    continue;
+                }
+                let kind = PunchKind::from_code(row.try_get("kind")?);
+                let at = ts(row.try_get("at_ms")?)?;
+                out.push(DayRow { key, kind, at, row });
+            }
         }
-        out.extend(query.fetch_all(&mut *conn).await?);
+        Ok(out)
     }
-    Ok(out)
 }
 
 /// Employee code and key of every employee with a change.
