@@ -40,6 +40,11 @@ pub(crate) const PUNCH_LOCK_NAMESPACE: i64 = 1 << 56;
 /// Namespace of the per-company lock: shared by ingests, exclusive for master changes.
 pub(crate) const COMPANY_LOCK_NAMESPACE: i64 = 2 << 56;
 
+/// Ids or names bound in one statement. SQLite's binding cost grows with the square of a
+/// statement's parameters, PostgreSQL's round trips with their number: 250 suits both
+/// (`loginrec bench ingest`).
+const LIST_CHUNK: usize = 250;
+
 /// Inclusive business dates; `None` is unbounded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct DateRange {
@@ -251,7 +256,7 @@ pub(crate) async fn schedules(
 ) -> Result<BTreeMap<i64, EmployeeSchedule>> {
     let departments = department_timelines(conn, company_id).await?;
     let mut entries: BTreeMap<i64, Vec<(Option<Date>, i64)>> = BTreeMap::new();
-    for chunk in employees.chunks(500) {
+    for chunk in employees.chunks(LIST_CHUNK) {
         let sql = format!(
             "SELECT employee_id, effective_from, department_id FROM employee_departments \
              WHERE company_id = $1 AND employee_id IN ({})",
@@ -306,7 +311,7 @@ pub(crate) async fn links_of_accounts(
     accounts: &[&str],
 ) -> Result<BTreeMap<String, Vec<LinkInterval<i64>>>> {
     let mut out: BTreeMap<String, Vec<LinkInterval<i64>>> = BTreeMap::new();
-    for chunk in accounts.chunks(500) {
+    for chunk in accounts.chunks(LIST_CHUNK) {
         let sql = format!(
             "SELECT account, employee_id, from_ms, to_ms FROM link_history WHERE company_id = $1 AND account IN ({})",
             params(chunk.len(), 2)
@@ -330,7 +335,7 @@ async fn links_of_employees(
     employees: &[i64],
 ) -> Result<BTreeMap<i64, Vec<StoredLink>>> {
     let mut out: BTreeMap<i64, Vec<StoredLink>> = BTreeMap::new();
-    for chunk in employees.chunks(500) {
+    for chunk in employees.chunks(LIST_CHUNK) {
         let sql = format!(
             "SELECT account, employee_id, from_ms, to_ms FROM link_history \
              WHERE company_id = $1 AND employee_id IN ({})",
@@ -438,7 +443,7 @@ pub(crate) async fn rederive(
     }
 
     let mut inputs: BTreeMap<(i64, Date), DayInputs> = BTreeMap::new();
-    for chunk in segments.chunks(300) {
+    for chunk in segments.chunks(LIST_CHUNK / 2) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
                 let p = 2 + i * 4;
@@ -589,7 +594,7 @@ impl DayRows<'_> {
     ) -> Result<Vec<DayRow>> {
         let (first, last) = self.scope.date_bounds();
         let mut out = Vec::new();
-        for chunk in self.employees.chunks(500) {
+        for chunk in self.employees.chunks(LIST_CHUNK) {
             let values: Vec<String> = (0..chunk.len()).map(|i| format!("(CAST(${} AS BIGINT))", 4 + i)).collect();
             // Table and column names come from the callers in this module, never from input.
             // `CROSS JOIN` makes SQLite take the list as the outer loop and probe the index for
@@ -627,7 +632,7 @@ async fn employee_codes(
 ) -> Result<BTreeMap<i64, (String, String)>> {
     let ids: Vec<i64> = changes.iter().map(|c| c.employee_id).collect::<BTreeSet<_>>().into_iter().collect();
     let mut out = BTreeMap::new();
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(LIST_CHUNK) {
         let sql = format!(
             "SELECT id, code, employee_key FROM employees WHERE company_id = $1 AND id IN ({})",
             params(chunk.len(), 2)
