@@ -4,6 +4,11 @@
 //! sqlx's `Any` driver: instants are epoch milliseconds (`i64`), dates ISO text, and date
 //! arithmetic happens in Rust with the pure rules of `loginrec-rules`. Storage never decides
 //! a rule; it asks the rules and writes what they answer.
+//!
+//! Punches are a cache of one derivation over history ([`pipeline`]); every change of an input
+//! — an ingest ([`Store::ingest`]), a master change with its effective date ([`history`],
+//! the attendance module's imports and edits), an API or 手入力 punch — re-derives the
+//! employee-days it affects through it, in the same transaction.
 #![forbid(unsafe_code)]
 
 pub mod admins;
