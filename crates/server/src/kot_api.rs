@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
+use kot_protocol::{DailyTimeRecords, DailyWorking, ErrorBody, PunchRequest, PunchResponse, RecordCode, TimeRecord};
 use loginrec_store::Company;
 use loginrec_store::remote::RemoteEmployee;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 
@@ -48,13 +48,16 @@ impl From<loginrec_store::StoreError> for KotError {
 
 impl IntoResponse for KotError {
     fn into_response(self) -> Response {
-        let body = json!({"errors": [{"message": self.message, "code": self.code}]});
-        (self.status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body.to_string()).into_response()
+        json(self.status, &ErrorBody::one(self.code, self.message))
     }
 }
 
-fn ok(status: StatusCode, body: Value) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body.to_string()).into_response()
+/// A body of the API's shapes, as JSON in UTF-8.
+fn json(status: StatusCode, body: &impl Serialize) -> Response {
+    match serde_json::to_string(body) {
+        Ok(text) => (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], text).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }
 
 async fn company(state: &AppState, headers: &HeaderMap) -> Result<Company, KotError> {
@@ -72,17 +75,23 @@ async fn company(state: &AppState, headers: &HeaderMap) -> Result<Company, KotEr
         .ok_or_else(|| KotError::new(StatusCode::UNAUTHORIZED, 102, "invalid access token"))
 }
 
-fn employee_json(e: &RemoteEmployee) -> Value {
-    json!({
-        "key": e.key, "code": e.code, "lastName": e.last_name, "firstName": e.first_name,
-        "divisionCode": e.division_code, "divisionName": e.division_name, "typeName": e.type_name,
-    })
+fn employee_json(e: &RemoteEmployee) -> kot_protocol::Employee {
+    kot_protocol::Employee {
+        key: e.key.clone(),
+        code: e.code.clone(),
+        last_name: e.last_name.clone(),
+        first_name: e.first_name.clone(),
+        division_code: e.division_code.clone(),
+        division_name: e.division_name.clone(),
+        type_name: e.type_name.clone(),
+    }
 }
 
 async fn employees(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, KotError> {
     let company = company(&state, &headers).await?;
-    let list: Vec<Value> = state.store.api_employees(company.id).await?.iter().map(employee_json).collect();
-    Ok(ok(StatusCode::OK, Value::Array(list)))
+    let list: Vec<kot_protocol::Employee> =
+        state.store.api_employees(company.id).await?.iter().map(employee_json).collect();
+    Ok(json(StatusCode::OK, &list))
 }
 
 async fn employee(
@@ -93,7 +102,7 @@ async fn employee(
     let company = company(&state, &headers).await?;
     let found = state.store.api_employees(company.id).await?.into_iter().find(|e| e.code == code);
     match found {
-        Some(e) => Ok(ok(StatusCode::OK, employee_json(&e))),
+        Some(e) => Ok(json(StatusCode::OK, &employee_json(&e))),
         None => Err(KotError::new(StatusCode::NOT_FOUND, 200, format!("employee {code} not found"))),
     }
 }
@@ -133,45 +142,34 @@ async fn timerecords(
     let mut date = start;
     while date <= end {
         let ds = date.to_string();
-        let mut workings: Vec<Value> = Vec::new();
+        let mut workings: Vec<DailyWorking> = Vec::new();
         let mut keys: Vec<&str> = records.iter().filter(|r| r.date == ds).map(|r| r.employee_key.as_str()).collect();
         keys.dedup();
         for key in keys {
-            let recs: Vec<Value> = records
+            let recs: Vec<TimeRecord> = records
                 .iter()
                 .filter(|r| r.date == ds && r.employee_key == key)
-                .map(|r| {
+                .filter_map(|r| {
+                    let code = RecordCode::new(r.code)?;
                     let time = Timestamp::from_millisecond(r.at_ms)
-                        .map(|t| t.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
+                        .map(|t| kot_protocol::format_time(t, &tz))
                         .unwrap_or_default();
-                    json!({"time": time, "code": r.code.to_string(), "name": code_name(r.code),
-                           "divisionCode": r.division_code, "divisionName": r.division_name})
+                    Some(TimeRecord {
+                        time,
+                        code,
+                        name: code.name().to_string(),
+                        division_code: r.division_code.clone(),
+                        division_name: r.division_name.clone(),
+                    })
                 })
                 .collect();
-            workings.push(json!({"date": ds, "employeeKey": key, "timeRecord": recs}));
+            workings.push(DailyWorking { date: ds.clone(), employee_key: key.to_string(), time_record: recs });
         }
-        days.push(json!({"date": ds, "dailyWorkings": workings}));
+        days.push(DailyTimeRecords { date: ds, daily_workings: workings });
         date =
             date.checked_add(1.day()).map_err(|_| KotError::new(StatusCode::BAD_REQUEST, 301, "date out of range"))?;
     }
-    Ok(ok(StatusCode::OK, Value::Array(days)))
-}
-
-fn code_name(code: i64) -> &'static str {
-    match code {
-        1 => "出勤",
-        2 => "退勤",
-        3 => "休憩開始",
-        4 => "休憩終了",
-        _ => "",
-    }
-}
-
-#[derive(Deserialize)]
-struct PunchBody {
-    date: String,
-    time: String,
-    code: Value,
+    Ok(json(StatusCode::OK, &days))
 }
 
 async fn punch(
@@ -181,22 +179,13 @@ async fn punch(
     body: axum::body::Bytes,
 ) -> Result<Response, KotError> {
     let company = company(&state, &headers).await?;
-    let body: PunchBody = serde_json::from_slice(&body)
+    let body: PunchRequest = serde_json::from_slice(&body)
         .map_err(|e| KotError::new(StatusCode::BAD_REQUEST, 300, format!("malformed body: {e}")))?;
     let date: Date =
         body.date.parse().map_err(|_| KotError::new(StatusCode::BAD_REQUEST, 300, "date must be YYYY-MM-DD"))?;
-    let time: Timestamp = Timestamp::strptime("%Y-%m-%dT%H:%M:%S%:z", &body.time)
-        .or_else(|_| body.time.parse::<Timestamp>())
-        .map_err(|_| KotError::new(StatusCode::BAD_REQUEST, 300, "time must be like 2016-05-01T09:00:00+09:00"))?;
-    let code = match &body.code {
-        Value::String(s) => s.parse::<i64>().ok(),
-        Value::Number(n) => n.as_i64(),
-        _ => None,
-    }
-    .filter(|c| (1..=4).contains(c))
-    .ok_or_else(|| {
-        KotError::new(StatusCode::BAD_REQUEST, 300, "code must be 1 (出勤), 2 (退勤), 3 (休憩開始) or 4 (休憩終了)")
-    })?;
+    let time = kot_protocol::parse_time(&body.time)
+        .ok_or_else(|| KotError::new(StatusCode::BAD_REQUEST, 300, "time must be like 2016-05-01T09:00:00+09:00"))?;
+    let code = i64::from(body.code.0);
     match state.store.record_api_punch(&company, &employee_key, date, time.as_millisecond(), code).await {
         Ok(()) => {}
         Err(loginrec_store::StoreError::NotFound(_)) => {
@@ -204,8 +193,6 @@ async fn punch(
         }
         Err(e) => return Err(e.into()),
     }
-    Ok(ok(
-        StatusCode::CREATED,
-        json!({"date": body.date, "time": body.time, "code": code.to_string(), "name": code_name(code)}),
-    ))
+    let name = body.code.name().to_string();
+    Ok(json(StatusCode::CREATED, &PunchResponse { date: body.date, time: body.time, code: body.code, name }))
 }

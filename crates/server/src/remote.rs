@@ -16,7 +16,6 @@ use jiff::Timestamp;
 use loginrec_rules::remote_window::{is_blocked, next_allowed};
 use loginrec_store::remote::{RemoteConfig, RemoteEmployee, RemoteOutcome, RemotePunch};
 use loginrec_store::{Company, Store, SyncResult};
-use serde_json::{Value, json};
 
 /// Rows claimed per round.
 const BATCH: i64 = 10;
@@ -92,11 +91,14 @@ fn retry(now: Timestamp, after_ms: i64, reason: String) -> RemoteOutcome {
 async fn post_punch(http: &reqwest::Client, punch: &RemotePunch, now: Timestamp) -> RemoteOutcome {
     let tz = jiff::tz::TimeZone::get(&punch.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
     let time = match Timestamp::from_millisecond(punch.at_ms) {
-        Ok(t) => t.to_zoned_datetime(tz).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        Ok(t) => kot_protocol::format_time(t, &tz),
         Err(e) => return RemoteOutcome::Failed(format!("bad punch time: {e}")),
     };
     let url = format!("{}/daily-workings/timerecord/{}", punch.remote.base_url, punch.employee_key);
-    let body = json!({"date": punch.business_date, "time": time, "code": punch.kind.to_string()});
+    let Some(code) = kot_protocol::RecordCode::new(punch.kind) else {
+        return RemoteOutcome::Failed(format!("bad punch kind {}", punch.kind));
+    };
+    let body = kot_protocol::PunchRequest { date: punch.business_date.clone(), time, code };
     let response = match http.post(&url).bearer_auth(&punch.remote.token).json(&body).send().await {
         Ok(r) => r,
         Err(e) if e.is_connect() => {
@@ -112,20 +114,12 @@ async fn post_punch(http: &reqwest::Client, punch: &RemotePunch, now: Timestamp)
         .and_then(|v| v.trim().parse::<i64>().ok())
         .map(|s| s * 1000);
     let text = response.text().await.unwrap_or_default();
-    let json: Option<Value> = serde_json::from_str(&text).ok();
-    let busy = json.as_ref().and_then(|j| j.get("code")).and_then(Value::as_str) == Some("303");
+    let answer = kot_protocol::Answer::read(&text);
+    let busy = matches!(answer, kot_protocol::Answer::Busy(_));
     if status.is_success() && !busy {
         return RemoteOutcome::Sent;
     }
-    let message = json
-        .as_ref()
-        .and_then(|j| j.get("errors"))
-        .and_then(|e| e.get(0))
-        .and_then(|e| e.get("message"))
-        .and_then(Value::as_str)
-        .or_else(|| json.as_ref().and_then(|j| j.get("message")).and_then(Value::as_str))
-        .map(str::to_string)
-        .unwrap_or_else(|| text.chars().take(200).collect());
+    let message = answer.message().map(str::to_string).unwrap_or_else(|| text.chars().take(200).collect());
     match status.as_u16() {
         _ if busy => retry(now, retry_after.unwrap_or(RETRY_MS), format!("the service is busy (code 303): {message}")),
         429 => {
@@ -161,19 +155,18 @@ pub async fn sync_remote_employees(
         }
         return Err(format!("{url} answered HTTP {}: {}", status.as_u16(), text.chars().take(200).collect::<String>()));
     }
-    let list: Vec<Value> =
+    let list: Vec<kot_protocol::Employee> =
         serde_json::from_str(&text).map_err(|e| format!("{url} did not answer a list of employees: {e}"))?;
-    let field = |v: &Value, name: &str| v.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
     let employees: Vec<RemoteEmployee> = list
-        .iter()
+        .into_iter()
         .map(|v| RemoteEmployee {
-            key: field(v, "key"),
-            code: field(v, "code"),
-            last_name: field(v, "lastName"),
-            first_name: field(v, "firstName"),
-            division_code: field(v, "divisionCode"),
-            division_name: field(v, "divisionName"),
-            type_name: Some(field(v, "typeName")).filter(|t| !t.is_empty()).unwrap_or_else(|| "正社員".into()),
+            key: v.key,
+            code: v.code,
+            last_name: v.last_name,
+            first_name: v.first_name,
+            division_code: v.division_code,
+            division_name: v.division_name,
+            type_name: Some(v.type_name).filter(|t| !t.is_empty()).unwrap_or_else(|| "正社員".into()),
         })
         .filter(|e| !e.key.is_empty() && !e.code.is_empty())
         .collect();
