@@ -189,18 +189,18 @@ pub async fn link_import(url: &str, code: &str, path: &Path, from: Option<&str>)
         report(&named)
     })?;
     let tz = company.tz()?;
-    let effective = from.map(|typed| company_moment(typed, &tz)).transpose()?;
+    let effective = from.map(|typed| company_moment("--effective-from", typed, &tz)).transpose()?;
     let report = store.change_links(company.id, &plan, effective, Apply::Commit).await?;
     println!("{}", links::updated_message(report.updated));
     print_changes(&report.recomputed, &tz, "日の打刻が変わりました (employee-days changed)");
     Ok(())
 }
 
-/// `YYYY-MM-DD HH:MM` in the company's time zone.
-fn company_moment(typed: &str, tz: &jiff::tz::TimeZone) -> anyhow::Result<jiff::Timestamp> {
+/// `YYYY-MM-DD HH:MM` in the company's time zone, typed for the option `flag`.
+fn company_moment(flag: &str, typed: &str, tz: &jiff::tz::TimeZone) -> anyhow::Result<jiff::Timestamp> {
     let local: jiff::civil::DateTime = jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M", typed.trim())
-        .with_context(|| format!("--effective-from {typed:?}: expected 'YYYY-MM-DD HH:MM' (company time)"))?;
-    loginrec_rules::local_instant(local, tz).with_context(|| format!("{typed:?} is out of range"))
+        .with_context(|| format!("{flag} {typed:?}: expected 'YYYY-MM-DD HH:MM' (company time)"))?;
+    loginrec_rules::local_instant(local, tz).with_context(|| format!("{flag} {typed:?} is out of range"))
 }
 
 pub async fn punch_set(
@@ -214,7 +214,7 @@ pub async fn punch_set(
     let store = open(url).await?;
     let company = company(&store, code).await?;
     let tz = company.tz()?;
-    let at = company_moment(at, &tz).map_err(|e| anyhow::anyhow!(e.to_string().replace("--effective-from", "--at")))?;
+    let at = company_moment("--at", at, &tz)?;
     let recomputed =
         store.set_manual_punch(company.id, employee, date, kind, at.as_millisecond(), "loginrec punch set").await?;
     print_changes(&recomputed, &tz, "日の打刻が変わりました (employee-days changed)");

@@ -20,7 +20,7 @@ use loginrec_rules::{DayChangeTime, PunchKind};
 use rand::Rng;
 use sqlx::Row;
 
-use crate::history::Apply;
+use crate::history::{Apply, TimelineTable};
 use crate::pipeline::{Recomputed, Scope};
 use crate::{Result, Store, StoreError, now_ms, parse_date};
 
@@ -241,8 +241,8 @@ impl Store {
                             .bind(dept)
                             .fetch_one(&mut *tx)
                             .await?;
-                            let first = "employee_departments";
-                            insert_first_entry(&mut tx, first, "employee_id", "department_id", company_id, id, dept).await?;
+                            // A new employee's first 所属 holds from the beginning.
+                            TimelineTable::EmployeeDepartments.insert(&mut tx, company_id, id, None, dept).await?;
                         }
                     }
                 }
@@ -382,16 +382,8 @@ impl Store {
         .bind(day_change_minutes(department.day_change))
         .fetch_one(&mut *tx)
         .await?;
-        insert_first_entry(
-            &mut tx,
-            "department_day_changes",
-            "department_id",
-            "day_change_minutes",
-            company_id,
-            id,
-            day_change_minutes(department.day_change),
-        )
-        .await?;
+        let minutes = day_change_minutes(department.day_change);
+        TimelineTable::DepartmentDayChanges.insert(&mut tx, company_id, id, None, minutes).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -509,8 +501,7 @@ impl Store {
         .bind(&employee.employment_type)
         .fetch_one(&mut *tx)
         .await?;
-        insert_first_entry(&mut tx, "employee_departments", "employee_id", "department_id", company_id, id, dept)
-            .await?;
+        TimelineTable::EmployeeDepartments.insert(&mut tx, company_id, id, None, dept).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -656,7 +647,7 @@ impl Store {
     }
 }
 
-fn day_change_minutes(change: DayChangeTime) -> i64 {
+pub(crate) fn day_change_minutes(change: DayChangeTime) -> i64 {
     i64::from(change.hour()) * 60 + i64::from(change.minute())
 }
 
@@ -712,22 +703,4 @@ pub(crate) fn minutes_to_day_change(minutes: i64) -> Result<DayChangeTime> {
     let bad = || StoreError::Invalid(format!("bad stored day change time {minutes}"));
     let (h, m) = (u8::try_from(minutes / 60).map_err(|_| bad())?, u8::try_from(minutes % 60).map_err(|_| bad())?);
     DayChangeTime::from_hm(h, m).map_err(|_| bad())
-}
-
-/// The first entry of a new department's or employee's timeline: it holds from the beginning.
-async fn insert_first_entry(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    table: &str,
-    owner_column: &str,
-    value_column: &str,
-    company_id: i64,
-    owner: i64,
-    value: i64,
-) -> Result<()> {
-    // Table and column names come from the callers in this module, never from input.
-    let sql = format!(
-        "INSERT INTO {table} (company_id, {owner_column}, effective_from, {value_column}) VALUES ($1, $2, NULL, $3)"
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(owner).bind(value).execute(&mut **tx).await?;
-    Ok(())
 }

@@ -21,6 +21,7 @@ use jiff::civil::Date;
 use loginrec_rules::{DayChangeTime, LinkInterval, PunchKind, Timeline, business_day_in, relink};
 use sqlx::{AnyConnection, Row};
 
+use crate::attendance::day_change_minutes;
 use crate::pipeline::{self, CompanyContext, DateRange, Recomputed, Scope};
 use crate::{Result, Store, StoreError, now_ms, parse_date};
 
@@ -38,10 +39,6 @@ pub struct LinkReport {
     /// Users whose row was in the import (`N件のアカウントを更新`).
     pub updated: usize,
     pub recomputed: Recomputed,
-}
-
-fn day_change_minutes(change: DayChangeTime) -> i64 {
-    i64::from(change.hour()) * 60 + i64::from(change.minute())
 }
 
 fn ms(t: Option<Timestamp>) -> Option<i64> {
@@ -340,22 +337,15 @@ impl Store {
     ) -> Result<()> {
         let timelines = pipeline::department_timelines(conn, ctx.id).await?;
         let before = timelines.get(&department_id).cloned().unwrap_or_default();
-        let from = from.unwrap_or_else(|| current_day(ctx, before.at(today_local(ctx)).copied().unwrap_or_default()));
+        let from = from.unwrap_or_else(|| business_day_in(Timestamp::now(), &ctx.tz, &before));
         let mut after = before.clone();
         after.set_from(from, change);
         if after == before {
             return Ok(());
         }
-        store_timeline(
-            conn,
-            "department_day_changes",
-            "department_id",
-            "day_change_minutes",
-            ctx.id,
-            department_id,
-            &after.entries().iter().map(|(d, c)| (*d, day_change_minutes(*c))).collect::<Vec<_>>(),
-        )
-        .await?;
+        let entries: Vec<(Option<Date>, i64)> =
+            after.entries().iter().map(|(d, c)| (*d, day_change_minutes(*c))).collect();
+        TimelineTable::DepartmentDayChanges.replace(conn, ctx.id, department_id, &entries).await?;
         sqlx::query("UPDATE departments SET day_change_minutes = $1 WHERE company_id = $2 AND id = $3")
             .bind(last_value(&after).map(day_change_minutes).unwrap_or_default())
             .bind(ctx.id)
@@ -400,16 +390,7 @@ impl Store {
         if after == before {
             return Ok(());
         }
-        store_timeline(
-            conn,
-            "employee_departments",
-            "employee_id",
-            "department_id",
-            ctx.id,
-            employee_id,
-            &after.entries().to_vec(),
-        )
-        .await?;
+        TimelineTable::EmployeeDepartments.replace(conn, ctx.id, employee_id, after.entries()).await?;
         sqlx::query("UPDATE employees SET department_id = $1 WHERE company_id = $2 AND id = $3")
             .bind(last_value(&after).unwrap_or(department_id))
             .bind(ctx.id)
@@ -567,21 +548,6 @@ impl Store {
         self.settle(tx, result, apply).await
     }
 
-    /// Derives again every day of the employees who ever held `account` (a no-op when the cache
-    /// is right).
-    pub async fn rederive_account(&self, company_id: i64, account: &str) -> Result<Recomputed> {
-        let _guard = self.write_guard().await;
-        let (mut tx, ctx) = self.begin_change(company_id).await?;
-        let links = pipeline::links_of_accounts(&mut tx, company_id, &[account]).await?;
-        let mut scope = Scope::default();
-        for i in links.get(account).into_iter().flatten() {
-            scope.add(i.employee, DateRange { from: None, to: None });
-        }
-        let out = pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await?;
-        tx.commit().await?;
-        Ok(out)
-    }
-
     /// Commits (or, for a preview, rolls back) a change that succeeded, and rolls back one that
     /// failed, explicitly: on SQLite a transaction merely dropped would hold the write lock until
     /// its connection is next used, after the write guard has let the next writer in.
@@ -604,48 +570,65 @@ impl Store {
     }
 }
 
-/// The business date "now" is in, with one 日付変更時間.
-fn current_day(ctx: &CompanyContext, change: DayChangeTime) -> Date {
-    loginrec_rules::business_day(Timestamp::now(), &ctx.tz, change)
-}
-
-fn today_local(ctx: &CompanyContext) -> Date {
-    ctx.tz.to_datetime(Timestamp::now()).date()
-}
-
 fn last_value<T: Copy>(timeline: &Timeline<T>) -> Option<T> {
     timeline.entries().last().map(|(_, v)| *v)
 }
 
-/// Replaces the stored entries of one effective-dated timeline.
-async fn store_timeline(
-    conn: &mut AnyConnection,
-    table: &str,
-    owner_column: &str,
-    value_column: &str,
-    company_id: i64,
-    owner: i64,
-    entries: &[(Option<Date>, i64)],
-) -> Result<()> {
-    // Table and column names come from the callers above, never from input.
-    let delete = format!("DELETE FROM {table} WHERE company_id = $1 AND {owner_column} = $2");
-    sqlx::query(sqlx::AssertSqlSafe(delete)).bind(company_id).bind(owner).execute(&mut *conn).await?;
-    let insert = format!(
-        "INSERT INTO {table} (company_id, {owner_column}, effective_from, {value_column}) VALUES ($1, $2, $3, $4)"
-    );
-    for (from, value) in entries {
-        sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
+/// The two effective-dated timelines that are stored as rows.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum TimelineTable {
+    /// A department's 日付変更時間 (minutes after midnight).
+    DepartmentDayChanges,
+    /// An employee's 所属 (department id).
+    EmployeeDepartments,
+}
+
+impl TimelineTable {
+    /// Table, owner column, value column.
+    fn names(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            TimelineTable::DepartmentDayChanges => ("department_day_changes", "department_id", "day_change_minutes"),
+            TimelineTable::EmployeeDepartments => ("employee_departments", "employee_id", "department_id"),
+        }
+    }
+
+    /// Adds one entry; `None` holds from the beginning.
+    pub(crate) async fn insert(
+        self,
+        conn: &mut AnyConnection,
+        company_id: i64,
+        owner: i64,
+        from: Option<Date>,
+        value: i64,
+    ) -> Result<()> {
+        let (table, owner_column, value_column) = self.names();
+        let sql = format!(
+            "INSERT INTO {table} (company_id, {owner_column}, effective_from, {value_column}) VALUES ($1, $2, $3, $4)"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(company_id)
             .bind(owner)
             .bind(from.map(|d| d.to_string()))
-            .bind(*value)
+            .bind(value)
             .execute(&mut *conn)
             .await?;
+        Ok(())
     }
-    Ok(())
-}
 
-/// Reads an effective date typed by a user (`YYYY-MM-DD`).
-pub fn parse_effective_date(s: &str) -> Result<Date> {
-    parse_date(s.trim()).map_err(|_| StoreError::Invalid(format!("適用開始日 {s:?} は YYYY-MM-DD で入力してください")))
+    /// Replaces every stored entry of one owner's timeline.
+    async fn replace(
+        self,
+        conn: &mut AnyConnection,
+        company_id: i64,
+        owner: i64,
+        entries: &[(Option<Date>, i64)],
+    ) -> Result<()> {
+        let (table, owner_column, _) = self.names();
+        let delete = format!("DELETE FROM {table} WHERE company_id = $1 AND {owner_column} = $2");
+        sqlx::query(sqlx::AssertSqlSafe(delete)).bind(company_id).bind(owner).execute(&mut *conn).await?;
+        for (from, value) in entries {
+            self.insert(conn, company_id, owner, *from, *value).await?;
+        }
+        Ok(())
+    }
 }

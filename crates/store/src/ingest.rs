@@ -147,8 +147,9 @@ impl Store {
             outcome.duplicate += (chunk.len() - inserted.len()) as u64;
         }
         let ctx = CompanyContext::load(&mut tx, company.id).await?;
-        let scope = pipeline::scope_of_logs(&mut tx, &ctx, &new_logs).await?;
-        outcome.punches_written = pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await?.punches_changed();
+        let (scope, schedules) = pipeline::scope_of_logs(&mut tx, &ctx, &new_logs).await?;
+        let recomputed = pipeline::rederive_with(&mut tx, self.backend, &ctx, &scope, Some(schedules)).await?;
+        outcome.punches_written = recomputed.punches_changed();
         tx.commit().await?;
         if !rows.is_empty() {
             // Outside the transaction and at most once a minute: concurrent batches of one

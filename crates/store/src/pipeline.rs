@@ -218,6 +218,29 @@ pub(crate) fn params(count: usize, first: usize) -> String {
     (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
+/// Runs `sql`, which ends in `… WHERE company_id = $1 AND column IN`, for `items` in chunks of
+/// [`LIST_CHUNK`], and returns every row.
+async fn select_in<'a, T>(
+    conn: &mut AnyConnection,
+    sql: &str,
+    company_id: i64,
+    items: &'a [T],
+) -> Result<Vec<sqlx::any::AnyRow>>
+where
+    T: sqlx::Encode<'a, sqlx::Any> + sqlx::Type<sqlx::Any> + Copy + Send + 'a,
+{
+    let mut out = Vec::new();
+    for chunk in items.chunks(LIST_CHUNK) {
+        let sql = format!("{sql} ({})", params(chunk.len(), 2));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id);
+        for item in chunk {
+            query = query.bind(*item);
+        }
+        out.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
 fn ts(ms: i64) -> Result<Timestamp> {
     Timestamp::from_millisecond(ms).map_err(|e| StoreError::Invalid(format!("bad stored instant {ms}: {e}")))
 }
@@ -255,22 +278,13 @@ pub(crate) async fn schedules(
 ) -> Result<BTreeMap<i64, EmployeeSchedule>> {
     let departments = department_timelines(conn, company_id).await?;
     let mut entries: BTreeMap<i64, Vec<(Option<Date>, i64)>> = BTreeMap::new();
-    for chunk in employees.chunks(LIST_CHUNK) {
-        let sql = format!(
-            "SELECT employee_id, effective_from, department_id FROM employee_departments \
-             WHERE company_id = $1 AND employee_id IN ({})",
-            params(chunk.len(), 2)
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for r in query.fetch_all(&mut *conn).await? {
-            entries
-                .entry(r.try_get("employee_id")?)
-                .or_default()
-                .push((opt_date(r.try_get("effective_from")?)?, r.try_get("department_id")?));
-        }
+    let sql = "SELECT employee_id, effective_from, department_id FROM employee_departments \
+               WHERE company_id = $1 AND employee_id IN";
+    for r in select_in(conn, sql, company_id, employees).await? {
+        entries
+            .entry(r.try_get("employee_id")?)
+            .or_default()
+            .push((opt_date(r.try_get("effective_from")?)?, r.try_get("department_id")?));
     }
     Ok(entries
         .into_iter()
@@ -310,19 +324,10 @@ pub(crate) async fn links_of_accounts(
     accounts: &[&str],
 ) -> Result<BTreeMap<String, Vec<LinkInterval<i64>>>> {
     let mut out: BTreeMap<String, Vec<LinkInterval<i64>>> = BTreeMap::new();
-    for chunk in accounts.chunks(LIST_CHUNK) {
-        let sql = format!(
-            "SELECT account, employee_id, from_ms, to_ms FROM link_history WHERE company_id = $1 AND account IN ({})",
-            params(chunk.len(), 2)
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id);
-        for a in chunk {
-            query = query.bind(*a);
-        }
-        for r in query.fetch_all(&mut *conn).await? {
-            let link = link_from_row(&r)?;
-            out.entry(link.account).or_default().push(link.interval);
-        }
+    let sql = "SELECT account, employee_id, from_ms, to_ms FROM link_history WHERE company_id = $1 AND account IN";
+    for r in select_in(conn, sql, company_id, accounts).await? {
+        let link = link_from_row(&r)?;
+        out.entry(link.account).or_default().push(link.interval);
     }
     Ok(out)
 }
@@ -334,30 +339,24 @@ async fn links_of_employees(
     employees: &[i64],
 ) -> Result<BTreeMap<i64, Vec<StoredLink>>> {
     let mut out: BTreeMap<i64, Vec<StoredLink>> = BTreeMap::new();
-    for chunk in employees.chunks(LIST_CHUNK) {
-        let sql = format!(
-            "SELECT account, employee_id, from_ms, to_ms FROM link_history \
-             WHERE company_id = $1 AND employee_id IN ({})",
-            params(chunk.len(), 2)
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for r in query.fetch_all(&mut *conn).await? {
-            let link = link_from_row(&r)?;
-            out.entry(link.interval.employee).or_default().push(link);
-        }
+    let sql = "SELECT account, employee_id, from_ms, to_ms FROM link_history WHERE company_id = $1 AND employee_id IN";
+    for r in select_in(conn, sql, company_id, employees).await? {
+        let link = link_from_row(&r)?;
+        out.entry(link.interval.employee).or_default().push(link);
     }
     Ok(out)
 }
 
-/// The scope of newly stored logs: each log's day, for the employee who held its account then.
+/// The employees' 日付変更時間 schedules, by employee.
+pub(crate) type Schedules = BTreeMap<i64, EmployeeSchedule>;
+
+/// The scope of newly stored logs: each log's day, for the employee who held its account then;
+/// with the schedules that placed them, for [`rederive_with`].
 pub(crate) async fn scope_of_logs(
     conn: &mut AnyConnection,
     ctx: &CompanyContext,
     logs: &[(String, i64)],
-) -> Result<Scope> {
+) -> Result<(Scope, Schedules)> {
     let accounts: Vec<&str> = logs.iter().map(|(a, _)| a.as_str()).collect::<BTreeSet<_>>().into_iter().collect();
     let links = links_of_accounts(conn, ctx.id, &accounts).await?;
     let mut holders: Vec<(i64, Timestamp)> = Vec::new();
@@ -379,7 +378,7 @@ pub(crate) async fn scope_of_logs(
             scope.add_day(employee, day);
         }
     }
-    Ok(scope)
+    Ok((scope, schedules))
 }
 
 /// The stored punches of a scope, by employee-day.
@@ -392,6 +391,18 @@ pub(crate) async fn rederive(
     backend: Backend,
     ctx: &CompanyContext,
     scope: &Scope,
+) -> Result<Recomputed> {
+    rederive_with(conn, backend, ctx, scope, None).await
+}
+
+/// [`rederive`], with the scope's schedules when the caller has already read them in this
+/// transaction (they change only under the company's exclusive lock, which excludes the caller).
+pub(crate) async fn rederive_with(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    ctx: &CompanyContext,
+    scope: &Scope,
+    known: Option<Schedules>,
 ) -> Result<Recomputed> {
     if scope.is_empty() {
         return Ok(Recomputed::default());
@@ -411,7 +422,10 @@ pub(crate) async fn rederive(
             query.execute(&mut *conn).await?;
         }
     }
-    let schedules = schedules(conn, ctx.id, &employees).await?;
+    let schedules = match known {
+        Some(known) => known,
+        None => schedules(conn, ctx.id, &employees).await?,
+    };
     let links = links_of_employees(conn, ctx.id, &employees).await?;
     let merged = scope.merged();
     let no_schedule = EmployeeSchedule::default();
@@ -631,18 +645,9 @@ async fn employee_codes(
 ) -> Result<BTreeMap<i64, (String, String)>> {
     let ids: Vec<i64> = changes.iter().map(|c| c.employee_id).collect::<BTreeSet<_>>().into_iter().collect();
     let mut out = BTreeMap::new();
-    for chunk in ids.chunks(LIST_CHUNK) {
-        let sql = format!(
-            "SELECT id, code, employee_key FROM employees WHERE company_id = $1 AND id IN ({})",
-            params(chunk.len(), 2)
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for r in query.fetch_all(&mut *conn).await? {
-            out.insert(r.try_get("id")?, (r.try_get("code")?, r.try_get("employee_key")?));
-        }
+    let sql = "SELECT id, code, employee_key FROM employees WHERE company_id = $1 AND id IN";
+    for r in select_in(conn, sql, company_id, &ids).await? {
+        out.insert(r.try_get("id")?, (r.try_get("code")?, r.try_get("employee_key")?));
     }
     Ok(out)
 }
@@ -707,7 +712,7 @@ async fn write_changes(conn: &mut AnyConnection, company_id: i64, changes: &[Day
     Ok(())
 }
 
-/// The day after the last day of `schedule`'s business day `day` ends: when its 退勤 settles.
+/// The instant business day `day` ends (where the next one starts): from then its 退勤 can settle.
 pub(crate) fn day_end(day: Date, tz: &TimeZone, schedule: &impl DaySchedule) -> Timestamp {
     day_start(day.tomorrow().unwrap_or(day), tz, schedule)
 }
