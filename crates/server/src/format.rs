@@ -1,6 +1,7 @@
 //! How instants and punches are written for people: in the company's time zone.
 
 use jiff::Timestamp;
+use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
 /// `YYYY/MM/DD HH:MM`, the time card's form.
@@ -25,6 +26,17 @@ pub fn punch_cell(method: &str, at_ms: i64, tz: &TimeZone) -> String {
         Ok(ts) => format!("{method} {}", tz.to_datetime(ts).strftime("%m/%d %H:%M")),
         Err(_) => String::new(),
     }
+}
+
+/// The day of the week as one kanji: 月 … 日.
+pub fn weekday_ja(date: Date) -> &'static str {
+    const WEEKDAYS: [&str; 7] = ["月", "火", "水", "木", "金", "土", "日"];
+    WEEKDAYS[date.weekday().to_monday_zero_offset() as usize]
+}
+
+/// `H:MM`, a number of minutes as hours and minutes (`8:05`, `172:30`).
+pub fn hours_minutes(minutes: i64) -> String {
+    format!("{}:{:02}", minutes / 60, minutes % 60)
 }
 
 /// One employee-day a change alters, as the previews and `punches rebuild` show it.
@@ -71,5 +83,13 @@ mod tests {
         let ms = "2019-12-17T00:03:00Z".parse::<Timestamp>().unwrap().as_millisecond();
         assert_eq!(punch_cell("PC", ms, &tz), "PC 12/17 09:03");
         assert_eq!(date_time_minutes(ms, &tz), "2019/12/17 09:03");
+    }
+
+    #[test]
+    fn weekdays_and_durations_read_as_on_the_time_card() {
+        assert_eq!(weekday_ja(jiff::civil::date(2024, 2, 8)), "木");
+        assert_eq!(weekday_ja(jiff::civil::date(2024, 2, 11)), "日");
+        assert_eq!(hours_minutes(485), "8:05");
+        assert_eq!(hours_minutes(0), "0:00");
     }
 }

@@ -1,22 +1,17 @@
-//! The ログイン記録 HTTP server: the LanScope ingest API and the read-only pages of the
-//! embedded 勤革時 module. Handlers translate HTTP to store calls and back; they decide no rule.
+//! The ログイン記録 HTTP server: the LanScope ingest API ([`http`]), the administrator's
+//! screens ([`ui`]) and the embedded 勤革時 module's KING OF TIME-shaped API. Handlers
+//! translate HTTP to store calls and back; they decide no rule.
 #![forbid(unsafe_code)]
 
-mod attendance_ui;
-mod auth;
-mod error;
 pub mod format;
-mod ingest;
+mod http;
 pub mod jobs;
-mod kot_api;
 pub mod links;
 mod metrics;
-mod pages;
 mod rate_limit;
 pub mod remote;
 pub mod timecard;
 mod ui;
-mod ui_error;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -27,7 +22,7 @@ use axum::routing::{get, post};
 use loginrec_store::Store;
 use tokio::net::TcpListener;
 
-pub use error::ApiError;
+pub use http::error::ApiError;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ServerOptions {
@@ -46,7 +41,7 @@ impl ServerOptions {
     }
 }
 
-pub use auth::hash_password;
+pub use ui::session::hash_password;
 
 #[derive(Clone)]
 pub(crate) struct AppState {
@@ -57,7 +52,7 @@ pub(crate) struct AppState {
     pub rate_limit: std::sync::Arc<rate_limit::PerCompany>,
     /// The diagnostics count every page's banner shows, recomputed at most once a minute per
     /// company: the checks read the company's logs, too much work for every page view.
-    pub banner_cache: std::sync::Arc<ui::BannerCache>,
+    pub banner_cache: std::sync::Arc<ui::company::BannerCache>,
 }
 
 pub fn router(store: Store, options: ServerOptions) -> Router {
@@ -70,34 +65,12 @@ pub fn router(store: Store, options: ServerOptions) -> Router {
         banner_cache: Default::default(),
     };
     Router::new()
-        .route(ingest_protocol::INGEST_PATH, post(ingest::ingest_logs))
+        .route(ingest_protocol::INGEST_PATH, post(http::ingest::ingest_logs))
         .layer(DefaultBodyLimit::max(ingest_protocol::MAX_BODY_BYTES))
-        .route(
-            "/companies/{code}/links/import",
-            post(ui::links_import).layer(DefaultBodyLimit::max(ui::MAX_UPLOAD_BYTES)),
-        )
-        .route("/healthz", get(pages::healthz))
-        .route("/metrics", get(pages::metrics))
-        .route("/", get(ui::root))
-        .route("/login", get(ui::login_form).post(ui::login))
-        .route("/logout", post(ui::logout))
-        .route("/operator", get(ui::operator))
-        .route("/operator/companies", post(ui::create_company))
-        .route("/operator/companies/{code}/token", post(ui::issue_token))
-        .route("/companies/{code}", get(ui::company_home))
-        .route("/companies/{code}/daily", get(pages::daily))
-        .route("/companies/{code}/logs", get(pages::logs))
-        .route("/companies/{code}/logs.csv", get(pages::logs_csv))
-        .route("/companies/{code}/links", get(ui::links_view))
-        .route("/companies/{code}/links/save", post(ui::links_save))
-        .route("/companies/{code}/links.csv", get(ui::links_csv))
-        .route("/companies/{code}/users", get(ui::users_view))
-        .route("/companies/{code}/users/sync", post(ui::users_sync))
-        .route("/companies/{code}/diagnostics", get(ui::diagnostics))
-        .route("/companies/{code}/diagnostics/link", post(ui::link_account))
-        .route("/companies/{code}/diagnostics/apply", post(ui::apply_account))
-        .merge(attendance_ui::routes())
-        .merge(kot_api::routes())
+        .route("/healthz", get(http::ops::healthz))
+        .route("/metrics", get(http::ops::metrics))
+        .merge(ui::routes())
+        .merge(http::kot::routes())
         .with_state(state)
 }
 

@@ -1,147 +1,22 @@
-//! 日別データ (seed §4.2) and ログ表示 (seed §4.1), for the signed-in administrator of the
-//! company (or the operator).
+//! ログ表示 (seed §4.1): the LanScope logs received, newest first, with filters and paging,
+//! what became of each (the punch it made, or why none), the CSV of the same filters, and the
+//! audit log of what administrators changed.
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
+use jiff::ToSpan;
 use jiff::civil::Date;
-use jiff::{Timestamp, ToSpan};
 use loginrec_rules::PunchKind;
-use loginrec_store::{LogFilter, LogView, PunchView};
+use loginrec_store::{LogFilter, LogView};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::SignedIn;
-use crate::error::ApiError;
-use crate::format::{date_time_seconds, punch_cell};
-use crate::ui::{CompanyPage, company_page};
-use crate::ui_error::UiError;
-use crate::{AppState, attendance_ui};
-
-pub(crate) async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    state.store.ping().await?;
-    Ok("ok")
-}
-
-pub(crate) async fn metrics(State(state): State<AppState>) -> Result<String, ApiError> {
-    let open_jobs = state.store.open_job_count().await?;
-    Ok(state.metrics.render(open_jobs))
-}
-
-#[derive(Deserialize)]
-pub(crate) struct DailyQuery {
-    date: Option<String>,
-    department: Option<String>,
-}
-
-struct DepartmentOption {
-    code: String,
-    name: String,
-    selected: bool,
-}
-
-struct DailyLine {
-    code: String,
-    name: String,
-    department: String,
-    employment_type: String,
-    day_type: String,
-    clock_in: String,
-    clock_out: String,
-    worked: String,
-    error: &'static str,
-    timecard_href: String,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "daily.html")]
-pub(crate) struct DailyPage {
-    company_code: String,
-    company_name: String,
-    csrf: String,
-    problems: usize,
-    date: String,
-    date_label: String,
-    today: String,
-    prev_date: String,
-    next_date: String,
-    /// The department code as a URL query value.
-    department_query: String,
-    departments: Vec<DepartmentOption>,
-    rows: Vec<DailyLine>,
-}
-
-const WEEKDAYS_JA: [&str; 7] = ["月", "火", "水", "木", "金", "土", "日"];
-
-pub(crate) async fn daily(
-    State(state): State<AppState>,
-    signed_in: SignedIn,
-    Path(code): Path<String>,
-    Query(q): Query<DailyQuery>,
-) -> Result<DailyPage, UiError> {
-    let CompanyPage { company, csrf, problems } = company_page(&state, &signed_in, &code).await?;
-    let tz = company.tz()?;
-    let today = tz.to_datetime(Timestamp::now()).date();
-    let date = match q.date.as_deref().filter(|d| !d.is_empty()) {
-        Some(d) => d.parse::<Date>().map_err(|_| UiError::BadRequest(format!("日付が不正です: {d}")))?,
-        None => today,
-    };
-    let department = q.department.unwrap_or_default();
-    let rows = state.store.daily(company.id, date, Some(department.as_str())).await?;
-    let departments = state
-        .store
-        .departments(company.id)
-        .await?
-        .into_iter()
-        .map(|d| DepartmentOption { selected: d.code == department, code: d.code, name: d.name })
-        .collect();
-    let weekday = date.weekday();
-    let day_type = attendance_ui::day_type_label(date);
-    let cell = |p: &Option<PunchView>| p.as_ref().map(|p| punch_cell(&p.method, p.at_ms, &tz)).unwrap_or_default();
-    let rows = rows
-        .into_iter()
-        .map(|r| DailyLine {
-            worked: worked_time(r.clock_in.as_ref(), r.clock_out.as_ref()),
-            error: attendance_ui::day_error(r.clock_in.as_ref(), r.clock_out.as_ref(), date, today),
-            timecard_href: attendance_ui::timecard_href(&company.code, &r.employee_code, date),
-            clock_in: cell(&r.clock_in),
-            clock_out: cell(&r.clock_out),
-            code: r.employee_code,
-            name: r.full_name,
-            department: format!("{} {}", r.department_code, r.department_name),
-            employment_type: r.employment_type,
-            day_type: day_type.clone(),
-        })
-        .collect();
-    Ok(DailyPage {
-        company_code: company.code,
-        company_name: company.name,
-        csrf,
-        problems,
-        date_label: format!("{}({})", date.strftime("%Y/%m/%d"), WEEKDAYS_JA[weekday.to_monday_zero_offset() as usize]),
-        date: date.to_string(),
-        today: today.to_string(),
-        prev_date: date.checked_sub(1.day()).unwrap_or(date).to_string(),
-        next_date: date.checked_add(1.day()).unwrap_or(date).to_string(),
-        department_query: serde_urlencoded::to_string([("", &department)])
-            .map(|v| v.trim_start_matches('=').to_string())
-            .unwrap_or_default(),
-        departments,
-        rows,
-    })
-}
-
-/// `H:MM` between 出勤 and 退勤, empty unless both exist.
-fn worked_time(clock_in: Option<&PunchView>, clock_out: Option<&PunchView>) -> String {
-    match (clock_in, clock_out) {
-        (Some(i), Some(o)) if o.at_ms >= i.at_ms => {
-            let minutes = (o.at_ms - i.at_ms) / 60_000;
-            format!("{}:{:02}", minutes / 60, minutes % 60)
-        }
-        _ => String::new(),
-    }
-}
+use crate::AppState;
+use crate::format::date_time_seconds;
+use crate::ui::company::{CompanyAdmin, CompanyPage};
+use crate::ui::error::UiError;
 
 #[derive(Clone, Default, Deserialize, Serialize)]
 pub(crate) struct LogsQuery {
@@ -167,7 +42,7 @@ impl LogsQuery {
             }
             let d: Date = s.parse().map_err(|_| UiError::BadRequest(format!("日付が不正です: {s}")))?;
             let d = d.checked_add(plus.days()).map_err(|_| UiError::BadRequest(format!("日付が不正です: {s}")))?;
-            let ts = loginrec_rules::local_instant(d.to_datetime(jiff::civil::Time::midnight()), &tz);
+            let ts = loginrec_rules::local_instant(d.to_datetime(jiff::civil::Time::midnight()), tz);
             Ok(ts.map(|t| t.as_millisecond()))
         };
         let kind = match self.kind.as_str() {
@@ -253,11 +128,9 @@ const CSV_EXPORT_MAX_ROWS: i64 = 100_000;
 
 pub(crate) async fn logs(
     State(state): State<AppState>,
-    signed_in: SignedIn,
-    Path(code): Path<String>,
+    CompanyAdmin { page: CompanyPage { company, csrf, problems }, .. }: CompanyAdmin,
     Query(q): Query<LogsQuery>,
 ) -> Result<LogsPage, UiError> {
-    let CompanyPage { company, csrf, problems } = company_page(&state, &signed_in, &code).await?;
     let tz = company.tz()?;
     let page = q.page.unwrap_or(1).max(1);
     let mut filter = q.filter(&tz)?;
@@ -291,11 +164,9 @@ pub(crate) async fn logs(
 /// ログ表示 as CSV (UTF-8 with BOM, so that Excel reads it), with the page's filters.
 pub(crate) async fn logs_csv(
     State(state): State<AppState>,
-    signed_in: SignedIn,
-    Path(code): Path<String>,
+    CompanyAdmin { page: CompanyPage { company, .. }, .. }: CompanyAdmin,
     Query(q): Query<LogsQuery>,
 ) -> Result<impl IntoResponse, UiError> {
-    let CompanyPage { company, .. } = company_page(&state, &signed_in, &code).await?;
     let tz = company.tz()?;
     let mut filter = q.filter(&tz)?;
     filter.limit = CSV_EXPORT_MAX_ROWS;

@@ -10,7 +10,7 @@ use axum::http::header::AUTHORIZATION;
 use ingest_protocol::{COMPANY_CODE_HEADER, IngestBatch, IngestResponse, MAX_BATCH_ROWS, RowRejection, validate_row};
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::metrics::Metrics;
 
 pub(crate) async fn ingest_logs(

@@ -1,8 +1,11 @@
 //! How the web UI answers errors: a Japanese page, the login page, or 404 for anything the
-//! signed-in administrator may not see (never 403, which would confirm it exists).
+//! signed-in administrator may not see (never 403, which would confirm it exists). The words
+//! a person reads for each error are written here and nowhere else.
 
+use askama::Template;
+use askama_web::WebTemplate;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use loginrec_store::StoreError;
 
 #[derive(Debug)]
@@ -26,17 +29,15 @@ impl From<StoreError> for UiError {
     }
 }
 
-fn page(status: StatusCode, title: &str, message: &str) -> Response {
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
-         <body><h1>{title}</h1><p id=\"message\">{}</p><p><a href=\"/\">トップへ戻る</a></p></body></html>",
-        html_escape(message)
-    );
-    (status, Html(body)).into_response()
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
 }
 
-pub fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+fn page(status: StatusCode, title: &str, message: &str) -> Response {
+    (status, ErrorPage { title, message }).into_response()
 }
 
 impl IntoResponse for UiError {
@@ -60,5 +61,21 @@ impl IntoResponse for UiError {
                 page(StatusCode::SERVICE_UNAVAILABLE, "一時的なエラー", "しばらくしてから再度お試しください。")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn what_a_person_typed_is_shown_escaped() {
+        let response = UiError::BadRequest("<script>alert(1)</script> は不正です".into()).into_response();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(body.contains("&#60;script&#62;") || body.contains("&lt;script&gt;"), "{body}");
+        assert!(!body.contains("<script>"), "{body}");
+        assert!(body.contains("トップへ戻る"));
     }
 }

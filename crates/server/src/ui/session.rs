@@ -9,7 +9,7 @@ use loginrec_store::Session;
 use subtle::ConstantTimeEq;
 
 use crate::AppState;
-use crate::ui_error::UiError;
+use crate::ui::error::UiError;
 
 pub const SESSION_COOKIE: &str = "lr_session";
 pub const SESSION_TTL_MS: i64 = 8 * 3600 * 1000;

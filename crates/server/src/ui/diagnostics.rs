@@ -1,0 +1,270 @@
+//! 診断: the four cases of the manual's FAQ (seed §5) as the data shows them — サービスアカウント
+//! linked to nobody, departments whose 日付変更時間 differs from LanScope's collection start,
+//! one account on several PCs at once, and a connector that stopped delivering — plus, in
+//! remote mode, sending that is paused or failed. Linking an account is previewed (made and
+//! rolled back) before [反映する] makes it.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::response::Redirect;
+use jiff::Timestamp;
+use loginrec_rules::DayChangeTime;
+use loginrec_store::{Apply, Company, Store};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::format::{self, date_time_minutes};
+use crate::ui::company::{CompanyAdmin, CompanyPost};
+use crate::ui::error::UiError;
+use crate::ui::href;
+use crate::ui::links::{LinkLine, link_lines};
+
+pub(crate) struct Diagnostics {
+    unlinked: Vec<loginrec_store::diagnostics::UnlinkedAccount>,
+    mismatched: Vec<loginrec_store::diagnostics::DayChangeMismatch>,
+    shared: Vec<loginrec_store::diagnostics::SharedAccount>,
+    collection_start: DayChangeTime,
+    stale: bool,
+    last_ingest_ms: Option<i64>,
+    /// Remote mode: why sending is paused, and outbox rows that need a person.
+    remote_paused: Option<String>,
+    remote_problems: Vec<(String, i64)>,
+}
+
+const STALE_AFTER_MS: i64 = 24 * 3600 * 1000;
+const SHARED_WINDOW_MS: i64 = 31 * 24 * 3600 * 1000;
+
+impl Diagnostics {
+    pub(crate) async fn gather(store: &Store, company: &Company) -> Result<Diagnostics, UiError> {
+        let collection_start = company
+            .connector_collection_start
+            .as_deref()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(DayChangeTime::LANSCOPE_DEFAULT);
+        let mismatched = store.day_change_mismatches(company, collection_start).await?;
+        let now = Timestamp::now().as_millisecond();
+        let stale = company.lanscope_enabled && company.last_ingest_at_ms.is_none_or(|t| now - t > STALE_AFTER_MS);
+        Ok(Diagnostics {
+            unlinked: store.unlinked_accounts(company.id).await?,
+            mismatched,
+            shared: store.shared_accounts(company, now - SHARED_WINDOW_MS, collection_start).await?,
+            collection_start,
+            stale,
+            last_ingest_ms: company.last_ingest_at_ms,
+            remote_paused: company.remote_paused_reason.clone(),
+            remote_problems: store
+                .remote_punch_states(company.id)
+                .await?
+                .into_iter()
+                .filter(|(state, _)| state == "failed" || state == "unknown")
+                .collect(),
+        })
+    }
+
+    pub(crate) fn count(&self) -> usize {
+        self.unlinked.len()
+            + self.mismatched.len()
+            + self.shared.len()
+            + usize::from(self.stale)
+            + usize::from(self.remote_paused.is_some())
+            + self.remote_problems.len()
+    }
+}
+
+struct UnlinkedLine {
+    account: String,
+    logs: i64,
+    period: String,
+}
+
+struct SharedLine {
+    account: String,
+    day: String,
+    agents: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "diagnostics.html")]
+pub(crate) struct DiagnosticsPage {
+    company_code: String,
+    company_name: String,
+    csrf: String,
+    unlinked: Vec<UnlinkedLine>,
+    unlinked_users: Vec<LinkLine>,
+    collection_start: String,
+    mismatched: Vec<MismatchLine>,
+    shared: Vec<SharedLine>,
+    stale: bool,
+    ingest_status: String,
+    remote: String,
+    remote_paused: String,
+    remote_problems: Vec<(String, i64)>,
+}
+
+struct MismatchLine {
+    department: String,
+    current: String,
+    first_affected: String,
+    fix_href: String,
+}
+
+pub(crate) async fn diagnostics(
+    State(state): State<AppState>,
+    CompanyAdmin { page, .. }: CompanyAdmin,
+) -> Result<DiagnosticsPage, UiError> {
+    let company = page.company;
+    let tz = company.tz()?;
+    let d = Diagnostics::gather(&state.store, &company).await?;
+    state.banner_cache.put(company.id, d.count());
+    let unlinked_users =
+        link_lines(state.store.link_rows(company.id).await?).into_iter().filter(|l| l.account.is_empty()).collect();
+    let ingest_status = match (d.last_ingest_ms, d.stale) {
+        (None, _) => {
+            "連携サービスからまだデータを受信していません。連携サービスの設定と稼働を確認してください。".into()
+        }
+        (Some(t), true) => format!(
+            "連携サービスから 1 日以上データを受信していません (最終受信 {})。連携サービスが動いているか確認してください。",
+            date_time_minutes(t, &tz)
+        ),
+        (Some(t), false) => format!("最終受信 {}", date_time_minutes(t, &tz)),
+    };
+    Ok(DiagnosticsPage {
+        unlinked: d
+            .unlinked
+            .iter()
+            .map(|u| UnlinkedLine {
+                account: u.account.clone(),
+                logs: u.logs,
+                period: format!("{} 〜 {}", date_time_minutes(u.first_ms, &tz), date_time_minutes(u.last_ms, &tz)),
+            })
+            .collect(),
+        unlinked_users,
+        collection_start: d.collection_start.to_string(),
+        mismatched: d
+            .mismatched
+            .iter()
+            .map(|m| {
+                let from = m.first_affected.map(|d| d.to_string()).unwrap_or_default();
+                MismatchLine {
+                    department: format!("{} {}", m.code, m.name),
+                    current: m.current.to_string(),
+                    first_affected: from.clone(),
+                    // The edit form, filled in with LanScope's time from the first wrong day.
+                    fix_href: format!(
+                        "/companies/{}/settings/departments/{}?hour={}&minute={}&effective_from={from}",
+                        href::path_segment(&company.code),
+                        m.department_id,
+                        d.collection_start.hour(),
+                        d.collection_start.minute()
+                    ),
+                }
+            })
+            .collect(),
+        shared: d
+            .shared
+            .iter()
+            .map(|s| SharedLine { account: s.account.clone(), day: s.day.to_string(), agents: s.agents.join(", ") })
+            .collect(),
+        stale: d.stale,
+        ingest_status,
+        remote: company.remote_base_url.clone().unwrap_or_default(),
+        remote_paused: d.remote_paused.clone().unwrap_or_default(),
+        remote_problems: d
+            .remote_problems
+            .iter()
+            .map(|(state, n)| {
+                let label = if state == "unknown" {
+                    "送信結果が不明 (先方で確認してください)"
+                } else {
+                    "送信できなかった打刻"
+                };
+                (label.to_string(), *n)
+            })
+            .collect(),
+        company_code: company.code,
+        company_name: company.name,
+        csrf: page.csrf,
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LinkAccountForm {
+    account: String,
+    #[serde(default)]
+    employee_code: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "preview.html")]
+pub(crate) struct PreviewPage {
+    company_code: String,
+    company_name: String,
+    csrf: String,
+    account: String,
+    employee_code: String,
+    employee: String,
+    rows: Vec<format::ChangeRow>,
+}
+
+/// Shows what linking an unlinked LanScope user to an employee would punch (the change is made
+/// and rolled back); [反映する] makes it.
+pub(crate) async fn link_account(
+    State(state): State<AppState>,
+    CompanyPost { page, form, .. }: CompanyPost<LinkAccountForm>,
+) -> Result<PreviewPage, UiError> {
+    let company = page.company;
+    let current = state.store.link_rows(company.id).await?;
+    let user = current.iter().find(|r| r.employee_code == form.employee_code).ok_or(UiError::NotFound)?;
+    if user.service_account.is_some() {
+        return Err(UiError::BadRequest(format!(
+            "打刻先アカウント {} はすでに紐づけられています。",
+            user.employee_code
+        )));
+    }
+    let recomputed = state
+        .store
+        .preview_link(&company, &user.employee_code, &form.account)
+        .await
+        .map_err(|e| UiError::BadRequest(e.to_string()))?;
+    let tz = company.tz()?;
+    Ok(PreviewPage {
+        employee: format!("{} {}", user.employee_code, user.full_name),
+        employee_code: user.employee_code.clone(),
+        company_code: company.code,
+        company_name: company.name,
+        csrf: page.csrf,
+        account: form.account,
+        rows: format::change_rows(&recomputed.changes, &tz),
+    })
+}
+
+/// Links the LanScope user to the employee from now on; its logs from before (linked to nobody)
+/// become the employee's punches in the same transaction.
+pub(crate) async fn apply_account(
+    State(state): State<AppState>,
+    CompanyPost { signed_in, page, form }: CompanyPost<LinkAccountForm>,
+) -> Result<Redirect, UiError> {
+    let company = page.company;
+    let report = state
+        .store
+        .change_links(company.id, &[(form.employee_code.clone(), Some(form.account.clone()))], None, Apply::Commit)
+        .await
+        .map_err(|e| UiError::BadRequest(e.to_string()))?;
+    state.banner_cache.forget(company.id);
+    state
+        .store
+        .audit(
+            company.id,
+            &signed_in.actor(),
+            "紐づけ",
+            &format!(
+                "{} → {}: {} 日の打刻が変わりました",
+                form.account,
+                form.employee_code,
+                report.recomputed.changes.len()
+            ),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/companies/{}/logs?account={}", company.code, href::query_value(&form.account))))
+}

@@ -1,0 +1,42 @@
+//! A company's home screen: whether LanScope 連携 is on, when the connector last delivered,
+//! and the banner of what needs attention.
+
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::format::date_time_minutes;
+use crate::ui::company::{CompanyAdmin, CompanyPage};
+use crate::ui::error::UiError;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "company_home.html")]
+pub(crate) struct CompanyHome {
+    company_code: String,
+    company_name: String,
+    csrf: String,
+    problems: usize,
+    enabled: &'static str,
+    last_ingest: String,
+    connector: String,
+}
+
+pub(crate) async fn company_home(
+    CompanyAdmin { page: CompanyPage { company, csrf, problems }, .. }: CompanyAdmin,
+) -> Result<CompanyHome, UiError> {
+    let tz = company.tz()?;
+    Ok(CompanyHome {
+        enabled: if company.lanscope_enabled { "有効" } else { "無効" },
+        last_ingest: company
+            .last_ingest_at_ms
+            .map(|ms| date_time_minutes(ms, &tz))
+            .unwrap_or_else(|| "まだありません".into()),
+        connector: match (&company.connector_version, &company.connector_host) {
+            (Some(v), Some(h)) => format!("バージョン {v} ({h})"),
+            _ => "-".into(),
+        },
+        company_code: company.code,
+        company_name: company.name,
+        csrf,
+        problems,
+    })
+}
