@@ -1,7 +1,4 @@
-//! `loginrec bench …`: benchmarks that print ratios measured within one run, so that the figure
-//! to compare holds on a noisy machine where absolute times do not.
-//!
-//! `bench ingest` plays the 05:00 burst of a company of N employees: every employee's four
+//! `loginrec-bench ingest` plays the 05:00 burst of a company of N employees: every employee's four
 //! logs of the previous LanScope day arrive through the real ingest API (HTTP, JSON, token
 //! check, validation, storage and punch derivation) in batches of 2000, a few requests at a
 //! time. The same rows are then written into the `logs` table alone with multi-row `INSERT`s,
@@ -13,7 +10,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use clap::Subcommand;
 use ingest_protocol::{
     COMPANY_CODE_HEADER, ConnectorInfo, INGEST_PATH, IngestBatch, IngestResponse, IngestRow, MAX_BATCH_ROWS,
 };
@@ -22,27 +18,6 @@ use jiff::tz::TimeZone;
 use loginrec_rules::{DayChangeTime, LogKind, bare_account};
 use loginrec_store::{Backend, DepartmentInput, EmployeeInput, LogFilter, Store};
 use sqlx::Connection;
-
-#[derive(Subcommand)]
-pub enum BenchCommand {
-    /// The 05:00 burst of one company through the ingest API, against a raw batched insert of
-    /// the same rows, on a fresh database (a temporary SQLite file, or with
-    /// --database-url postgres://… a database created on that server and dropped afterwards).
-    Ingest {
-        /// Employees of the company; each has four logs (two logons, two logoffs) that day.
-        #[arg(long, default_value_t = 100_000)]
-        employees: usize,
-        /// Ingest requests in flight at once.
-        #[arg(long, default_value_t = 4)]
-        concurrency: usize,
-    },
-}
-
-pub async fn run(command: BenchCommand, database_url: &str) -> anyhow::Result<()> {
-    match command {
-        BenchCommand::Ingest { employees, concurrency } => ingest(database_url, employees, concurrency.max(1)).await,
-    }
-}
 
 const COMPANY_CODE: &str = "BENCH1";
 const TIME_ZONE: &str = "Asia/Tokyo";
@@ -208,7 +183,7 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn ingest(database_url: &str, employees: usize, concurrency: usize) -> anyhow::Result<()> {
+pub async fn run(database_url: &str, employees: usize, concurrency: usize) -> anyhow::Result<()> {
     ensure!(employees > 0, "--employees must be at least 1");
     let backend = Backend::from_url(database_url)?;
     let dir = match backend {
@@ -487,10 +462,30 @@ fn metric(text: &str, name: &str) -> anyhow::Result<u64> {
 /// The floor: the same rows into `logs` alone, one multi-row `INSERT` per transaction of
 /// [`BATCH_ROWS`] rows, with the columns and conflict rule the ingest uses.
 async fn raw_run(url: &str, work: &Workload, workers: usize) -> anyhow::Result<Duration> {
+    // The store creates the schema and the company; the rows then go straight through a pool
+    // of our own, as a program that knows nothing of the product would write them.
     let store = Store::connect(url).await.context("opening the raw-insert database")?;
     let company = store.create_company(COMPANY_CODE, "ベンチマーク株式会社", TIME_ZONE).await?;
+    let backend = store.backend();
+    store.close().await;
+    sqlx::any::install_default_drivers();
+    // As durable as the store's own connections: WAL with a full sync on commit.
+    let pragmas = backend == Backend::Sqlite;
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(workers as u32)
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if pragmas {
+                    sqlx::Executor::execute(conn, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;").await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
+        .context("opening the raw-insert database")?;
     let next = Arc::new(AtomicUsize::new(0));
-    let shared = Arc::new((store.clone(), *work));
+    let shared = Arc::new((pool.clone(), *work));
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..workers {
@@ -498,8 +493,7 @@ async fn raw_run(url: &str, work: &Workload, workers: usize) -> anyhow::Result<D
         let shared = shared.clone();
         let company_id = company.id;
         tasks.spawn(async move {
-            let (store, work) = &*shared;
-            let backend = store.backend();
+            let (pool, work) = &*shared;
             let full_sql = insert_sql(backend, BATCH_ROWS);
             let mut inserted = 0u64;
             loop {
@@ -511,7 +505,7 @@ async fn raw_run(url: &str, work: &Workload, workers: usize) -> anyhow::Result<D
                 let sql = if rows.len() == BATCH_ROWS { full_sql.clone() } else { insert_sql(backend, rows.len()) };
                 let connector = connector();
                 let now = jiff::Timestamp::now().as_millisecond();
-                let mut tx = store.pool().begin().await?;
+                let mut tx = pool.begin().await?;
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for row in &rows {
                     query = query
@@ -541,7 +535,7 @@ async fn raw_run(url: &str, work: &Workload, workers: usize) -> anyhow::Result<D
         inserted += joined.context("a raw-insert worker")??;
     }
     let elapsed = start.elapsed();
-    store.close().await;
+    pool.close().await;
     ensure!(inserted == work.rows() as u64, "{inserted} rows inserted of {}", work.rows());
     Ok(elapsed)
 }

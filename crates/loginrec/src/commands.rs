@@ -69,7 +69,7 @@ pub async fn backup(url: &str, to: &Path) -> anyhow::Result<()> {
 
 pub async fn purge(url: &str, years: u16) -> anyhow::Result<()> {
     let store = open(url).await?;
-    let before = jiff::Timestamp::now().as_millisecond() - i64::from(years) * 366 * 86_400_000;
+    let before = loginrec_rules::retention::purge_before(jiff::Timestamp::now(), years).as_millisecond();
     let n = store.purge_logs_before(before).await?;
     println!("{n} logs older than {years} years deleted");
     Ok(())

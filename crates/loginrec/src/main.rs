@@ -1,17 +1,21 @@
 //! `loginrec`: the ログイン記録 server with the embedded 勤革時 module, its operator commands,
-//! the demo and the LanScope simulator.
+//! and (with the default feature `demo`) the demo and the LanScope simulator, which link the
+//! connector; `cargo build --release -p loginrec --no-default-features` builds the server
+//! without them.
 #![forbid(unsafe_code)]
 
-mod bench;
 mod commands;
+#[cfg(feature = "demo")]
 mod demo;
 mod masters;
+#[cfg(feature = "demo")]
 mod simulate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use loginrec_rules::retention;
 use loginrec_store::DEFAULT_DATABASE_URL;
 
 #[derive(Parser)]
@@ -38,7 +42,8 @@ enum Command {
         #[arg(long, default_value = "03:00")]
         employee_sync_at: loginrec_rules::DayChangeTime,
         /// Keep received logs this many years (at least 3, the statutory minimum).
-        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(3..))]
+        #[arg(long, default_value_t = retention::DEFAULT_YEARS,
+              value_parser = clap::value_parser!(u16).range(i64::from(retention::MIN_YEARS)..))]
         retention_years: u16,
         /// How often this process looks for due background jobs.
         #[arg(long, default_value_t = 30)]
@@ -53,7 +58,7 @@ enum Command {
     },
     /// Deletes received logs older than the given number of years now (at least 3).
     Purge {
-        #[arg(long, value_parser = clap::value_parser!(u16).range(3..))]
+        #[arg(long, value_parser = clap::value_parser!(u16).range(i64::from(retention::MIN_YEARS)..))]
         older_than_years: u16,
     },
     /// 企業: create a company, issue its LanScope access token.
@@ -81,12 +86,11 @@ enum Command {
     #[command(subcommand)]
     Timecard(TimecardCommand),
     /// Simulators for tests, demos and benchmarks.
+    #[cfg(feature = "demo")]
     #[command(subcommand)]
     Simulate(SimulateCommand),
-    /// Benchmarks that print figures and ratios measured in one run.
-    #[command(subcommand)]
-    Bench(bench::BenchCommand),
     /// Runs a complete demo on its own SQLite database: server, simulated LanScope output, connector.
+    #[cfg(feature = "demo")]
     Demo {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
@@ -284,12 +288,14 @@ enum TimecardCommand {
     },
 }
 
+#[cfg(feature = "demo")]
 #[derive(Clone, Copy, ValueEnum)]
 enum LayoutArg {
     Events,
     Summary,
 }
 
+#[cfg(feature = "demo")]
 #[derive(Subcommand)]
 enum SimulateCommand {
     /// Writes LanScope manager CSV files for simulated PC activity, the master files
@@ -349,7 +355,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { listen, behind_proxy, employee_sync_at, retention_years, job_poll_seconds } => {
             let jobs = loginrec_server::jobs::JobSettings {
                 employee_sync_at: employee_sync_at.as_time(),
-                retention_days: i64::from(retention_years) * 366,
+                retention_years,
                 poll: std::time::Duration::from_secs(job_poll_seconds.max(1)),
                 ..Default::default()
             };
@@ -398,6 +404,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Timecard(TimecardCommand::Export { company, from, to }) => {
             commands::timecard_export(&url, &company, from, to).await
         }
+        #[cfg(feature = "demo")]
         Command::Simulate(SimulateCommand::Lanscope {
             out,
             users,
@@ -427,7 +434,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Bench(command) => bench::run(command, &url).await,
+        #[cfg(feature = "demo")]
         Command::Demo { listen, data_dir, users, no_serve } => demo::run(listen, &data_dir, users, !no_serve).await,
     }
 }

@@ -6,6 +6,7 @@
 //! - [`punch`]: how the logs and other methods' punches of one business day become 出勤 / 退勤.
 //! - [`log_event`]: the kinds of LanScope log and their deterministic idempotency key.
 //! - [`holidays`]: Japanese public holidays (祝日, 振替休日, 国民の休日) for 勤務日種別.
+//! - [`retention`]: how long received logs are kept (one definition of a year).
 //! - [`validation`]: company codes, access tokens and employee codes as users type them.
 #![forbid(unsafe_code)]
 
@@ -15,6 +16,7 @@ pub mod holidays;
 pub mod log_event;
 pub mod punch;
 pub mod remote_window;
+pub mod retention;
 pub mod validation;
 
 pub use business_day::{

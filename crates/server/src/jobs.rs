@@ -13,8 +13,9 @@ use tokio::sync::watch;
 pub struct JobSettings {
     /// Local time of the daily 勤革時連携 (連携実行), per company time zone.
     pub employee_sync_at: Time,
-    /// Logs older than this are purged daily. Never less than three years (labour law).
-    pub retention_days: i64,
+    /// Logs older than this many years are purged daily; never fewer than
+    /// [`loginrec_rules::retention::MIN_YEARS`].
+    pub retention_years: u16,
     pub poll: Duration,
     /// How long a claimed job is ours before another process may take it over.
     pub lease: Duration,
@@ -26,7 +27,7 @@ impl Default for JobSettings {
     fn default() -> Self {
         JobSettings {
             employee_sync_at: Time::constant(3, 0, 0, 0),
-            retention_days: 5 * 366,
+            retention_years: loginrec_rules::retention::DEFAULT_YEARS,
             poll: Duration::from_secs(30),
             lease: Duration::from_secs(600),
             worker: default_worker_name(),
@@ -39,9 +40,6 @@ pub fn default_worker_name() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
     format!("{host}:{}", std::process::id())
 }
-
-/// Shortest retention the purge accepts: three years, the statutory minimum.
-pub const MIN_RETENTION_DAYS: i64 = 3 * 365;
 
 /// Runs until `stop` turns true.
 pub async fn run_jobs(store: Store, settings: JobSettings, mut stop: watch::Receiver<bool>) {
@@ -102,8 +100,8 @@ async fn run_one(store: &Store, http: &reqwest::Client, settings: &JobSettings, 
             }
         }
         kind::LOG_PURGE => {
-            let days = settings.retention_days.max(MIN_RETENTION_DAYS);
-            let before = Timestamp::now().as_millisecond() - days * 86_400_000;
+            let before =
+                loginrec_rules::retention::purge_before(Timestamp::now(), settings.retention_years).as_millisecond();
             store.purge_logs_before(before).await.map(|n| format!("deleted={n}")).map_err(|e| e.to_string())
         }
         other => Err(format!("unknown job kind {other}")),

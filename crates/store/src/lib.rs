@@ -131,10 +131,6 @@ impl Store {
         self.backend
     }
 
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
-    }
-
     /// Refreshes the query planner's statistics (`ANALYZE`), as autovacuum does on its own
     /// after large writes; for benchmarks that fill a fresh database and then measure.
     pub async fn analyze(&self) -> Result<()> {

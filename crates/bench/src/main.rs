@@ -1,0 +1,44 @@
+//! `loginrec-bench`: benchmarks of ログイン記録 that print ratios measured within one run, so
+//! that the figure to compare holds on a noisy machine where absolute times do not. Kept out of
+//! the `loginrec` binary: a production server has no use for them.
+#![forbid(unsafe_code)]
+
+mod ingest;
+
+use clap::{Parser, Subcommand};
+use loginrec_store::DEFAULT_DATABASE_URL;
+
+#[derive(Parser)]
+#[command(name = "loginrec-bench", version, about = "ログイン記録 benchmarks: ratios measured in one run")]
+struct Cli {
+    /// Engine to measure: sqlite://… (a temporary file is used) or postgres://USER@HOST/DB (a
+    /// database is created on that server and dropped afterwards).
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    database_url: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The 05:00 burst of one company through the ingest API, against a raw batched insert of
+    /// the same rows, on a fresh database.
+    Ingest {
+        /// Employees of the company; each has four logs (two logons, two logoffs) that day.
+        #[arg(long, default_value_t = 100_000)]
+        employees: usize,
+        /// Ingest requests in flight at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Ingest { employees, concurrency } => {
+            ingest::run(&cli.database_url, employees, concurrency.max(1)).await
+        }
+    }
+}
