@@ -1,72 +1,47 @@
 //! The administrator screens over real HTTP: login, CSRF, the manual's §3 and §4 steps,
 //! diagnostics, the operator, and the tenant-isolation matrix.
+//!
+//! Each test starts the real server on a fresh database ([`TestApp`]). Those inside
+//! `engine_tests!` run as `…_sqlite` and `…_postgres`; the PostgreSQL ones are ignored unless
+//! `LOGINREC_TEST_POSTGRES_URL` names a server (see `test-support`). The others run on SQLite.
 
 use jiff::tz::TimeZone;
 use loginrec_rules::LogKind;
 use loginrec_store::admins::OPERATOR;
 use loginrec_store::{Company, EmployeeInput, Store};
-use test_support::{AdminClient, Engine, TestDb, TestServer, engines};
+use test_support::{ADMIN_PASSWORD, AdminClient, Engine, SeedEmployee, TestApp};
 
-struct Ui {
-    db: TestDb,
-    store: Store,
-    server: TestServer,
-    company: Company,
-    token: String,
-    admin: AdminClient,
-}
+/// Employees 0012, 1000 (髙橋) and 3000, none linked yet.
+const EMPLOYEES: [SeedEmployee; 3] =
+    [("0012", "勤怠", "100", None), ("1000", "髙橋", "100", None), ("3000", "打刻", "100", None)];
 
-/// A company with employees 0012, 1000 (髙橋) and 3000, none linked yet, and an administrator.
+/// Another company with the same employees and an administrator.
 async fn company(store: &Store, code: &str, password: &str) -> Company {
-    let employees = [("0012", "勤怠", "100", None), ("1000", "髙橋", "100", None), ("3000", "打刻", "100", None)];
-    test_support::seed_company(store, code, &employees, Some(password)).await
-}
-
-async fn spawn_ui(engine: Engine) -> Ui {
-    let db = TestDb::new(engine).await;
-    let store = db.store().await;
-    let company = company(&store, "ABC", "abc password").await;
-    let token = store.issue_token(company.id).await.unwrap();
-    let server = TestServer::start(store.clone()).await;
-    let mut admin = AdminClient::new(&server.base_url);
-    assert_eq!(admin.login("ABC", "admin", "abc password").await, 303);
-    Ui { db, store, server, company, token, admin }
-}
-
-impl Ui {
-    async fn finish(self) {
-        self.server.stop().await;
-        self.store.close().await;
-        self.db.cleanup().await;
-    }
-
-    async fn send_logs(&self, rows: &[(&str, LogKind, &str, &str)]) {
-        test_support::post_logs(&self.server.base_url, &self.token, "ABC", rows).await;
-    }
+    test_support::seed_company(store, code, &EMPLOYEES, Some(password)).await
 }
 
 #[tokio::test]
 async fn a_wrong_password_is_refused_and_repeated_failures_lock_the_login() {
-    let ui = spawn_ui(Engine::Sqlite).await;
+    let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
     let mut client = AdminClient::new(&ui.server.base_url);
     assert_eq!(client.login("ABC", "admin", "wrong").await, 401);
-    assert_eq!(client.login("XYZ", "admin", "abc password").await, 401, "an unknown company is just a failed login");
+    assert_eq!(client.login("XYZ", "admin", ADMIN_PASSWORD).await, 401, "an unknown company is just a failed login");
     for _ in 0..4 {
         client.login("ABC", "admin", "wrong").await;
     }
-    assert_eq!(client.login("ABC", "admin", "abc password").await, 429, "locked even with the right password");
+    assert_eq!(client.login("ABC", "admin", ADMIN_PASSWORD).await, 429, "locked even with the right password");
     ui.finish().await;
 }
 
 #[tokio::test]
 async fn the_session_cookie_is_http_only_and_same_site() {
-    let ui = spawn_ui(Engine::Sqlite).await;
+    let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
     let response = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
         .post(format!("{}/login", ui.server.base_url))
-        .form(&[("company_code", "ABC"), ("login_id", "admin"), ("password", "abc password")])
+        .form(&[("company_code", "ABC"), ("login_id", "admin"), ("password", ADMIN_PASSWORD)])
         .send()
         .await
         .unwrap();
@@ -77,7 +52,7 @@ async fn the_session_cookie_is_http_only_and_same_site() {
 
 #[tokio::test]
 async fn a_form_without_the_csrf_token_is_refused() {
-    let ui = spawn_ui(Engine::Sqlite).await;
+    let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
     let r = ui.admin.post_form("/companies/ABC/users/sync", &[("csrf", "forged")]).await;
     assert_eq!(r.status(), 403);
     let r = ui.admin.post_form("/logout", &[("csrf", "")]).await;
@@ -87,10 +62,9 @@ async fn a_form_without_the_csrf_token_is_refused() {
     ui.finish().await;
 }
 
-#[tokio::test]
-async fn links_are_downloaded_edited_and_uploaded_as_the_manual_describes() {
-    for engine in engines() {
-        let ui = spawn_ui(engine).await;
+test_support::engine_tests! {
+    async fn links_are_downloaded_edited_and_uploaded_as_the_manual_describes(engine: Engine) {
+        let ui = TestApp::start(engine, &EMPLOYEES).await;
         let response = ui.admin.get("/companies/ABC/links.csv").await;
         assert_eq!(response.status(), 200);
         let bytes = response.bytes().await.unwrap();
@@ -118,14 +92,11 @@ async fn links_are_downloaded_edited_and_uploaded_as_the_manual_describes() {
         assert_eq!(accounts, vec![Some("tarouk"), Some("TakahashiK"), None]);
         ui.finish().await;
     }
-}
 
-#[tokio::test]
-async fn an_import_that_moves_punches_shows_them_before_saving_from_its_effective_moment() {
-    for engine in engines() {
-        let ui = spawn_ui(engine).await;
+    async fn an_import_that_moves_punches_shows_them_before_saving_from_its_effective_moment(engine: Engine) {
+        let ui = TestApp::start(engine, &EMPLOYEES).await;
         ui.store.apply_links(ui.company.id, &[("0012".into(), Some("tarou".into()))]).await.unwrap();
-        ui.send_logs(&[
+        ui.send_log_lines(&[
             ("tarou", LogKind::Logon, "2024-02-08T09:00:00", "7"),
             ("tarou", LogKind::Logoff, "2024-02-08T18:00:00", "7"),
         ])
@@ -172,7 +143,7 @@ async fn an_import_that_moves_punches_shows_them_before_saving_from_its_effectiv
 
 #[tokio::test]
 async fn an_invalid_upload_changes_nothing_and_names_the_lines() {
-    let ui = spawn_ui(Engine::Sqlite).await;
+    let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
     let csrf = ui.admin.csrf("/companies/ABC/links").await;
     let text = "連携種別,種別コード,打刻先アカウント,姓・名,サービスアカウント\r\n\
                 LanScope連携,\"2\",\"1000\",\"髙橋 太郎\",\"ok\"\r\n\
@@ -186,7 +157,7 @@ async fn an_invalid_upload_changes_nothing_and_names_the_lines() {
 
 #[tokio::test]
 async fn an_upload_over_the_size_limit_is_refused() {
-    let ui = spawn_ui(Engine::Sqlite).await;
+    let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
     let csrf = ui.admin.csrf("/companies/ABC/links").await;
     let big = vec![b'a'; 3 * 1024 * 1024];
     let r = ui.admin.post_file("/companies/ABC/links/import", &csrf, "big.csv", big).await;
@@ -196,7 +167,7 @@ async fn an_upload_over_the_size_limit_is_refused() {
 
 #[tokio::test]
 async fn sync_runs_are_recorded_and_shown_with_settings_changes_in_the_log() {
-    let ui = spawn_ui(Engine::Sqlite).await;
+    let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
     ui.store
         .upsert_employees(
             ui.company.id,
@@ -221,9 +192,9 @@ async fn sync_runs_are_recorded_and_shown_with_settings_changes_in_the_log() {
 
 #[tokio::test]
 async fn the_log_page_filters_pages_and_exports() {
-    let ui = spawn_ui(Engine::Sqlite).await;
+    let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
     ui.store.apply_links(ui.company.id, &[("0012".into(), Some("tarou".into()))]).await.unwrap();
-    ui.send_logs(&[
+    ui.send_log_lines(&[
         ("tarou", LogKind::Logon, "2024-02-08T09:03:00", "7"),
         ("tarou", LogKind::Logoff, "2024-02-08T18:22:00", "7"),
         ("kiosk", LogKind::Logon, "2024-02-09T10:00:00", "9"),
@@ -246,15 +217,14 @@ async fn the_log_page_filters_pages_and_exports() {
     ui.finish().await;
 }
 
-#[tokio::test]
-async fn diagnostics_find_the_manuals_problems_and_past_logs_can_be_applied_after_linking() {
-    for engine in engines() {
-        let ui = spawn_ui(engine).await;
+test_support::engine_tests! {
+    async fn diagnostics_find_the_manuals_problems_and_past_logs_can_be_applied_after_linking(engine: Engine) {
+        let ui = TestApp::start(engine, &EMPLOYEES).await;
         // Recent days only count for the shared-user-name check (it looks back 31 days).
         let tz = TimeZone::get("Asia/Tokyo").unwrap();
         let day = tz.to_datetime(jiff::Timestamp::now()).date().checked_sub(jiff::ToSpan::days(2)).unwrap();
         let (on, off) = (format!("{day}T09:00:00"), format!("{day}T18:00:00"));
-        ui.send_logs(&[("hanakok", LogKind::Logon, &on, "7"), ("hanakok", LogKind::Logoff, &off, "8")]).await;
+        ui.send_log_lines(&[("hanakok", LogKind::Logon, &on, "7"), ("hanakok", LogKind::Logoff, &off, "8")]).await;
         let (_, page) = ui.admin.get_text("/companies/ABC/diagnostics").await;
         assert!(page.contains("hanakok"), "an unlinked user name is listed");
         assert!(page.contains("200 営業所"), "a department at 00:00 differs from LanScope's 05:00: {page}");
@@ -295,7 +265,7 @@ async fn diagnostics_find_the_manuals_problems_and_past_logs_can_be_applied_afte
 
 #[tokio::test]
 async fn the_operator_creates_a_company_and_issues_a_token_shown_once_that_revokes_the_old_one() {
-    let ui = spawn_ui(Engine::Sqlite).await;
+    let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
     let hash = loginrec_server::hash_password("operator password".into()).await.unwrap();
     ui.store.upsert_admin(OPERATOR, "support", &hash).await.unwrap();
     let mut operator = AdminClient::new(&ui.server.base_url);
@@ -329,10 +299,9 @@ async fn the_operator_creates_a_company_and_issues_a_token_shown_once_that_revok
     ui.finish().await;
 }
 
-#[tokio::test]
-async fn an_administrator_of_company_b_reaches_nothing_of_company_a() {
-    for engine in engines() {
-        let ui = spawn_ui(engine).await;
+test_support::engine_tests! {
+    async fn an_administrator_of_company_b_reaches_nothing_of_company_a(engine: Engine) {
+        let ui = TestApp::start(engine, &EMPLOYEES).await;
         company(&ui.store, "XYZ", "xyz password").await;
         let mut b = AdminClient::new(&ui.server.base_url);
         assert_eq!(b.login("XYZ", "admin", "xyz password").await, 303);
