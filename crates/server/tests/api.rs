@@ -1,85 +1,23 @@
-//! The ingest API and the pages, against a real server on a fresh database, on every engine.
+//! The ingest API and the pages, against a real server on a fresh database ([`TestApp`]).
+//!
+//! Tests inside `engine_tests!` run as `…_sqlite` and `…_postgres`; the PostgreSQL ones are
+//! ignored unless `LOGINREC_TEST_POSTGRES_URL` names a server (see `test-support`). The others
+//! run on SQLite.
 
-use ingest_protocol::{ConnectorInfo, INGEST_PATH, IngestBatch, IngestResponse, IngestRow};
-use jiff::civil::date;
+use ingest_protocol::{INGEST_PATH, IngestRow};
 use jiff::tz::TimeZone;
 use loginrec_rules::LogKind;
 use loginrec_server::ServerOptions;
 use loginrec_store::{Company, EmployeeInput, Store};
-use test_support::{AdminClient, Engine, TestDb, TestServer, engines};
+use test_support::{AdminClient, Engine, SeedEmployee, TestApp, TestDb, TestServer};
 
-struct App {
-    db: TestDb,
-    store: Store,
-    server: TestServer,
-    company: Company,
-    token: String,
-    http: reqwest::Client,
-    admin: AdminClient,
-}
+/// Employees 0001 (department 100, 05:00, linked to `tarou`) and 0002 (200, 00:00, linked to
+/// `hanako`).
+const EMPLOYEES: [SeedEmployee; 2] = [("0001", "勤怠", "100", Some("tarou")), ("0002", "打刻", "200", Some("hanako"))];
 
-/// A company `ABC` with departments 100 (05:00) and 200 (00:00), employees 0001 (100, linked
-/// to `tarou`) and 0002 (200, linked to `hanako`), and its token.
-async fn spawn_app(engine: Engine) -> App {
-    let db = TestDb::new(engine).await;
-    let store = db.store().await;
-    let company = seed_company(&store, "ABC").await;
-    let token = store.issue_token(company.id).await.unwrap();
-    let hash = loginrec_server::hash_password("correct horse".into()).await.unwrap();
-    store.upsert_admin(company.id, "admin", &hash).await.unwrap();
-    let server = TestServer::start(store.clone()).await;
-    let mut admin = AdminClient::new(&server.base_url);
-    assert_eq!(admin.login("ABC", "admin", "correct horse").await, 303);
-    App { db, store, server, company, token, http: reqwest::Client::new(), admin }
-}
-
+/// Another company with the same employees, without an administrator.
 async fn seed_company(store: &Store, code: &str) -> Company {
-    let employees = [("0001", "勤怠", "100", Some("tarou")), ("0002", "打刻", "200", Some("hanako"))];
-    test_support::seed_company(store, code, &employees, None).await
-}
-
-impl App {
-    async fn finish(self) {
-        self.server.stop().await;
-        self.store.close().await;
-        self.db.cleanup().await;
-    }
-
-    async fn post(&self, code: &str, token: &str, rows: Vec<IngestRow>) -> reqwest::Response {
-        let batch = IngestBatch {
-            company_code: code.into(),
-            connector: ConnectorInfo {
-                version: "1.0.0.5".into(),
-                host: "lsmgr".into(),
-                collection_start: Some("05:00".into()),
-            },
-            rows,
-        };
-        self.http
-            .post(format!("{}{INGEST_PATH}", self.server.base_url))
-            .bearer_auth(token)
-            .json(&batch)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn send(&self, rows: Vec<IngestRow>) -> IngestResponse {
-        let response = self.post("ABC", &self.token, rows).await;
-        assert_eq!(response.status(), 200);
-        response.json().await.unwrap()
-    }
-
-    /// `従業員コード,日付,出勤,退勤,打刻方法` lines of the time card, header excluded.
-    async fn timecard(&self) -> Vec<String> {
-        let rows = self.store.timecard(self.company.id, date(2024, 1, 1), date(2024, 12, 31)).await.unwrap();
-        let text = loginrec_server::timecard::render(&rows, &TimeZone::get("Asia/Tokyo").unwrap());
-        text.lines().skip(1).map(str::to_string).collect()
-    }
-
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.admin.get(path).await
-    }
+    test_support::seed_company(store, code, &EMPLOYEES, None).await
 }
 
 /// A row of company `code` at a Tokyo local time.
@@ -98,73 +36,63 @@ fn row(code: &str, user: &str, kind: LogKind, local: &str) -> IngestRow {
     )
 }
 
-#[tokio::test]
-async fn a_token_of_company_a_cannot_write_logs_for_company_b() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
+test_support::engine_tests! {
+    async fn a_token_of_company_a_cannot_write_logs_for_company_b(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
         let other = seed_company(&app.store, "XYZ").await;
         let other_token = app.store.issue_token(other.id).await.unwrap();
         // A's token presented with B's code, and B's token with A's code: both refused.
-        let r = app.post("XYZ", &app.token, vec![row("XYZ", "tarou", LogKind::Logon, "2024-02-08T09:00:00")]).await;
+        let r =
+            app.post_batch("XYZ", &app.token, vec![row("XYZ", "tarou", LogKind::Logon, "2024-02-08T09:00:00")]).await;
         assert_eq!(r.status(), 401, "{engine:?}");
-        let r = app.post("ABC", &other_token, vec![row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:00:00")]).await;
+        let r =
+            app.post_batch("ABC", &other_token, vec![row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:00:00")]).await;
         assert_eq!(r.status(), 401, "{engine:?}");
         assert_eq!(app.store.log_count(app.company.id).await.unwrap(), 0);
         assert_eq!(app.store.log_count(other.id).await.unwrap(), 0);
         app.finish().await;
     }
-}
 
-#[tokio::test]
-async fn a_missing_or_unknown_token_gets_a_json_error() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
-        let r = app.http.post(format!("{}{INGEST_PATH}", app.server.base_url)).body("{}").send().await.unwrap();
+    async fn a_missing_or_unknown_token_gets_a_json_error(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
+        let url = format!("{}{INGEST_PATH}", app.server.base_url);
+        let r = reqwest::Client::new().post(url).body("{}").send().await.unwrap();
         assert_eq!(r.status(), 401);
         let body: serde_json::Value = r.json().await.unwrap();
         assert_eq!(body["error"], "token_missing");
-        let r = app.post("ABC", &"A".repeat(32), vec![]).await;
+        let r = app.post_batch("ABC", &"A".repeat(32), vec![]).await;
         assert_eq!(r.status(), 401);
         let body: serde_json::Value = r.json().await.unwrap();
         assert_eq!(body["error"], "token_rejected");
         app.finish().await;
     }
-}
 
-#[tokio::test]
-async fn reissuing_a_token_revokes_the_old_one() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
+    async fn reissuing_a_token_revokes_the_old_one(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
         let new_token = app.store.issue_token(app.company.id).await.unwrap();
         let rows = vec![row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:00:00")];
-        assert_eq!(app.post("ABC", &app.token, rows.clone()).await.status(), 401);
-        assert_eq!(app.post("ABC", &new_token, rows).await.status(), 200);
+        assert_eq!(app.post_batch("ABC", &app.token, rows.clone()).await.status(), 401);
+        assert_eq!(app.post_batch("ABC", &new_token, rows).await.status(), 200);
         app.finish().await;
     }
-}
 
-#[tokio::test]
-async fn a_resent_batch_is_counted_as_duplicates_and_stores_nothing_twice() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
+    async fn a_resent_batch_is_counted_as_duplicates_and_stores_nothing_twice(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
         let rows = vec![
             row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:03:00"),
             row("ABC", "tarou", LogKind::Logoff, "2024-02-08T18:22:00"),
         ];
-        let first = app.send(rows.clone()).await;
+        let first = app.send_batch(rows.clone()).await;
         assert_eq!((first.accepted, first.duplicate), (2, 0));
-        let again = app.send(rows).await;
+        let again = app.send_batch(rows).await;
         assert_eq!((again.accepted, again.duplicate), (0, 2));
         assert_eq!(app.store.log_count(app.company.id).await.unwrap(), 2);
         assert_eq!(app.timecard().await, vec!["0001,2024-02-08,2024/02/08 09:03,2024/02/08 18:22,PC"]);
         app.finish().await;
     }
-}
 
-#[tokio::test]
-async fn punches_follow_the_departments_day_change_time() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
+    async fn punches_follow_the_departments_day_change_time(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
         // The same night for both: 0001's department changes days at 05:00, 0002's at 00:00.
         let mut rows = Vec::new();
         for user in ["tarou", "hanako"] {
@@ -173,7 +101,7 @@ async fn punches_follow_the_departments_day_change_time() {
             rows.push(row("ABC", user, LogKind::Logon, "2024-02-09T04:59:59"));
             rows.push(row("ABC", user, LogKind::Logoff, "2024-02-09T05:00:00"));
         }
-        app.send(rows).await;
+        app.send_batch(rows).await;
         assert_eq!(
             app.timecard().await,
             vec![
@@ -185,12 +113,9 @@ async fn punches_follow_the_departments_day_change_time() {
         );
         app.finish().await;
     }
-}
 
-#[tokio::test]
-async fn logs_arriving_in_any_order_give_the_same_punches() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
+    async fn logs_arriving_in_any_order_give_the_same_punches(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
         let rows = [
             row("ABC", "tarou", LogKind::Logon, "2024-02-08T12:55:00"),
             row("ABC", "tarou", LogKind::Logoff, "2024-02-08T18:22:00"),
@@ -199,21 +124,18 @@ async fn logs_arriving_in_any_order_give_the_same_punches() {
         ];
         // Latest first, one per batch: the day widens as earlier logs arrive.
         for r in rows.iter().rev() {
-            app.send(vec![r.clone()]).await;
+            app.send_batch(vec![r.clone()]).await;
         }
         assert_eq!(app.timecard().await, vec!["0001,2024-02-08,2024/02/08 09:03,2024/02/08 18:22,PC"]);
         app.finish().await;
     }
-}
 
-#[tokio::test]
-async fn a_bad_row_is_rejected_with_its_reason_and_the_rest_are_stored() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
+    async fn a_bad_row_is_rejected_with_its_reason_and_the_rest_are_stored(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
         let good = row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:03:00");
         let mut tampered = row("ABC", "tarou", LogKind::Logoff, "2024-02-08T18:22:00");
         tampered.event_at_ms += 1;
-        let answer = app.send(vec![good, tampered.clone()]).await;
+        let answer = app.send_batch(vec![good, tampered.clone()]).await;
         assert_eq!((answer.accepted, answer.rejected), (1, 1));
         assert_eq!(answer.rejections[0].key, tampered.key);
         assert!(answer.rejections[0].reason.contains("idempotency key"), "{}", answer.rejections[0].reason);
@@ -224,7 +146,7 @@ async fn a_bad_row_is_rejected_with_its_reason_and_the_rest_are_stored() {
 
 #[tokio::test]
 async fn a_batch_over_the_row_limit_is_refused_whole() {
-    let app = spawn_app(Engine::Sqlite).await;
+    let app = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
     let rows: Vec<IngestRow> = (0..=ingest_protocol::MAX_BATCH_ROWS)
         .map(|i| {
             let mut r = row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:00:00");
@@ -232,35 +154,31 @@ async fn a_batch_over_the_row_limit_is_refused_whole() {
             r
         })
         .collect();
-    let response = app.post("ABC", &app.token, rows).await;
+    let response = app.post_batch("ABC", &app.token, rows).await;
     assert_eq!(response.status(), 413);
     assert_eq!(app.store.log_count(app.company.id).await.unwrap(), 0);
     app.finish().await;
 }
 
-#[tokio::test]
-async fn an_unlinked_users_logs_are_kept_but_make_no_punch() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
+test_support::engine_tests! {
+    async fn an_unlinked_users_logs_are_kept_but_make_no_punch(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
         let answer = app
-            .send(vec![
+            .send_batch(vec![
                 row("ABC", "kiosk", LogKind::Logon, "2024-02-08T09:00:00"),
                 row("ABC", "kiosk", LogKind::Logoff, "2024-02-08T18:00:00"),
             ])
             .await;
         assert_eq!(answer.accepted, 2);
         assert!(app.timecard().await.is_empty());
-        let page = app.get("/companies/ABC/logs").await.text().await.unwrap();
+        let page = app.admin.get("/companies/ABC/logs").await.text().await.unwrap();
         assert!(page.contains("未連携"), "the log page says the user is linked to nobody");
         app.finish().await;
     }
-}
 
-#[tokio::test]
-async fn a_domain_user_is_matched_by_the_name_after_the_backslash_case_included() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
-        app.send(vec![
+    async fn a_domain_user_is_matched_by_the_name_after_the_backslash_case_included(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
+        app.send_batch(vec![
             row("ABC", "CORP\\tarou", LogKind::Logon, "2024-02-08T09:00:00"),
             row("ABC", "CORP\\tarou", LogKind::Logoff, "2024-02-08T18:00:00"),
             row("ABC", "Hanako", LogKind::Logon, "2024-02-08T09:00:00"),
@@ -269,18 +187,15 @@ async fn a_domain_user_is_matched_by_the_name_after_the_backslash_case_included(
         assert_eq!(app.timecard().await, vec!["0001,2024-02-08,2024/02/08 09:00,2024/02/08 18:00,PC"]);
         app.finish().await;
     }
-}
 
-#[tokio::test]
-async fn the_daily_page_shows_punches_as_method_then_date_and_time() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
-        app.send(vec![
+    async fn the_daily_page_shows_punches_as_method_then_date_and_time(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
+        app.send_batch(vec![
             row("ABC", "tarou", LogKind::Logon, "2019-12-17T09:03:00"),
             row("ABC", "tarou", LogKind::Logoff, "2019-12-17T18:22:00"),
         ])
         .await;
-        let response = app.get("/companies/ABC/daily?date=2019-12-17").await;
+        let response = app.admin.get("/companies/ABC/daily?date=2019-12-17").await;
         assert_eq!(response.status(), 200);
         let page = response.text().await.unwrap();
         assert!(page.contains("PC 12/17 09:03"), "{page}");
@@ -293,7 +208,7 @@ async fn the_daily_page_shows_punches_as_method_then_date_and_time() {
 
 #[tokio::test]
 async fn a_page_of_one_company_never_shows_another_companys_data() {
-    let app = spawn_app(Engine::Sqlite).await;
+    let app = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
     let other = seed_company(&app.store, "XYZ").await;
     app.store
         .upsert_employees(
@@ -307,11 +222,11 @@ async fn a_page_of_one_company_never_shows_another_companys_data() {
         )
         .await
         .unwrap();
-    app.send(vec![row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:00:00")]).await;
+    app.send_batch(vec![row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:00:00")]).await;
     // ABC's administrator reaches nothing of XYZ, whatever the URL says.
-    assert_eq!(app.get("/companies/XYZ/daily?date=2024-02-08").await.status(), 404);
-    assert_eq!(app.get("/companies/XYZ/logs").await.status(), 404);
-    assert_eq!(app.get("/companies/NOPE/daily").await.status(), 404);
+    assert_eq!(app.admin.get("/companies/XYZ/daily?date=2024-02-08").await.status(), 404);
+    assert_eq!(app.admin.get("/companies/XYZ/logs").await.status(), 404);
+    assert_eq!(app.admin.get("/companies/NOPE/daily").await.status(), 404);
     // XYZ's own administrator sees its employee and not ABC's punch or logs.
     let hash = loginrec_server::hash_password("other password".into()).await.unwrap();
     app.store.upsert_admin(other.id, "admin", &hash).await.unwrap();
@@ -341,14 +256,14 @@ async fn pages_ask_for_login_and_health_does_not() {
 
 #[tokio::test]
 async fn metrics_count_what_the_ingest_did() {
-    let app = spawn_app(Engine::Sqlite).await;
+    let app = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
     let rows = vec![
         row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:03:00"),
         row("ABC", "tarou", LogKind::Logoff, "2024-02-08T18:22:00"),
     ];
-    app.send(rows.clone()).await;
-    app.send(rows).await;
-    let text = app.get("/metrics").await.text().await.unwrap();
+    app.send_batch(rows.clone()).await;
+    app.send_batch(rows).await;
+    let text = app.admin.get("/metrics").await.text().await.unwrap();
     assert!(text.contains("loginrec_ingest_rows_accepted_total 2"), "{text}");
     assert!(text.contains("loginrec_ingest_rows_duplicate_total 2"), "{text}");
     assert!(text.contains("loginrec_punches_written_total 2"), "{text}");
