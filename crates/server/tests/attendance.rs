@@ -1,99 +1,36 @@
-//! The 勤革時 screens over real HTTP, on every engine: 所属設定, 従業員設定 with delete and
-//! restore across 連携実行, manual punches against PC logs, 日別データ with holidays and error
-//! markers, the time card and its CSV, and tenant isolation of every new route.
+//! The 勤革時 screens over real HTTP: 所属設定, 従業員設定 with delete and restore across
+//! 連携実行, manual punches against PC logs, 日別データ with holidays and error markers, the
+//! time card and its CSV, and tenant isolation of every new route.
+//!
+//! Each test starts the real server on a fresh database ([`TestApp`]). Those inside
+//! `engine_tests!` run as `…_sqlite` and `…_postgres`; the PostgreSQL ones are ignored unless
+//! `LOGINREC_TEST_POSTGRES_URL` names a server (see `test-support`). The others run on SQLite.
 
 use jiff::civil::date;
 use jiff::tz::TimeZone;
 use loginrec_rules::LogKind;
 use loginrec_store::{Company, Store};
-use test_support::{AdminClient, Engine, TestDb, TestServer, engines};
+use test_support::{AdminClient, Engine, SeedEmployee, TestApp};
 
-struct App {
-    db: TestDb,
-    store: Store,
-    server: TestServer,
-    company: Company,
-    token: String,
-    admin: AdminClient,
-    csrf: String,
-}
+/// Employees 0001 (department 100, 05:00, linked to `tarou`) and 0002 (200, 00:00, linked to
+/// `hanako`).
+const EMPLOYEES: [SeedEmployee; 2] = [("0001", "勤怠", "100", Some("tarou")), ("0002", "打刻", "200", Some("hanako"))];
 
-/// A company with departments 100 (05:00) and 200 (00:00), employees 0001 (100, linked to
-/// `tarou`) and 0002 (200, linked to `hanako`), and an administrator.
+/// Another company with the same employees and an administrator.
 async fn company(store: &Store, code: &str, password: &str) -> Company {
-    let employees = [("0001", "勤怠", "100", Some("tarou")), ("0002", "打刻", "200", Some("hanako"))];
-    test_support::seed_company(store, code, &employees, Some(password)).await
+    test_support::seed_company(store, code, &EMPLOYEES, Some(password)).await
 }
 
-async fn spawn_app(engine: Engine) -> App {
-    let db = TestDb::new(engine).await;
-    let store = db.store().await;
-    let company = company(&store, "ABC", "abc password").await;
-    let token = store.issue_token(company.id).await.unwrap();
-    let server = TestServer::start(store.clone()).await;
-    let mut admin = AdminClient::new(&server.base_url);
-    assert_eq!(admin.login("ABC", "admin", "abc password").await, 303);
-    let csrf = admin.csrf("/companies/ABC/settings/departments").await;
-    App { db, store, server, company, token, admin, csrf }
+/// 連携実行 from ユーザー設定; the page it answers with.
+async fn sync(app: &TestApp) -> String {
+    let (status, page) = app.post("/companies/ABC/users/sync", &[]).await;
+    assert_eq!(status, 200, "{page}");
+    page
 }
 
-impl App {
-    async fn finish(self) {
-        self.server.stop().await;
-        self.store.close().await;
-        self.db.cleanup().await;
-    }
-
-    /// Posts a form with the session's CSRF token; returns status and body.
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
-        let mut form = vec![("csrf", self.csrf.as_str())];
-        form.extend_from_slice(fields);
-        let r = self.admin.post_form(path, &form).await;
-        let status = r.status().as_u16();
-        (status, r.text().await.unwrap_or_default())
-    }
-
-    async fn page(&self, path: &str) -> String {
-        let (status, page) = self.admin.get_text(path).await;
-        assert_eq!(status, 200, "GET {path}: {page}");
-        page
-    }
-
-    /// LanScope rows at Tokyo local times, through the ingest API.
-    async fn send_logs(&self, rows: &[(&str, LogKind, &str)]) {
-        let rows: Vec<_> = rows.iter().map(|(user, kind, local)| (*user, *kind, *local, "7")).collect();
-        test_support::post_logs(&self.server.base_url, &self.token, "ABC", &rows).await;
-    }
-
-    /// `従業員コード,日付,出勤,退勤,打刻方法` lines of February 2024, header excluded.
-    async fn timecard(&self) -> Vec<String> {
-        let rows = self.store.timecard(self.company.id, date(2024, 2, 1), date(2024, 2, 29)).await.unwrap();
-        let text = loginrec_server::timecard::render(&rows, &TimeZone::get("Asia/Tokyo").unwrap());
-        text.lines().skip(1).map(str::to_string).collect()
-    }
-
-    async fn sync(&self) -> String {
-        let (status, page) = self.post("/companies/ABC/users/sync", &[]).await;
-        assert_eq!(status, 200, "{page}");
-        page
-    }
-
-    async fn department_id(&self, code: &str) -> i64 {
-        let list = self.store.department_list(self.company.id).await.unwrap();
-        list.into_iter().find(|d| d.code == code).unwrap().id
-    }
-
-    async fn employee_id(&self, code: &str) -> i64 {
-        self.store.employee_by_code(self.company.id, code).await.unwrap().unwrap().id
-    }
-
-    fn account_of(links: &[loginrec_store::LinkRow], code: &str) -> Option<Option<String>> {
-        links.iter().find(|l| l.employee_code == code).map(|l| l.service_account.clone())
-    }
-
-    async fn links(&self) -> Vec<loginrec_store::LinkRow> {
-        self.store.link_rows(self.company.id).await.unwrap()
-    }
+/// The サービスアカウント of employee `code` in 連携設定: `None` when it is not listed.
+fn account_of(links: &[loginrec_store::LinkRow], code: &str) -> Option<Option<String>> {
+    links.iter().find(|l| l.employee_code == code).map(|l| l.service_account.clone())
 }
 
 fn department_form<'a>(code: &'a str, name: &'a str, hour: &'a str, minute: &'a str) -> [(&'a str, &'a str); 4] {
@@ -104,10 +41,9 @@ fn employee_form<'a>(code: &'a str, last: &'a str, dept: &'a str, kind: &'a str)
     [("code", code), ("last_name", last), ("first_name", "花子"), ("department_code", dept), ("employment_type", kind)]
 }
 
-#[tokio::test]
-async fn departments_are_created_and_edited_and_a_day_change_of_25_00_is_refused() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
+test_support::engine_tests! {
+    async fn departments_are_created_and_edited_and_a_day_change_of_25_00_is_refused(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
         let list = app.page("/companies/ABC/settings/departments").await;
         assert!(list.contains("本社") && list.contains("05:00") && list.contains("00:00"), "{list}");
         assert!(list.contains("変更後に反映するログから適用"), "the page says when a change applies");
@@ -159,21 +95,18 @@ async fn departments_are_created_and_edited_and_a_day_change_of_25_00_is_refused
         assert!(logs.contains("所属設定 (登録)"));
         app.finish().await;
     }
-}
 
-#[tokio::test]
-async fn employees_are_created_edited_deleted_and_restored_and_reach_login_records_on_sync() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
+    async fn employees_are_created_edited_deleted_and_restored_and_reach_login_records_on_sync(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
         let (status, _) =
             app.post("/companies/ABC/settings/employees", &employee_form("0003", "山田", "100", "パート")).await;
         assert_eq!(status, 303);
         let list = app.page("/companies/ABC/settings/employees").await;
         assert!(list.contains("0003") && list.contains("山田 花子") && list.contains("パート"), "{list}");
-        assert_eq!(App::account_of(&app.links().await, "0003"), None, "not in ログイン記録 before 連携実行");
-        let page = app.sync().await;
+        assert_eq!(account_of(&app.links().await, "0003"), None, "not in ログイン記録 before 連携実行");
+        let page = sync(&app).await;
         assert!(page.contains("追加 1 件"), "{page}");
-        assert_eq!(App::account_of(&app.links().await, "0003"), Some(None));
+        assert_eq!(account_of(&app.links().await, "0003"), Some(None));
 
         for (form, message) in [
             (
@@ -220,12 +153,9 @@ async fn employees_are_created_edited_deleted_and_restored_and_reach_login_recor
         }
         app.finish().await;
     }
-}
 
-#[tokio::test]
-async fn a_deleted_and_restored_employee_keeps_its_service_account_and_punches_again() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
+    async fn a_deleted_and_restored_employee_keeps_its_service_account_and_punches_again(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
         app.send_logs(&[
             ("tarou", LogKind::Logon, "2024-02-05T09:00:00"),
             ("tarou", LogKind::Logoff, "2024-02-05T18:00:00"),
@@ -234,9 +164,9 @@ async fn a_deleted_and_restored_employee_keeps_its_service_account_and_punches_a
         let id = app.employee_id("0001").await;
         let (status, _) = app.post(&format!("/companies/ABC/settings/employees/{id}/delete"), &[]).await;
         assert_eq!(status, 303);
-        assert!(app.sync().await.contains("削除 1 件"));
-        assert_eq!(App::account_of(&app.links().await, "0001"), None, "連携設定 no longer lists the user");
-        let page = app.sync().await;
+        assert!(sync(&app).await.contains("削除 1 件"));
+        assert_eq!(account_of(&app.links().await, "0001"), None, "連携設定 no longer lists the user");
+        let page = sync(&app).await;
         assert!(page.contains("追加 0 件、更新 0 件、削除 0 件"), "a removed user is not removed twice: {page}");
 
         // While deleted, tarou's logs are kept; the employee is hidden from 日別データ.
@@ -246,8 +176,8 @@ async fn a_deleted_and_restored_employee_keeps_its_service_account_and_punches_a
 
         let (status, _) = app.post(&format!("/companies/ABC/settings/employees/{id}/restore"), &[]).await;
         assert_eq!(status, 303);
-        assert!(app.sync().await.contains("追加 1 件"));
-        assert_eq!(App::account_of(&app.links().await, "0001"), Some(Some("tarou".into())), "the link is back");
+        assert!(sync(&app).await.contains("追加 1 件"));
+        assert_eq!(account_of(&app.links().await, "0001"), Some(Some("tarou".into())), "the link is back");
         app.send_logs(&[
             ("tarou", LogKind::Logon, "2024-02-07T09:00:00"),
             ("tarou", LogKind::Logoff, "2024-02-07T18:30:00"),
@@ -264,31 +194,25 @@ async fn a_deleted_and_restored_employee_keeps_its_service_account_and_punches_a
         );
         app.finish().await;
     }
-}
 
-#[tokio::test]
-async fn a_link_import_takes_the_account_of_a_removed_user() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
+    async fn a_link_import_takes_the_account_of_a_removed_user(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
         let id = app.employee_id("0001").await;
         app.post(&format!("/companies/ABC/settings/employees/{id}/delete"), &[]).await;
-        app.sync().await;
+        sync(&app).await;
         app.store.apply_links(app.company.id, &[("0002".into(), Some("tarou".into()))]).await.unwrap();
         let err = app.store.apply_links(app.company.id, &[("0001".into(), Some("x".into()))]).await.unwrap_err();
         assert!(err.to_string().contains("0001"), "a removed user cannot be linked: {err}");
         app.post(&format!("/companies/ABC/settings/employees/{id}/restore"), &[]).await;
-        app.sync().await;
+        sync(&app).await;
         let links = app.links().await;
-        assert_eq!(App::account_of(&links, "0001"), Some(None), "the account went to 0002");
-        assert_eq!(App::account_of(&links, "0002"), Some(Some("tarou".into())));
+        assert_eq!(account_of(&links, "0001"), Some(None), "the account went to 0002");
+        assert_eq!(account_of(&links, "0002"), Some(Some("tarou".into())));
         app.finish().await;
     }
-}
 
-#[tokio::test]
-async fn a_restore_is_refused_while_a_live_employee_uses_the_code() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
+    async fn a_restore_is_refused_while_a_live_employee_uses_the_code(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
         let old = app.employee_id("0002").await;
         app.post(&format!("/companies/ABC/settings/employees/{old}/delete"), &[]).await;
         let (status, _) =
@@ -301,12 +225,9 @@ async fn a_restore_is_refused_while_a_live_employee_uses_the_code() {
         assert!(e.deleted_at_ms.is_some(), "still deleted");
         app.finish().await;
     }
-}
 
-#[tokio::test]
-async fn with_a_manual_clock_in_pc_logs_give_only_clock_out_and_never_overwrite_it() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
+    async fn with_a_manual_clock_in_pc_logs_give_only_clock_out_and_never_overwrite_it(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
         app.send_logs(&[("tarou", LogKind::Logon, "2024-02-08T09:03:00")]).await;
         assert_eq!(app.timecard().await, ["0001,2024-02-08,2024/02/08 09:03,,PC"]);
 
@@ -358,12 +279,9 @@ async fn with_a_manual_clock_in_pc_logs_give_only_clock_out_and_never_overwrite_
         assert!(logs.contains("打刻の手入力") && logs.contains("0001 2024-02-08 退勤 2024/02/09 01:30"), "{logs}");
         app.finish().await;
     }
-}
 
-#[tokio::test]
-async fn the_daily_page_shows_holidays_error_markers_and_links_to_time_cards() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
+    async fn the_daily_page_shows_holidays_error_markers_and_links_to_time_cards(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
         for (day, expected) in [
             ("2024-02-12", "祝日 (振替休日)"),
             ("2024-02-23", "祝日 (天皇誕生日)"),
@@ -385,12 +303,9 @@ async fn the_daily_page_shows_holidays_error_markers_and_links_to_time_cards() {
         assert!(page.contains("href=\"/companies/ABC/timecard/0001?month=2024-02\""), "{page}");
         app.finish().await;
     }
-}
 
-#[tokio::test]
-async fn the_time_card_lists_every_day_of_the_month_with_the_months_total() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
+    async fn the_time_card_lists_every_day_of_the_month_with_the_months_total(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
         app.send_logs(&[
             ("tarou", LogKind::Logon, "2024-02-08T09:00:00"),
             ("tarou", LogKind::Logoff, "2024-02-08T18:00:00"),
@@ -418,12 +333,9 @@ async fn the_time_card_lists_every_day_of_the_month_with_the_months_total() {
         assert_eq!(app.admin.get("/companies/ABC/timecard/0001").await.status(), 200, "this month by default");
         app.finish().await;
     }
-}
 
-#[tokio::test]
-async fn the_time_card_csv_of_a_period_is_the_commands_csv_with_a_bom() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
+    async fn the_time_card_csv_of_a_period_is_the_commands_csv_with_a_bom(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
         app.send_logs(&[
             ("tarou", LogKind::Logon, "2024-02-08T09:00:00"),
             ("tarou", LogKind::Logoff, "2024-02-08T18:00:00"),
@@ -451,12 +363,9 @@ async fn the_time_card_csv_of_a_period_is_the_commands_csv_with_a_bom() {
         }
         app.finish().await;
     }
-}
 
-#[tokio::test]
-async fn an_administrator_of_another_company_gets_404_on_every_attendance_route() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
+    async fn an_administrator_of_another_company_gets_404_on_every_attendance_route(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
         company(&app.store, "XYZ", "xyz password").await;
         let mut b = AdminClient::new(&app.server.base_url);
         assert_eq!(b.login("XYZ", "admin", "xyz password").await, 303);
@@ -525,7 +434,7 @@ async fn an_administrator_of_another_company_gets_404_on_every_attendance_route(
 
 #[tokio::test]
 async fn attendance_forms_without_the_csrf_token_are_refused_and_pages_ask_for_login() {
-    let app = spawn_app(Engine::Sqlite).await;
+    let app = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
     let dept = app.department_id("100").await;
     let emp = app.employee_id("0001").await;
     for path in [
@@ -553,10 +462,9 @@ async fn attendance_forms_without_the_csrf_token_are_refused_and_pages_ask_for_l
     app.finish().await;
 }
 
-#[tokio::test]
-async fn the_diagnostics_fix_of_a_day_change_time_previews_and_then_recomputes_the_past_days() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
+test_support::engine_tests! {
+    async fn the_diagnostics_fix_of_a_day_change_time_previews_and_then_recomputes_the_past_days(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
         // 営業所 (200) is at 00:00: hanako's night shift is cut in two.
         app.send_logs(&[
             ("hanako", LogKind::Logon, "2024-02-08T21:00:00"),
@@ -593,12 +501,9 @@ async fn the_diagnostics_fix_of_a_day_change_time_previews_and_then_recomputes_t
         assert!(!diagnostics.contains(&format!("/settings/departments/{id}?")), "fixed: {diagnostics}");
         app.finish().await;
     }
-}
 
-#[tokio::test]
-async fn a_manual_punch_cleared_on_the_timecard_gives_the_day_back_its_pc_punch() {
-    for engine in engines() {
-        let app = spawn_app(engine).await;
+    async fn a_manual_punch_cleared_on_the_timecard_gives_the_day_back_its_pc_punch(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
         app.send_logs(&[
             ("tarou", LogKind::Logon, "2024-02-08T09:00:00"),
             ("tarou", LogKind::Logoff, "2024-02-08T18:00:00"),
