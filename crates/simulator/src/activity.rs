@@ -2,7 +2,7 @@
 
 use jiff::civil::{Date, Time, Weekday};
 use jiff::{SignedDuration, Timestamp};
-use loginrec_rules::{DayChangeTime, LogKind, bare_account, business_day};
+use loginrec_rules::{DayChangeTime, LogKind, business_day};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -148,13 +148,13 @@ pub(crate) fn population(users: usize) -> Population {
         let (last_name, romaji) = SURNAMES[(ordinal - 1) % SURNAMES.len()];
         let first_name = FIRST_NAMES[(ordinal - 1) % FIRST_NAMES.len()];
         let head_office = ordinal % 2 == 1;
-        let user_name = account_name(ordinal, &code, last_name, romaji, first_name);
+        let (user_name, service_account) = account_name(ordinal, &code, last_name, romaji, first_name);
         employees.push(SimEmployee {
             code: code.clone(),
             last_name: last_name.to_string(),
             first_name: first_name.to_string(),
             department_code: if head_office { HEAD_OFFICE } else { BRANCH }.to_string(),
-            service_account: bare_account(&user_name).to_string(),
+            service_account,
         });
         let sub_manager_no = if head_office { "1" } else { "2" };
         let mut own = vec![pcs.len()];
@@ -186,20 +186,28 @@ pub(crate) fn population(users: usize) -> Population {
     Population { departments, employees, pcs, workers, kiosk_pc }
 }
 
-/// Mostly plain ASCII names; every fourth from the second a domain user, every fourth from
-/// the third capitalised, and one local account in kanji.
-fn account_name(ordinal: usize, code: &str, last_name: &str, romaji: &str, first_name: &str) -> String {
+/// The LanScope user name and the サービスアカウント an administrator links it with: mostly plain
+/// ASCII names; every fourth from the second a domain user (`CORP\suzuki0002`, linked as
+/// `suzuki0002`), every fourth from the third capitalised, and one local account in kanji.
+/// The account is written out here, as the administrator types it, not derived by the
+/// product's matching rule.
+fn account_name(ordinal: usize, code: &str, last_name: &str, romaji: &str, first_name: &str) -> (String, String) {
     if ordinal == KANJI_ACCOUNT_ORDINAL {
-        return format!("{last_name}{first_name}");
+        let name = format!("{last_name}{first_name}");
+        return (name.clone(), name);
     }
     match ordinal % 4 {
-        2 => format!("{DOMAIN}\\{romaji}{code}"),
+        2 => (format!("{DOMAIN}\\{romaji}{code}"), format!("{romaji}{code}")),
         3 => {
             let mut chars = romaji.chars();
             let capitalised: String = chars.next().map(|c| c.to_ascii_uppercase()).into_iter().chain(chars).collect();
-            format!("{capitalised}{code}")
+            let name = format!("{capitalised}{code}");
+            (name.clone(), name)
         }
-        _ => format!("{romaji}{code}"),
+        _ => {
+            let name = format!("{romaji}{code}");
+            (name.clone(), name)
+        }
     }
 }
 
