@@ -2,6 +2,10 @@
 //! employees' 所属 change: each case the masters once got wrong, and a model-based test that
 //! replays random sequences of changes against an oracle written here, independently of the
 //! product's rule functions.
+//!
+//! Every test runs on the store alone, on a fresh database, as `…_sqlite` and `…_postgres`; the
+//! PostgreSQL ones are ignored unless `LOGINREC_TEST_POSTGRES_URL` names a server (see
+//! `test-support`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,7 +16,7 @@ use jiff::tz::TimeZone;
 use loginrec_rules::{DayChangeTime, LogKind, PunchKind};
 use loginrec_store::{Apply, Company, DepartmentInput, EmployeeInput, Store};
 use rand::{Rng, SeedableRng};
-use test_support::{Engine, TestDb, engines};
+use test_support::TestDb;
 
 fn connector() -> ConnectorInfo {
     ConnectorInfo { version: "1.0.0.5".into(), host: "lsmgr".into(), collection_start: None }
@@ -90,19 +94,10 @@ async fn rebuild_differences(store: &Store, company: &Company) -> usize {
     store.rebuild_punches(company.id, None, None, Apply::Preview).await.unwrap().changes.len()
 }
 
-async fn each_engine(test: impl AsyncFn(Engine, &Store)) {
-    for engine in engines() {
+test_support::engine_tests! {
+    async fn moving_an_account_then_entering_a_manual_clock_out_keeps_the_pc_clock_in(engine: Engine) {
         let db = TestDb::new(engine).await;
-        let store = db.store().await;
-        test(engine, &store).await;
-        store.close().await;
-        db.cleanup().await;
-    }
-}
-
-#[tokio::test]
-async fn moving_an_account_then_entering_a_manual_clock_out_keeps_the_pc_clock_in() {
-    each_engine(async |engine, store| {
+        let store = &db.store().await;
         let c = company(store, "ABC", "Asia/Tokyo").await;
         link(store, &c, &[("0001", Some("tarou"))], None).await;
         ingest(
@@ -126,26 +121,22 @@ async fn moving_an_account_then_entering_a_manual_clock_out_keeps_the_pc_clock_i
             .unwrap();
         assert_eq!(punches(store, &c).await, ["0001 2024-02-08 PC 02/08 09:00 / 手入力 02/08 18:30"], "{engine:?}");
         assert_eq!(rebuild_differences(store, &c).await, 0);
-    })
-    .await;
-}
+    }
 
-#[tokio::test]
-async fn an_account_moved_mid_day_gives_the_day_the_logs_of_both_accounts() {
-    each_engine(async |engine, store| {
+    async fn an_account_moved_mid_day_gives_the_day_the_logs_of_both_accounts(engine: Engine) {
+        let db = TestDb::new(engine).await;
+        let store = &db.store().await;
         let c = company(store, "ABC", "Asia/Tokyo").await;
         link(store, &c, &[("0001", Some("tarou"))], None).await;
         ingest(store, &c, &[("tarou", LogKind::Logon, "2024-02-08T09:00:00")]).await;
         link(store, &c, &[("0001", Some("tarou2"))], Some(jst("2024-02-08T12:00:00"))).await;
         ingest(store, &c, &[("tarou2", LogKind::Logoff, "2024-02-08T18:00:00")]).await;
         assert_eq!(punches(store, &c).await, ["0001 2024-02-08 PC 02/08 09:00 / PC 02/08 18:00"], "{engine:?}");
-    })
-    .await;
-}
+    }
 
-#[tokio::test]
-async fn an_account_relinked_to_another_employee_never_gives_them_the_first_holders_logs() {
-    each_engine(async |engine, store| {
+    async fn an_account_relinked_to_another_employee_never_gives_them_the_first_holders_logs(engine: Engine) {
+        let db = TestDb::new(engine).await;
+        let store = &db.store().await;
         let c = company(store, "ABC", "Asia/Tokyo").await;
         link(store, &c, &[("0001", Some("tarou"))], None).await;
         ingest(store, &c, &[("tarou", LogKind::Logon, "2024-02-08T09:00:00")]).await;
@@ -161,13 +152,11 @@ async fn an_account_relinked_to_another_employee_never_gives_them_the_first_hold
         let holders: Vec<Option<&str>> = logs.iter().map(|l| l.employee_code.as_deref()).collect();
         assert_eq!(holders, [Some("0002"), Some("0001")], "newest first");
         assert_eq!(rebuild_differences(store, &c).await, 0);
-    })
-    .await;
-}
+    }
 
-#[tokio::test]
-async fn fixing_the_day_change_time_from_a_past_date_fixes_the_past_days() {
-    each_engine(async |engine, store| {
+    async fn fixing_the_day_change_time_from_a_past_date_fixes_the_past_days(engine: Engine) {
+        let db = TestDb::new(engine).await;
+        let store = &db.store().await;
         let c = company(store, "ABC", "Asia/Tokyo").await;
         link(store, &c, &[("0001", Some("tarou"))], None).await;
         ingest(
@@ -200,13 +189,11 @@ async fn fixing_the_day_change_time_from_a_past_date_fixes_the_past_days() {
             "{engine:?}"
         );
         assert_eq!(rebuild_differences(store, &c).await, 0);
-    })
-    .await;
-}
+    }
 
-#[tokio::test]
-async fn a_change_of_day_change_time_between_two_days_counts_each_log_once() {
-    each_engine(async |engine, store| {
+    async fn a_change_of_day_change_time_between_two_days_counts_each_log_once(engine: Engine) {
+        let db = TestDb::new(engine).await;
+        let store = &db.store().await;
         let c = company(store, "ABC", "Asia/Tokyo").await;
         link(store, &c, &[("0001", Some("tarou"))], None).await;
         let fixed =
@@ -228,13 +215,11 @@ async fn a_change_of_day_change_time_between_two_days_counts_each_log_once() {
             ["0001 2024-02-08 PC 02/08 09:00 / PC 02/09 01:00", "0001 2024-02-09 PC 02/09 09:00 / -"],
             "{engine:?}"
         );
-    })
-    .await;
-}
+    }
 
-#[tokio::test]
-async fn moving_an_employee_to_a_department_with_another_time_moves_only_the_days_from_then_on() {
-    each_engine(async |engine, store| {
+    async fn moving_an_employee_to_a_department_with_another_time_moves_only_the_days_from_then_on(engine: Engine) {
+        let db = TestDb::new(engine).await;
+        let store = &db.store().await;
         let c = company(store, "ABC", "Asia/Tokyo").await;
         link(store, &c, &[("0001", Some("tarou"))], None).await;
         ingest(
@@ -265,13 +250,11 @@ async fn moving_an_employee_to_a_department_with_another_time_moves_only_the_day
             "{engine:?}: before 2/7 the old department's 00:00 holds"
         );
         assert_eq!(rebuild_differences(store, &c).await, 0);
-    })
-    .await;
-}
+    }
 
-#[tokio::test]
-async fn linking_by_csv_import_applies_the_logs_that_came_before_the_link() {
-    each_engine(async |engine, store| {
+    async fn linking_by_csv_import_applies_the_logs_that_came_before_the_link(engine: Engine) {
+        let db = TestDb::new(engine).await;
+        let store = &db.store().await;
         let c = company(store, "ABC", "Asia/Tokyo").await;
         ingest(
             store,
@@ -283,13 +266,13 @@ async fn linking_by_csv_import_applies_the_logs_that_came_before_the_link() {
         let n = store.apply_links(c.id, &[("0002".into(), Some("hanako".into()))]).await.unwrap();
         assert_eq!(n, 1);
         assert_eq!(punches(store, &c).await, ["0002 2024-02-08 PC 02/08 08:55 / PC 02/08 17:30"], "{engine:?}");
-    })
-    .await;
-}
+    }
 
-#[tokio::test]
-async fn a_pc_log_before_a_manual_clock_in_gives_no_clock_out_and_clearing_brings_the_pc_punch_back() {
-    each_engine(async |engine, store| {
+    async fn a_pc_log_before_a_manual_clock_in_gives_no_clock_out_and_clearing_brings_the_pc_punch_back(
+        engine: Engine,
+    ) {
+        let db = TestDb::new(engine).await;
+        let store = &db.store().await;
         let c = company(store, "ABC", "Asia/Tokyo").await;
         link(store, &c, &[("0001", Some("tarou"))], None).await;
         let day = date(2024, 2, 8);
@@ -308,13 +291,11 @@ async fn a_pc_log_before_a_manual_clock_in_gives_no_clock_out_and_clearing_bring
         store.clear_manual_punch(c.id, "0001", day, PunchKind::ClockIn, "t").await.unwrap();
         assert_eq!(punches(store, &c).await, ["0001 2024-02-08 PC 02/08 09:00 / PC 02/08 18:00"]);
         assert_eq!(rebuild_differences(store, &c).await, 0);
-    })
-    .await;
-}
+    }
 
-#[tokio::test]
-async fn a_company_in_new_york_loses_no_log_when_the_clocks_jump_over_its_day_change_time() {
-    each_engine(async |engine, store| {
+    async fn a_company_in_new_york_loses_no_log_when_the_clocks_jump_over_its_day_change_time(engine: Engine) {
+        let db = TestDb::new(engine).await;
+        let store = &db.store().await;
         let c = company(store, "NYC", "America/New_York").await;
         let change = [DepartmentInput {
             code: "1".into(),
@@ -338,8 +319,7 @@ async fn a_company_in_new_york_loses_no_log_when_the_clocks_jump_over_its_day_ch
             "{engine:?}: both 01:40s belong to one day"
         );
         assert_eq!(rebuild_differences(store, &c).await, 0);
-    })
-    .await;
+    }
 }
 
 // ---- The model ----
@@ -699,10 +679,12 @@ async fn replay(store: &Store, company: &Company, ops: &[Op]) -> Model {
     model
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_any_sequence_of_changes_the_punches_are_what_the_history_says() {
-    let cases: u64 = std::env::var("LOGINREC_MODEL_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(120);
-    each_engine(async |engine, store| {
+test_support::engine_tests! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn after_any_sequence_of_changes_the_punches_are_what_the_history_says(engine: Engine) {
+        let cases: u64 = std::env::var("LOGINREC_MODEL_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(120);
+        let db = TestDb::new(engine).await;
+        let store = &db.store().await;
         for seed in 0..cases {
             let code = format!("M{seed:05}");
             let c = company(store, &code, "Asia/Tokyo").await;
@@ -712,13 +694,11 @@ async fn after_any_sequence_of_changes_the_punches_are_what_the_history_says() {
             assert_eq!(stored, model.punches(), "{engine:?} seed {seed}: {ops:#?}");
             assert_eq!(rebuild_differences(store, &c).await, 0, "{engine:?} seed {seed}: the cache is the derivation");
         }
-    })
-    .await;
-}
+    }
 
-#[tokio::test]
-async fn the_day_change_warning_stays_while_past_days_with_logs_are_cut_at_another_time() {
-    each_engine(async |engine, store| {
+    async fn the_day_change_warning_stays_while_past_days_with_logs_are_cut_at_another_time(engine: Engine) {
+        let db = TestDb::new(engine).await;
+        let store = &db.store().await;
         let c = company(store, "ABC", "Asia/Tokyo").await;
         link(store, &c, &[("0001", Some("tarou"))], None).await;
         ingest(store, &c, &[("tarou", LogKind::Logon, "2024-02-08T09:00:00")]).await;
@@ -736,6 +716,5 @@ async fn the_day_change_warning_stays_while_past_days_with_logs_are_cut_at_anoth
         assert_eq!((mismatches[0].current, mismatches[0].first_affected), (five, Some(date(2024, 2, 8))));
         store.import_departments(c.id, &fixed, Some(date(2024, 2, 8)), Apply::Commit).await.unwrap();
         assert!(store.day_change_mismatches(&c, five).await.unwrap().is_empty(), "{engine:?}");
-    })
-    .await;
+    }
 }

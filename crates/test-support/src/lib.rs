@@ -76,7 +76,7 @@ macro_rules! engine_tests {
     (
         #[tokio::test $(($($runtime:tt)*))?]
         $(#[$attr:meta])*
-        async fn $name:ident($engine:ident: Engine) $body:block
+        async fn $name:ident($engine:ident: Engine $(,)?) $body:block
         $($rest:tt)*
     ) => {
         $crate::__engine_test! { [$(($($runtime)*))?] [$(#[$attr])*] $name $engine $body }
@@ -84,7 +84,7 @@ macro_rules! engine_tests {
     };
     (
         $(#[$attr:meta])*
-        async fn $name:ident($engine:ident: Engine) $body:block
+        async fn $name:ident($engine:ident: Engine $(,)?) $body:block
         $($rest:tt)*
     ) => {
         $crate::__engine_test! { [] [$(#[$attr])*] $name $engine $body }
