@@ -1,5 +1,8 @@
 //! Background jobs across processes: scheduled once, run by one holder, taken over after a
 //! crash. Several `Store` handles on one database stand for several server processes.
+//!
+//! Every test runs on a fresh database as `…_sqlite` and `…_postgres`; the PostgreSQL ones are
+//! ignored unless `LOGINREC_TEST_POSTGRES_URL` names a server (see `test-support`).
 
 use std::time::Duration;
 
@@ -7,11 +10,10 @@ use loginrec_rules::DayChangeTime;
 use loginrec_server::jobs::{JobSettings, run_jobs, schedule_due};
 use loginrec_store::jobs::kind;
 use loginrec_store::{DepartmentInput, EmployeeInput};
-use test_support::{TestDb, engines};
+use test_support::TestDb;
 
-#[tokio::test]
-async fn a_slot_scheduled_by_many_processes_exists_once_and_runs_once() {
-    for engine in engines() {
+test_support::engine_tests! {
+    async fn a_slot_scheduled_by_many_processes_exists_once_and_runs_once(engine: Engine) {
         let db = TestDb::new(engine).await;
         let fleet = [db.store().await, db.store().await, db.store().await];
         for store in &fleet {
@@ -35,11 +37,8 @@ async fn a_slot_scheduled_by_many_processes_exists_once_and_runs_once() {
         }
         db.cleanup().await;
     }
-}
 
-#[tokio::test]
-async fn a_job_whose_process_died_is_taken_over_after_its_lease() {
-    for engine in engines() {
+    async fn a_job_whose_process_died_is_taken_over_after_its_lease(engine: Engine) {
         let db = TestDb::new(engine).await;
         let (a, b) = (db.store().await, db.store().await);
         a.schedule_job(kind::LOG_PURGE, 0, "2024-02-09", 0).await.unwrap();
@@ -60,11 +59,8 @@ async fn a_job_whose_process_died_is_taken_over_after_its_lease() {
         b.close().await;
         db.cleanup().await;
     }
-}
 
-#[tokio::test]
-async fn the_daily_employee_sync_runs_once_a_day_and_is_recorded() {
-    for engine in engines() {
+    async fn the_daily_employee_sync_runs_once_a_day_and_is_recorded(engine: Engine) {
         let db = TestDb::new(engine).await;
         let store = db.store().await;
         let company = store.create_company("ABC", "x", "Asia/Tokyo").await.unwrap();
@@ -114,11 +110,8 @@ async fn the_daily_employee_sync_runs_once_a_day_and_is_recorded() {
         store.close().await;
         db.cleanup().await;
     }
-}
 
-#[tokio::test]
-async fn purging_deletes_only_logs_older_than_the_cut() {
-    for engine in engines() {
+    async fn purging_deletes_only_logs_older_than_the_cut(engine: Engine) {
         let db = TestDb::new(engine).await;
         let store = db.store().await;
         let company = store.create_company("ABC", "x", "Asia/Tokyo").await.unwrap();
@@ -144,11 +137,8 @@ async fn purging_deletes_only_logs_older_than_the_cut() {
         store.close().await;
         db.cleanup().await;
     }
-}
 
-#[tokio::test]
-async fn sqlite_backups_are_complete_copies_and_postgres_points_to_pg_dump() {
-    for engine in engines() {
+    async fn sqlite_backups_are_complete_copies_and_postgres_points_to_pg_dump(engine: Engine) {
         let db = TestDb::new(engine).await;
         let store = db.store().await;
         store.create_company("ABC", "x", "Asia/Tokyo").await.unwrap();

@@ -1,6 +1,10 @@
 //! Remote mode: ログイン記録 sends its punches to a KING OF TIME-shaped service — a second
 //! instance of this very server, or a test double that fails in each documented way — and no
 //! punch is ever sent twice.
+//!
+//! Tests inside `engine_tests!` run on fresh databases as `…_sqlite` and `…_postgres`; the
+//! PostgreSQL ones are ignored unless `LOGINREC_TEST_POSTGRES_URL` names a server (see
+//! `test-support`). The test doubles' failure cases run on SQLite.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,7 +18,7 @@ use loginrec_rules::{DayChangeTime, LogKind};
 use loginrec_server::remote::{http_client, send_due, sync_remote_employees};
 use loginrec_store::remote::RemoteConfig;
 use loginrec_store::{Company, DepartmentInput, EmployeeInput, Store};
-use test_support::{TestDb, TestServer, engines};
+use test_support::{TestDb, TestServer};
 
 fn jst(s: &str) -> Timestamp {
     TimeZone::get("Asia/Tokyo").unwrap().to_ambiguous_timestamp(s.parse().unwrap()).compatible().unwrap()
@@ -77,9 +81,9 @@ fn state(states: &[(String, i64)], name: &str) -> i64 {
     states.iter().find(|(s, _)| s == name).map(|(_, n)| *n).unwrap_or(0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn punches_reach_another_instance_exactly_once_even_with_two_senders_racing() {
-    for engine in engines() {
+test_support::engine_tests! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn punches_reach_another_instance_exactly_once_even_with_two_senders_racing(engine: Engine) {
         let (remote_db, local_db) = (TestDb::new(engine).await, TestDb::new(engine).await);
         let (remote, server, remote_company, token) = remote_instance(&remote_db).await;
         let (local, company) = local_instance(&local_db, &format!("{}/api/v1.0", server.base_url), &token).await;
@@ -269,9 +273,8 @@ async fn a_refused_punch_fails_for_good_and_is_not_retried() {
     store.close().await;
 }
 
-#[tokio::test]
-async fn a_punch_whose_sender_died_mid_request_is_never_sent_again() {
-    for engine in engines() {
+test_support::engine_tests! {
+    async fn a_punch_whose_sender_died_mid_request_is_never_sent_again(engine: Engine) {
         let db = TestDb::new(engine).await;
         let (url, calls) = double(StatusCode::CREATED, "{}", None).await;
         let (store, company) = local_with_one_punch(&db, &url).await;
@@ -380,9 +383,8 @@ async fn past_logs_applied_by_linking_are_queued_for_the_remote_service_too() {
     store.close().await;
 }
 
-#[tokio::test]
-async fn two_companies_mirroring_one_service_keep_their_own_employees() {
-    for engine in engines() {
+test_support::engine_tests! {
+    async fn two_companies_mirroring_one_service_keep_their_own_employees(engine: Engine) {
         let db = TestDb::new(engine).await;
         let (store, server, source, token) = remote_instance(&db).await;
         let before = store.api_employees(source.id).await.unwrap();
@@ -401,11 +403,8 @@ async fn two_companies_mirroring_one_service_keep_their_own_employees() {
         store.close().await;
         db.cleanup().await;
     }
-}
 
-#[tokio::test]
-async fn a_company_with_employees_can_switch_to_remote_mode_and_sync() {
-    for engine in engines() {
+    async fn a_company_with_employees_can_switch_to_remote_mode_and_sync(engine: Engine) {
         let (remote_db, local_db) = (TestDb::new(engine).await, TestDb::new(engine).await);
         let (remote, server, _, token) = remote_instance(&remote_db).await;
         let (local, company) = local_instance(&local_db, &format!("{}/api/v1.0", server.base_url), &token).await;
@@ -458,9 +457,8 @@ async fn a_run_that_reaches_a_blocked_window_stops_sending_at_once() {
     store.close().await;
 }
 
-#[tokio::test]
-async fn a_sent_punch_the_history_later_contradicts_is_reported_and_never_sent_again() {
-    for engine in engines() {
+test_support::engine_tests! {
+    async fn a_sent_punch_the_history_later_contradicts_is_reported_and_never_sent_again(engine: Engine) {
         let db = TestDb::new(engine).await;
         let (url, calls) = double(StatusCode::CREATED, "{}", None).await;
         let (store, company) = local_with_one_punch(&db, &url).await;
