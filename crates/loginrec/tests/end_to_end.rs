@@ -1,6 +1,9 @@
 //! Simulator → LanScope files → connector → server → time card, compared with the
 //! simulator's ground truth line by line. The operator steps use the `loginrec` binary as an
 //! administrator would; the server runs as its own process.
+//!
+//! The pipeline tests run as `…_sqlite` and `…_postgres`; the PostgreSQL ones are ignored unless
+//! `LOGINREC_TEST_POSTGRES_URL` names a server (see `test-support`).
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -10,7 +13,7 @@ use lanscope_connector::config::Config;
 use lanscope_connector::delivery::RetryPolicy;
 use lanscope_connector::{OnceOutcome, run_once};
 use loginrec_rules::{AccessToken, CompanyCode};
-use test_support::{Engine, TestDb, engines};
+use test_support::{Engine, TestDb};
 
 const BIN: &str = env!("CARGO_BIN_EXE_loginrec");
 
@@ -186,16 +189,14 @@ async fn run_pipeline(engine: Engine, layout: &str, encoding: &str, seed: &str) 
     db.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn simulated_event_files_become_exactly_the_expected_punches() {
-    for engine in engines() {
+test_support::engine_tests! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn simulated_event_files_become_exactly_the_expected_punches(engine: Engine) {
         run_pipeline(engine, "events", "cp932", "7").await;
     }
-}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn simulated_daily_summary_files_become_exactly_the_expected_punches() {
-    for engine in engines() {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn simulated_daily_summary_files_become_exactly_the_expected_punches(engine: Engine) {
         run_pipeline(engine, "summary", "utf8", "11").await;
     }
 }
