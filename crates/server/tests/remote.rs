@@ -480,3 +480,29 @@ test_support::engine_tests! {
         db.cleanup().await;
     }
 }
+
+test_support::engine_tests! {
+    async fn remote_mode_writes_no_embedded_punches_and_the_screens_show_what_goes_out(engine: Engine) {
+        let db = TestDb::new(engine).await;
+        let (url, _calls) = double(StatusCode::CREATED, "{}", None).await;
+        let (store, company) = local_with_one_punch(&db, &url).await;
+        ingest(&store, &company, &[("tarou", LogKind::Logoff, "2024-02-08T18:30:00")]).await;
+        let day = jiff::civil::date(2024, 2, 8);
+        let tz = TimeZone::get("Asia/Tokyo").unwrap();
+        // 日別データ and the time card show the PC punches queued for the remote service.
+        let queued = store.timecard(company.id, day, day).await.unwrap();
+        let text = loginrec_server::timecard::render(&queued, &tz);
+        assert!(text.contains("0001,2024-02-08,2024/02/08 09:03,2024/02/08 18:30,PC"), "{engine:?}: {text}");
+        assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "pending"), 2);
+        // The embedded module never got them: back in embedded mode its time card is empty
+        // until the punches are derived into it.
+        store.set_remote(company.id, None).await.unwrap();
+        assert!(store.timecard(company.id, day, day).await.unwrap().is_empty(), "{engine:?}");
+        let rebuilt = store.rebuild_punches(company.id, None, None, loginrec_store::Apply::Commit).await.unwrap();
+        assert_eq!(rebuilt.changes.len(), 1, "{engine:?}: the day is derived into the embedded module");
+        let text = loginrec_server::timecard::render(&store.timecard(company.id, day, day).await.unwrap(), &tz);
+        assert!(text.contains("0001,2024-02-08,2024/02/08 09:03,2024/02/08 18:30,PC"), "{engine:?}: {text}");
+        store.close().await;
+        db.cleanup().await;
+    }
+}

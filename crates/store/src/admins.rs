@@ -59,7 +59,7 @@ impl Store {
     /// Creates an administrator, or replaces the password of an existing one.
     pub async fn upsert_admin(&self, company_id: i64, login_id: &str, password_hash: &str) -> Result<()> {
         if login_id.is_empty() || login_id.chars().count() > 64 || login_id.chars().any(char::is_control) {
-            return Err(StoreError::Invalid(format!("invalid login ID {login_id:?}")));
+            return Err(StoreError::Refused(crate::Refusal::LoginId));
         }
         let _guard = self.write_guard().await;
         sqlx::query(

@@ -22,7 +22,7 @@ use sqlx::Row;
 
 use crate::history::{Apply, TimelineTable};
 use crate::pipeline::{Recomputed, Scope};
-use crate::{Result, Store, StoreError, now_ms, parse_date};
+use crate::{Missing, Result, Store, StoreError, Taken, now_ms, parse_date};
 
 /// The method of punches an administrator enters by hand.
 pub const MANUAL_METHOD: &str = "手入力";
@@ -216,7 +216,7 @@ impl Store {
                 for e in employees {
                     let dept = *departments
                         .get(&e.department_code)
-                        .ok_or_else(|| StoreError::NotFound(format!("所属コード {:?}", e.department_code)))?;
+                        .ok_or_else(|| StoreError::NotFound(Missing::DepartmentCode(e.department_code.clone())))?;
                     match live.get(&e.code) {
                         Some(&id) => {
                             sqlx::query("UPDATE employees SET last_name = $1, first_name = $2 WHERE id = $3")
@@ -317,15 +317,19 @@ impl Store {
         from: Date,
         to: Date,
     ) -> Result<BTreeMap<(i64, Date), BTreeMap<PunchKind, PunchView>>> {
-        let rows = sqlx::query(
-            "SELECT employee_id, business_date, kind, at_ms, method FROM punches \
+        let remote = crate::port::is_remote(&self.pool, company_id).await?;
+        // The relation is one of two constant texts, never input.
+        let sql = format!(
+            "SELECT employee_id, business_date, kind, at_ms, method FROM {} p \
              WHERE company_id = $1 AND business_date >= $2 AND business_date <= $3",
-        )
-        .bind(company_id)
-        .bind(from.to_string())
-        .bind(to.to_string())
-        .fetch_all(&self.pool)
-        .await?;
+            crate::port::held_punches(remote)
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(company_id)
+            .bind(from.to_string())
+            .bind(to.to_string())
+            .fetch_all(&self.pool)
+            .await?;
         let mut out: BTreeMap<(i64, Date), BTreeMap<PunchKind, PunchView>> = BTreeMap::new();
         for r in rows {
             let date = parse_date(&r.try_get::<String, _>(1)?)?;
@@ -371,7 +375,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         if taken.is_some() {
-            return Err(StoreError::Conflict(format!("所属コード {:?}", department.code)));
+            return Err(StoreError::Taken(Taken::DepartmentCode(department.code.clone())));
         }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO departments (company_id, code, name, day_change_minutes) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -416,7 +420,7 @@ impl Store {
                     .fetch_optional(&mut *tx)
                     .await?;
             if taken.is_some() {
-                return Err(StoreError::Conflict(format!("所属コード {:?}", department.code)));
+                return Err(StoreError::Taken(Taken::DepartmentCode(department.code.clone())));
             }
             let n = sqlx::query("UPDATE departments SET code = $1, name = $2 WHERE company_id = $3 AND id = $4")
                 .bind(&department.code)
@@ -427,7 +431,7 @@ impl Store {
                 .await?
                 .rows_affected();
             if n == 0 {
-                return Err(StoreError::NotFound(format!("所属 {id}")));
+                return Err(StoreError::NotFound(Missing::Department(id)));
             }
             let mut scope = Scope::default();
             Store::set_department_day_change(&mut tx, &ctx, id, department.day_change, from, &mut scope).await?;
@@ -486,7 +490,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let dept = department_id(&mut tx, company_id, &employee.department_code).await?;
         if live_code_holder(&mut tx, company_id, &employee.code, None).await?.is_some() {
-            return Err(StoreError::Conflict(format!("従業員コード {:?}", employee.code)));
+            return Err(StoreError::Taken(Taken::EmployeeCode(employee.code.clone())));
         }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO employees (company_id, employee_key, code, last_name, first_name, department_id, employment_type) \
@@ -527,7 +531,7 @@ impl Store {
         let result: Result<_> = async {
             let dept = department_id(&mut tx, company_id, &employee.department_code).await?;
             if live_code_holder(&mut tx, company_id, &employee.code, Some(id)).await?.is_some() {
-                return Err(StoreError::Conflict(format!("従業員コード {:?}", employee.code)));
+                return Err(StoreError::Taken(Taken::EmployeeCode(employee.code.clone())));
             }
             let n = sqlx::query(
                 "UPDATE employees SET code = $1, last_name = $2, first_name = $3, employment_type = $4 \
@@ -543,7 +547,7 @@ impl Store {
             .await?
             .rows_affected();
             if n == 0 {
-                return Err(StoreError::NotFound(format!("従業員 {id}")));
+                return Err(StoreError::NotFound(Missing::Employee(id)));
             }
             let mut scope = Scope::default();
             let schedules = crate::pipeline::schedules(&mut tx, company_id, &[id]).await?;
@@ -569,7 +573,7 @@ impl Store {
         .await?
         .rows_affected();
         if n == 0 {
-            return Err(StoreError::NotFound(format!("従業員 {id}")));
+            return Err(StoreError::NotFound(Missing::Employee(id)));
         }
         tx.commit().await?;
         Ok(())
@@ -588,10 +592,10 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(code) = code else {
-            return Err(StoreError::NotFound(format!("削除済み従業員 {id}")));
+            return Err(StoreError::NotFound(Missing::DeletedEmployee(id)));
         };
         if live_code_holder(&mut tx, company_id, &code, Some(id)).await?.is_some() {
-            return Err(StoreError::Conflict(format!("従業員コード {code:?}")));
+            return Err(StoreError::Taken(Taken::EmployeeCode(code.clone())));
         }
         sqlx::query("UPDATE employees SET deleted_at_ms = NULL WHERE company_id = $1 AND id = $2")
             .bind(company_id)
@@ -617,16 +621,20 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         let Some(code) = code else { return Ok(Vec::new()) };
-        let rows = sqlx::query(
-            "SELECT business_date, kind, at_ms, method FROM punches \
+        let remote = crate::port::is_remote(&self.pool, company_id).await?;
+        // The relation is one of two constant texts, never input.
+        let sql = format!(
+            "SELECT business_date, kind, at_ms, method FROM {} p \
              WHERE company_id = $1 AND employee_id = $2 AND business_date >= $3 AND business_date <= $4",
-        )
-        .bind(company_id)
-        .bind(employee_id)
-        .bind(from.to_string())
-        .bind(to.to_string())
-        .fetch_all(&self.pool)
-        .await?;
+            crate::port::held_punches(remote)
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(company_id)
+            .bind(employee_id)
+            .bind(from.to_string())
+            .bind(to.to_string())
+            .fetch_all(&self.pool)
+            .await?;
         let mut days: BTreeMap<Date, TimecardRow> = BTreeMap::new();
         for r in rows {
             let date = parse_date(&r.try_get::<String, _>(0)?)?;
@@ -679,7 +687,7 @@ async fn department_id(tx: &mut sqlx::Transaction<'static, sqlx::Any>, company_i
         .bind(code)
         .fetch_optional(&mut **tx)
         .await?;
-    id.ok_or_else(|| StoreError::NotFound(format!("所属コード {code:?}")))
+    id.ok_or_else(|| StoreError::NotFound(Missing::DepartmentCode(code.to_string())))
 }
 
 /// The live employee (other than `except`) that has this code.
@@ -700,7 +708,7 @@ async fn live_code_holder(
 }
 
 pub(crate) fn minutes_to_day_change(minutes: i64) -> Result<DayChangeTime> {
-    let bad = || StoreError::Invalid(format!("bad stored day change time {minutes}"));
+    let bad = || StoreError::corrupt(format!("day change time {minutes}"));
     let (h, m) = (u8::try_from(minutes / 60).map_err(|_| bad())?, u8::try_from(minutes % 60).map_err(|_| bad())?);
     DayChangeTime::from_hm(h, m).map_err(|_| bad())
 }

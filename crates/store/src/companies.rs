@@ -66,7 +66,7 @@ impl Store {
         crate::time_zone(time_zone)?;
         let _guard = self.write_guard().await;
         if self.company_by_code(code).await?.is_some() {
-            return Err(StoreError::Conflict(format!("company {code}")));
+            return Err(StoreError::Taken(crate::Taken::CompanyCode(code.to_string())));
         }
         sqlx::query("INSERT INTO companies (code, name, time_zone, created_at_ms) VALUES ($1, $2, $3, $4)")
             .bind(code)
@@ -75,7 +75,7 @@ impl Store {
             .bind(now_ms())
             .execute(&self.pool)
             .await?;
-        self.company_by_code(code).await?.ok_or_else(|| StoreError::NotFound(format!("company {code}")))
+        self.company_by_code(code).await?.ok_or_else(|| StoreError::NotFound(crate::Missing::Company(code.to_string())))
     }
 
     pub async fn company_by_code(&self, code: &str) -> Result<Option<Company>> {

@@ -41,7 +41,7 @@ pub struct SharedAccount {
 }
 
 fn ts(ms: i64) -> Result<Timestamp> {
-    Timestamp::from_millisecond(ms).map_err(|e| StoreError::Invalid(e.to_string()))
+    Timestamp::from_millisecond(ms).map_err(|e| StoreError::corrupt(format!("instant {ms}: {e}")))
 }
 
 impl Store {

@@ -1,6 +1,11 @@
+//! What the data layer fails with, typed: a database that cannot be reached or read, data on
+//! disk the product cannot make sense of ([`StoreError::Corrupt`], never the user's fault), and
+//! requests the data refuses ([`Missing`], [`Taken`], [`Refusal`]). The words a person reads for
+//! a refused request are written here, in Japanese, once: the screens and the CLI show them as
+//! they are, the APIs map the variants to their own wire codes.
+
 use thiserror::Error;
 
-/// Everything the data layer can fail with.
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("unsupported database URL scheme {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
@@ -11,10 +16,74 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Stored data the product cannot read: a bug or a hand edit, not something a user typed.
+    #[error("stored data cannot be read: {0}")]
+    Corrupt(String),
     #[error("{0}")]
-    Invalid(String),
-    #[error("{0} not found")]
-    NotFound(String),
-    #[error("{0} already exists")]
-    Conflict(String),
+    NotFound(Missing),
+    #[error("{0}")]
+    Taken(Taken),
+    #[error("{0}")]
+    Refused(Refusal),
+}
+
+/// Something a request names that does not exist (or no longer).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum Missing {
+    #[error("企業 {0} は登録されていません。")]
+    Company(String),
+    #[error("企業 (id {0}) は登録されていません。")]
+    CompanyId(i64),
+    #[error("所属コード {0} の所属はありません。")]
+    DepartmentCode(String),
+    #[error("所属 (id {0}) はありません。")]
+    Department(i64),
+    #[error("従業員 (id {0}) はいません。")]
+    Employee(i64),
+    #[error("従業員コード {0} の従業員はいません。")]
+    EmployeeCode(String),
+    #[error("従業員キー {0} の従業員はいません。")]
+    EmployeeKey(String),
+    /// A restore of an employee that is not deleted.
+    #[error("従業員 (id {0}) は削除されていません。")]
+    DeletedEmployee(i64),
+    /// A link for an 打刻先アカウント that is not (or no longer) a user of ログイン記録.
+    #[error("打刻先アカウント {0} はユーザー設定にありません。")]
+    User(String),
+    #[error("{employee_code} {business_date} の手入力の{kind}はありません。")]
+    ManualPunch { employee_code: String, business_date: jiff::civil::Date, kind: &'static str },
+}
+
+/// A code that must be unique and is already used.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum Taken {
+    #[error("企業コード {0} はすでに使われています。")]
+    CompanyCode(String),
+    #[error("所属コード {0} はすでに使われています。別のコードを入力してください。")]
+    DepartmentCode(String),
+    #[error("従業員コード {0} はほかの従業員が使用しています。別のコードを入力してください。")]
+    EmployeeCode(String),
+    #[error("{0} はすでにあります。別のファイル名を指定してください。")]
+    File(String),
+}
+
+/// A request the data refuses as it stands.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum Refusal {
+    #[error("タイムゾーン {0:?} はありません (例: Asia/Tokyo)。")]
+    UnknownTimeZone(String),
+    #[error("ログインID は 1〜64 文字で、制御文字を含まないものにしてください。")]
+    LoginId,
+    #[error("サービスアカウント {0:?} が2回指定されています。")]
+    AccountTwice(String),
+    #[error("サービスアカウント {account:?} は打刻先アカウント {holder:?} に設定済みです。")]
+    AccountHeld { account: String, holder: String },
+    #[error("backup copies SQLite databases; for PostgreSQL use pg_dump (see the README)")]
+    BackupNeedsSqlite,
+}
+
+impl StoreError {
+    pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
+        StoreError::Corrupt(what.to_string())
+    }
 }

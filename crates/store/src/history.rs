@@ -23,7 +23,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::attendance::day_change_minutes;
 use crate::pipeline::{self, CompanyContext, DateRange, Recomputed, Scope};
-use crate::{Result, Store, StoreError, now_ms, parse_date};
+use crate::{Missing, Refusal, Result, Store, StoreError, now_ms, parse_date};
 
 /// Whether a change is saved or only shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,7 +183,7 @@ impl Store {
                 live.values().filter_map(|u| u.account.as_deref().map(|a| (a, u.employee_code.as_str()))).collect();
             let mut users: Vec<&LinkedUser> = Vec::new();
             for (code, _) in links {
-                users.push(live.get(code).ok_or_else(|| StoreError::NotFound(format!("打刻先アカウント {code:?}")))?);
+                users.push(live.get(code).ok_or_else(|| StoreError::NotFound(Missing::User(code.clone())))?);
             }
             let listed: BTreeSet<&str> = links.iter().map(|(c, _)| c.as_str()).collect();
             // Who holds each account once the import is done: the listed user who gets it.
@@ -191,12 +191,13 @@ impl Store {
             for ((_, account), user) in links.iter().zip(&users) {
                 let Some(account) = account else { continue };
                 if new_holder.insert(account.clone(), user.employee_id).is_some() {
-                    return Err(StoreError::Invalid(format!("サービスアカウント {account:?} が2回指定されています")));
+                    return Err(StoreError::Refused(Refusal::AccountTwice(account.clone())));
                 }
                 if let Some(holder) = holders.get(account.as_str()).filter(|h| !listed.contains(*h)) {
-                    return Err(StoreError::Invalid(format!(
-                        "サービスアカウント {account:?} は打刻先アカウント {holder:?} に設定済みです"
-                    )));
+                    return Err(StoreError::Refused(Refusal::AccountHeld {
+                        account: account.clone(),
+                        holder: holder.to_string(),
+                    }));
                 }
             }
             // Every account whose holder changes: the ones given, and the ones their users leave.
@@ -451,7 +452,7 @@ impl Store {
         .bind(employee_code)
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or_else(|| StoreError::NotFound(format!("従業員コード {employee_code:?}")))?;
+        .ok_or_else(|| StoreError::NotFound(Missing::EmployeeCode(employee_code.to_string())))?;
         let now = now_ms();
         let detail = match at_ms {
             Some(at_ms) => {
@@ -487,10 +488,11 @@ impl Store {
                 .await?
                 .rows_affected();
                 if n == 0 {
-                    return Err(StoreError::NotFound(format!(
-                        "{employee_code} {business_date} の手入力の{}",
-                        kind.label_ja()
-                    )));
+                    return Err(StoreError::NotFound(Missing::ManualPunch {
+                        employee_code: employee_code.to_string(),
+                        business_date,
+                        kind: kind.label_ja(),
+                    }));
                 }
                 format!("{employee_code} {business_date} {} を削除", kind.label_ja())
             }
@@ -537,10 +539,6 @@ impl Store {
                     scope.add(*id, DateRange { from, to });
                 }
                 out.extend(pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await?);
-            }
-            if ctx.remote_settle_minutes.is_some() {
-                // Every sent punch the history now contradicts, found by this rebuild or before.
-                out.sent_differences = crate::remote::sent_differences(&mut tx, company_id, from, to).await?;
             }
             Ok(out)
         }

@@ -172,12 +172,10 @@ impl Store {
     /// Copies an SQLite database into a new file, consistent even while the server writes.
     pub async fn backup_sqlite(&self, target: &std::path::Path) -> Result<()> {
         if self.backend != Backend::Sqlite {
-            return Err(crate::StoreError::Invalid(
-                "backup copies SQLite databases; for PostgreSQL use pg_dump (see the README)".into(),
-            ));
+            return Err(crate::StoreError::Refused(crate::Refusal::BackupNeedsSqlite));
         }
         if target.exists() {
-            return Err(crate::StoreError::Conflict(target.display().to_string()));
+            return Err(crate::StoreError::Taken(crate::Taken::File(target.display().to_string())));
         }
         let path = target.to_string_lossy().replace('\'', "''");
         sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{path}'"))).execute(&self.pool).await?;

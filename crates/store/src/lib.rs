@@ -21,6 +21,7 @@ mod ingest;
 pub mod jobs;
 mod logs;
 pub mod pipeline;
+mod port;
 pub mod remote;
 mod users;
 
@@ -39,7 +40,7 @@ pub use attendance::{
     PunchView, TimecardRow,
 };
 pub use companies::Company;
-pub use error::StoreError;
+pub use error::{Missing, Refusal, StoreError, Taken};
 pub use history::{Apply, LinkHistoryRow, LinkReport};
 pub use ingest::{AcceptedRow, IngestOutcome};
 pub use jobs::{Job, JobRecord};
@@ -184,11 +185,11 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 pub(crate) fn time_zone(name: &str) -> Result<jiff::tz::TimeZone> {
-    jiff::tz::TimeZone::get(name).map_err(|_| StoreError::Invalid(format!("unknown time zone {name:?}")))
+    jiff::tz::TimeZone::get(name).map_err(|_| StoreError::Refused(Refusal::UnknownTimeZone(name.to_string())))
 }
 
 pub(crate) fn parse_date(s: &str) -> Result<jiff::civil::Date> {
-    jiff::civil::Date::from_str(s).map_err(|_| StoreError::Invalid(format!("bad stored date {s:?}")))
+    jiff::civil::Date::from_str(s).map_err(|_| StoreError::corrupt(format!("date {s:?}")))
 }
 
 #[cfg(test)]

@@ -35,10 +35,12 @@ pub struct LogView {
 
 impl Store {
     pub async fn logs(&self, company_id: i64, filter: &LogFilter) -> Result<Vec<LogView>> {
-        let rows = sqlx::query(
+        let remote = crate::port::is_remote(&self.pool, company_id).await?;
+        // The relation is one of two constant texts, never input.
+        let sql = format!(
             "SELECT l.event_at_ms, l.user_name, l.account, l.kind, e.code, e.last_name || ' ' || e.first_name, \
                     l.connector_version, l.computer_name, l.agent_no, \
-                    (SELECT MIN(p.kind) FROM punches p WHERE p.company_id = l.company_id AND p.employee_id = e.id \
+                    (SELECT MIN(p.kind) FROM {} p WHERE p.company_id = l.company_id AND p.employee_id = e.id \
                         AND p.at_ms = l.event_at_ms AND p.method = 'PC') \
              FROM logs l LEFT JOIN link_history h ON h.company_id = l.company_id AND h.account = l.account \
                   AND (h.from_ms IS NULL OR h.from_ms <= l.event_at_ms) AND (h.to_ms IS NULL OR l.event_at_ms < h.to_ms) \
@@ -47,21 +49,23 @@ impl Store {
                AND ($7 = '' OR l.kind = $7) \
                AND ($8 = 0 OR ($8 = 1 AND e.id IS NOT NULL) OR ($8 = 2 AND e.id IS NULL)) \
              ORDER BY l.event_at_ms DESC, l.id DESC LIMIT $5 OFFSET $6",
-        )
-        .bind(company_id)
-        .bind(filter.from_ms.unwrap_or(i64::MIN))
-        .bind(filter.to_ms.unwrap_or(i64::MAX))
-        .bind(filter.account.as_deref().unwrap_or(""))
-        .bind(filter.limit.clamp(1, 100_000))
-        .bind(filter.offset.max(0))
-        .bind(filter.kind.as_deref().unwrap_or(""))
-        .bind(match filter.linked {
-            None => 0i64,
-            Some(true) => 1,
-            Some(false) => 2,
-        })
-        .fetch_all(&self.pool)
-        .await?;
+            crate::port::held_punches(remote)
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(company_id)
+            .bind(filter.from_ms.unwrap_or(i64::MIN))
+            .bind(filter.to_ms.unwrap_or(i64::MAX))
+            .bind(filter.account.as_deref().unwrap_or(""))
+            .bind(filter.limit.clamp(1, 100_000))
+            .bind(filter.offset.max(0))
+            .bind(filter.kind.as_deref().unwrap_or(""))
+            .bind(match filter.linked {
+                None => 0i64,
+                Some(true) => 1,
+                Some(false) => 2,
+            })
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(LogView {

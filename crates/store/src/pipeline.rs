@@ -1,8 +1,8 @@
 //! The one punch pipeline: every path that changes an input of a punch calls [`rederive`].
 //!
 //! `punches(employee, business day) = resolve_day(logs, link history, department history,
-//! 日付変更時間 history, API punches, 手入力 punches)`, and the `punches` table is a cache of that
-//! function. What must stay true:
+//! 日付変更時間 history, API punches, 手入力 punches)`, and what the company's attendance system
+//! holds is a cache of that function. What must stay true:
 //! - **One derivation.** A change (a batch of logs, a link, a department's time, an employee's
 //!   move, a manual or API punch, a rebuild) says which employee-days it may affect as a
 //!   [`Scope`]; [`rederive`] reads the inputs of exactly those days, derives them with the pure
@@ -17,9 +17,10 @@
 //!   transaction-scoped advisory lock taken in key order; master changes take the company's lock
 //!   exclusively and ingests take it shared, so a log stored while a link moves is never derived
 //!   against the old holder only. SQLite has one writer at a time.
-//! - **Remote mode** ([`crate::remote`]): the PC punches of every changed day feed the outbox in
-//!   the same transaction; a punch already sent is never sent again, and a later difference on
-//!   it is reported instead.
+//! - **One port.** What the company's attendance system holds, and how it takes a change, is
+//!   asked of [`crate::port::AttendancePunches`]: the embedded module's `punches` table, or in
+//!   remote mode the outbox, fed in the same transaction; a punch already sent is never sent
+//!   again, and a later difference on it is reported instead.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,12 +28,13 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use loginrec_rules::{
-    DayChangeTime, DayInputs, DayLog, DaySchedule, EmployeeSchedule, LinkInterval, Method, Punch, PunchKind,
-    ResolvedDay, Timeline, business_day_in, day_start,
+    DayChangeTime, DayInputs, DayLog, DaySchedule, EmployeeSchedule, LinkInterval, PunchKind, ResolvedDay, Timeline,
+    business_day_in, day_start,
 };
 use sqlx::{AnyConnection, Row};
 
 use crate::attendance::minutes_to_day_change;
+use crate::port::{AttendancePunches, Embedded, RemoteOutbox};
 use crate::{Backend, Result, StoreError, now_ms, parse_date};
 
 /// Namespace of the advisory locks that serialise punch derivation per employee.
@@ -188,7 +190,7 @@ impl CompanyContext {
             .bind(company_id)
             .fetch_optional(&mut *conn)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("company {company_id}")))?;
+            .ok_or_else(|| StoreError::NotFound(crate::Missing::CompanyId(company_id)))?;
         let tz = crate::time_zone(&row.try_get::<String, _>("time_zone")?)?;
         let remote: Option<String> = row.try_get("remote_base_url")?;
         let settle: i64 = row.try_get("remote_settle_minutes")?;
@@ -242,7 +244,7 @@ where
 }
 
 fn ts(ms: i64) -> Result<Timestamp> {
-    Timestamp::from_millisecond(ms).map_err(|e| StoreError::Invalid(format!("bad stored instant {ms}: {e}")))
+    Timestamp::from_millisecond(ms).map_err(|e| StoreError::corrupt(format!("instant {ms}: {e}")))
 }
 
 fn opt_date(s: Option<String>) -> Result<Option<Date>> {
@@ -381,8 +383,8 @@ pub(crate) async fn scope_of_logs(
     Ok((scope, schedules))
 }
 
-/// The stored punches of a scope, by employee-day.
-type DayMap = BTreeMap<(i64, Date), ResolvedDay>;
+/// What an attendance system holds of a scope, by employee-day.
+pub(crate) type DayMap = BTreeMap<(i64, Date), ResolvedDay>;
 
 /// Derives every employee-day of `scope` again from the stored inputs and writes the cached
 /// punches that differ, inside the caller's transaction. Returns what changed.
@@ -506,25 +508,28 @@ pub(crate) async fn rederive_with(
             None => {}
         }
     }
-    let mut stored: DayMap = BTreeMap::new();
-    for r in read.rows(conn, "punches", "business_date", "kind", ", t.method").await? {
-        let method: String = r.row.try_get("method")?;
-        let method = Method::from_label(&method)
-            .ok_or_else(|| StoreError::Invalid(format!("bad stored punch method {method:?}")))?;
-        let punch = Some(Punch { at: r.at, method });
-        let day = stored.entry(r.key).or_default();
-        match r.kind {
-            Some(PunchKind::ClockIn) => day.clock_in = punch,
-            Some(PunchKind::ClockOut) => day.clock_out = punch,
-            None => {}
-        }
+    match ctx.remote_settle_minutes {
+        None => hold(conn, ctx, &schedules, &read, inputs, Embedded).await,
+        Some(settle) => hold(conn, ctx, &schedules, &read, inputs, RemoteOutbox::new(settle)).await,
     }
+}
 
-    let days: BTreeSet<(i64, Date)> = inputs.keys().chain(stored.keys()).copied().collect();
+/// Compares what the company's attendance system holds of the scope's days with what their
+/// inputs derive, and has it hold the difference.
+async fn hold(
+    conn: &mut AnyConnection,
+    ctx: &CompanyContext,
+    schedules: &Schedules,
+    read: &DayRows<'_>,
+    inputs: BTreeMap<(i64, Date), DayInputs>,
+    mut system: impl AttendancePunches,
+) -> Result<Recomputed> {
+    let held = system.held(conn, read).await?;
+    let days: BTreeSet<(i64, Date)> = inputs.keys().chain(held.keys()).copied().collect();
     let mut changes = Vec::new();
     for key in days {
-        let after = inputs.get(&key).map(loginrec_rules::resolve_day).unwrap_or_default();
-        let before = stored.get(&key).copied().unwrap_or_default();
+        let after = system.takes(inputs.get(&key).map(loginrec_rules::resolve_day).unwrap_or_default());
+        let before = held.get(&key).copied().unwrap_or_default();
         if before != after {
             changes.push(DayChange {
                 employee_id: key.0,
@@ -535,25 +540,21 @@ pub(crate) async fn rederive_with(
             });
         }
     }
-    write_changes(conn, ctx.id, &changes).await?;
     let codes = employee_codes(conn, ctx.id, &changes).await?;
-    for c in &mut changes {
+    let mut out = system.hold(conn, ctx, schedules, &codes, changes).await?;
+    for c in &mut out.changes {
         if let Some((code, _)) = codes.get(&c.employee_id) {
             c.employee_code = code.clone();
         }
     }
-    let mut out = Recomputed { changes, sent_differences: Vec::new() };
-    if let Some(settle) = ctx.remote_settle_minutes {
-        out.sent_differences = crate::remote::feed_outbox(conn, ctx, settle, &schedules, &codes, &out.changes).await?;
-        for d in &out.sent_differences {
-            tracing::warn!(
-                company = ctx.id,
-                employee_key = %d.employee_key,
-                business_date = %d.business_date,
-                kind = d.kind.label_ja(),
-                "A punch already sent to the remote service now differs; it is not sent again (see punches rebuild)."
-            );
-        }
+    for d in &out.sent_differences {
+        tracing::warn!(
+            company = ctx.id,
+            employee_key = %d.employee_key,
+            business_date = %d.business_date,
+            kind = d.kind.label_ja(),
+            "A punch already sent to the remote service now differs; it is not sent again (see punches rebuild)."
+        );
     }
     Ok(out)
 }
@@ -575,15 +576,15 @@ fn min_opt(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
 }
 
 /// A punch-like row of one employee-day of the scope: a 手入力 punch, an API record, a cached punch.
-struct DayRow {
-    key: (i64, Date),
-    kind: Option<PunchKind>,
-    at: Timestamp,
-    row: sqlx::any::AnyRow,
+pub(crate) struct DayRow {
+    pub key: (i64, Date),
+    pub kind: Option<PunchKind>,
+    pub at: Timestamp,
+    pub row: sqlx::any::AnyRow,
 }
 
 /// Reads the punch-like rows of a scope's employee-days from one table.
-struct DayRows<'a> {
+pub(crate) struct DayRows<'a> {
     scope: &'a Scope,
     company_id: i64,
     employees: &'a [i64],
@@ -597,7 +598,7 @@ impl DayRows<'_> {
     /// then reach each employee's rows through the `(company_id, employee_id, …)` index (or
     /// PostgreSQL hashes the list), where PostgreSQL compared an `IN` list of hundreds against
     /// every row of the date (`loginrec bench ingest`: 62 s → 19 s at 100 000 employees).
-    async fn rows(
+    pub(crate) async fn rows(
         &self,
         conn: &mut AnyConnection,
         table: &str,
@@ -653,7 +654,7 @@ async fn employee_codes(
 }
 
 /// Writes the changed days into the cache: multi-row upserts and deletes.
-async fn write_changes(conn: &mut AnyConnection, company_id: i64, changes: &[DayChange]) -> Result<()> {
+pub(crate) async fn write_changes(conn: &mut AnyConnection, company_id: i64, changes: &[DayChange]) -> Result<()> {
     let mut upserts: Vec<(i64, String, i64, i64, &'static str)> = Vec::new();
     let mut deletes: Vec<(i64, String, i64)> = Vec::new();
     for c in changes {

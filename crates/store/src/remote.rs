@@ -13,7 +13,6 @@
 //! - **Durable.** The outbox lives in the server's database and survives restarts.
 
 use jiff::civil::Date;
-use loginrec_rules::PunchKind;
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use sha2::{Digest, Sha256};
@@ -427,7 +426,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(employee_id) = employee_id else {
-            return Err(StoreError::NotFound(format!("employee {employee_key}")));
+            return Err(StoreError::NotFound(crate::Missing::EmployeeKey(employee_key.to_string())));
         };
         let now = now_ms();
         sqlx::query(
@@ -488,143 +487,4 @@ impl Store {
             .fetch_one(&self.pool)
             .await?)
     }
-}
-
-/// Puts the PC punches of the changed days into the remote outbox, inside the pipeline's
-/// transaction: 出勤 due at once, 退勤 due once its day has ended plus the settle delay. A row
-/// still `pending` follows the history (its time moves, or it goes when the day has no PC punch
-/// of that kind any more); a row already claimed is never touched again, and where the history
-/// now says something else, the difference is returned for the administrator to see.
-pub(crate) async fn feed_outbox(
-    conn: &mut sqlx::AnyConnection,
-    ctx: &crate::pipeline::CompanyContext,
-    settle_minutes: i64,
-    schedules: &std::collections::BTreeMap<i64, loginrec_rules::EmployeeSchedule>,
-    codes: &std::collections::BTreeMap<i64, (String, String)>,
-    changes: &[crate::pipeline::DayChange],
-) -> Result<Vec<crate::pipeline::SentDifference>> {
-    let mut differences = Vec::new();
-    let no_schedule = loginrec_rules::EmployeeSchedule::default();
-    for change in changes {
-        let Some((_, key)) = codes.get(&change.employee_id) else { continue };
-        let date = change.business_date.to_string();
-        let schedule = schedules.get(&change.employee_id).unwrap_or(&no_schedule);
-        let day_end = crate::pipeline::day_end(change.business_date, &ctx.tz, schedule);
-        for kind in [PunchKind::ClockIn, PunchKind::ClockOut] {
-            let code = i64::from(kind.code());
-            let pc = change
-                .after
-                .get(kind)
-                .filter(|p| p.method == loginrec_rules::Method::Pc)
-                .map(|p| p.at.as_millisecond());
-            let existing = sqlx::query(
-                "SELECT at_ms, state FROM remote_punches WHERE company_id = $1 AND employee_key = $2 \
-                 AND business_date = $3 AND kind = $4",
-            )
-            .bind(ctx.id)
-            .bind(key)
-            .bind(&date)
-            .bind(code)
-            .fetch_optional(&mut *conn)
-            .await?;
-            let existing: Option<(i64, String)> = match existing {
-                Some(r) => Some((r.try_get("at_ms")?, r.try_get("state")?)),
-                None => None,
-            };
-            if let Some((sent_at, state)) = &existing
-                && state != "pending"
-            {
-                if pc != Some(*sent_at) {
-                    differences.push(crate::pipeline::SentDifference {
-                        employee_key: key.clone(),
-                        business_date: change.business_date,
-                        kind,
-                        sent_at_ms: *sent_at,
-                        now_ms: pc,
-                    });
-                }
-                continue;
-            }
-            match pc {
-                Some(at) => {
-                    let due = match kind {
-                        // Due as soon as it happened: logs arrive after the fact.
-                        PunchKind::ClockIn => at,
-                        PunchKind::ClockOut => day_end.as_millisecond() + settle_minutes * 60_000,
-                    };
-                    sqlx::query(
-                        "INSERT INTO remote_punches (company_id, employee_key, business_date, kind, at_ms, not_before_ms) \
-                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (company_id, employee_key, business_date, kind) \
-                         DO UPDATE SET at_ms = excluded.at_ms \
-                         WHERE remote_punches.state = 'pending'",
-                    )
-                    .bind(ctx.id)
-                    .bind(key)
-                    .bind(&date)
-                    .bind(code)
-                    .bind(at)
-                    .bind(due)
-                    .execute(&mut *conn)
-                    .await?;
-                }
-                None if existing.is_some() => {
-                    sqlx::query(
-                        "DELETE FROM remote_punches WHERE company_id = $1 AND employee_key = $2 \
-                         AND business_date = $3 AND kind = $4 AND state = 'pending'",
-                    )
-                    .bind(ctx.id)
-                    .bind(key)
-                    .bind(&date)
-                    .bind(code)
-                    .execute(&mut *conn)
-                    .await?;
-                }
-                None => {}
-            }
-        }
-    }
-    Ok(differences)
-}
-
-/// Punches already sent (or perhaps sent) whose day now says otherwise: no PC punch of that
-/// kind any more, or one at another time. They are never sent again; the administrator corrects
-/// them on the remote side.
-pub(crate) async fn sent_differences(
-    conn: &mut sqlx::AnyConnection,
-    company_id: i64,
-    from: Option<jiff::civil::Date>,
-    to: Option<jiff::civil::Date>,
-) -> Result<Vec<crate::pipeline::SentDifference>> {
-    let rows = sqlx::query(
-        "SELECT r.employee_key, r.business_date, r.kind, r.at_ms, p.at_ms AS now_ms, p.method FROM remote_punches r \
-         JOIN employees e ON e.company_id = r.company_id AND e.employee_key = r.employee_key \
-         LEFT JOIN punches p ON p.company_id = r.company_id AND p.employee_id = e.id \
-              AND p.business_date = r.business_date AND p.kind = r.kind \
-         WHERE r.company_id = $1 AND r.state <> 'pending' AND r.business_date >= $2 AND r.business_date <= $3 \
-         ORDER BY r.business_date, r.employee_key, r.kind",
-    )
-    .bind(company_id)
-    .bind(from.map(|d| d.to_string()).unwrap_or_else(|| "0000-01-01".into()))
-    .bind(to.map(|d| d.to_string()).unwrap_or_else(|| "9999-12-31".into()))
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut out = Vec::new();
-    for r in rows {
-        let method: Option<String> = r.try_get("method")?;
-        let now: Option<i64> = r.try_get("now_ms")?;
-        let pc_now = now.filter(|_| method.as_deref() == Some(loginrec_rules::Method::Pc.label()));
-        let sent: i64 = r.try_get("at_ms")?;
-        if pc_now == Some(sent) {
-            continue;
-        }
-        let Some(kind) = PunchKind::from_code(r.try_get("kind")?) else { continue };
-        out.push(crate::pipeline::SentDifference {
-            employee_key: r.try_get("employee_key")?,
-            business_date: crate::parse_date(&r.try_get::<String, _>("business_date")?)?,
-            kind,
-            sent_at_ms: sent,
-            now_ms: pc_now,
-        });
-    }
-    Ok(out)
 }

@@ -222,11 +222,8 @@ pub(crate) async fn link_account(
             user.employee_code
         )));
     }
-    let recomputed = state
-        .store
-        .preview_link(&company, &user.employee_code, &form.account)
-        .await
-        .map_err(|e| UiError::BadRequest(e.to_string()))?;
+    let recomputed =
+        state.store.preview_link(&company, &user.employee_code, &form.account).await.map_err(UiError::refused)?;
     let tz = company.tz()?;
     Ok(PreviewPage {
         employee: format!("{} {}", user.employee_code, user.full_name),
@@ -250,7 +247,7 @@ pub(crate) async fn apply_account(
         .store
         .change_links(company.id, &[(form.employee_code.clone(), Some(form.account.clone()))], None, Apply::Commit)
         .await
-        .map_err(|e| UiError::BadRequest(e.to_string()))?;
+        .map_err(UiError::refused)?;
     state.banner_cache.forget(company.id);
     state
         .store

@@ -21,9 +21,23 @@ pub enum UiError {
 impl From<StoreError> for UiError {
     fn from(e: StoreError) -> Self {
         match e {
+            // What a URL names and the company does not have: a page that does not exist.
             StoreError::NotFound(_) => UiError::NotFound,
-            StoreError::Invalid(m) => UiError::BadRequest(m),
-            StoreError::Conflict(m) => UiError::BadRequest(format!("{m} はすでに使われています。")),
+            StoreError::Taken(taken) => UiError::BadRequest(taken.to_string()),
+            StoreError::Refused(refusal) => UiError::BadRequest(refusal.to_string()),
+            e => UiError::Store(e),
+        }
+    }
+}
+
+impl UiError {
+    /// A store error about what a form asked for: whatever it names that is missing, taken or
+    /// refused is the form's mistake, said in the store's words; anything else is ours.
+    pub fn refused(e: StoreError) -> UiError {
+        match e {
+            StoreError::NotFound(missing) => UiError::BadRequest(missing.to_string()),
+            StoreError::Taken(taken) => UiError::BadRequest(taken.to_string()),
+            StoreError::Refused(refusal) => UiError::BadRequest(refusal.to_string()),
             e => UiError::Store(e),
         }
     }

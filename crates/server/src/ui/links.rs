@@ -169,11 +169,8 @@ pub(crate) async fn links_import(
         }
     };
     // What saving would change, before it is saved: the change itself, rolled back.
-    let preview = state
-        .store
-        .change_links(page.company.id, &plan, effective, Apply::Preview)
-        .await
-        .map_err(|e| UiError::BadRequest(e.to_string()))?;
+    let preview =
+        state.store.change_links(page.company.id, &plan, effective, Apply::Preview).await.map_err(UiError::refused)?;
     if preview.recomputed.changes.is_empty() {
         return save_links(&state, &signed_in, page, &plan, effective).await;
     }
@@ -210,11 +207,8 @@ async fn save_links(
     plan: &[(String, Option<String>)],
     effective: Option<jiff::Timestamp>,
 ) -> Result<LinksPage, UiError> {
-    let report = state
-        .store
-        .change_links(page.company.id, plan, effective, Apply::Commit)
-        .await
-        .map_err(|e| UiError::BadRequest(e.to_string()))?;
+    let report =
+        state.store.change_links(page.company.id, plan, effective, Apply::Commit).await.map_err(UiError::refused)?;
     state.banner_cache.forget(page.company.id);
     let message = links::updated_message(report.updated);
     let detail = format!(

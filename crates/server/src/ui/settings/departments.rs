@@ -230,10 +230,6 @@ pub(crate) async fn edit_department(
     Ok(form)
 }
 
-fn taken_department_code(code: &str) -> String {
-    format!("所属コード {code} はすでに使われています。別のコードを入力してください。")
-}
-
 pub(crate) async fn create_department(
     State(state): State<AppState>,
     CompanyPost { signed_in, page, form }: CompanyPost<DepartmentForm>,
@@ -244,7 +240,7 @@ pub(crate) async fn create_department(
     };
     match state.store.create_department(page.company.id, &input).await {
         Ok(_) => {}
-        Err(StoreError::Conflict(_)) => return Ok(form.page(page, None, vec![taken_department_code(&input.code)])),
+        Err(StoreError::Taken(taken)) => return Ok(form.page(page, None, vec![taken.to_string()])),
         Err(e) => return Err(e.into()),
     }
     let company = page.company;
@@ -272,8 +268,8 @@ pub(crate) async fn update_department(
     let apply = if form.confirm == "1" { Apply::Commit } else { Apply::Preview };
     let recomputed = match state.store.update_department_from(page.company.id, before.id, &input, from, apply).await {
         Ok(recomputed) => recomputed,
-        Err(StoreError::Conflict(_)) => {
-            return Ok(form.page(page, Some(before.id), vec![taken_department_code(&input.code)]));
+        Err(StoreError::Taken(taken)) => {
+            return Ok(form.page(page, Some(before.id), vec![taken.to_string()]));
         }
         Err(StoreError::NotFound(_)) => return Err(UiError::NotFound),
         Err(e) => return Err(e.into()),

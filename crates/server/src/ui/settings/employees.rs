@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use loginrec_rules::EmployeeCode;
-use loginrec_store::{Apply, EMPLOYMENT_TYPES, Employee, EmployeeDetails, StoreError};
+use loginrec_store::{Apply, EMPLOYMENT_TYPES, Employee, EmployeeDetails, Missing, StoreError};
 use serde::Deserialize;
 
 use super::{DoneQuery, MAX_NAME_CHARS, SelectOption, effective_date, from_label, parse_id};
@@ -294,15 +294,11 @@ pub(crate) async fn edit_employee(
     Ok(form)
 }
 
-fn taken_employee_code(code: &str) -> String {
-    format!("従業員コード {code} はほかの従業員が使用しています。別のコードを入力してください。")
-}
-
 /// Maps what the store refused to the form's messages.
-fn employee_store_error(e: StoreError, details: &EmployeeDetails) -> Result<Vec<String>, UiError> {
+fn employee_store_error(e: StoreError) -> Result<Vec<String>, UiError> {
     match e {
-        StoreError::Conflict(_) => Ok(vec![taken_employee_code(&details.code)]),
-        StoreError::NotFound(what) if what.starts_with("所属") => Ok(vec!["所属を選択してください。".into()]),
+        StoreError::Taken(taken) => Ok(vec![taken.to_string()]),
+        StoreError::NotFound(Missing::DepartmentCode(_)) => Ok(vec!["所属を選択してください。".into()]),
         StoreError::NotFound(_) => Err(UiError::NotFound),
         e => Err(e.into()),
     }
@@ -322,7 +318,7 @@ pub(crate) async fn create_employee(
                 let target = format!("/companies/{}/settings/employees?done=created", path_segment(&company_code));
                 return Ok(Redirect::to(&target).into_response());
             }
-            Err(e) => employee_store_error(e, &details)?,
+            Err(e) => employee_store_error(e)?,
         },
         Err(errors) => errors,
     };
@@ -387,7 +383,7 @@ pub(crate) async fn update_employee(
                 let target = format!("/companies/{}/settings/employees?done=updated", path_segment(&company_code));
                 return Ok(Redirect::to(&target).into_response());
             }
-            Err(e) => employee_store_error(e, &details)?,
+            Err(e) => employee_store_error(e)?,
         },
         Err(errors) => errors,
     };
@@ -422,7 +418,7 @@ pub(crate) async fn restore_employee(
     let employee = state.store.employee(company_id, parse_id(&id)?).await?.ok_or(UiError::NotFound)?;
     match state.store.restore_employee(company_id, employee.id).await {
         Ok(()) => {}
-        Err(StoreError::Conflict(_)) => {
+        Err(StoreError::Taken(_)) => {
             let holder = state
                 .store
                 .employee_by_code(company_id, &employee.code)

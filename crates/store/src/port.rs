@@ -1,0 +1,226 @@
+//! The attendance system a company's punches go to, as the pipeline sees it: one trait,
+//! [`AttendancePunches`], with the embedded 勤革時 module and a remote KING OF TIME-shaped
+//! service as its two implementations. The pipeline ([`crate::pipeline`]) derives each day and
+//! asks the company's system what it holds and to hold the difference; it never names a table.
+//!
+//! - **Embedded** ([`Embedded`]): the `punches` table holds every method's punches, PC, API and
+//!   手入力, as resolved by precedence.
+//! - **Remote** ([`RemoteOutbox`]): what the remote service holds from us is the outbox
+//!   (`remote_punches`): PC punches only (its own 手入力 and API punches live there). A row
+//!   still `pending` follows the history; once it left `pending` it is never changed or sent
+//!   again, and a difference from the history is reported as a [`SentDifference`] instead of a
+//!   change. Remote mode writes nothing into `punches`.
+//!
+//! The screens read what the company's system holds through [`held_punches`], so that
+//! 日別データ, the time card and ログ表示 show in remote mode what was sent or is queued.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::civil::Date;
+use loginrec_rules::{EmployeeSchedule, Method, Punch, PunchKind, ResolvedDay};
+use sqlx::{AnyConnection, Row};
+
+use crate::pipeline::{CompanyContext, DayChange, DayMap, DayRows, Recomputed, SentDifference, day_end};
+use crate::{Result, StoreError};
+
+/// What ログイン記録 needs of the attendance system the punches go to.
+pub(crate) trait AttendancePunches {
+    /// What the system holds of the scope's employee-days.
+    async fn held(&mut self, conn: &mut AnyConnection, read: &DayRows<'_>) -> Result<DayMap>;
+
+    /// The part of a derived day the system takes from us.
+    fn takes(&self, derived: ResolvedDay) -> ResolvedDay;
+
+    /// Makes the system hold what `changes` say (in the caller's transaction), and returns the
+    /// changes it made and what it could not change.
+    async fn hold(
+        &mut self,
+        conn: &mut AnyConnection,
+        ctx: &CompanyContext,
+        schedules: &BTreeMap<i64, EmployeeSchedule>,
+        keys: &BTreeMap<i64, (String, String)>,
+        changes: Vec<DayChange>,
+    ) -> Result<Recomputed>;
+}
+
+/// The embedded 勤革時 module: its `punches` table.
+pub(crate) struct Embedded;
+
+impl AttendancePunches for Embedded {
+    async fn held(&mut self, conn: &mut AnyConnection, read: &DayRows<'_>) -> Result<DayMap> {
+        let mut held: DayMap = BTreeMap::new();
+        for r in read.rows(conn, "punches", "business_date", "kind", ", t.method").await? {
+            let method: String = r.row.try_get("method")?;
+            let method =
+                Method::from_label(&method).ok_or_else(|| StoreError::corrupt(format!("punch method {method:?}")))?;
+            set(held.entry(r.key).or_default(), r.kind, Some(Punch { at: r.at, method }));
+        }
+        Ok(held)
+    }
+
+    fn takes(&self, derived: ResolvedDay) -> ResolvedDay {
+        derived
+    }
+
+    async fn hold(
+        &mut self,
+        conn: &mut AnyConnection,
+        ctx: &CompanyContext,
+        _schedules: &BTreeMap<i64, EmployeeSchedule>,
+        _keys: &BTreeMap<i64, (String, String)>,
+        changes: Vec<DayChange>,
+    ) -> Result<Recomputed> {
+        crate::pipeline::write_changes(conn, ctx.id, &changes).await?;
+        Ok(Recomputed { changes, sent_differences: Vec::new() })
+    }
+}
+
+/// A remote service, through the outbox: what was sent, is being sent, or waits.
+pub(crate) struct RemoteOutbox {
+    /// Minutes to wait after a day ends before its 退勤 is sent.
+    pub settle_minutes: i64,
+    /// Outbox rows that left `pending`: (employee, business day, kind).
+    frozen: BTreeSet<(i64, Date, PunchKind)>,
+}
+
+impl RemoteOutbox {
+    pub fn new(settle_minutes: i64) -> RemoteOutbox {
+        RemoteOutbox { settle_minutes, frozen: BTreeSet::new() }
+    }
+}
+
+/// The outbox as a relation of employee ids, for [`DayRows`].
+const OUTBOX_BY_EMPLOYEE: &str = "(SELECT e.id AS employee_id, r.company_id AS company_id, \
+     r.business_date AS business_date, r.kind AS kind, r.at_ms AS at_ms, r.state AS state \
+     FROM remote_punches r JOIN employees e ON e.company_id = r.company_id AND e.employee_key = r.employee_key)";
+
+impl AttendancePunches for RemoteOutbox {
+    async fn held(&mut self, conn: &mut AnyConnection, read: &DayRows<'_>) -> Result<DayMap> {
+        let mut held: DayMap = BTreeMap::new();
+        for r in read.rows(conn, OUTBOX_BY_EMPLOYEE, "business_date", "kind", ", t.state").await? {
+            let Some(kind) = r.kind else { continue };
+            let state: String = r.row.try_get("state")?;
+            if state != "pending" {
+                self.frozen.insert((r.key.0, r.key.1, kind));
+            }
+            set(held.entry(r.key).or_default(), Some(kind), Some(Punch { at: r.at, method: Method::Pc }));
+        }
+        Ok(held)
+    }
+
+    fn takes(&self, derived: ResolvedDay) -> ResolvedDay {
+        let pc = |p: Option<Punch>| p.filter(|p| p.method == Method::Pc);
+        ResolvedDay { clock_in: pc(derived.clock_in), clock_out: pc(derived.clock_out) }
+    }
+
+    async fn hold(
+        &mut self,
+        conn: &mut AnyConnection,
+        ctx: &CompanyContext,
+        schedules: &BTreeMap<i64, EmployeeSchedule>,
+        keys: &BTreeMap<i64, (String, String)>,
+        changes: Vec<DayChange>,
+    ) -> Result<Recomputed> {
+        let mut out = Recomputed::default();
+        let no_schedule = EmployeeSchedule::default();
+        for mut change in changes {
+            let Some((_, key)) = keys.get(&change.employee_id) else { continue };
+            let date = change.business_date.to_string();
+            let schedule = schedules.get(&change.employee_id).unwrap_or(&no_schedule);
+            for kind in [PunchKind::ClockIn, PunchKind::ClockOut] {
+                let (before, after) = (change.before.get(kind), change.after.get(kind));
+                if before == after {
+                    continue;
+                }
+                if self.frozen.contains(&(change.employee_id, change.business_date, kind)) {
+                    out.sent_differences.push(SentDifference {
+                        employee_key: key.clone(),
+                        business_date: change.business_date,
+                        kind,
+                        sent_at_ms: before.map(|p| p.at.as_millisecond()).unwrap_or_default(),
+                        now_ms: after.map(|p| p.at.as_millisecond()),
+                    });
+                    // The remote side keeps what it was sent.
+                    set(&mut change.after, Some(kind), before);
+                    continue;
+                }
+                let code = i64::from(kind.code());
+                match after {
+                    Some(p) => {
+                        let at = p.at.as_millisecond();
+                        let due = match kind {
+                            // Due as soon as it happened: logs arrive after the fact.
+                            PunchKind::ClockIn => at,
+                            PunchKind::ClockOut => {
+                                day_end(change.business_date, &ctx.tz, schedule).as_millisecond()
+                                    + self.settle_minutes * 60_000
+                            }
+                        };
+                        sqlx::query(
+                            "INSERT INTO remote_punches (company_id, employee_key, business_date, kind, at_ms, \
+                             not_before_ms) VALUES ($1, $2, $3, $4, $5, $6) \
+                             ON CONFLICT (company_id, employee_key, business_date, kind) \
+                             DO UPDATE SET at_ms = excluded.at_ms WHERE remote_punches.state = 'pending'",
+                        )
+                        .bind(ctx.id)
+                        .bind(key)
+                        .bind(&date)
+                        .bind(code)
+                        .bind(at)
+                        .bind(due)
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                    None => {
+                        sqlx::query(
+                            "DELETE FROM remote_punches WHERE company_id = $1 AND employee_key = $2 \
+                             AND business_date = $3 AND kind = $4 AND state = 'pending'",
+                        )
+                        .bind(ctx.id)
+                        .bind(key)
+                        .bind(&date)
+                        .bind(code)
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                }
+            }
+            if change.before != change.after {
+                out.changes.push(change);
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn set(day: &mut ResolvedDay, kind: Option<PunchKind>, punch: Option<Punch>) {
+    match kind {
+        Some(PunchKind::ClockIn) => day.clock_in = punch,
+        Some(PunchKind::ClockOut) => day.clock_out = punch,
+        None => {}
+    }
+}
+
+/// The punches a company's attendance system holds, as a relation with the columns
+/// `company_id, employee_id, business_date, kind, at_ms, method`, for the screens.
+pub(crate) fn held_punches(remote: bool) -> &'static str {
+    if remote {
+        "(SELECT r.company_id AS company_id, e.id AS employee_id, r.business_date AS business_date, \
+         r.kind AS kind, r.at_ms AS at_ms, 'PC' AS method FROM remote_punches r \
+         JOIN employees e ON e.company_id = r.company_id AND e.employee_key = r.employee_key)"
+    } else {
+        "punches"
+    }
+}
+
+/// Whether a company's punches go to a remote service.
+pub(crate) async fn is_remote<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    company_id: i64,
+) -> Result<bool> {
+    let url: Option<Option<String>> = sqlx::query_scalar("SELECT remote_base_url FROM companies WHERE id = $1")
+        .bind(company_id)
+        .fetch_optional(executor)
+        .await?;
+    Ok(url.flatten().is_some())
+}
