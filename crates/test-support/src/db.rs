@@ -27,20 +27,6 @@ pub fn postgres_url() -> String {
     }
 }
 
-/// The engines a loop over engines tests: SQLite always, PostgreSQL when configured. Being
-/// replaced by [`engine_tests!`](crate::engine_tests), which names the engine in each test.
-pub fn engines() -> Vec<Engine> {
-    let mut engines = vec![Engine::Sqlite];
-    match std::env::var(POSTGRES_URL_VAR).ok().filter(|v| !v.is_empty()) {
-        Some(_) => engines.push(Engine::Postgres),
-        None if std::env::var(REQUIRE_POSTGRES_VAR).is_ok_and(|v| v == "1") => {
-            panic!("{REQUIRE_POSTGRES_VAR}=1 but {POSTGRES_URL_VAR} is not set")
-        }
-        None => {}
-    }
-    engines
-}
-
 /// A fresh, empty database, removed when this value is dropped.
 ///
 /// A SQLite database lives in a temporary folder deleted with it. A PostgreSQL database
