@@ -44,7 +44,7 @@ mod server;
 pub use app::{ADMIN_PASSWORD, COMPANY, TestApp};
 pub use client::AdminClient;
 pub use db::{Engine, POSTGRES_URL_VAR, REQUIRE_POSTGRES_VAR, TestDb, postgres_url};
-pub use seed::{LogLine, SeedEmployee, connector_info, post_batch, post_logs, seed_company};
+pub use seed::{LogLine, SeedEmployee, post_batch, post_logs, seed_company};
 pub use server::TestServer;
 
 #[doc(hidden)]

@@ -49,7 +49,7 @@ pub async fn seed_company(
 
 /// What the connector says of itself in every batch: version 1.0.0.5 on host `lsmgr`, with
 /// LanScope's collection start at 05:00.
-pub fn connector_info() -> ConnectorInfo {
+fn connector_info() -> ConnectorInfo {
     ConnectorInfo { version: "1.0.0.5".into(), host: "lsmgr".into(), collection_start: Some("05:00".into()) }
 }
 
