@@ -43,11 +43,11 @@ pub async fn serve(
     url: &str,
     listen: SocketAddr,
     behind_proxy: bool,
-    jobs: loginrec_server::jobs::JobSettings,
+    jobs: loginrec_worker::jobs::JobSettings,
 ) -> anyhow::Result<()> {
     let store = open(url).await?;
     let (stop_jobs, stop_rx) = tokio::sync::watch::channel(false);
-    let job_loop = tokio::spawn(loginrec_server::jobs::run_jobs(store.clone(), jobs, stop_rx));
+    let job_loop = tokio::spawn(loginrec_worker::jobs::run_jobs(store.clone(), jobs, stop_rx));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let options = ServerOptions::for_listen_addr(listen, behind_proxy);
     tracing::info!(address = %listen, secure_cookies = options.secure_cookies, "Listening.");

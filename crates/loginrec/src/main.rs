@@ -353,7 +353,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.database_url;
     match cli.command {
         Command::Serve { listen, behind_proxy, employee_sync_at, retention_years, job_poll_seconds } => {
-            let jobs = loginrec_server::jobs::JobSettings {
+            let jobs = loginrec_worker::jobs::JobSettings {
                 employee_sync_at: employee_sync_at.as_time(),
                 retention_years,
                 poll: std::time::Duration::from_secs(job_poll_seconds.max(1)),

@@ -5,11 +5,9 @@
 
 pub mod format;
 mod http;
-pub mod jobs;
 pub mod links;
 mod metrics;
 mod rate_limit;
-pub mod remote;
 pub mod timecard;
 mod ui;
 

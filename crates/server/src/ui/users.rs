@@ -71,9 +71,10 @@ pub(crate) async fn users_sync(
     State(state): State<AppState>,
     CompanyPost { signed_in, page, form: Button {} }: CompanyPost<Button>,
 ) -> Result<UsersPage, UiError> {
-    let result = crate::remote::sync_employees(&state.store, &crate::remote::http_client(), &page.company)
-        .await
-        .map_err(|e| UiError::BadRequest(format!("連携できませんでした: {e}")))?;
+    let result =
+        loginrec_worker::remote::sync_employees(&state.store, &loginrec_worker::remote::http_client(), &page.company)
+            .await
+            .map_err(|e| UiError::BadRequest(format!("連携できませんでした: {e}")))?;
     let summary = format!("added={} updated={} removed={}", result.added, result.updated, result.removed);
     let slot = format!("manual {}", date_time_seconds(Timestamp::now().as_millisecond(), &page.company.tz()?));
     state.store.record_finished_job(kind::EMPLOYEE_SYNC, page.company.id, &slot, &summary).await?;

@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use loginrec_rules::DayChangeTime;
-use loginrec_server::jobs::{JobSettings, run_jobs, schedule_due};
 use loginrec_store::jobs::kind;
 use loginrec_store::{DepartmentInput, EmployeeInput};
+use loginrec_worker::jobs::{JobSettings, run_jobs, schedule_due};
 use test_support::TestDb;
 
 test_support::engine_tests! {

@@ -15,9 +15,9 @@ use ingest_protocol::{ConnectorInfo, IngestRow};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use loginrec_rules::{DayChangeTime, LogKind};
-use loginrec_server::remote::{http_client, send_due, sync_remote_employees};
 use loginrec_store::remote::RemoteConfig;
 use loginrec_store::{Company, DepartmentInput, EmployeeInput, Store};
+use loginrec_worker::remote::{http_client, send_due, sync_remote_employees};
 use test_support::{TestDb, TestServer};
 
 fn jst(s: &str) -> Timestamp {
