@@ -274,7 +274,7 @@ pub async fn admin_create(url: &str, company_code: Option<&str>, login_id: &str)
         Some(code) => company(&store, code).await?.id,
         None => loginrec_store::admins::OPERATOR,
     };
-    let hash = loginrec_server::hash_password(password).await.map_err(|e| anyhow::anyhow!(e))?;
+    let hash = loginrec_server::hash_password(password).await?;
     store.upsert_admin(company_id, login_id, &hash).await?;
     match company_code {
         Some(code) => println!("administrator {login_id} of {code} is ready; log in at /login with 企業コード {code}"),

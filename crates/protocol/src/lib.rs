@@ -88,11 +88,26 @@ const EARLIEST_MS: i64 = 946_684_800_000;
 const LATEST_MS: i64 = 4_102_444_800_000;
 const MAX_FIELD_CHARS: usize = 256;
 
-/// Checks one row as the server will: the reason is shown to the administrator, in the
-/// dead-letter table of the connector, when the row is refused.
-pub fn validate_row(company_code: &str, row: &IngestRow) -> Result<(), String> {
+/// Why the server refuses a row. Its text is the `reason` of a [`RowRejection`], shown to the
+/// administrator in the connector's dead-letter table.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RowProblem {
+    #[error("empty user name (ログオンユーザ名が空です)")]
+    EmptyUserName,
+    #[error("{field} longer than {MAX_FIELD_CHARS} characters")]
+    TooLong { field: &'static str },
+    #[error("{field} contains control characters")]
+    ControlCharacters { field: &'static str },
+    #[error("event time {0} ms is outside 2000–2099")]
+    OutOfRange(i64),
+    #[error("idempotency key does not match the row's fields")]
+    KeyMismatch,
+}
+
+/// Checks one row as the server will.
+pub fn validate_row(company_code: &str, row: &IngestRow) -> Result<(), RowProblem> {
     if row.user_name.trim().is_empty() {
-        return Err("empty user name (ログオンユーザ名が空です)".into());
+        return Err(RowProblem::EmptyUserName);
     }
     let fields = [
         ("user_name", Some(&row.user_name)),
@@ -100,18 +115,18 @@ pub fn validate_row(company_code: &str, row: &IngestRow) -> Result<(), String> {
         ("agent_no", row.agent_no.as_ref()),
         ("computer_name", row.computer_name.as_ref()),
     ];
-    for (name, value) in fields {
+    for (field, value) in fields {
         if let Some(v) = value {
             if v.chars().count() > MAX_FIELD_CHARS {
-                return Err(format!("{name} longer than {MAX_FIELD_CHARS} characters"));
+                return Err(RowProblem::TooLong { field });
             }
             if v.chars().any(char::is_control) {
-                return Err(format!("{name} contains control characters"));
+                return Err(RowProblem::ControlCharacters { field });
             }
         }
     }
     if !(EARLIEST_MS..LATEST_MS).contains(&row.event_at_ms) {
-        return Err(format!("event time {} ms is outside 2000–2099", row.event_at_ms));
+        return Err(RowProblem::OutOfRange(row.event_at_ms));
     }
     let expected = loginrec_rules::idempotency_key(
         company_code,
@@ -122,7 +137,7 @@ pub fn validate_row(company_code: &str, row: &IngestRow) -> Result<(), String> {
         row.agent_no.as_deref(),
     );
     if row.key != expected {
-        return Err("idempotency key does not match the row's fields".into());
+        return Err(RowProblem::KeyMismatch);
     }
     Ok(())
 }
@@ -178,7 +193,7 @@ mod tests {
 
     #[test]
     fn a_row_whose_key_belongs_to_another_company_is_refused() {
-        assert!(validate_row("XYZ", &row()).unwrap_err().contains("idempotency key"));
+        assert!(validate_row("XYZ", &row()).unwrap_err().to_string().contains("idempotency key"));
     }
 
     #[test]
@@ -192,8 +207,8 @@ mod tests {
     fn empty_users_and_absurd_times_are_refused_with_a_reason() {
         let mut r = row();
         r.user_name = " ".into();
-        assert!(validate_row("ABC", &r).unwrap_err().contains("user name"));
+        assert!(validate_row("ABC", &r).unwrap_err().to_string().contains("user name"));
         let r = IngestRow::new("ABC", "t".into(), LogKind::Logon, 0, None, None, None, None);
-        assert!(validate_row("ABC", &r).unwrap_err().contains("outside"));
+        assert!(validate_row("ABC", &r).unwrap_err().to_string().contains("outside"));
     }
 }

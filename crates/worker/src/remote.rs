@@ -136,27 +136,47 @@ async fn post_punch(http: &reqwest::Client, punch: &RemotePunch, now: Timestamp)
     }
 }
 
+/// Why a 勤革時連携 (連携実行) did not finish. The words are the administrator's, in Japanese:
+/// the screen and the job history show them as they are.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("勤怠サービス ({url}) に接続できませんでした。アドレスとネットワークを確認してください。")]
+    Unreachable { url: String, detail: String },
+    #[error("勤怠サービスがアクセストークンを拒否しました (HTTP {status})。送信を停止しました。")]
+    TokenRejected { status: u16 },
+    #[error("勤怠サービスが HTTP {status} で応答しました: {message}")]
+    Refused { status: u16, message: String },
+    #[error("勤怠サービスの応答が従業員の一覧として読めませんでした。")]
+    BadAnswer { detail: String },
+    #[error("一時的なエラーのため連携できませんでした。しばらくしてから再度お試しください。")]
+    Store(#[from] loginrec_store::StoreError),
+}
+
 /// 勤革時連携 in remote mode: the remote service's employees become the local mirror.
 pub async fn sync_remote_employees(
     store: &Store,
     http: &reqwest::Client,
     company: &Company,
     remote: &RemoteConfig,
-) -> Result<SyncResult, String> {
+) -> Result<SyncResult, SyncError> {
     let url = format!("{}/employees", remote.base_url);
-    let response =
-        http.get(&url).bearer_auth(&remote.token).send().await.map_err(|e| format!("cannot read {url}: {e}"))?;
+    let unreachable =
+        |e: reqwest::Error| SyncError::Unreachable { url: remote.base_url.clone(), detail: e.to_string() };
+    let response = http.get(&url).bearer_auth(&remote.token).send().await.map_err(unreachable)?;
     let status = response.status();
-    let text = response.text().await.map_err(|e| e.to_string())?;
+    let text = response.text().await.map_err(unreachable)?;
     if !status.is_success() {
         if matches!(status.as_u16(), 401 | 403) {
             let reason = format!("勤怠サービスがアクセストークンを拒否しました (HTTP {})", status.as_u16());
-            store.pause_remote(company.id, &reason).await.map_err(|e| e.to_string())?;
+            store.pause_remote(company.id, &reason).await?;
+            return Err(SyncError::TokenRejected { status: status.as_u16() });
         }
-        return Err(format!("{url} answered HTTP {}: {}", status.as_u16(), text.chars().take(200).collect::<String>()));
+        let answer = kot_protocol::Answer::read(&text);
+        let message = answer.message().map(str::to_string).unwrap_or_else(|| text.chars().take(200).collect());
+        return Err(SyncError::Refused { status: status.as_u16(), message });
     }
     let list: Vec<kot_protocol::Employee> =
-        serde_json::from_str(&text).map_err(|e| format!("{url} did not answer a list of employees: {e}"))?;
+        serde_json::from_str(&text).map_err(|e| SyncError::BadAnswer { detail: e.to_string() })?;
     let employees: Vec<RemoteEmployee> = list
         .into_iter()
         .map(|v| RemoteEmployee {
@@ -170,13 +190,13 @@ pub async fn sync_remote_employees(
         })
         .filter(|e| !e.key.is_empty() && !e.code.is_empty())
         .collect();
-    store.mirror_remote_employees(company.id, &employees).await.map_err(|e| e.to_string())
+    Ok(store.mirror_remote_employees(company.id, &employees).await?)
 }
 
 /// 勤革時連携 for a company in either mode.
-pub async fn sync_employees(store: &Store, http: &reqwest::Client, company: &Company) -> Result<SyncResult, String> {
-    match store.remote_config(company.id).await.map_err(|e| e.to_string())? {
+pub async fn sync_employees(store: &Store, http: &reqwest::Client, company: &Company) -> Result<SyncResult, SyncError> {
+    match store.remote_config(company.id).await? {
         Some(remote) => sync_remote_employees(store, http, company, &remote).await,
-        None => store.sync_users(company.id).await.map_err(|e| e.to_string()),
+        None => Ok(store.sync_users(company.id).await?),
     }
 }

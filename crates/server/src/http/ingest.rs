@@ -60,7 +60,7 @@ pub(crate) async fn ingest_logs(
     for row in batch.rows {
         match validate_row(&company.code, &row) {
             Ok(()) => valid.push(row),
-            Err(reason) => rejections.push(RowRejection { key: row.key, reason }),
+            Err(problem) => rejections.push(RowRejection { key: row.key, reason: problem.to_string() }),
         }
     }
     let outcome = match state.store.ingest(&company, &batch.connector, &valid).await {

@@ -16,6 +16,8 @@ pub enum UiError {
     BadRequest(String),
     TooManyAttempts,
     Store(StoreError),
+    /// A failure of ours outside the data layer; the cause goes to the log only.
+    Internal(String),
 }
 
 impl From<StoreError> for UiError {
@@ -72,6 +74,10 @@ impl IntoResponse for UiError {
             ),
             UiError::Store(e) => {
                 tracing::error!(error = %e, "A page failed in the data layer.");
+                page(StatusCode::SERVICE_UNAVAILABLE, "一時的なエラー", "しばらくしてから再度お試しください。")
+            }
+            UiError::Internal(cause) => {
+                tracing::error!(error = %cause, "A page failed.");
                 page(StatusCode::SERVICE_UNAVAILABLE, "一時的なエラー", "しばらくしてから再度お試しください。")
             }
         }

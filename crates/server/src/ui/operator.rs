@@ -91,7 +91,7 @@ pub(crate) async fn create_company(
         .create_company(code.as_str(), form.name.trim(), form.time_zone.trim())
         .await
         .map_err(UiError::refused)?;
-    let hash = auth::hash_password(form.admin_password).await.map_err(UiError::BadRequest)?;
+    let hash = auth::hash_password(form.admin_password).await.map_err(|e| UiError::Internal(e.to_string()))?;
     state.store.upsert_admin(company.id, login_id, &hash).await?;
     state
         .store

@@ -17,13 +17,22 @@ pub const SESSION_TTL_MS: i64 = 8 * 3600 * 1000;
 pub const MAX_FAILURES: i64 = 5;
 pub const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
 
+/// A password that could not be hashed (the system's random source failed, or the hashing
+/// task was cancelled).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot hash the password: {0}")]
+pub struct HashError(String);
+
 /// Hashes a password off the async threads (Argon2 is deliberately slow).
-pub async fn hash_password(password: String) -> Result<String, String> {
+pub async fn hash_password(password: String) -> Result<String, HashError> {
     tokio::task::spawn_blocking(move || {
-        Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| e.to_string())
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| HashError(e.to_string()))
     })
     .await
-    .map_err(|e| e.to_string())?
+    .map_err(|e| HashError(e.to_string()))?
 }
 
 pub async fn verify_password(password: String, phc: String) -> bool {

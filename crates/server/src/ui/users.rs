@@ -6,6 +6,7 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 use jiff::Timestamp;
 use loginrec_store::jobs::kind;
+use loginrec_worker::remote::SyncError;
 
 use crate::AppState;
 use crate::format::date_time_seconds;
@@ -74,7 +75,13 @@ pub(crate) async fn users_sync(
     let result =
         loginrec_worker::remote::sync_employees(&state.store, &loginrec_worker::remote::http_client(), &page.company)
             .await
-            .map_err(|e| UiError::BadRequest(format!("連携できませんでした: {e}")))?;
+            .map_err(|e| match e {
+                SyncError::Store(e) => UiError::Store(e),
+                e => {
+                    tracing::warn!(company = %page.company.code, cause = ?e, "A 連携実行 failed.");
+                    UiError::BadRequest(format!("連携できませんでした: {e}"))
+                }
+            })?;
     let summary = format!("added={} updated={} removed={}", result.added, result.updated, result.removed);
     let slot = format!("manual {}", date_time_seconds(Timestamp::now().as_millisecond(), &page.company.tz()?));
     state.store.record_finished_job(kind::EMPLOYEE_SYNC, page.company.id, &slot, &summary).await?;
