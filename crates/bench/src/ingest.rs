@@ -10,110 +10,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use ingest_protocol::{
-    COMPANY_CODE_HEADER, ConnectorInfo, INGEST_PATH, IngestBatch, IngestResponse, IngestRow, MAX_BATCH_ROWS,
-};
-use jiff::civil::Date;
-use jiff::tz::TimeZone;
-use loginrec_rules::{DayChangeTime, LogKind, bare_account};
+use ingest_protocol::{COMPANY_CODE_HEADER, INGEST_PATH, IngestBatch, IngestResponse};
+use loginrec_rules::{DayChangeTime, bare_account};
+use loginrec_store::url::{create_postgres_database, drop_postgres_database, redacted, with_database};
 use loginrec_store::{Backend, DepartmentInput, EmployeeInput, LogFilter, Store};
-use sqlx::Connection;
 
-const COMPANY_CODE: &str = "BENCH1";
-const TIME_ZONE: &str = "Asia/Tokyo";
-const DEPARTMENT_CODE: &str = "D0500";
-/// Rows per ingest request and per raw-insert transaction.
-const BATCH_ROWS: usize = 2000;
-const EVENTS_PER_EMPLOYEE: usize = 4;
-const EMPLOYEES_PER_BATCH: usize = BATCH_ROWS / EVENTS_PER_EMPLOYEE;
-/// Employees written per `upsert_employees` / `apply_links` call while setting up.
-const SETUP_CHUNK: usize = 10_000;
-/// Rows of the ログ表示 page query (one more than the page shows, to know there is a next page).
-const LOG_PAGE_ROWS: i64 = 101;
-
-const _: () = assert!(BATCH_ROWS <= MAX_BATCH_ROWS && matches!(BATCH_ROWS % EVENTS_PER_EMPLOYEE, 0));
-
-/// The simulated company: employee `i` has code `E000123`, サービスアカウント `user000123` and
-/// logs as `CORP\user000123` on `PC000123`.
-#[derive(Clone, Copy)]
-struct Workload {
-    employees: usize,
-    /// The business day (the LanScope day the 05:00 file holds).
-    day: Date,
-    /// Midnight of `day` in the company's time zone, epoch milliseconds.
-    midnight_ms: i64,
-}
-
-impl Workload {
-    fn new(employees: usize) -> anyhow::Result<Workload> {
-        let tz = TimeZone::get(TIME_ZONE)?;
-        let day = tz.to_datetime(jiff::Timestamp::now()).date().yesterday()?;
-        let midnight_ms =
-            tz.to_ambiguous_timestamp(day.to_datetime(jiff::civil::Time::midnight())).compatible()?.as_millisecond();
-        Ok(Workload { employees, day, midnight_ms })
-    }
-
-    fn batches(&self) -> usize {
-        self.employees.div_ceil(EMPLOYEES_PER_BATCH)
-    }
-
-    fn rows(&self) -> usize {
-        self.employees * EVENTS_PER_EMPLOYEE
-    }
-
-    /// Logon 08:xx, logoff 12:xx, logon 13:xx, logoff 18:xx or 19:xx (all within the day that
-    /// starts at 05:00): the punches are the first logon and the last logoff.
-    fn event_times_ms(&self, employee: usize) -> [(LogKind, i64); EVENTS_PER_EMPLOYEE] {
-        let i = employee as i64;
-        let at = |hour: i64, minute: i64, second: i64| self.midnight_ms + ((hour * 60 + minute) * 60 + second) * 1000;
-        [
-            (LogKind::Logon, at(8, i % 60, (i * 7) % 60)),
-            (LogKind::Logoff, at(12, i % 30, (i * 11) % 60)),
-            (LogKind::Logon, at(13, i % 45, (i * 13) % 60)),
-            (LogKind::Logoff, at(18, i % 120, (i * 17) % 60)),
-        ]
-    }
-
-    fn first_and_last_ms(&self, employee: usize) -> (i64, i64) {
-        let times = self.event_times_ms(employee);
-        (times[0].1, times[EVENTS_PER_EMPLOYEE - 1].1)
-    }
-
-    /// The rows of one batch, made when needed so memory stays flat whatever N is. Rows come
-    /// by user, as the manager's `ORDER BY ログオンユーザ名` writes them.
-    fn batch(&self, index: usize) -> Vec<IngestRow> {
-        let from = index * EMPLOYEES_PER_BATCH;
-        let to = (from + EMPLOYEES_PER_BATCH).min(self.employees);
-        let mut rows = Vec::with_capacity((to - from) * EVENTS_PER_EMPLOYEE);
-        for employee in from..to {
-            for (kind, at_ms) in self.event_times_ms(employee) {
-                rows.push(IngestRow::new(
-                    COMPANY_CODE,
-                    format!("CORP\\{}", account(employee)),
-                    kind,
-                    at_ms,
-                    Some(at_ms + 30_000),
-                    Some("1".to_string()),
-                    Some((100_000 + employee).to_string()),
-                    Some(format!("PC{employee:06}")),
-                ));
-            }
-        }
-        rows
-    }
-}
-
-fn employee_code(employee: usize) -> String {
-    format!("E{employee:06}")
-}
-
-fn account(employee: usize) -> String {
-    format!("user{employee:06}")
-}
-
-fn connector() -> ConnectorInfo {
-    ConnectorInfo { version: "bench".into(), host: "bench-host".into(), collection_start: Some("05:00".into()) }
-}
+use crate::workload::{
+    BATCH_ROWS, COMPANY_CODE, DEPARTMENT_CODE, LOG_PAGE_ROWS, SETUP_CHUNK, TIME_ZONE, Workload, account, connector,
+    employee_code,
+};
 
 /// A fresh database of the engine `database_url` names; dropped by [`FreshDb::cleanup`].
 struct FreshDb {
@@ -129,57 +34,19 @@ impl FreshDb {
             None => {
                 let nanos = jiff::Timestamp::now().as_nanosecond() % 1_000_000_000;
                 let name = format!("loginrec_bench_{label}_{}_{nanos}", std::process::id());
-                let mut conn = sqlx::postgres::PgConnection::connect(engine_url)
+                create_postgres_database(engine_url, &name)
                     .await
-                    .with_context(|| format!("connecting to {}", redact(engine_url)))?;
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut conn)
-                    .await
-                    .with_context(|| format!("creating database {name}"))?;
-                conn.close().await.ok();
-                Ok(FreshDb { url: replace_database(engine_url, &name), postgres: Some((engine_url.to_string(), name)) })
+                    .with_context(|| format!("creating database {name} on {}", redacted(engine_url)))?;
+                Ok(FreshDb { url: with_database(engine_url, &name), postgres: Some((engine_url.to_string(), name)) })
             }
         }
     }
 
     async fn cleanup(self) {
         let Some((server, name)) = self.postgres else { return };
-        match sqlx::postgres::PgConnection::connect(&server).await {
-            Ok(mut conn) => {
-                if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                    .execute(&mut conn)
-                    .await
-                {
-                    eprintln!("warning: could not drop database {name}: {e}");
-                }
-                conn.close().await.ok();
-            }
-            Err(e) => eprintln!("warning: could not drop database {name}: {e}"),
+        if let Err(e) = drop_postgres_database(&server, &name).await {
+            eprintln!("warning: could not drop database {name}: {e}");
         }
-    }
-}
-
-/// The URL with its database replaced by `name`, keeping user, host, port and parameters.
-fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map(|(b, q)| (b, Some(q))).unwrap_or((url, None));
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
-    let mut out = format!("{}/{name}", &base[..path_start]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
-/// The URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(s), Some(at)) if url[s + 3..at].contains(':') => {
-            let colon = s + 3 + url[s + 3..at].find(':').unwrap_or(0);
-            format!("{}:***{}", &url[..colon], &url[at..])
-        }
-        _ => url.to_string(),
     }
 }
 
@@ -192,11 +59,11 @@ pub async fn run(database_url: &str, employees: usize, concurrency: usize) -> an
     };
     let engine = match backend {
         Backend::Sqlite => "SQLite (temporary file)".to_string(),
-        Backend::Postgres => format!("PostgreSQL (fresh databases on {})", redact(database_url)),
+        Backend::Postgres => format!("PostgreSQL (fresh databases on {})", redacted(database_url)),
     };
     let work = Workload::new(employees)?;
     println!(
-        "loginrec bench ingest: {employees} employees, {} rows for business day {}, {engine}, \
+        "loginrec-bench ingest: {employees} employees, {} rows for business day {}, {engine}, \
          batches of {BATCH_ROWS}, {concurrency} concurrent requests",
         work.rows(),
         work.day
@@ -637,9 +504,9 @@ mod tests {
 
     #[test]
     fn a_password_is_not_shown() {
-        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redacted("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(
-            redact("postgres://postgres@127.0.0.1:5432/postgres"),
+            redacted("postgres://postgres@127.0.0.1:5432/postgres"),
             "postgres://postgres@127.0.0.1:5432/postgres"
         );
         assert_eq!(replace_database("postgres://u@h:5432/postgres?x=1", "b"), "postgres://u@h:5432/b?x=1");

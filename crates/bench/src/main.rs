@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod ingest;
+mod workload;
 
 use clap::{Parser, Subcommand};
 use loginrec_store::DEFAULT_DATABASE_URL;

@@ -17,19 +17,9 @@ use loginrec_store::{Company, Store};
 use crate::masters;
 
 pub async fn open(url: &str) -> anyhow::Result<Store> {
-    Store::connect(url).await.with_context(|| format!("cannot open the database {}", redact_url(url)))
-}
-
-/// The URL without its password, for messages.
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let user_part = &url[scheme + 3..at];
-            let user = user_part.split(':').next().unwrap_or("");
-            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_string(),
-    }
+    Store::connect(url)
+        .await
+        .with_context(|| format!("cannot open the database {}", loginrec_store::url::redacted(url)))
 }
 
 async fn company(store: &Store, code: &str) -> anyhow::Result<Company> {

@@ -23,6 +23,7 @@ mod logs;
 pub mod pipeline;
 mod port;
 pub mod remote;
+pub mod url;
 mod users;
 
 use std::path::Path;
