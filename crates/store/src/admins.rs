@@ -7,6 +7,7 @@
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::{Result, Store, StoreError, now_ms};
 
@@ -51,8 +52,22 @@ fn digest(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-fn admin_from_row(r: &sqlx::any::AnyRow) -> Result<Admin> {
-    Ok(Admin { id: r.try_get(0)?, company_id: r.try_get(1)?, login_id: r.try_get(2)?, password_hash: r.try_get(3)? })
+fn admin_from_row(r: &AnyRow) -> Result<Admin> {
+    Ok(Admin {
+        id: r.try_get("id")?,
+        company_id: r.try_get("company_id")?,
+        login_id: r.try_get("login_id")?,
+        password_hash: r.try_get("password_hash")?,
+    })
+}
+
+fn audit_event_from_row(r: &AnyRow) -> Result<AuditEvent> {
+    Ok(AuditEvent {
+        at_ms: r.try_get("at_ms")?,
+        actor: r.try_get("actor")?,
+        action: r.try_get("action")?,
+        detail: r.try_get("detail")?,
+    })
 }
 
 impl Store {
@@ -120,7 +135,7 @@ impl Store {
         .await?;
         match row {
             None => Ok(None),
-            Some(r) => Ok(Some(Session { admin: admin_from_row(&r)?, csrf_token: r.try_get(4)? })),
+            Some(r) => Ok(Some(Session { admin: admin_from_row(&r)?, csrf_token: r.try_get("csrf_token")? })),
         }
     }
 
@@ -176,15 +191,6 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEvent {
-                    at_ms: r.try_get(0)?,
-                    actor: r.try_get(1)?,
-                    action: r.try_get(2)?,
-                    detail: r.try_get(3)?,
-                })
-            })
-            .collect()
+        rows.iter().map(audit_event_from_row).collect()
     }
 }

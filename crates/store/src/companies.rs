@@ -41,19 +41,20 @@ macro_rules! company_columns {
     };
 }
 
+/// Reads the columns of `company_columns!`.
 fn company_from_row(row: &sqlx::any::AnyRow) -> Result<Company> {
     Ok(Company {
-        id: row.try_get(0)?,
-        code: row.try_get(1)?,
-        name: row.try_get(2)?,
-        time_zone: row.try_get(3)?,
-        lanscope_enabled: row.try_get::<i64, _>(4)? != 0,
-        last_ingest_at_ms: row.try_get(5)?,
-        connector_version: row.try_get(6)?,
-        connector_host: row.try_get(7)?,
-        connector_collection_start: row.try_get(8)?,
-        remote_base_url: row.try_get(9)?,
-        remote_paused_reason: row.try_get(10)?,
+        id: row.try_get("id")?,
+        code: row.try_get("code")?,
+        name: row.try_get("name")?,
+        time_zone: row.try_get("time_zone")?,
+        lanscope_enabled: row.try_get::<i64, _>("lanscope_enabled")? != 0,
+        last_ingest_at_ms: row.try_get("last_ingest_at_ms")?,
+        connector_version: row.try_get("connector_version")?,
+        connector_host: row.try_get("connector_host")?,
+        connector_collection_start: row.try_get("connector_collection_start")?,
+        remote_base_url: row.try_get("remote_base_url")?,
+        remote_paused_reason: row.try_get("remote_paused_reason")?,
     })
 }
 
@@ -127,8 +128,8 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let stored: String = row.try_get(0)?;
-        let company_code: String = row.try_get(1)?;
+        let stored: String = row.try_get("token_sha256")?;
+        let company_code: String = row.try_get("code")?;
         let same: bool = stored.as_bytes().ct_eq(digest.as_bytes()).into();
         if !same || company_code != code {
             return Ok(None);

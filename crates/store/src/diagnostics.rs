@@ -40,6 +40,15 @@ pub struct SharedAccount {
     pub agents: Vec<String>,
 }
 
+fn unlinked_account_from_row(r: &sqlx::any::AnyRow) -> Result<UnlinkedAccount> {
+    Ok(UnlinkedAccount {
+        account: r.try_get("account")?,
+        logs: r.try_get("logs")?,
+        first_ms: r.try_get("first_ms")?,
+        last_ms: r.try_get("last_ms")?,
+    })
+}
+
 fn ts(ms: i64) -> Result<Timestamp> {
     Timestamp::from_millisecond(ms).map_err(|e| StoreError::corrupt(format!("instant {ms}: {e}")))
 }
@@ -47,7 +56,8 @@ fn ts(ms: i64) -> Result<Timestamp> {
 impl Store {
     pub async fn unlinked_accounts(&self, company_id: i64) -> Result<Vec<UnlinkedAccount>> {
         let rows = sqlx::query(
-            "SELECT l.account, COUNT(*), MIN(l.event_at_ms), MAX(l.event_at_ms) FROM logs l \
+            "SELECT l.account, COUNT(*) AS logs, MIN(l.event_at_ms) AS first_ms, MAX(l.event_at_ms) AS last_ms \
+             FROM logs l \
              WHERE l.company_id = $1 AND NOT EXISTS (SELECT 1 FROM link_history h \
                  WHERE h.company_id = l.company_id AND h.account = l.account \
                  AND (h.from_ms IS NULL OR h.from_ms <= l.event_at_ms) AND (h.to_ms IS NULL OR l.event_at_ms < h.to_ms)) \
@@ -56,16 +66,7 @@ impl Store {
         .bind(company_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(UnlinkedAccount {
-                    account: r.try_get(0)?,
-                    logs: r.try_get(1)?,
-                    first_ms: r.try_get(2)?,
-                    last_ms: r.try_get(3)?,
-                })
-            })
-            .collect()
+        rows.iter().map(unlinked_account_from_row).collect()
     }
 
     /// Departments cut at another time than LanScope's collection start: now, or on a day that
@@ -151,8 +152,8 @@ impl Store {
             .await?;
             let mut by_day: BTreeMap<Date, BTreeSet<String>> = BTreeMap::new();
             for r in rows {
-                let day = business_day(ts(r.try_get(0)?)?, &tz, collection_start);
-                by_day.entry(day).or_default().insert(r.try_get(1)?);
+                let day = business_day(ts(r.try_get("event_at_ms")?)?, &tz, collection_start);
+                by_day.entry(day).or_default().insert(r.try_get("agent_no")?);
             }
             for (day, agents) in by_day.into_iter().filter(|(_, a)| a.len() > 1) {
                 out.push(SharedAccount { account: account.clone(), day, agents: agents.into_iter().collect() });

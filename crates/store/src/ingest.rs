@@ -134,7 +134,7 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await?
                 .iter()
-                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .map(|r| Ok((r.try_get("event_at_ms")?, r.try_get("idem_key")?)))
                 .collect::<Result<_>>()?;
             let by_key: BTreeMap<(i64, &str), &AcceptedRow> =
                 chunk.iter().map(|r| ((r.event_at_ms, r.key.as_str()), *r)).collect();

@@ -26,6 +26,14 @@ pub struct LinkRow {
     pub service_account: Option<String>,
 }
 
+fn link_row_from_row(r: &sqlx::any::AnyRow) -> Result<LinkRow> {
+    Ok(LinkRow {
+        employee_code: r.try_get("employee_code")?,
+        full_name: r.try_get("full_name")?,
+        service_account: r.try_get("service_account")?,
+    })
+}
+
 struct UserState {
     code: String,
     name: String,
@@ -55,9 +63,9 @@ impl Store {
         .await?
         .iter()
         .map(|r| {
-            let last: String = r.try_get(2)?;
-            let first: String = r.try_get(3)?;
-            Ok((r.try_get(0)?, (r.try_get(1)?, format!("{last} {first}"))))
+            let last: String = r.try_get("last_name")?;
+            let first: String = r.try_get("first_name")?;
+            Ok((r.try_get("employee_key")?, (r.try_get("code")?, format!("{last} {first}"))))
         })
         .collect::<Result<_>>()?;
         let users: BTreeMap<String, UserState> = sqlx::query(
@@ -68,8 +76,13 @@ impl Store {
         .await?
         .iter()
         .map(|r| {
-            let removed: Option<i64> = r.try_get(3)?;
-            Ok((r.try_get(0)?, UserState { code: r.try_get(1)?, name: r.try_get(2)?, removed: removed.is_some() }))
+            let removed: Option<i64> = r.try_get("removed_at_ms")?;
+            let user = UserState {
+                code: r.try_get("employee_code")?,
+                name: r.try_get("full_name")?,
+                removed: removed.is_some(),
+            };
+            Ok((r.try_get("employee_key")?, user))
         })
         .collect::<Result<_>>()?;
         let mut result = SyncResult::default();
@@ -130,11 +143,7 @@ impl Store {
         .bind(company_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(LinkRow { employee_code: r.try_get(0)?, full_name: r.try_get(1)?, service_account: r.try_get(2)? })
-            })
-            .collect()
+        rows.iter().map(link_row_from_row).collect()
     }
 
     /// Sets the サービスアカウント of the listed users (by 打刻先アカウント) from now on, in one
