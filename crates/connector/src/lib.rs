@@ -32,17 +32,19 @@ pub enum OnceOutcome {
     Failed(DeliveryError),
 }
 
+/// The outbox and the sender of a configuration.
+async fn open(config: &Config, config_path: &Path) -> anyhow::Result<(Outbox, Sender)> {
+    let outbox = Outbox::open(&config.data_dir(config_path)).await?;
+    let sender = Sender::new(config)?;
+    Ok((outbox, sender))
+}
+
 /// Reads what is in the folder (waiting for files that are still being written), delivers
 /// everything, and returns.
 pub async fn run_once(config: &Config, config_path: &Path, policy: RetryPolicy) -> anyhow::Result<OnceOutcome> {
-    let outbox = Outbox::open(&config.data_dir(config_path)).await?;
-    let sender = Sender::new(config)?;
-    tracing::info!(
-        folder = %config.log_dir.display(),
-        server = %config.server_url,
-        version = env!("CARGO_PKG_VERSION"),
-        "The connector runs once."
-    );
+    let (outbox, sender) = open(config, config_path).await?;
+    let (folder, server, version) = (config.log_dir.display(), &config.server_url, env!("CARGO_PKG_VERSION"));
+    tracing::info!(%folder, %server, version, "The connector runs once.");
     let settle = Duration::from_secs(config.settle_seconds);
     let options = config.read_options();
     // Files still being written are waited for, a settle time at a time, up to a limit.
@@ -127,14 +129,9 @@ pub async fn run_daemon(
     config_path: &Path,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let outbox = Outbox::open(&config.data_dir(config_path)).await?;
-    let sender = Sender::new(config)?;
-    tracing::info!(
-        folder = %config.log_dir.display(),
-        server = %config.server_url,
-        version = env!("CARGO_PKG_VERSION"),
-        "The connector started."
-    );
+    let (outbox, sender) = open(config, config_path).await?;
+    let (folder, server, version) = (config.log_dir.display(), &config.server_url, env!("CARGO_PKG_VERSION"));
+    tracing::info!(%folder, %server, version, "The connector started.");
     let (stop_tx, stop) = Stop::channel();
     let work = daemon_loop(config, &outbox, &sender, stop);
     tokio::pin!(work, shutdown);
