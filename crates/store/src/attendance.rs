@@ -109,6 +109,15 @@ pub struct TimecardRow {
     pub clock_out: Option<PunchView>,
 }
 
+/// An employee with its department, over `employees e JOIN departments d`, as
+/// [`employee_from_row`] reads it.
+macro_rules! employee_columns {
+    () => {
+        "e.id, e.code, e.last_name, e.first_name, d.code AS department_code, d.name AS department_name, \
+         e.employment_type, e.deleted_at_ms"
+    };
+}
+
 fn new_employee_key() -> String {
     let bytes: [u8; 16] = rand::rng().random();
     hex::encode(bytes)
@@ -164,9 +173,9 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(DepartmentInput {
-                    code: r.try_get(0)?,
-                    name: r.try_get(1)?,
-                    day_change: minutes_to_day_change(r.try_get(2)?)?,
+                    code: r.try_get("code")?,
+                    name: r.try_get("name")?,
+                    day_change: minutes_to_day_change(r.try_get("day_change_minutes")?)?,
                 })
             })
             .collect()
@@ -258,29 +267,30 @@ impl Store {
     }
 
     /// 日別データ: every live employee (optionally of one department) with the punches of `date`.
+    /// An empty department code, as the screen's すべて choice sends it, lists every department.
     pub async fn daily(&self, company_id: i64, date: Date, department_code: Option<&str>) -> Result<Vec<DailyRow>> {
-        let rows = sqlx::query(
-            "SELECT e.id, e.code, e.last_name, e.first_name, d.code, d.name, e.employment_type \
-             FROM employees e JOIN departments d ON d.id = e.department_id \
-             WHERE e.company_id = $1 AND e.deleted_at_ms IS NULL AND ($2 = '' OR d.code = $2) ORDER BY e.code",
-        )
-        .bind(company_id)
-        .bind(department_code.unwrap_or(""))
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = concat!(
+            "SELECT ",
+            employee_columns!(),
+            " FROM employees e JOIN departments d ON d.id = e.department_id \
+             WHERE e.company_id = $1 AND e.deleted_at_ms IS NULL AND ($2 IS NULL OR d.code = $2) ORDER BY e.code"
+        );
+        let rows = sqlx::query(sql)
+            .bind(company_id)
+            .bind(department_code.filter(|code| !code.is_empty()))
+            .fetch_all(&self.pool)
+            .await?;
         let punches = self.punches_between(company_id, date, date).await?;
         let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let id: i64 = r.try_get(0)?;
-            let last: String = r.try_get(2)?;
-            let first: String = r.try_get(3)?;
-            let day = punches.get(&(id, date));
+        for r in &rows {
+            let employee = employee_from_row(r)?;
+            let day = punches.get(&(employee.id, date));
             out.push(DailyRow {
-                employee_code: r.try_get(1)?,
-                full_name: format!("{last} {first}"),
-                department_code: r.try_get(4)?,
-                department_name: r.try_get(5)?,
-                employment_type: r.try_get(6)?,
+                full_name: employee.full_name(),
+                employee_code: employee.code,
+                department_code: employee.department_code,
+                department_name: employee.department_name,
+                employment_type: employee.employment_type,
                 clock_in: day.and_then(|d| d.get(&PunchKind::ClockIn)).cloned(),
                 clock_out: day.and_then(|d| d.get(&PunchKind::ClockOut)).cloned(),
             });
@@ -295,7 +305,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .map(|r| Ok((r.try_get("id")?, r.try_get("code")?)))
             .collect::<Result<_>>()?;
         let punches = self.punches_between(company_id, from, to).await?;
         let mut out: Vec<TimecardRow> = punches
@@ -332,11 +342,11 @@ impl Store {
             .await?;
         let mut out: BTreeMap<(i64, Date), BTreeMap<PunchKind, PunchView>> = BTreeMap::new();
         for r in rows {
-            let date = parse_date(&r.try_get::<String, _>(1)?)?;
-            let Some(kind) = PunchKind::from_code(r.try_get(2)?) else { continue };
-            out.entry((r.try_get(0)?, date))
+            let date = parse_date(&r.try_get::<String, _>("business_date")?)?;
+            let Some(kind) = PunchKind::from_code(r.try_get("kind")?) else { continue };
+            out.entry((r.try_get("employee_id")?, date))
                 .or_default()
-                .insert(kind, PunchView { at_ms: r.try_get(3)?, method: r.try_get(4)? });
+                .insert(kind, PunchView { at_ms: r.try_get("at_ms")?, method: r.try_get("method")? });
         }
         Ok(out)
     }
@@ -443,43 +453,37 @@ impl Store {
 
     /// 従業員設定: live employees by code, then (when asked) the deleted ones.
     pub async fn employee_list(&self, company_id: i64, include_deleted: bool) -> Result<Vec<Employee>> {
-        let rows = sqlx::query(
-            "SELECT e.id, e.code, e.last_name, e.first_name, d.code, d.name, e.employment_type, e.deleted_at_ms \
-             FROM employees e JOIN departments d ON d.id = e.department_id \
+        let sql = concat!(
+            "SELECT ",
+            employee_columns!(),
+            " FROM employees e JOIN departments d ON d.id = e.department_id \
              WHERE e.company_id = $1 AND (e.deleted_at_ms IS NULL OR $2 = 1) \
-             ORDER BY CASE WHEN e.deleted_at_ms IS NULL THEN 0 ELSE 1 END, e.code, e.id",
-        )
-        .bind(company_id)
-        .bind(i64::from(include_deleted))
-        .fetch_all(&self.pool)
-        .await?;
+             ORDER BY CASE WHEN e.deleted_at_ms IS NULL THEN 0 ELSE 1 END, e.code, e.id"
+        );
+        let rows = sqlx::query(sql).bind(company_id).bind(i64::from(include_deleted)).fetch_all(&self.pool).await?;
         rows.iter().map(employee_from_row).collect()
     }
 
     /// One employee of the company, live or deleted (`None` for another company's).
     pub async fn employee(&self, company_id: i64, id: i64) -> Result<Option<Employee>> {
-        let row = sqlx::query(
-            "SELECT e.id, e.code, e.last_name, e.first_name, d.code, d.name, e.employment_type, e.deleted_at_ms \
-             FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.company_id = $1 AND e.id = $2",
-        )
-        .bind(company_id)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let sql = concat!(
+            "SELECT ",
+            employee_columns!(),
+            " FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.company_id = $1 AND e.id = $2"
+        );
+        let row = sqlx::query(sql).bind(company_id).bind(id).fetch_optional(&self.pool).await?;
         row.as_ref().map(employee_from_row).transpose()
     }
 
     /// The employee a code names: the live one, else the one deleted last.
     pub async fn employee_by_code(&self, company_id: i64, code: &str) -> Result<Option<Employee>> {
-        let row = sqlx::query(
-            "SELECT e.id, e.code, e.last_name, e.first_name, d.code, d.name, e.employment_type, e.deleted_at_ms \
-             FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.company_id = $1 AND e.code = $2 \
-             ORDER BY CASE WHEN e.deleted_at_ms IS NULL THEN 0 ELSE 1 END, e.deleted_at_ms DESC, e.id DESC LIMIT 1",
-        )
-        .bind(company_id)
-        .bind(code)
-        .fetch_optional(&self.pool)
-        .await?;
+        let sql = concat!(
+            "SELECT ",
+            employee_columns!(),
+            " FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.company_id = $1 AND e.code = $2 \
+             ORDER BY CASE WHEN e.deleted_at_ms IS NULL THEN 0 ELSE 1 END, e.deleted_at_ms DESC, e.id DESC LIMIT 1"
+        );
+        let row = sqlx::query(sql).bind(company_id).bind(code).fetch_optional(&self.pool).await?;
         row.as_ref().map(employee_from_row).transpose()
     }
 
@@ -637,15 +641,15 @@ impl Store {
             .await?;
         let mut days: BTreeMap<Date, TimecardRow> = BTreeMap::new();
         for r in rows {
-            let date = parse_date(&r.try_get::<String, _>(0)?)?;
-            let Some(kind) = PunchKind::from_code(r.try_get(1)?) else { continue };
+            let date = parse_date(&r.try_get::<String, _>("business_date")?)?;
+            let Some(kind) = PunchKind::from_code(r.try_get("kind")?) else { continue };
             let row = days.entry(date).or_insert_with(|| TimecardRow {
                 employee_code: code.clone(),
                 business_date: date,
                 clock_in: None,
                 clock_out: None,
             });
-            let punch = Some(PunchView { at_ms: r.try_get(2)?, method: r.try_get(3)? });
+            let punch = Some(PunchView { at_ms: r.try_get("at_ms")?, method: r.try_get("method")? });
             match kind {
                 PunchKind::ClockIn => row.clock_in = punch,
                 PunchKind::ClockOut => row.clock_out = punch,
@@ -661,23 +665,24 @@ pub(crate) fn day_change_minutes(change: DayChangeTime) -> i64 {
 
 fn department_from_row(r: &sqlx::any::AnyRow) -> Result<Department> {
     Ok(Department {
-        id: r.try_get(0)?,
-        code: r.try_get(1)?,
-        name: r.try_get(2)?,
-        day_change: minutes_to_day_change(r.try_get(3)?)?,
+        id: r.try_get("id")?,
+        code: r.try_get("code")?,
+        name: r.try_get("name")?,
+        day_change: minutes_to_day_change(r.try_get("day_change_minutes")?)?,
     })
 }
 
+/// Reads the columns of `employee_columns!`.
 fn employee_from_row(r: &sqlx::any::AnyRow) -> Result<Employee> {
     Ok(Employee {
-        id: r.try_get(0)?,
-        code: r.try_get(1)?,
-        last_name: r.try_get(2)?,
-        first_name: r.try_get(3)?,
-        department_code: r.try_get(4)?,
-        department_name: r.try_get(5)?,
-        employment_type: r.try_get(6)?,
-        deleted_at_ms: r.try_get(7)?,
+        id: r.try_get("id")?,
+        code: r.try_get("code")?,
+        last_name: r.try_get("last_name")?,
+        first_name: r.try_get("first_name")?,
+        department_code: r.try_get("department_code")?,
+        department_name: r.try_get("department_name")?,
+        employment_type: r.try_get("employment_type")?,
+        deleted_at_ms: r.try_get("deleted_at_ms")?,
     })
 }
 
@@ -698,11 +703,12 @@ async fn live_code_holder(
     except: Option<i64>,
 ) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar(
-        "SELECT id FROM employees WHERE company_id = $1 AND code = $2 AND deleted_at_ms IS NULL AND id <> $3",
+        "SELECT id FROM employees WHERE company_id = $1 AND code = $2 AND deleted_at_ms IS NULL \
+         AND ($3 IS NULL OR id <> $3)",
     )
     .bind(company_id)
     .bind(code)
-    .bind(except.unwrap_or(0))
+    .bind(except)
     .fetch_optional(&mut **tx)
     .await?)
 }
