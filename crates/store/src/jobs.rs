@@ -11,6 +11,7 @@
 //!   that lost its lease cannot overwrite the new holder's result.
 
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::{Backend, Result, Store, now_ms};
 
@@ -41,6 +42,30 @@ pub struct JobRecord {
     pub locked_by: Option<String>,
     pub finished_at_ms: Option<i64>,
     pub result: Option<String>,
+}
+
+/// Reads a claimed job: the columns the claim returns.
+fn job_from_row(r: &AnyRow) -> Result<Job> {
+    Ok(Job {
+        id: r.try_get("id")?,
+        kind: r.try_get("kind")?,
+        company_id: r.try_get("company_id")?,
+        slot: r.try_get("slot")?,
+        attempts: r.try_get("attempts")?,
+    })
+}
+
+fn job_record_from_row(r: &AnyRow) -> Result<JobRecord> {
+    Ok(JobRecord {
+        kind: r.try_get("kind")?,
+        company_id: r.try_get("company_id")?,
+        slot: r.try_get("slot")?,
+        state: r.try_get("state")?,
+        attempts: r.try_get("attempts")?,
+        locked_by: r.try_get("locked_by")?,
+        finished_at_ms: r.try_get("finished_at_ms")?,
+        result: r.try_get("result")?,
+    })
 }
 
 /// After this many failed attempts a job stays `failed` until the next slot.
@@ -83,16 +108,7 @@ impl Store {
         };
         let _guard = self.write_guard().await;
         let row = sqlx::query(sql).bind(worker).bind(now + lease_ms).bind(now).fetch_optional(&self.pool).await?;
-        row.map(|r| {
-            Ok(Job {
-                id: r.try_get(0)?,
-                kind: r.try_get(1)?,
-                company_id: r.try_get(2)?,
-                slot: r.try_get(3)?,
-                attempts: r.try_get(4)?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(job_from_row).transpose()
     }
 
     /// Records the outcome of a job this worker holds. A failure is retried later unless it
@@ -126,30 +142,18 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Jobs of a kind, newest first (for the pages and for tests).
+    /// Jobs of a kind, newest first (for the pages and for tests); of one company, or of all
+    /// when `company_id` is `None`.
     pub async fn jobs(&self, kind: &str, company_id: Option<i64>) -> Result<Vec<JobRecord>> {
         let rows = sqlx::query(
             "SELECT kind, company_id, slot, state, attempts, locked_by, finished_at_ms, result FROM jobs \
-             WHERE kind = $1 AND ($2 < 0 OR company_id = $2) ORDER BY slot DESC, id DESC LIMIT 100",
+             WHERE kind = $1 AND ($2 IS NULL OR company_id = $2) ORDER BY slot DESC, id DESC LIMIT 100",
         )
         .bind(kind)
-        .bind(company_id.unwrap_or(-1))
+        .bind(company_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(JobRecord {
-                    kind: r.try_get(0)?,
-                    company_id: r.try_get(1)?,
-                    slot: r.try_get(2)?,
-                    state: r.try_get(3)?,
-                    attempts: r.try_get(4)?,
-                    locked_by: r.try_get(5)?,
-                    finished_at_ms: r.try_get(6)?,
-                    result: r.try_get(7)?,
-                })
-            })
-            .collect()
+        rows.iter().map(job_record_from_row).collect()
     }
 
     /// Jobs waiting or running (the queue depth of `/metrics`).

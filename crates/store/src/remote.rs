@@ -17,6 +17,7 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::users::SyncResult;
 use crate::{Backend, Company, Result, Store, StoreError, now_ms};
@@ -86,6 +87,49 @@ pub struct ApiTimeRecord {
     pub code: i64,
     pub division_code: String,
     pub division_name: String,
+}
+
+/// Reads a claimed outbox row with its company's remote service (an unset service reads as empty:
+/// the claim only takes rows of companies in remote mode).
+fn remote_punch_from_row(r: &AnyRow) -> Result<RemotePunch> {
+    Ok(RemotePunch {
+        id: r.try_get("id")?,
+        company_id: r.try_get("company_id")?,
+        time_zone: r.try_get("time_zone")?,
+        employee_key: r.try_get("employee_key")?,
+        business_date: r.try_get("business_date")?,
+        kind: r.try_get("kind")?,
+        at_ms: r.try_get("at_ms")?,
+        remote: RemoteConfig {
+            base_url: r.try_get::<Option<String>, _>("remote_base_url")?.unwrap_or_default(),
+            token: r.try_get::<Option<String>, _>("remote_token")?.unwrap_or_default(),
+            settle_minutes: r.try_get("remote_settle_minutes")?,
+        },
+    })
+}
+
+/// Reads the columns of an employee with its department as `GET /employees` lists them.
+fn remote_employee_from_row(r: &AnyRow) -> Result<RemoteEmployee> {
+    Ok(RemoteEmployee {
+        key: r.try_get("employee_key")?,
+        code: r.try_get("code")?,
+        last_name: r.try_get("last_name")?,
+        first_name: r.try_get("first_name")?,
+        division_code: r.try_get("division_code")?,
+        division_name: r.try_get("division_name")?,
+        type_name: r.try_get("employment_type")?,
+    })
+}
+
+fn api_time_record_from_row(r: &AnyRow) -> Result<ApiTimeRecord> {
+    Ok(ApiTimeRecord {
+        date: r.try_get("date")?,
+        employee_key: r.try_get("employee_key")?,
+        at_ms: r.try_get("at_ms")?,
+        code: r.try_get("code")?,
+        division_code: r.try_get("division_code")?,
+        division_name: r.try_get("division_name")?,
+    })
 }
 
 fn digest(token: &str) -> String {
@@ -162,10 +206,12 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?;
         let Some(row) = row else { return Ok(None) };
-        let base: Option<String> = row.try_get(0)?;
-        let token: Option<String> = row.try_get(1)?;
+        let base: Option<String> = row.try_get("remote_base_url")?;
+        let token: Option<String> = row.try_get("remote_token")?;
         Ok(match (base, token) {
-            (Some(base_url), Some(token)) => Some(RemoteConfig { base_url, token, settle_minutes: row.try_get(2)? }),
+            (Some(base_url), Some(token)) => {
+                Some(RemoteConfig { base_url, token, settle_minutes: row.try_get("remote_settle_minutes")? })
+            }
             _ => None,
         })
     }
@@ -227,20 +273,7 @@ impl Store {
             .bind(id)
             .fetch_one(&self.pool)
             .await?;
-            out.push(RemotePunch {
-                id: r.try_get(0)?,
-                company_id: r.try_get(1)?,
-                time_zone: r.try_get(2)?,
-                employee_key: r.try_get(3)?,
-                business_date: r.try_get(4)?,
-                kind: r.try_get(5)?,
-                at_ms: r.try_get(6)?,
-                remote: RemoteConfig {
-                    base_url: r.try_get::<Option<String>, _>(7)?.unwrap_or_default(),
-                    token: r.try_get::<Option<String>, _>(8)?.unwrap_or_default(),
-                    settle_minutes: r.try_get(9)?,
-                },
-            });
+            out.push(remote_punch_from_row(&r)?);
         }
         Ok(out)
     }
@@ -284,12 +317,12 @@ impl Store {
     /// Outbox rows by state, for diagnostics and tests.
     pub async fn remote_punch_states(&self, company_id: i64) -> Result<Vec<(String, i64)>> {
         let rows = sqlx::query(
-            "SELECT state, COUNT(*) FROM remote_punches WHERE company_id = $1 GROUP BY state ORDER BY state",
+            "SELECT state, COUNT(*) AS punches FROM remote_punches WHERE company_id = $1 GROUP BY state ORDER BY state",
         )
         .bind(company_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        rows.iter().map(|r| Ok((r.try_get("state")?, r.try_get("punches")?))).collect()
     }
 
     /// Makes the local attendance tables mirror the remote service's employees (the master in
@@ -382,26 +415,15 @@ impl Store {
     /// Live employees with their department, for `GET /employees`.
     pub async fn api_employees(&self, company_id: i64) -> Result<Vec<RemoteEmployee>> {
         let rows = sqlx::query(
-            "SELECT e.employee_key, e.code, e.last_name, e.first_name, d.code, d.name, e.employment_type \
+            "SELECT e.employee_key, e.code, e.last_name, e.first_name, d.code AS division_code, \
+                    d.name AS division_name, e.employment_type \
              FROM employees e JOIN departments d ON d.id = e.department_id \
              WHERE e.company_id = $1 AND e.deleted_at_ms IS NULL ORDER BY e.code",
         )
         .bind(company_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(RemoteEmployee {
-                    key: r.try_get(0)?,
-                    code: r.try_get(1)?,
-                    last_name: r.try_get(2)?,
-                    first_name: r.try_get(3)?,
-                    division_code: r.try_get(4)?,
-                    division_name: r.try_get(5)?,
-                    type_name: r.try_get(6)?,
-                })
-            })
-            .collect()
+        rows.iter().map(remote_employee_from_row).collect()
     }
 
     /// `POST /daily-workings/timerecord/{employeeKey}`: the record is kept as received, and the
@@ -452,32 +474,22 @@ impl Store {
     /// the break records received through the API.
     pub async fn api_timerecords(&self, company_id: i64, from: Date, to: Date) -> Result<Vec<ApiTimeRecord>> {
         let rows = sqlx::query(
-            "SELECT p.business_date, e.employee_key, p.at_ms, p.kind, d.code, d.name FROM punches p \
+            "SELECT p.business_date AS date, e.employee_key, p.at_ms, p.kind AS code, d.code AS division_code, \
+                    d.name AS division_name FROM punches p \
              JOIN employees e ON e.id = p.employee_id JOIN departments d ON d.id = e.department_id \
              WHERE p.company_id = $1 AND p.business_date >= $2 AND p.business_date <= $3 \
              UNION ALL \
              SELECT a.date, e.employee_key, a.at_ms, a.code, d.code, d.name FROM api_timerecords a \
              JOIN employees e ON e.id = a.employee_id JOIN departments d ON d.id = e.department_id \
              WHERE a.company_id = $1 AND a.date >= $2 AND a.date <= $3 AND a.code IN (3, 4) \
-             ORDER BY 1, 2, 3",
+             ORDER BY date, employee_key, at_ms",
         )
         .bind(company_id)
         .bind(from.to_string())
         .bind(to.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ApiTimeRecord {
-                    date: r.try_get(0)?,
-                    employee_key: r.try_get(1)?,
-                    at_ms: r.try_get(2)?,
-                    code: r.try_get(3)?,
-                    division_code: r.try_get(4)?,
-                    division_name: r.try_get(5)?,
-                })
-            })
-            .collect()
+        rows.iter().map(api_time_record_from_row).collect()
     }
 
     /// How many records the API received (for tests that count deliveries).
