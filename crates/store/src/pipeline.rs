@@ -119,7 +119,8 @@ impl Scope {
             .collect()
     }
 
-    /// The smallest and largest date of the scope as stored text, for a coarse SQL filter.
+    /// The smallest and largest date of the scope as stored text, for a coarse SQL filter. An open
+    /// end is the extreme date rather than NULL, so that the filter stays an index range.
     fn date_bounds(&self) -> (String, String) {
         let all: Vec<&DateRange> = self.ranges.values().flatten().collect();
         let from = if all.iter().any(|r| r.from.is_none()) { None } else { all.iter().filter_map(|r| r.from).min() };
@@ -447,6 +448,8 @@ pub(crate) async fn rederive_with(
                 {
                     continue;
                 }
+                // An open end is the extreme instant rather than NULL: the bounds stay an index
+                // range over `logs_by_account`.
                 segments.push((
                     *employee,
                     link.account.as_str(),
