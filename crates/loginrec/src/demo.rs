@@ -60,7 +60,7 @@ pub async fn run(listen: SocketAddr, data_dir: &Path, users: usize, serve_foreve
         .map_err(|e| anyhow::anyhow!("demo links: {:?}", e))?;
     let linked = store.apply_links(company.id, &plan).await?;
     let token = store.issue_token(company.id).await?;
-    let admin_password = loginrec_store::admins::random_token()[..16].to_string();
+    let admin_password = loginrec_store::tokens::random_token()[..16].to_string();
     let hash = loginrec_server::hash_password(admin_password.clone()).await?;
     store.upsert_admin(company.id, "admin", &hash).await?;
 

@@ -4,8 +4,6 @@
 //! the store keeps PHC strings. Session ids and CSRF tokens are random 256-bit values; only a
 //! digest of the session id is stored, so a copy of the database opens no session.
 
-use rand::Rng;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -41,15 +39,6 @@ pub struct AuditEvent {
     pub actor: String,
     pub action: String,
     pub detail: String,
-}
-
-pub fn random_token() -> String {
-    let bytes: [u8; 32] = rand::rng().random();
-    hex::encode(bytes)
-}
-
-fn digest(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
 }
 
 fn admin_from_row(r: &AnyRow) -> Result<Admin> {
@@ -111,13 +100,13 @@ impl Store {
 
     /// Opens a session; returns the id for the cookie (never stored as is).
     pub async fn create_session(&self, admin_id: i64, ttl_ms: i64) -> Result<String> {
-        let id = random_token();
+        let id = crate::tokens::random_token();
         let _guard = self.write_guard().await;
         sqlx::query("DELETE FROM sessions WHERE expires_at_ms < $1").bind(now_ms()).execute(&self.pool).await?;
         sqlx::query("INSERT INTO sessions (id_sha256, admin_id, csrf_token, expires_at_ms) VALUES ($1, $2, $3, $4)")
-            .bind(digest(&id))
+            .bind(crate::tokens::digest(&id))
             .bind(admin_id)
-            .bind(random_token())
+            .bind(crate::tokens::random_token())
             .bind(now_ms() + ttl_ms)
             .execute(&self.pool)
             .await?;
@@ -129,7 +118,7 @@ impl Store {
             "SELECT a.id, a.company_id, a.login_id, a.password_hash, s.csrf_token FROM sessions s \
              JOIN admins a ON a.id = s.admin_id WHERE s.id_sha256 = $1 AND s.expires_at_ms > $2",
         )
-        .bind(digest(id))
+        .bind(crate::tokens::digest(id))
         .bind(now_ms())
         .fetch_optional(&self.pool)
         .await?;
@@ -141,7 +130,10 @@ impl Store {
 
     pub async fn delete_session(&self, id: &str) -> Result<()> {
         let _guard = self.write_guard().await;
-        sqlx::query("DELETE FROM sessions WHERE id_sha256 = $1").bind(digest(id)).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE id_sha256 = $1")
+            .bind(crate::tokens::digest(id))
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -3,9 +3,6 @@
 //! A token is shown once, when issued; only its SHA-256 is stored. Issuing a new token
 //! revokes every older one of the company.
 
-use rand::Rng;
-use rand::distr::Alphanumeric;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 use subtle::ConstantTimeEq;
 
@@ -58,10 +55,6 @@ fn company_from_row(row: &sqlx::any::AnyRow) -> Result<Company> {
     })
 }
 
-fn token_digest(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
 impl Store {
     pub async fn create_company(&self, code: &str, name: &str, time_zone: &str) -> Result<Company> {
         crate::time_zone(time_zone)?;
@@ -94,7 +87,7 @@ impl Store {
     /// Enables LanScope integration for the company and issues a new 32-character access
     /// token, revoking the old ones. The token is returned once and never stored.
     pub async fn issue_token(&self, company_id: i64) -> Result<String> {
-        let token: String = rand::rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect();
+        let token = crate::tokens::alphanumeric(32);
         let now = now_ms();
         let _guard = self.write_guard().await;
         let mut tx = self.pool.begin().await?;
@@ -105,7 +98,7 @@ impl Store {
             .await?;
         sqlx::query("INSERT INTO access_tokens (company_id, token_sha256, created_at_ms) VALUES ($1, $2, $3)")
             .bind(company_id)
-            .bind(token_digest(&token))
+            .bind(crate::tokens::digest(&token))
             .bind(now)
             .execute(&mut *tx)
             .await?;
@@ -119,7 +112,7 @@ impl Store {
 
     /// The company whose live token this is, if the code matches too.
     pub async fn company_for_token(&self, code: &str, token: &str) -> Result<Option<Company>> {
-        let digest = token_digest(token);
+        let digest = crate::tokens::digest(token);
         let row = sqlx::query(
             "SELECT t.token_sha256, c.code FROM access_tokens t JOIN companies c ON c.id = t.company_id \
              WHERE t.token_sha256 = $1 AND t.revoked_at_ms IS NULL AND c.lanscope_enabled = 1",

@@ -9,6 +9,18 @@
 //! — an ingest ([`Store::ingest`]), a master change with its effective date ([`history`],
 //! the attendance module's imports and edits), an API or 手入力 punch — re-derives the
 //! employee-days it affects through it, in the same transaction.
+//!
+//! The modules follow the two systems and the flow between them:
+//! - ログイン記録: [`ingest`](Store::ingest) and `logs` (what the connector delivered), `users`
+//!   and [`history`] (ユーザー設定, サービスアカウント links and every master change with its
+//!   effective date), [`admins`] (administrators, sessions, the audit trail), `companies`,
+//!   [`jobs`] (leases of the background jobs), [`diagnostics`] (the FAQ's four cases);
+//! - the one derivation, [`pipeline`], and the attendance system it hands punches to, `port`:
+//!   the embedded module or a remote service;
+//! - the embedded 勤革時 module, `attendance`: its masters, time cards, 手入力 punches and
+//!   its KING OF TIME-shaped API;
+//! - the remote client's outbox, [`remote`];
+//! - [`tokens`] and [`url`]: secrets and database URLs, written once.
 #![forbid(unsafe_code)]
 
 pub mod admins;
@@ -23,6 +35,7 @@ mod logs;
 pub mod pipeline;
 mod port;
 pub mod remote;
+pub mod tokens;
 pub mod url;
 mod users;
 
@@ -37,8 +50,8 @@ use tokio::sync::Mutex;
 
 pub use admins::{Admin, AuditEvent, Session};
 pub use attendance::{
-    DailyRow, Department, DepartmentInput, EMPLOYMENT_TYPES, Employee, EmployeeDetails, EmployeeInput, MANUAL_METHOD,
-    PunchView, TimecardRow,
+    ApiTimeRecord, DailyRow, Department, DepartmentInput, EMPLOYMENT_TYPES, Employee, EmployeeDetails, EmployeeInput,
+    MANUAL_METHOD, PunchView, TimecardRow,
 };
 pub use companies::Company;
 pub use error::{Missing, Refusal, StoreError, Taken};

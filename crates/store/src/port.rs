@@ -21,7 +21,7 @@ use loginrec_rules::{EmployeeSchedule, Method, Punch, PunchKind, ResolvedDay};
 use sqlx::{AnyConnection, Row};
 
 use crate::pipeline::{CompanyContext, DayChange, DayMap, DayRows, Recomputed, SentDifference, day_end};
-use crate::{Result, StoreError};
+use crate::{Result, StoreError, now_ms};
 
 /// What ログイン記録 needs of the attendance system the punches go to.
 pub(crate) trait AttendancePunches {
@@ -70,7 +70,7 @@ impl AttendancePunches for Embedded {
         _keys: &BTreeMap<i64, (String, String)>,
         changes: Vec<DayChange>,
     ) -> Result<Recomputed> {
-        crate::pipeline::write_changes(conn, ctx.id, &changes).await?;
+        write_changes(conn, ctx.id, &changes).await?;
         Ok(Recomputed { changes, sent_differences: Vec::new() })
     }
 }
@@ -223,4 +223,64 @@ pub(crate) async fn is_remote<'e>(
         .fetch_optional(executor)
         .await?;
     Ok(url.flatten().is_some())
+}
+
+/// Writes the changed days into the cache: multi-row upserts and deletes.
+pub(crate) async fn write_changes(conn: &mut AnyConnection, company_id: i64, changes: &[DayChange]) -> Result<()> {
+    let mut upserts: Vec<(i64, String, i64, i64, &'static str)> = Vec::new();
+    let mut deletes: Vec<(i64, String, i64)> = Vec::new();
+    for c in changes {
+        for kind in [PunchKind::ClockIn, PunchKind::ClockOut] {
+            let (before, after) = (c.before.get(kind), c.after.get(kind));
+            if before == after {
+                continue;
+            }
+            let code = i64::from(kind.code());
+            match after {
+                Some(p) => upserts.push((
+                    c.employee_id,
+                    c.business_date.to_string(),
+                    code,
+                    p.at.as_millisecond(),
+                    p.method.label(),
+                )),
+                None => deletes.push((c.employee_id, c.business_date.to_string(), code)),
+            }
+        }
+    }
+    let now = now_ms();
+    for chunk in upserts.chunks(100) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = 3 + i * 5;
+                format!("($1, ${}, ${}, ${}, ${}, ${}, $2)", p, p + 1, p + 2, p + 3, p + 4)
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO punches (company_id, employee_id, business_date, kind, at_ms, method, updated_at_ms) \
+             VALUES {} ON CONFLICT (company_id, employee_id, business_date, kind) DO UPDATE \
+             SET at_ms = excluded.at_ms, method = excluded.method, updated_at_ms = excluded.updated_at_ms",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(now);
+        for (employee_id, date, code, at, method) in chunk {
+            query = query.bind(*employee_id).bind(date).bind(*code).bind(*at).bind(*method);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    for chunk in deletes.chunks(100) {
+        let conditions: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = 2 + i * 3;
+                format!("(employee_id = ${} AND business_date = ${} AND kind = ${})", p, p + 1, p + 2)
+            })
+            .collect();
+        let sql = format!("DELETE FROM punches WHERE company_id = $1 AND ({})", conditions.join(" OR "));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id);
+        for (employee_id, date, code) in chunk {
+            query = query.bind(*employee_id).bind(date).bind(*code);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }

@@ -1,4 +1,6 @@
-//! Remote mode and the attendance module's KING OF TIME-shaped API, as far as storage goes.
+//! Remote mode, as far as storage goes: the company's remote service, the outbox of punches
+//! for it, and the mirror of its employees. (The embedded module's own KING OF TIME-shaped
+//! API is `crate::attendance`.)
 //!
 //! The remote outbox (`remote_punches`) guarantees:
 //! - **At most once per (employee key, business day, kind).** The row is unique on that key,
@@ -12,15 +14,11 @@
 //!   could not be corrected. While a row is still `pending`, later logs move its time.
 //! - **Durable.** The outbox lives in the server's database and survives restarts.
 
-use jiff::civil::Date;
-use rand::Rng;
-use rand::distr::Alphanumeric;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::users::SyncResult;
-use crate::{Backend, Company, Result, Store, StoreError, now_ms};
+use crate::{Backend, Result, Store, now_ms};
 
 /// The remote service of a company. Its `Debug` never shows the token.
 #[derive(Clone, PartialEq, Eq)]
@@ -78,17 +76,6 @@ pub struct RemoteEmployee {
     pub type_name: String,
 }
 
-/// A punch as the API lists it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ApiTimeRecord {
-    pub date: String,
-    pub employee_key: String,
-    pub at_ms: i64,
-    pub code: i64,
-    pub division_code: String,
-    pub division_name: String,
-}
-
 /// Reads a claimed outbox row with its company's remote service (an unset service reads as empty:
 /// the claim only takes rows of companies in remote mode).
 fn remote_punch_from_row(r: &AnyRow) -> Result<RemotePunch> {
@@ -109,7 +96,7 @@ fn remote_punch_from_row(r: &AnyRow) -> Result<RemotePunch> {
 }
 
 /// Reads the columns of an employee with its department as `GET /employees` lists them.
-fn remote_employee_from_row(r: &AnyRow) -> Result<RemoteEmployee> {
+pub(crate) fn remote_employee_from_row(r: &AnyRow) -> Result<RemoteEmployee> {
     Ok(RemoteEmployee {
         key: r.try_get("employee_key")?,
         code: r.try_get("code")?,
@@ -119,21 +106,6 @@ fn remote_employee_from_row(r: &AnyRow) -> Result<RemoteEmployee> {
         division_name: r.try_get("division_name")?,
         type_name: r.try_get("employment_type")?,
     })
-}
-
-fn api_time_record_from_row(r: &AnyRow) -> Result<ApiTimeRecord> {
-    Ok(ApiTimeRecord {
-        date: r.try_get("date")?,
-        employee_key: r.try_get("employee_key")?,
-        at_ms: r.try_get("at_ms")?,
-        code: r.try_get("code")?,
-        division_code: r.try_get("division_code")?,
-        division_name: r.try_get("division_name")?,
-    })
-}
-
-fn digest(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 const CLAIM_SQLITE: &str = "UPDATE remote_punches SET state = 'sending', locked_by = $1, lease_until_ms = $2, \
@@ -147,41 +119,6 @@ const CLAIM_POSTGRES: &str = "UPDATE remote_punches SET state = 'sending', locke
      AND c.remote_paused_reason IS NULL ORDER BY r.not_before_ms, r.id LIMIT $4 FOR UPDATE OF r SKIP LOCKED) RETURNING id";
 
 impl Store {
-    /// Issues a token for the company's `/api/v1.0/`, revoking the previous one.
-    pub async fn issue_api_token(&self, company_id: i64) -> Result<String> {
-        let token: String = rand::rng().sample_iter(&Alphanumeric).take(48).map(char::from).collect();
-        let now = now_ms();
-        let _guard = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE api_tokens SET revoked_at_ms = $1 WHERE company_id = $2 AND revoked_at_ms IS NULL")
-            .bind(now)
-            .bind(company_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO api_tokens (company_id, token_sha256, created_at_ms) VALUES ($1, $2, $3)")
-            .bind(company_id)
-            .bind(digest(&token))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(token)
-    }
-
-    pub async fn company_for_api_token(&self, token: &str) -> Result<Option<Company>> {
-        let code: Option<String> = sqlx::query_scalar(
-            "SELECT c.code FROM api_tokens t JOIN companies c ON c.id = t.company_id \
-             WHERE t.token_sha256 = $1 AND t.revoked_at_ms IS NULL",
-        )
-        .bind(digest(token))
-        .fetch_optional(&self.pool)
-        .await?;
-        match code {
-            Some(code) => self.company_by_code(&code).await,
-            None => Ok(None),
-        }
-    }
-
     /// Switches the company to remote mode (`Some`) or back to the embedded module (`None`).
     /// Switching also resumes a paused company.
     pub async fn set_remote(&self, company_id: i64, remote: Option<&RemoteConfig>) -> Result<()> {
@@ -410,93 +347,5 @@ impl Store {
             self.settle(tx, result, crate::history::Apply::Commit).await?;
         }
         self.sync_users(company_id).await
-    }
-
-    /// Live employees with their department, for `GET /employees`.
-    pub async fn api_employees(&self, company_id: i64) -> Result<Vec<RemoteEmployee>> {
-        let rows = sqlx::query(
-            "SELECT e.employee_key, e.code, e.last_name, e.first_name, d.code AS division_code, \
-                    d.name AS division_name, e.employment_type \
-             FROM employees e JOIN departments d ON d.id = e.department_id \
-             WHERE e.company_id = $1 AND e.deleted_at_ms IS NULL ORDER BY e.code",
-        )
-        .bind(company_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(remote_employee_from_row).collect()
-    }
-
-    /// `POST /daily-workings/timerecord/{employeeKey}`: the record is kept as received, and the
-    /// day is derived again: the earliest API 出勤 and the latest API 退勤 win over PC, a 手入力
-    /// punch over both.
-    pub async fn record_api_punch(
-        &self,
-        company: &Company,
-        employee_key: &str,
-        date: Date,
-        at_ms: i64,
-        code: i64,
-    ) -> Result<()> {
-        let _guard = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
-        crate::pipeline::lock_company(&mut tx, self.backend, company.id, false).await?;
-        let employee_id: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM employees WHERE company_id = $1 AND employee_key = $2 AND deleted_at_ms IS NULL",
-        )
-        .bind(company.id)
-        .bind(employee_key)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(employee_id) = employee_id else {
-            return Err(StoreError::NotFound(crate::Missing::EmployeeKey(employee_key.to_string())));
-        };
-        let now = now_ms();
-        sqlx::query(
-            "INSERT INTO api_timerecords (company_id, employee_id, date, at_ms, code, received_at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(company.id)
-        .bind(employee_id)
-        .bind(date.to_string())
-        .bind(at_ms)
-        .bind(code)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let ctx = crate::pipeline::CompanyContext::load(&mut tx, company.id).await?;
-        let mut scope = crate::pipeline::Scope::default();
-        scope.add_day(employee_id, date);
-        crate::pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Punches of `[from, to]` as the API lists them: every 出勤 / 退勤 of the day table, and
-    /// the break records received through the API.
-    pub async fn api_timerecords(&self, company_id: i64, from: Date, to: Date) -> Result<Vec<ApiTimeRecord>> {
-        let rows = sqlx::query(
-            "SELECT p.business_date AS date, e.employee_key, p.at_ms, p.kind AS code, d.code AS division_code, \
-                    d.name AS division_name FROM punches p \
-             JOIN employees e ON e.id = p.employee_id JOIN departments d ON d.id = e.department_id \
-             WHERE p.company_id = $1 AND p.business_date >= $2 AND p.business_date <= $3 \
-             UNION ALL \
-             SELECT a.date, e.employee_key, a.at_ms, a.code, d.code, d.name FROM api_timerecords a \
-             JOIN employees e ON e.id = a.employee_id JOIN departments d ON d.id = e.department_id \
-             WHERE a.company_id = $1 AND a.date >= $2 AND a.date <= $3 AND a.code IN (3, 4) \
-             ORDER BY date, employee_key, at_ms",
-        )
-        .bind(company_id)
-        .bind(from.to_string())
-        .bind(to.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(api_time_record_from_row).collect()
-    }
-
-    /// How many records the API received (for tests that count deliveries).
-    pub async fn api_timerecord_count(&self, company_id: i64) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM api_timerecords WHERE company_id = $1")
-            .bind(company_id)
-            .fetch_one(&self.pool)
-            .await?)
     }
 }

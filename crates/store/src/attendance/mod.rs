@@ -1,0 +1,196 @@
+//! The embedded 勤革時 attendance module: 所属 (departments), 従業員 (employees) and the punches
+//! (打刻) of 日別データ and the time card.
+//!
+//! What must stay true:
+//! - department and live employee codes are unique per company; a deleted employee keeps its
+//!   row, key and punches (`deleted_at_ms`), and is restored only while no live employee uses
+//!   its code;
+//! - the settings screens change the attendance tables only: ログイン記録's users follow on
+//!   連携実行 ([`Store::sync_users`]), as the manual describes;
+//! - a department's 日付変更時間 and an employee's 所属 are effective-dated ([`crate::history`]):
+//!   a change holds from its effective business date, earlier days keep what held then, and the
+//!   days it moves are derived again in the same transaction;
+//! - the punches shown here are the pipeline's cache ([`crate::pipeline`]); a 手入力 punch is an
+//!   input of it and survives every recomputation.
+//!
+//! Its parts: `masters` (所属設定, 従業員設定 and their imports), `timecards` (日別データ and the
+//! time card), `manual` (手入力 punches) and `api` (the module as a KING OF TIME-shaped
+//! service: API tokens, its employee list, the time records it receives).
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+use loginrec_rules::{DayChangeTime, PunchKind};
+use rand::Rng;
+use sqlx::Row;
+
+mod api;
+mod manual;
+mod masters;
+mod timecards;
+
+pub use api::ApiTimeRecord;
+
+use crate::history::{Apply, TimelineTable};
+use crate::pipeline::{Recomputed, Scope};
+use crate::{Missing, Result, Store, StoreError, Taken, now_ms, parse_date};
+
+/// The method of punches an administrator enters by hand.
+pub const MANUAL_METHOD: &str = "手入力";
+
+/// The 雇用区分 the 従業員設定 screen offers.
+pub const EMPLOYMENT_TYPES: [&str; 4] = ["正社員", "契約社員", "パート", "アルバイト"];
+
+/// A department as 所属設定 lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Department {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub day_change: DayChangeTime,
+}
+
+/// An employee as 従業員設定 lists it; `deleted_at_ms` is set for deleted ones.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Employee {
+    pub id: i64,
+    pub code: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub department_code: String,
+    pub department_name: String,
+    pub employment_type: String,
+    pub deleted_at_ms: Option<i64>,
+}
+
+impl Employee {
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.last_name, self.first_name)
+    }
+}
+
+/// What 従業員設定 creates or edits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmployeeDetails {
+    pub code: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub department_code: String,
+    pub employment_type: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DepartmentInput {
+    pub code: String,
+    pub name: String,
+    pub day_change: DayChangeTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmployeeInput {
+    pub code: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub department_code: String,
+}
+
+/// A punch as 日別データ shows it: method, then the instant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PunchView {
+    pub at_ms: i64,
+    pub method: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DailyRow {
+    pub employee_code: String,
+    pub full_name: String,
+    pub department_code: String,
+    pub department_name: String,
+    pub employment_type: String,
+    pub clock_in: Option<PunchView>,
+    pub clock_out: Option<PunchView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimecardRow {
+    pub employee_code: String,
+    pub business_date: Date,
+    pub clock_in: Option<PunchView>,
+    pub clock_out: Option<PunchView>,
+}
+
+/// An employee with its department, over `employees e JOIN departments d`, as
+/// [`employee_from_row`] reads it.
+macro_rules! employee_columns {
+    () => {
+        "e.id, e.code, e.last_name, e.first_name, d.code AS department_code, d.name AS department_name, \
+         e.employment_type, e.deleted_at_ms"
+    };
+}
+pub(crate) use employee_columns;
+
+fn new_employee_key() -> String {
+    let bytes: [u8; 16] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+pub(crate) fn day_change_minutes(change: DayChangeTime) -> i64 {
+    i64::from(change.hour()) * 60 + i64::from(change.minute())
+}
+
+fn department_from_row(r: &sqlx::any::AnyRow) -> Result<Department> {
+    Ok(Department {
+        id: r.try_get("id")?,
+        code: r.try_get("code")?,
+        name: r.try_get("name")?,
+        day_change: minutes_to_day_change(r.try_get("day_change_minutes")?)?,
+    })
+}
+
+/// Reads the columns of `employee_columns!`.
+fn employee_from_row(r: &sqlx::any::AnyRow) -> Result<Employee> {
+    Ok(Employee {
+        id: r.try_get("id")?,
+        code: r.try_get("code")?,
+        last_name: r.try_get("last_name")?,
+        first_name: r.try_get("first_name")?,
+        department_code: r.try_get("department_code")?,
+        department_name: r.try_get("department_name")?,
+        employment_type: r.try_get("employment_type")?,
+        deleted_at_ms: r.try_get("deleted_at_ms")?,
+    })
+}
+
+async fn department_id(tx: &mut sqlx::Transaction<'static, sqlx::Any>, company_id: i64, code: &str) -> Result<i64> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM departments WHERE company_id = $1 AND code = $2")
+        .bind(company_id)
+        .bind(code)
+        .fetch_optional(&mut **tx)
+        .await?;
+    id.ok_or_else(|| StoreError::NotFound(Missing::DepartmentCode(code.to_string())))
+}
+
+/// The live employee (other than `except`) that has this code.
+async fn live_code_holder(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    company_id: i64,
+    code: &str,
+    except: Option<i64>,
+) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM employees WHERE company_id = $1 AND code = $2 AND deleted_at_ms IS NULL \
+         AND ($3 IS NULL OR id <> $3)",
+    )
+    .bind(company_id)
+    .bind(code)
+    .bind(except)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+pub(crate) fn minutes_to_day_change(minutes: i64) -> Result<DayChangeTime> {
+    let bad = || StoreError::corrupt(format!("day change time {minutes}"));
+    let (h, m) = (u8::try_from(minutes / 60).map_err(|_| bad())?, u8::try_from(minutes % 60).map_err(|_| bad())?);
+    DayChangeTime::from_hm(h, m).map_err(|_| bad())
+}

@@ -1,0 +1,139 @@
+//! What 日別データ and the time card show: the punches the company's attendance system holds
+//! (the embedded module's, or in remote mode what was sent or is queued; see `crate::port`).
+
+use super::*;
+
+impl Store {
+    /// 日別データ: every live employee (optionally of one department) with the punches of `date`.
+    /// An empty department code, as the screen's すべて choice sends it, lists every department.
+    pub async fn daily(&self, company_id: i64, date: Date, department_code: Option<&str>) -> Result<Vec<DailyRow>> {
+        let sql = concat!(
+            "SELECT ",
+            employee_columns!(),
+            " FROM employees e JOIN departments d ON d.id = e.department_id \
+             WHERE e.company_id = $1 AND e.deleted_at_ms IS NULL AND ($2 IS NULL OR d.code = $2) ORDER BY e.code"
+        );
+        let rows = sqlx::query(sql)
+            .bind(company_id)
+            .bind(department_code.filter(|code| !code.is_empty()))
+            .fetch_all(&self.pool)
+            .await?;
+        let punches = self.punches_between(company_id, date, date).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let employee = employee_from_row(r)?;
+            let day = punches.get(&(employee.id, date));
+            out.push(DailyRow {
+                full_name: employee.full_name(),
+                employee_code: employee.code,
+                department_code: employee.department_code,
+                department_name: employee.department_name,
+                employment_type: employee.employment_type,
+                clock_in: day.and_then(|d| d.get(&PunchKind::ClockIn)).cloned(),
+                clock_out: day.and_then(|d| d.get(&PunchKind::ClockOut)).cloned(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every employee and business day in `[from, to]` that has a punch, by code then date.
+    pub async fn timecard(&self, company_id: i64, from: Date, to: Date) -> Result<Vec<TimecardRow>> {
+        let codes: BTreeMap<i64, String> = sqlx::query("SELECT id, code FROM employees WHERE company_id = $1")
+            .bind(company_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("code")?)))
+            .collect::<Result<_>>()?;
+        let punches = self.punches_between(company_id, from, to).await?;
+        let mut out: Vec<TimecardRow> = punches
+            .into_iter()
+            .map(|((employee_id, date), mut kinds)| TimecardRow {
+                employee_code: codes.get(&employee_id).cloned().unwrap_or_default(),
+                business_date: date,
+                clock_in: kinds.remove(&PunchKind::ClockIn),
+                clock_out: kinds.remove(&PunchKind::ClockOut),
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.employee_code, a.business_date).cmp(&(&b.employee_code, b.business_date)));
+        Ok(out)
+    }
+
+    async fn punches_between(
+        &self,
+        company_id: i64,
+        from: Date,
+        to: Date,
+    ) -> Result<BTreeMap<(i64, Date), BTreeMap<PunchKind, PunchView>>> {
+        let remote = crate::port::is_remote(&self.pool, company_id).await?;
+        // The relation is one of two constant texts, never input.
+        let sql = format!(
+            "SELECT employee_id, business_date, kind, at_ms, method FROM {} p \
+             WHERE company_id = $1 AND business_date >= $2 AND business_date <= $3",
+            crate::port::held_punches(remote)
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(company_id)
+            .bind(from.to_string())
+            .bind(to.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out: BTreeMap<(i64, Date), BTreeMap<PunchKind, PunchView>> = BTreeMap::new();
+        for r in rows {
+            let date = parse_date(&r.try_get::<String, _>("business_date")?)?;
+            let Some(kind) = PunchKind::from_code(r.try_get("kind")?) else { continue };
+            out.entry((r.try_get("employee_id")?, date))
+                .or_default()
+                .insert(kind, PunchView { at_ms: r.try_get("at_ms")?, method: r.try_get("method")? });
+        }
+        Ok(out)
+    }
+
+    /// The punches of one employee in `[from, to]`, by business day (days without a punch
+    /// are left out).
+    pub async fn employee_timecard(
+        &self,
+        company_id: i64,
+        employee_id: i64,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<TimecardRow>> {
+        let code: Option<String> = sqlx::query_scalar("SELECT code FROM employees WHERE company_id = $1 AND id = $2")
+            .bind(company_id)
+            .bind(employee_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(code) = code else { return Ok(Vec::new()) };
+        let remote = crate::port::is_remote(&self.pool, company_id).await?;
+        // The relation is one of two constant texts, never input.
+        let sql = format!(
+            "SELECT business_date, kind, at_ms, method FROM {} p \
+             WHERE company_id = $1 AND employee_id = $2 AND business_date >= $3 AND business_date <= $4",
+            crate::port::held_punches(remote)
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(company_id)
+            .bind(employee_id)
+            .bind(from.to_string())
+            .bind(to.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        let mut days: BTreeMap<Date, TimecardRow> = BTreeMap::new();
+        for r in rows {
+            let date = parse_date(&r.try_get::<String, _>("business_date")?)?;
+            let Some(kind) = PunchKind::from_code(r.try_get("kind")?) else { continue };
+            let row = days.entry(date).or_insert_with(|| TimecardRow {
+                employee_code: code.clone(),
+                business_date: date,
+                clock_in: None,
+                clock_out: None,
+            });
+            let punch = Some(PunchView { at_ms: r.try_get("at_ms")?, method: r.try_get("method")? });
+            match kind {
+                PunchKind::ClockIn => row.clock_in = punch,
+                PunchKind::ClockOut => row.clock_out = punch,
+            }
+        }
+        Ok(days.into_values().collect())
+    }
+}

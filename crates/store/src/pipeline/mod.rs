@@ -1,0 +1,362 @@
+//! The one punch pipeline: every path that changes an input of a punch calls [`rederive`].
+//!
+//! `punches(employee, business day) = resolve_day(logs, link history, department history,
+//! 日付変更時間 history, API punches, 手入力 punches)`, and what the company's attendance system
+//! holds is a cache of that function. What must stay true:
+//! - **One derivation.** A change (a batch of logs, a link, a department's time, an employee's
+//!   move, a manual or API punch, a rebuild) says which employee-days it may affect as a
+//!   [`Scope`]; [`rederive`] reads the inputs of exactly those days, derives them with the pure
+//!   rules of `loginrec-rules`, and writes only the cached punches that differ, in the caller's
+//!   transaction. Storage decides no rule: which log belongs to whom and to which day, and which
+//!   method wins, are answered by `holder_at`, `business_day_in` and `resolve_day`.
+//! - **A cache that can be checked.** Deriving any scope from scratch yields what is stored when
+//!   the cache is right, so `loginrec punches rebuild --dry-run` finds 0 differences.
+//! - **Set-based.** A handful of statements per scope, whatever its size: the inputs are read
+//!   with one query per kind (chunked), never one per day.
+//! - **Serialised per employee.** On PostgreSQL each employee's days are derived under a
+//!   transaction-scoped advisory lock taken in key order; master changes take the company's lock
+//!   exclusively and ingests take it shared, so a log stored while a link moves is never derived
+//!   against the old holder only. SQLite has one writer at a time.
+//! - **One port.** What the company's attendance system holds, and how it takes a change, is
+//!   asked of [`crate::port::AttendancePunches`]: the embedded module's `punches` table, or in
+//!   remote mode the outbox, fed in the same transaction; a punch already sent is never sent
+//!   again, and a later difference on it is reported instead.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use loginrec_rules::{
+    DayInputs, DayLog, DaySchedule, EmployeeSchedule, PunchKind, ResolvedDay, business_day_in, day_start,
+};
+use sqlx::{AnyConnection, Row};
+
+mod read;
+mod scope;
+
+pub(crate) use read::{DayRows, Schedules, department_timelines, links_of_accounts, schedules};
+use read::{employee_codes, links_of_employees, ts};
+pub(crate) use scope::{DateRange, Scope};
+
+use crate::port::{AttendancePunches, Embedded, RemoteOutbox};
+use crate::{Backend, Result, StoreError};
+
+/// Namespace of the advisory locks that serialise punch derivation per employee.
+pub(crate) const PUNCH_LOCK_NAMESPACE: i64 = 1 << 56;
+/// Namespace of the per-company lock: shared by ingests, exclusive for master changes.
+pub(crate) const COMPANY_LOCK_NAMESPACE: i64 = 2 << 56;
+
+/// One employee-day whose punches a change altered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DayChange {
+    pub employee_id: i64,
+    pub employee_code: String,
+    pub business_date: Date,
+    pub before: ResolvedDay,
+    pub after: ResolvedDay,
+}
+
+/// A punch already sent to the remote service that the history now says differs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentDifference {
+    pub employee_key: String,
+    pub business_date: Date,
+    pub kind: PunchKind,
+    pub sent_at_ms: i64,
+    /// What the history says now (`None`: no PC punch any more).
+    pub now_ms: Option<i64>,
+}
+
+/// What a change did to the punches.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recomputed {
+    pub changes: Vec<DayChange>,
+    pub sent_differences: Vec<SentDifference>,
+}
+
+impl Recomputed {
+    /// Punches (of either kind) created, moved or removed.
+    pub fn punches_changed(&self) -> u64 {
+        self.changes
+            .iter()
+            .map(|c| {
+                u64::from(c.before.clock_in != c.after.clock_in) + u64::from(c.before.clock_out != c.after.clock_out)
+            })
+            .sum()
+    }
+
+    pub fn extend(&mut self, other: Recomputed) {
+        self.changes.extend(other.changes);
+        self.sent_differences.extend(other.sent_differences);
+    }
+}
+
+/// The company as the pipeline needs it.
+pub(crate) struct CompanyContext {
+    pub id: i64,
+    pub tz: TimeZone,
+    /// Remote mode: minutes to wait after a day ends before its 退勤 is sent.
+    pub remote_settle_minutes: Option<i64>,
+}
+
+impl CompanyContext {
+    pub async fn load(conn: &mut AnyConnection, company_id: i64) -> Result<CompanyContext> {
+        let row = sqlx::query("SELECT time_zone, remote_base_url, remote_settle_minutes FROM companies WHERE id = $1")
+            .bind(company_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(crate::Missing::CompanyId(company_id)))?;
+        let tz = crate::time_zone(&row.try_get::<String, _>("time_zone")?)?;
+        let remote: Option<String> = row.try_get("remote_base_url")?;
+        let settle: i64 = row.try_get("remote_settle_minutes")?;
+        Ok(CompanyContext { id: company_id, tz, remote_settle_minutes: remote.map(|_| settle) })
+    }
+}
+
+/// Takes the company's lock: shared for ingests (they may run side by side), exclusive for a
+/// change of masters (it must see every log stored before it, and no ingest may derive against
+/// the masters it is replacing).
+pub(crate) async fn lock_company(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    company_id: i64,
+    exclusive: bool,
+) -> Result<()> {
+    if backend == Backend::Postgres {
+        let sql =
+            if exclusive { "SELECT pg_advisory_xact_lock($1)" } else { "SELECT pg_advisory_xact_lock_shared($1)" };
+        sqlx::query(sql).bind(COMPANY_LOCK_NAMESPACE | company_id).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The scope of newly stored logs: each log's day, for the employee who held its account then;
+/// with the schedules that placed them, for [`rederive_with`].
+pub(crate) async fn scope_of_logs(
+    conn: &mut AnyConnection,
+    ctx: &CompanyContext,
+    logs: &[(String, i64)],
+) -> Result<(Scope, Schedules)> {
+    let accounts: Vec<&str> = logs.iter().map(|(a, _)| a.as_str()).collect::<BTreeSet<_>>().into_iter().collect();
+    let links = links_of_accounts(conn, ctx.id, &accounts).await?;
+    let mut holders: Vec<(i64, Timestamp)> = Vec::new();
+    for (account, ms) in logs {
+        let Some(intervals) = links.get(account) else { continue };
+        let at = ts(*ms)?;
+        if let Some(employee) = loginrec_rules::holder_at(intervals, at) {
+            holders.push((*employee, at));
+        }
+    }
+    let employees: Vec<i64> = holders.iter().map(|h| h.0).collect::<BTreeSet<_>>().into_iter().collect();
+    let schedules = schedules(conn, ctx.id, &employees).await?;
+    let mut scope = Scope::default();
+    let mut seen = BTreeSet::new();
+    for (employee, at) in holders {
+        let schedule = schedules.get(&employee).cloned().unwrap_or_default();
+        let day = business_day_in(at, &ctx.tz, &schedule);
+        if seen.insert((employee, day)) {
+            scope.add_day(employee, day);
+        }
+    }
+    Ok((scope, schedules))
+}
+
+/// What an attendance system holds of a scope, by employee-day.
+pub(crate) type DayMap = BTreeMap<(i64, Date), ResolvedDay>;
+
+/// Derives every employee-day of `scope` again from the stored inputs and writes the cached
+/// punches that differ, inside the caller's transaction. Returns what changed.
+pub(crate) async fn rederive(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    ctx: &CompanyContext,
+    scope: &Scope,
+) -> Result<Recomputed> {
+    rederive_with(conn, backend, ctx, scope, None).await
+}
+
+/// [`rederive`], with the scope's schedules when the caller has already read them in this
+/// transaction (they change only under the company's exclusive lock, which excludes the caller).
+pub(crate) async fn rederive_with(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    ctx: &CompanyContext,
+    scope: &Scope,
+    known: Option<Schedules>,
+) -> Result<Recomputed> {
+    if scope.is_empty() {
+        return Ok(Recomputed::default());
+    }
+    let employees = scope.employees();
+    if backend == Backend::Postgres {
+        // In key order, so that two transactions never wait for each other in a circle.
+        for chunk in employees.chunks(1000) {
+            let sql = format!(
+                "SELECT pg_advisory_xact_lock(k) FROM (VALUES {}) AS v(k) ORDER BY k",
+                (1..=chunk.len()).map(|i| format!("(CAST(${i} AS BIGINT))")).collect::<Vec<_>>().join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(PUNCH_LOCK_NAMESPACE | id);
+            }
+            query.execute(&mut *conn).await?;
+        }
+    }
+    let schedules = match known {
+        Some(known) => known,
+        None => schedules(conn, ctx.id, &employees).await?,
+    };
+    let links = links_of_employees(conn, ctx.id, &employees).await?;
+    let merged = scope.merged();
+    let no_schedule = EmployeeSchedule::default();
+
+    // The accounts' event-time segments each employee-range reads its logs from.
+    let mut segments: Vec<(i64, &str, i64, i64)> = Vec::new();
+    for (employee, ranges) in &merged {
+        let schedule = schedules.get(employee).unwrap_or(&no_schedule);
+        for range in ranges {
+            let start = range.from.map(|d| day_start(d, &ctx.tz, schedule));
+            let end = range.to.and_then(|d| d.tomorrow().ok()).map(|d| day_start(d, &ctx.tz, schedule));
+            for link in links.get(employee).into_iter().flatten() {
+                let lo = max_opt(start, link.interval.from);
+                let hi = min_opt(end, link.interval.to);
+                if let (Some(lo), Some(hi)) = (lo, hi)
+                    && lo >= hi
+                {
+                    continue;
+                }
+                // An open end is the extreme instant rather than NULL: the bounds stay an index
+                // range over `logs_by_account`.
+                segments.push((
+                    *employee,
+                    link.account.as_str(),
+                    lo.map(|t| t.as_millisecond()).unwrap_or(i64::MIN),
+                    hi.map(|t| t.as_millisecond()).unwrap_or(i64::MAX),
+                ));
+            }
+        }
+    }
+
+    let mut inputs: BTreeMap<(i64, Date), DayInputs> = BTreeMap::new();
+    for chunk in segments.chunks(300) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = 2 + i * 4;
+                format!(
+                    "(CAST(${} AS BIGINT), CAST(${} AS TEXT), CAST(${} AS BIGINT), CAST(${} AS BIGINT))",
+                    p,
+                    p + 1,
+                    p + 2,
+                    p + 3
+                )
+            })
+            .collect();
+        let sql = format!(
+            "WITH v (employee_id, account, lo, hi) AS (VALUES {}) \
+             SELECT v.employee_id, l.event_at_ms, l.idem_key FROM v CROSS JOIN logs l WHERE l.company_id = $1 \
+             AND l.account = v.account AND l.event_at_ms >= v.lo AND l.event_at_ms < v.hi",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ctx.id);
+        for (employee, account, lo, hi) in chunk {
+            query = query.bind(*employee).bind(*account).bind(*lo).bind(*hi);
+        }
+        for r in query.fetch_all(&mut *conn).await? {
+            let employee: i64 = r.try_get("employee_id")?;
+            let at = ts(r.try_get("event_at_ms")?)?;
+            let day = business_day_in(at, &ctx.tz, schedules.get(&employee).unwrap_or(&no_schedule));
+            if scope.contains(employee, day) {
+                inputs.entry((employee, day)).or_default().logs.push(DayLog { at, key: r.try_get("idem_key")? });
+            }
+        }
+    }
+
+    let read = DayRows { scope, company_id: ctx.id, employees: &employees };
+    for r in read.rows(conn, "api_timerecords", "date", "code", "").await? {
+        // Codes 3 and 4 are breaks: they make no 出勤 / 退勤.
+        match r.kind {
+            Some(PunchKind::ClockIn) => inputs.entry(r.key).or_default().api_clock_ins.push(r.at),
+            Some(PunchKind::ClockOut) => inputs.entry(r.key).or_default().api_clock_outs.push(r.at),
+            None => {}
+        }
+    }
+    for r in read.rows(conn, "manual_punches", "business_date", "kind", "").await? {
+        let day = inputs.entry(r.key).or_default();
+        match r.kind {
+            Some(PunchKind::ClockIn) => day.manual.clock_in = Some(r.at),
+            Some(PunchKind::ClockOut) => day.manual.clock_out = Some(r.at),
+            None => {}
+        }
+    }
+    match ctx.remote_settle_minutes {
+        None => hold(conn, ctx, &schedules, &read, inputs, Embedded).await,
+        Some(settle) => hold(conn, ctx, &schedules, &read, inputs, RemoteOutbox::new(settle)).await,
+    }
+}
+
+/// Compares what the company's attendance system holds of the scope's days with what their
+/// inputs derive, and has it hold the difference.
+async fn hold(
+    conn: &mut AnyConnection,
+    ctx: &CompanyContext,
+    schedules: &Schedules,
+    read: &DayRows<'_>,
+    inputs: BTreeMap<(i64, Date), DayInputs>,
+    mut system: impl AttendancePunches,
+) -> Result<Recomputed> {
+    let held = system.held(conn, read).await?;
+    let days: BTreeSet<(i64, Date)> = inputs.keys().chain(held.keys()).copied().collect();
+    let mut changes = Vec::new();
+    for key in days {
+        let after = system.takes(inputs.get(&key).map(loginrec_rules::resolve_day).unwrap_or_default());
+        let before = held.get(&key).copied().unwrap_or_default();
+        if before != after {
+            changes.push(DayChange {
+                employee_id: key.0,
+                employee_code: String::new(),
+                business_date: key.1,
+                before,
+                after,
+            });
+        }
+    }
+    let codes = employee_codes(conn, ctx.id, &changes).await?;
+    let mut out = system.hold(conn, ctx, schedules, &codes, changes).await?;
+    for c in &mut out.changes {
+        if let Some((code, _)) = codes.get(&c.employee_id) {
+            c.employee_code = code.clone();
+        }
+    }
+    for d in &out.sent_differences {
+        tracing::warn!(
+            company = ctx.id,
+            employee_key = %d.employee_key,
+            business_date = %d.business_date,
+            kind = d.kind.label_ja(),
+            "A punch already sent to the remote service now differs; it is not sent again (see punches rebuild)."
+        );
+    }
+    Ok(out)
+}
+
+fn max_opt(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+fn min_opt(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+/// The instant business day `day` ends (where the next one starts): from then its 退勤 can settle.
+pub(crate) fn day_end(day: Date, tz: &TimeZone, schedule: &impl DaySchedule) -> Timestamp {
+    day_start(day.tomorrow().unwrap_or(day), tz, schedule)
+}
