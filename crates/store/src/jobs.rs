@@ -71,15 +71,21 @@ fn job_record_from_row(r: &AnyRow) -> Result<JobRecord> {
 /// After this many failed attempts a job stays `failed` until the next slot.
 const MAX_ATTEMPTS: i64 = 5;
 
-const CLAIM_SQLITE: &str = "UPDATE jobs SET state = 'running', locked_by = $1, lease_until_ms = $2, attempts = attempts + 1 \
-     WHERE id = (SELECT id FROM jobs WHERE (state = 'pending' AND run_at_ms <= $3) \
-                 OR (state = 'running' AND lease_until_ms < $3) ORDER BY run_at_ms, id LIMIT 1) \
-     RETURNING id, kind, company_id, slot, attempts";
-
-const CLAIM_POSTGRES: &str = "UPDATE jobs SET state = 'running', locked_by = $1, lease_until_ms = $2, attempts = attempts + 1 \
-     WHERE id = (SELECT id FROM jobs WHERE (state = 'pending' AND run_at_ms <= $3) \
-                 OR (state = 'running' AND lease_until_ms < $3) ORDER BY run_at_ms, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
-     RETURNING id, kind, company_id, slot, attempts";
+/// The claim of the next due job (or of one whose holder's lease ran out), one text for both
+/// engines: PostgreSQL adds the row lock that lets concurrent claims skip each other's rows.
+macro_rules! claim_job {
+    ($row_lock:literal) => {
+        concat!(
+            "UPDATE jobs SET state = 'running', locked_by = $1, lease_until_ms = $2, attempts = attempts + 1 \
+             WHERE id = (SELECT id FROM jobs WHERE (state = 'pending' AND run_at_ms <= $3) \
+             OR (state = 'running' AND lease_until_ms < $3) ORDER BY run_at_ms, id LIMIT 1",
+            $row_lock,
+            ") RETURNING id, kind, company_id, slot, attempts"
+        )
+    };
+}
+const CLAIM_SQLITE: &str = claim_job!("");
+const CLAIM_POSTGRES: &str = claim_job!(" FOR UPDATE SKIP LOCKED");
 
 impl Store {
     /// Schedules a job for `slot`; returns false when that slot was already scheduled.

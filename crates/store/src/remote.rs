@@ -108,15 +108,22 @@ pub(crate) fn remote_employee_from_row(r: &AnyRow) -> Result<RemoteEmployee> {
     })
 }
 
-const CLAIM_SQLITE: &str = "UPDATE remote_punches SET state = 'sending', locked_by = $1, lease_until_ms = $2, \
-     attempts = attempts + 1 WHERE id IN (SELECT r.id FROM remote_punches r JOIN companies c ON c.id = r.company_id \
-     WHERE r.state = 'pending' AND r.not_before_ms <= $3 AND c.remote_base_url IS NOT NULL \
-     AND c.remote_paused_reason IS NULL ORDER BY r.not_before_ms, r.id LIMIT $4) RETURNING id";
-
-const CLAIM_POSTGRES: &str = "UPDATE remote_punches SET state = 'sending', locked_by = $1, lease_until_ms = $2, \
-     attempts = attempts + 1 WHERE id IN (SELECT r.id FROM remote_punches r JOIN companies c ON c.id = r.company_id \
-     WHERE r.state = 'pending' AND r.not_before_ms <= $3 AND c.remote_base_url IS NOT NULL \
-     AND c.remote_paused_reason IS NULL ORDER BY r.not_before_ms, r.id LIMIT $4 FOR UPDATE OF r SKIP LOCKED) RETURNING id";
+/// The claim of due outbox rows, one text for both engines: PostgreSQL adds the row lock that
+/// lets concurrent claims skip each other's rows (SQLite has one writer at a time).
+macro_rules! claim_outbox_rows {
+    ($row_lock:literal) => {
+        concat!(
+            "UPDATE remote_punches SET state = 'sending', locked_by = $1, lease_until_ms = $2, \
+             attempts = attempts + 1 WHERE id IN (SELECT r.id FROM remote_punches r JOIN companies c ON c.id = r.company_id \
+             WHERE r.state = 'pending' AND r.not_before_ms <= $3 AND c.remote_base_url IS NOT NULL \
+             AND c.remote_paused_reason IS NULL ORDER BY r.not_before_ms, r.id LIMIT $4",
+            $row_lock,
+            ") RETURNING id"
+        )
+    };
+}
+const CLAIM_SQLITE: &str = claim_outbox_rows!("");
+const CLAIM_POSTGRES: &str = claim_outbox_rows!(" FOR UPDATE OF r SKIP LOCKED");
 
 impl Store {
     /// Switches the company to remote mode (`Some`) or back to the embedded module (`None`).
