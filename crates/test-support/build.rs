@@ -1,16 +1,6 @@
-//! Sets `--cfg loginrec_postgres` for this package's tests when PostgreSQL tests are to run:
-//! `LOGINREC_TEST_POSTGRES_URL` names a server, or `LOGINREC_REQUIRE_POSTGRES=1` makes them
-//! mandatory (they then fail on the missing URL). Without it they are ignored. See the crate
-//! docs of `test-support`.
+//! Tells this package's tests whether PostgreSQL is part of this run (see `test-cfg`).
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
-    println!("cargo::rerun-if-env-changed=LOGINREC_TEST_POSTGRES_URL");
-    println!("cargo::rerun-if-env-changed=LOGINREC_REQUIRE_POSTGRES");
-    println!("cargo::rustc-check-cfg=cfg(loginrec_postgres)");
-    let configured = std::env::var("LOGINREC_TEST_POSTGRES_URL").is_ok_and(|url| !url.is_empty());
-    let required = std::env::var("LOGINREC_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-    if configured || required {
-        println!("cargo::rustc-cfg=loginrec_postgres");
-    }
+    test_cfg::postgres();
 }

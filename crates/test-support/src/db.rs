@@ -2,7 +2,6 @@
 
 use loginrec_store::Store;
 use rand::Rng;
-use sqlx::Connection;
 
 /// The variable naming the PostgreSQL server the tests create their databases on.
 pub const POSTGRES_URL_VAR: &str = "LOGINREC_TEST_POSTGRES_URL";
@@ -63,13 +62,8 @@ impl TestDb {
             Engine::Postgres => {
                 let admin_url = postgres_url();
                 let name = format!("loginrec_test_{}_{:08x}", std::process::id(), rand::rng().random::<u32>());
-                let mut conn = sqlx::postgres::PgConnection::connect(&admin_url).await.expect("connect to PostgreSQL");
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create test database");
-                conn.close().await.ok();
-                let url = replace_database(&admin_url, &name);
+                loginrec_store::url::create_postgres_database(&admin_url, &name).await.expect("create test database");
+                let url = loginrec_store::url::with_database(&admin_url, &name);
                 TestDb { url, engine, place: Place::Postgres(PostgresDatabase { admin_url, name, dropped: false }) }
             }
         }
@@ -129,32 +123,5 @@ impl Drop for PostgresDatabase {
 }
 
 async fn drop_database(admin_url: &str, name: &str) -> Result<(), sqlx::Error> {
-    let mut conn = sqlx::postgres::PgConnection::connect(admin_url).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await?;
-    conn.close().await
-}
-
-fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map(|(b, q)| (b, Some(q))).unwrap_or((url, None));
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
-    let mut out = format!("{}/{name}", &base[..path_start]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_database_name_is_replaced_keeping_the_rest() {
-        assert_eq!(super::replace_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
-        assert_eq!(
-            super::replace_database("postgres://u@h/postgres?sslmode=disable", "x"),
-            "postgres://u@h/x?sslmode=disable"
-        );
-        assert_eq!(super::replace_database("postgres://u@h", "x"), "postgres://u@h/x");
-    }
+    loginrec_store::url::drop_postgres_database(admin_url, name).await
 }
