@@ -13,12 +13,13 @@
 //! passed; `cargo test -- --ignored` runs the ignored ones, and fails them without a server.
 //!
 //! Whether the PostgreSQL tests run is decided when the test crate is built. The build script
-//! of each package that has such tests (`crates/server/build.rs`, `crates/loginrec/build.rs`,
-//! this crate's own) sets `--cfg loginrec_postgres` when the variable is set and not empty, and
-//! the macros mark the PostgreSQL tests `#[cfg_attr(not(loginrec_postgres), ignore = …)]`. That
-//! attribute is evaluated in the crate that uses the macro, so a package using the macros needs
-//! that build script (without one its PostgreSQL tests are always ignored, with a warning about
-//! an unknown cfg). Cargo reruns the script when the variable changes.
+//! of each package that has such tests (`build.rs` in `crates/server`, `crates/worker`,
+//! `crates/loginrec` and this crate) sets `--cfg loginrec_postgres` when the variable is set
+//! and not empty, and the macros mark the PostgreSQL tests
+//! `#[cfg_attr(not(loginrec_postgres), ignore = …)]`. That attribute is evaluated in the crate
+//! that uses the macro, so a package using the macros needs that build script (without one its
+//! PostgreSQL tests are always ignored, with a warning about an unknown cfg). Cargo reruns the
+//! script when the variable changes.
 //!
 //! `LOGINREC_REQUIRE_POSTGRES=1` (as in CI) makes the PostgreSQL tests mandatory: the build
 //! script then sets the cfg even without a URL, and the tests fail, saying what to set, instead
