@@ -138,6 +138,7 @@ async fn ingest_run(url: &str, work: &Workload, concurrency: usize) -> anyhow::R
     let setup_start = Instant::now();
     let company = store.create_company(COMPANY_CODE, "ベンチマーク株式会社", TIME_ZONE).await?;
     store
+        .attendance()
         .upsert_departments(
             company.id,
             &[DepartmentInput {
@@ -159,7 +160,7 @@ async fn ingest_run(url: &str, work: &Workload, concurrency: usize) -> anyhow::R
             })
             .collect();
         let step = Instant::now();
-        store.upsert_employees(company.id, &chunk).await?;
+        store.attendance().upsert_employees(company.id, &chunk).await?;
         employees_time += step.elapsed();
         let links: Vec<(String, Option<String>)> = (from..to).map(|i| (employee_code(i), Some(account(i)))).collect();
         let step = Instant::now();
@@ -195,7 +196,7 @@ async fn ingest_run(url: &str, work: &Workload, concurrency: usize) -> anyhow::R
     let punches_written = metric(&metrics.transpose()?.unwrap_or_default(), "loginrec_punches_written_total")?;
 
     // Every employee has exactly one timecard row, with the first logon and the last logoff.
-    let timecard = store.timecard(company.id, work.day, work.day).await?;
+    let timecard = store.attendance().timecard(company.id, work.day, work.day).await?;
     if timecard.len() != work.employees {
         bail!(
             "the timecard has {} rows for {} employees: the ingest lost or split punches",
@@ -217,7 +218,8 @@ async fn ingest_run(url: &str, work: &Workload, concurrency: usize) -> anyhow::R
         bail!("the server wrote {punches_written} punches, expected {expected_punches} (one 出勤 and one 退勤 each)");
     }
 
-    let (daily, daily_rows) = best_of_3(|| async { Ok(store.daily(company.id, work.day, None).await?.len()) }).await?;
+    let (daily, daily_rows) =
+        best_of_3(|| async { Ok(store.attendance().daily(company.id, work.day, None).await?.len()) }).await?;
     if daily_rows != work.employees {
         bail!("日別データ lists {daily_rows} rows for {} employees", work.employees);
     }

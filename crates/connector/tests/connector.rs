@@ -189,7 +189,7 @@ impl Fixture {
             .iter()
             .map(|d| DepartmentInput { code: d.code.clone(), name: d.name.clone(), day_change: d.day_change })
             .collect();
-        fixture.store.upsert_departments(fixture.company.id, &departments).await.expect("departments");
+        fixture.store.attendance().upsert_departments(fixture.company.id, &departments).await.expect("departments");
         let employees: Vec<EmployeeInput> = sim
             .employees
             .iter()
@@ -200,7 +200,7 @@ impl Fixture {
                 department_code: e.department_code.clone(),
             })
             .collect();
-        fixture.store.upsert_employees(fixture.company.id, &employees).await.expect("employees");
+        fixture.store.attendance().upsert_employees(fixture.company.id, &employees).await.expect("employees");
         let links: Vec<(String, Option<String>)> =
             sim.employees.iter().map(|e| (e.code.clone(), Some(e.service_account.clone()))).collect();
         fixture.store.apply_links(fixture.company.id, &links).await.expect("links");
@@ -213,14 +213,14 @@ impl Fixture {
         let id = fixture.company.id;
         let department =
             DepartmentInput { code: "100".into(), name: "本社".into(), day_change: DayChangeTime::LANSCOPE_DEFAULT };
-        fixture.store.upsert_departments(id, &[department]).await.expect("department");
+        fixture.store.attendance().upsert_departments(id, &[department]).await.expect("department");
         let employee = EmployeeInput {
             code: "0001".into(),
             last_name: "山田".into(),
             first_name: "太郎".into(),
             department_code: "100".into(),
         };
-        fixture.store.upsert_employees(id, &[employee]).await.expect("employee");
+        fixture.store.attendance().upsert_employees(id, &[employee]).await.expect("employee");
         fixture.store.apply_links(id, &[("0001".into(), Some("tarou".into()))]).await.expect("link");
         fixture
     }
@@ -282,7 +282,7 @@ impl Fixture {
     }
 
     async fn timecard_between(&self, from: jiff::civil::Date, to: jiff::civil::Date) -> Vec<String> {
-        let rows = self.store.timecard(self.company.id, from, to).await.expect("timecard");
+        let rows = self.store.attendance().timecard(self.company.id, from, to).await.expect("timecard");
         let tz = self.company.tz().expect("time zone");
         loginrec_server::timecard::render(&rows, &tz)
             .lines()

@@ -135,7 +135,7 @@ pub async fn department_import(url: &str, code: &str, path: &Path, from: Option<
     let departments = masters::parse_departments(&name, &bytes).map_err(|e| report(&e))?;
     let store = open(url).await?;
     let company = company(&store, code).await?;
-    let (n, recomputed) = store.import_departments(company.id, &departments, from, Apply::Commit).await?;
+    let (n, recomputed) = store.attendance().import_departments(company.id, &departments, from, Apply::Commit).await?;
     println!("{n}件の所属を登録しました ({n} departments imported)");
     print_changes(&recomputed, &company.tz()?, "日の打刻が変わりました (employee-days changed)");
     Ok(())
@@ -146,7 +146,7 @@ pub async fn employee_import(url: &str, code: &str, path: &Path, from: Option<Da
     let employees = masters::parse_employees(&name, &bytes).map_err(|e| report(&e))?;
     let store = open(url).await?;
     let company = company(&store, code).await?;
-    let known: Vec<String> = store.departments(company.id).await?.into_iter().map(|d| d.code).collect();
+    let known: Vec<String> = store.attendance().departments(company.id).await?.into_iter().map(|d| d.code).collect();
     if let Some(e) = employees.iter().find(|e| !known.contains(&e.department_code)) {
         bail!(
             "{name}: 所属コード {:?} of employee {:?} does not exist; import departments first",
@@ -154,7 +154,7 @@ pub async fn employee_import(url: &str, code: &str, path: &Path, from: Option<Da
             e.code
         );
     }
-    let (n, recomputed) = store.import_employees(company.id, &employees, from, Apply::Commit).await?;
+    let (n, recomputed) = store.attendance().import_employees(company.id, &employees, from, Apply::Commit).await?;
     println!("{n}件の従業員を登録しました ({n} employees imported)");
     print_changes(&recomputed, &company.tz()?, "日の打刻が変わりました (employee-days changed)");
     Ok(())
@@ -205,8 +205,10 @@ pub async fn punch_set(
     let company = company(&store, code).await?;
     let tz = company.tz()?;
     let at = company_moment("--at", at, &tz)?;
-    let recomputed =
-        store.set_manual_punch(company.id, employee, date, kind, at.as_millisecond(), "loginrec punch set").await?;
+    let recomputed = store
+        .attendance()
+        .set_manual_punch(company.id, employee, date, kind, at.as_millisecond(), "loginrec punch set")
+        .await?;
     print_changes(&recomputed, &tz, "日の打刻が変わりました (employee-days changed)");
     Ok(())
 }
@@ -214,7 +216,8 @@ pub async fn punch_set(
 pub async fn punch_clear(url: &str, code: &str, employee: &str, date: Date, kind: PunchKind) -> anyhow::Result<()> {
     let store = open(url).await?;
     let company = company(&store, code).await?;
-    let recomputed = store.clear_manual_punch(company.id, employee, date, kind, "loginrec punch clear").await?;
+    let recomputed =
+        store.attendance().clear_manual_punch(company.id, employee, date, kind, "loginrec punch clear").await?;
     print_changes(&recomputed, &company.tz()?, "日の打刻が変わりました (employee-days changed)");
     Ok(())
 }
@@ -247,7 +250,7 @@ pub async fn timecard_export(url: &str, code: &str, from: Date, to: Date) -> any
     }
     let store = open(url).await?;
     let company = company(&store, code).await?;
-    let rows = store.timecard(company.id, from, to).await?;
+    let rows = store.attendance().timecard(company.id, from, to).await?;
     print!("{}", timecard::render(&rows, &company.tz()?));
     Ok(())
 }
@@ -276,7 +279,7 @@ pub async fn admin_create(url: &str, company_code: Option<&str>, login_id: &str)
 pub async fn issue_api_token(url: &str, code: &str) -> anyhow::Result<()> {
     let store = open(url).await?;
     let company = company(&store, code).await?;
-    let token = store.issue_api_token(company.id).await?;
+    let token = store.attendance().issue_api_token(company.id).await?;
     println!("API token for {} (/api/v1.0/); the previous one, if any, no longer works:", company.code);
     println!("{token}");
     Ok(())
@@ -298,7 +301,7 @@ pub async fn set_remote(url: &str, code: &str, base_url: &str, settle_minutes: i
     let store = open(url).await?;
     let company = company(&store, code).await?;
     let remote = loginrec_store::remote::RemoteConfig { base_url: base_url.to_string(), token, settle_minutes };
-    store.set_remote(company.id, Some(&remote)).await?;
+    store.remote().set_remote(company.id, Some(&remote)).await?;
     println!("{} now sends its punches to {base_url} (run 連携実行 to read its employees)", company.code);
     Ok(())
 }
@@ -306,7 +309,7 @@ pub async fn set_remote(url: &str, code: &str, base_url: &str, settle_minutes: i
 pub async fn set_embedded(url: &str, code: &str) -> anyhow::Result<()> {
     let store = open(url).await?;
     let company = company(&store, code).await?;
-    store.set_remote(company.id, None).await?;
+    store.remote().set_remote(company.id, None).await?;
     println!("{} now uses the embedded attendance module", company.code);
     Ok(())
 }

@@ -43,7 +43,7 @@ pub async fn run(listen: SocketAddr, data_dir: &Path, users: usize, serve_foreve
         .iter()
         .map(|d| DepartmentInput { code: d.code.clone(), name: d.name.clone(), day_change: d.day_change })
         .collect();
-    store.upsert_departments(company.id, &departments).await?;
+    store.attendance().upsert_departments(company.id, &departments).await?;
     let employees: Vec<EmployeeInput> = sim
         .employees
         .iter()
@@ -54,7 +54,7 @@ pub async fn run(listen: SocketAddr, data_dir: &Path, users: usize, serve_foreve
             department_code: e.department_code.clone(),
         })
         .collect();
-    store.upsert_employees(company.id, &employees).await?;
+    store.attendance().upsert_employees(company.id, &employees).await?;
     let current = store.link_rows(company.id).await?;
     let plan = links::plan_import(lanscope_simulator::links_csv(sim).as_bytes(), &current)
         .map_err(|e| anyhow::anyhow!("demo links: {:?}", e))?;
@@ -101,7 +101,7 @@ pub async fn run(listen: SocketAddr, data_dir: &Path, users: usize, serve_foreve
 
     let first = sim.expected.iter().map(|e| e.business_date).min().unwrap_or(start);
     let last = sim.expected.iter().map(|e| e.business_date).max().unwrap_or(today);
-    let timecard = loginrec_server::timecard::render(&store.timecard(company.id, first, last).await?, &tz);
+    let timecard = loginrec_server::timecard::render(&store.attendance().timecard(company.id, first, last).await?, &tz);
     let comparison = simulate::compare(&lanscope_simulator::expected_punches_csv(sim), &timecard);
     println!(
         "勤革時: {} employees ({} linked), {} employee-days with punches; ground truth: {} matched, {} missing, {} extra.",

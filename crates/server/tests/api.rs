@@ -211,6 +211,7 @@ async fn a_page_of_one_company_never_shows_another_companys_data() {
     let app = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
     let other = seed_company(&app.store, "XYZ").await;
     app.store
+        .attendance()
         .upsert_employees(
             other.id,
             &[EmployeeInput {

@@ -69,7 +69,7 @@ test_support::engine_tests! {
         assert_eq!(status, 400);
         assert!(page.contains("所属コード 100 はすでに使われています"), "{page}");
         let codes: Vec<String> =
-            app.store.department_list(app.company.id).await.unwrap().into_iter().map(|d| d.code).collect();
+            app.store.attendance().department_list(app.company.id).await.unwrap().into_iter().map(|d| d.code).collect();
         assert_eq!(codes, ["100", "200", "300"]);
 
         // 営業所 moves its day change from 00:00 to 05:00: logs derived from then on follow it.
@@ -130,7 +130,7 @@ test_support::engine_tests! {
         let path = format!("/companies/ABC/settings/employees/{id}");
         let (status, _) = app.post(&path, &employee_form("0033", "田中", "200", "契約社員")).await;
         assert_eq!(status, 303);
-        let e = app.store.employee(app.company.id, id).await.unwrap().unwrap();
+        let e = app.store.attendance().employee(app.company.id, id).await.unwrap().unwrap();
         assert_eq!((e.code.as_str(), e.last_name.as_str(), e.department_code.as_str()), ("0033", "田中", "200"));
         assert_eq!(e.employment_type, "契約社員");
 
@@ -221,7 +221,7 @@ test_support::engine_tests! {
         let (status, page) = app.post(&format!("/companies/ABC/settings/employees/{old}/restore"), &[]).await;
         assert_eq!(status, 409);
         assert!(page.contains("復帰できません") && page.contains("後任 花子"), "{page}");
-        let e = app.store.employee(app.company.id, old).await.unwrap().unwrap();
+        let e = app.store.attendance().employee(app.company.id, old).await.unwrap().unwrap();
         assert!(e.deleted_at_ms.is_some(), "still deleted");
         app.finish().await;
     }
@@ -350,7 +350,7 @@ test_support::engine_tests! {
         let bytes = r.bytes().await.unwrap();
         assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
         let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
-        let rows = app.store.timecard(app.company.id, date(2024, 2, 1), date(2024, 2, 29)).await.unwrap();
+        let rows = app.store.attendance().timecard(app.company.id, date(2024, 2, 1), date(2024, 2, 29)).await.unwrap();
         assert_eq!(text, loginrec_server::timecard::render(&rows, &TimeZone::get("Asia/Tokyo").unwrap()));
         assert_eq!(
             text,
@@ -421,10 +421,10 @@ test_support::engine_tests! {
         form.extend(employee_form("9000", "乗っ取り", "100", "正社員"));
         assert_eq!(b.post_form("/companies/ABC/settings/employees", &form).await.status(), 404);
         // Nothing of ABC changed.
-        let depts = app.store.department_list(app.company.id).await.unwrap();
+        let depts = app.store.attendance().department_list(app.company.id).await.unwrap();
         assert_eq!(depts.len(), 2);
         assert!(depts.iter().all(|d| d.name != "乗っ取り"));
-        let employees = app.store.employee_list(app.company.id, true).await.unwrap();
+        let employees = app.store.attendance().employee_list(app.company.id, true).await.unwrap();
         assert_eq!(employees.len(), 2);
         assert!(employees.iter().all(|e| e.deleted_at_ms.is_none() && e.last_name != "乗っ取り"));
         assert!(app.timecard().await.is_empty());
@@ -458,7 +458,7 @@ async fn attendance_forms_without_the_csrf_token_are_refused_and_pages_ask_for_l
     }
     let nav = app.page("/companies/ABC").await;
     assert!(nav.contains("/settings/departments\">所属設定") && nav.contains("/settings/employees\">従業員設定"));
-    assert!(app.store.employee(app.company.id, emp).await.unwrap().unwrap().deleted_at_ms.is_none());
+    assert!(app.store.attendance().employee(app.company.id, emp).await.unwrap().unwrap().deleted_at_ms.is_none());
     app.finish().await;
 }
 

@@ -52,6 +52,7 @@ async fn company(store: &Store, code: &str, tz: &str) -> Company {
     let dept =
         |code: &str, change| DepartmentInput { code: code.into(), name: format!("所属{code}"), day_change: change };
     store
+        .attendance()
         .upsert_departments(
             company.id,
             &[dept("1", DayChangeTime::MIDNIGHT), dept("2", DayChangeTime::LANSCOPE_DEFAULT)],
@@ -64,7 +65,7 @@ async fn company(store: &Store, code: &str, tz: &str) -> Company {
         first_name: code.into(),
         department_code: dept.into(),
     };
-    store.upsert_employees(company.id, &[e("0001", "1"), e("0002", "1"), e("0003", "2")]).await.unwrap();
+    store.attendance().upsert_employees(company.id, &[e("0001", "1"), e("0002", "1"), e("0003", "2")]).await.unwrap();
     company
 }
 
@@ -77,7 +78,7 @@ async fn link(store: &Store, company: &Company, links: &[(&str, Option<&str>)], 
 /// The stored punches as `code date 出勤 / 退勤`, each `METHOD HH:MM` in company time.
 async fn punches(store: &Store, company: &Company) -> Vec<String> {
     let tz = company.tz().unwrap();
-    let rows = store.timecard(company.id, date(2000, 1, 1), date(2100, 1, 1)).await.unwrap();
+    let rows = store.attendance().timecard(company.id, date(2000, 1, 1), date(2100, 1, 1)).await.unwrap();
     let cell = |p: &Option<loginrec_store::PunchView>| match p {
         Some(p) => {
             let at = tz.to_datetime(Timestamp::from_millisecond(p.at_ms).unwrap());
@@ -109,7 +110,7 @@ test_support::engine_tests! {
         // The manual's remedy for one user name on two PCs (§5.2.2): a new name from now on.
         link(store, &c, &[("0001", Some("tarou2"))], None).await;
         store
-            .set_manual_punch(
+            .attendance().set_manual_punch(
                 c.id,
                 "0001",
                 date(2024, 2, 8),
@@ -178,10 +179,10 @@ test_support::engine_tests! {
         let fixed =
             [DepartmentInput { code: "1".into(), name: "所属1".into(), day_change: DayChangeTime::LANSCOPE_DEFAULT }];
         let (_, preview) =
-            store.import_departments(c.id, &fixed, Some(date(2024, 2, 1)), Apply::Preview).await.unwrap();
+            store.attendance().import_departments(c.id, &fixed, Some(date(2024, 2, 1)), Apply::Preview).await.unwrap();
         assert_eq!(preview.changes.len(), 2, "the preview names both days");
         assert_eq!(punches(store, &c).await.len(), 2, "a preview saves nothing");
-        let (_, done) = store.import_departments(c.id, &fixed, Some(date(2024, 2, 1)), Apply::Commit).await.unwrap();
+        let (_, done) = store.attendance().import_departments(c.id, &fixed, Some(date(2024, 2, 1)), Apply::Commit).await.unwrap();
         assert_eq!(done.changes, preview.changes, "saving does what the preview showed");
         assert_eq!(
             punches(store, &c).await,
@@ -198,7 +199,7 @@ test_support::engine_tests! {
         link(store, &c, &[("0001", Some("tarou"))], None).await;
         let fixed =
             [DepartmentInput { code: "1".into(), name: "所属1".into(), day_change: DayChangeTime::LANSCOPE_DEFAULT }];
-        store.import_departments(c.id, &fixed, Some(date(2024, 2, 9)), Apply::Commit).await.unwrap();
+        store.attendance().import_departments(c.id, &fixed, Some(date(2024, 2, 9)), Apply::Commit).await.unwrap();
         // 2/8 runs from 2/8 00:00 (the old time) to 2/9 05:00 (the new one).
         ingest(
             store,
@@ -239,7 +240,7 @@ test_support::engine_tests! {
             first_name: "0001".into(),
             department_code: "2".into(),
         }];
-        store.import_employees(c.id, &moved, Some(date(2024, 2, 7)), Apply::Commit).await.unwrap();
+        store.attendance().import_employees(c.id, &moved, Some(date(2024, 2, 7)), Apply::Commit).await.unwrap();
         assert_eq!(
             punches(store, &c).await,
             [
@@ -277,7 +278,7 @@ test_support::engine_tests! {
         link(store, &c, &[("0001", Some("tarou"))], None).await;
         let day = date(2024, 2, 8);
         store
-            .set_manual_punch(c.id, "0001", day, PunchKind::ClockIn, jst("2024-02-08T10:00:00").as_millisecond(), "t")
+            .attendance().set_manual_punch(c.id, "0001", day, PunchKind::ClockIn, jst("2024-02-08T10:00:00").as_millisecond(), "t")
             .await
             .unwrap();
         ingest(store, &c, &[("tarou", LogKind::Logon, "2024-02-08T09:00:00")]).await;
@@ -288,7 +289,7 @@ test_support::engine_tests! {
         );
         ingest(store, &c, &[("tarou", LogKind::Logoff, "2024-02-08T18:00:00")]).await;
         assert_eq!(punches(store, &c).await, ["0001 2024-02-08 手入力 02/08 10:00 / PC 02/08 18:00"]);
-        store.clear_manual_punch(c.id, "0001", day, PunchKind::ClockIn, "t").await.unwrap();
+        store.attendance().clear_manual_punch(c.id, "0001", day, PunchKind::ClockIn, "t").await.unwrap();
         assert_eq!(punches(store, &c).await, ["0001 2024-02-08 PC 02/08 09:00 / PC 02/08 18:00"]);
         assert_eq!(rebuild_differences(store, &c).await, 0);
     }
@@ -302,7 +303,7 @@ test_support::engine_tests! {
             name: "所属1".into(),
             day_change: DayChangeTime::from_hm(2, 30).unwrap(),
         }];
-        store.import_departments(c.id, &change, Some(date(2024, 1, 1)), Apply::Commit).await.unwrap();
+        store.attendance().import_departments(c.id, &change, Some(date(2024, 1, 1)), Apply::Commit).await.unwrap();
         link(store, &c, &[("0001", Some("tarou"))], None).await;
         // 2024-03-10: 02:00 EST jumps to 03:00 EDT, so 02:30 does not exist; 3/10 starts at 03:00.
         let (early, late) = ("2024-03-10T07:10:00Z".parse().unwrap(), "2024-03-10T22:00:00Z".parse().unwrap());
@@ -600,10 +601,12 @@ async fn replay(store: &Store, company: &Company, ops: &[Op]) -> Model {
                         store.change_links(company.id, &import, None, Apply::Commit).await.map(|_| ())
                     }
                     Op::ManualSet { day, at, .. } => store
+                        .attendance()
                         .set_manual_punch(company.id, EMPLOYEES[*employee], *day, PunchKind::ClockIn, *at, "model")
                         .await
                         .map(|_| ()),
                     _ => store
+                        .attendance()
                         .clear_manual_punch(
                             company.id,
                             EMPLOYEES[*employee],
@@ -618,12 +621,13 @@ async fn replay(store: &Store, company: &Company, ops: &[Op]) -> Model {
             }
             Op::Move { employee, .. } if model.deleted.contains(employee) => {}
             Op::Delete { employee } | Op::Restore { employee } => {
-                let id = store.employee_by_code(company.id, EMPLOYEES[*employee]).await.unwrap().unwrap().id;
+                let id =
+                    store.attendance().employee_by_code(company.id, EMPLOYEES[*employee]).await.unwrap().unwrap().id;
                 let deleting = matches!(op, Op::Delete { .. });
                 let result = if deleting {
-                    store.delete_employee(company.id, id).await
+                    store.attendance().delete_employee(company.id, id).await
                 } else {
-                    store.restore_employee(company.id, id).await
+                    store.attendance().restore_employee(company.id, id).await
                 };
                 store.sync_users(company.id).await.unwrap();
                 if deleting == model.deleted.contains(employee) {
@@ -648,7 +652,7 @@ async fn replay(store: &Store, company: &Company, ops: &[Op]) -> Model {
                     name: format!("所属{}", DEPARTMENTS[*department]),
                     day_change: DayChangeTime::from_hm((*minutes / 60) as u8, (*minutes % 60) as u8).unwrap(),
                 };
-                store.import_departments(company.id, &[input], Some(*from), Apply::Commit).await.unwrap();
+                store.attendance().import_departments(company.id, &[input], Some(*from), Apply::Commit).await.unwrap();
                 set_dated(model.day_changes.get_mut(department).unwrap(), *from, *minutes);
             }
             Op::Move { employee, department, from } => {
@@ -658,17 +662,22 @@ async fn replay(store: &Store, company: &Company, ops: &[Op]) -> Model {
                     first_name: EMPLOYEES[*employee].into(),
                     department_code: DEPARTMENTS[*department].into(),
                 };
-                store.import_employees(company.id, &[input], Some(*from), Apply::Commit).await.unwrap();
+                store.attendance().import_employees(company.id, &[input], Some(*from), Apply::Commit).await.unwrap();
                 set_dated(model.departments.get_mut(employee).unwrap(), *from, *department);
             }
             Op::ManualSet { employee, day, clock_in, at } => {
                 let kind = if *clock_in { PunchKind::ClockIn } else { PunchKind::ClockOut };
-                store.set_manual_punch(company.id, EMPLOYEES[*employee], *day, kind, *at, "model").await.unwrap();
+                store
+                    .attendance()
+                    .set_manual_punch(company.id, EMPLOYEES[*employee], *day, kind, *at, "model")
+                    .await
+                    .unwrap();
                 model.manual.insert((*employee, *day, *clock_in), *at);
             }
             Op::ManualClear { employee, day, clock_in } => {
                 let kind = if *clock_in { PunchKind::ClockIn } else { PunchKind::ClockOut };
-                let result = store.clear_manual_punch(company.id, EMPLOYEES[*employee], *day, kind, "model").await;
+                let result =
+                    store.attendance().clear_manual_punch(company.id, EMPLOYEES[*employee], *day, kind, "model").await;
                 match model.manual.remove(&(*employee, *day, *clock_in)) {
                     Some(_) => result.map(|_| ()).unwrap(),
                     None => assert!(result.is_err(), "clearing a punch that is not there is refused"),
@@ -710,11 +719,11 @@ test_support::engine_tests! {
         );
         // Fixed from today only: 2/8 is still cut at 00:00, so the warning stays, naming 2/8.
         let fixed = [DepartmentInput { code: "1".into(), name: "所属1".into(), day_change: five }];
-        store.import_departments(c.id, &fixed, None, Apply::Commit).await.unwrap();
+        store.attendance().import_departments(c.id, &fixed, None, Apply::Commit).await.unwrap();
         let mismatches = store.day_change_mismatches(&c, five).await.unwrap();
         assert_eq!(mismatches.len(), 1, "{engine:?}");
         assert_eq!((mismatches[0].current, mismatches[0].first_affected), (five, Some(date(2024, 2, 8))));
-        store.import_departments(c.id, &fixed, Some(date(2024, 2, 8)), Apply::Commit).await.unwrap();
+        store.attendance().import_departments(c.id, &fixed, Some(date(2024, 2, 8)), Apply::Commit).await.unwrap();
         assert!(store.day_change_mismatches(&c, five).await.unwrap().is_empty(), "{engine:?}");
     }
 }

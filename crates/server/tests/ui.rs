@@ -130,7 +130,7 @@ test_support::engine_tests! {
             .unwrap();
         assert!(saved.contains("2件のアカウントを更新"), "{saved}");
         let day = jiff::civil::date(2024, 2, 8);
-        let rows = ui.store.timecard(ui.company.id, day, day).await.unwrap();
+        let rows = ui.store.attendance().timecard(ui.company.id, day, day).await.unwrap();
         let text = loginrec_server::timecard::render(&rows, &TimeZone::get("Asia/Tokyo").unwrap());
         assert!(
             text.contains("0012,2024-02-08,2024/02/08 09:00,,PC")
@@ -169,6 +169,7 @@ async fn an_upload_over_the_size_limit_is_refused() {
 async fn sync_runs_are_recorded_and_shown_with_settings_changes_in_the_log() {
     let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
     ui.store
+        .attendance()
         .upsert_employees(
             ui.company.id,
             &[EmployeeInput {
@@ -247,7 +248,7 @@ test_support::engine_tests! {
             preview.contains(&format!("PC {shown} 09:00")) && preview.contains(&format!("PC {shown} 18:00")),
             "{preview}"
         );
-        assert!(ui.store.timecard(ui.company.id, day, day).await.unwrap().is_empty(), "a preview writes nothing");
+        assert!(ui.store.attendance().timecard(ui.company.id, day, day).await.unwrap().is_empty(), "a preview writes nothing");
         let r = ui
             .admin
             .post_form(
@@ -256,7 +257,7 @@ test_support::engine_tests! {
             )
             .await;
         assert_eq!(r.status(), 303);
-        let rows = ui.store.timecard(ui.company.id, day, day).await.unwrap();
+        let rows = ui.store.attendance().timecard(ui.company.id, day, day).await.unwrap();
         let text = loginrec_server::timecard::render(&rows, &tz);
         assert!(text.contains(&format!("3000,{day},{shown} 09:00,{shown} 18:00,PC")), "{text}");
         ui.finish().await;

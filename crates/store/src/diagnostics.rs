@@ -80,7 +80,7 @@ impl Store {
         let tz = company.tz()?;
         let mut conn = self.pool.acquire().await?;
         let timelines = crate::pipeline::department_timelines(&mut conn, company.id).await?;
-        let departments = self.department_list(company.id).await?;
+        let departments = self.attendance().department_list(company.id).await?;
         let mut out = Vec::new();
         for d in departments {
             let Some(timeline) = timelines.get(&d.id) else { continue };

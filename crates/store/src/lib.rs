@@ -50,8 +50,8 @@ use tokio::sync::Mutex;
 
 pub use admins::{Admin, AuditEvent, Session};
 pub use attendance::{
-    ApiTimeRecord, DailyRow, Department, DepartmentInput, EMPLOYMENT_TYPES, Employee, EmployeeDetails, EmployeeInput,
-    MANUAL_METHOD, PunchView, TimecardRow,
+    ApiTimeRecord, Attendance, DailyRow, Department, DepartmentInput, EMPLOYMENT_TYPES, Employee, EmployeeDetails,
+    EmployeeInput, MANUAL_METHOD, PunchView, TimecardRow,
 };
 pub use companies::Company;
 pub use error::{Missing, Refusal, StoreError, Taken};

@@ -125,11 +125,23 @@ macro_rules! claim_outbox_rows {
 const CLAIM_SQLITE: &str = claim_outbox_rows!("");
 const CLAIM_POSTGRES: &str = claim_outbox_rows!(" FOR UPDATE OF r SKIP LOCKED");
 
+/// What remote mode keeps in the database, reached from a [`Store`]: `store.remote()`.
+#[derive(Clone, Copy)]
+pub struct Remote<'a> {
+    store: &'a Store,
+}
+
 impl Store {
+    pub fn remote(&self) -> Remote<'_> {
+        Remote { store: self }
+    }
+}
+
+impl Remote<'_> {
     /// Switches the company to remote mode (`Some`) or back to the embedded module (`None`).
     /// Switching also resumes a paused company.
     pub async fn set_remote(&self, company_id: i64, remote: Option<&RemoteConfig>) -> Result<()> {
-        let _guard = self.write_guard().await;
+        let _guard = self.store.write_guard().await;
         sqlx::query(
             "UPDATE companies SET remote_base_url = $1, remote_token = $2, remote_settle_minutes = $3, \
              remote_paused_reason = NULL WHERE id = $4",
@@ -138,7 +150,7 @@ impl Store {
         .bind(remote.map(|r| r.token.clone()))
         .bind(remote.map(|r| r.settle_minutes).unwrap_or(60))
         .bind(company_id)
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         Ok(())
     }
@@ -147,7 +159,7 @@ impl Store {
         let row =
             sqlx::query("SELECT remote_base_url, remote_token, remote_settle_minutes FROM companies WHERE id = $1")
                 .bind(company_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.store.pool)
                 .await?;
         let Some(row) = row else { return Ok(None) };
         let base: Option<String> = row.try_get("remote_base_url")?;
@@ -161,20 +173,20 @@ impl Store {
     }
 
     pub async fn pause_remote(&self, company_id: i64, reason: &str) -> Result<()> {
-        let _guard = self.write_guard().await;
+        let _guard = self.store.write_guard().await;
         sqlx::query("UPDATE companies SET remote_paused_reason = $1 WHERE id = $2")
             .bind(reason)
             .bind(company_id)
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
         Ok(())
     }
 
     pub async fn resume_remote(&self, company_id: i64) -> Result<()> {
-        let _guard = self.write_guard().await;
+        let _guard = self.store.write_guard().await;
         sqlx::query("UPDATE companies SET remote_paused_reason = NULL WHERE id = $1")
             .bind(company_id)
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
         Ok(())
     }
@@ -188,15 +200,15 @@ impl Store {
         limit: i64,
         lease_ms: i64,
     ) -> Result<Vec<RemotePunch>> {
-        let _guard = self.write_guard().await;
+        let _guard = self.store.write_guard().await;
         sqlx::query(
             "UPDATE remote_punches SET state = 'unknown', last_error = 'the sender stopped while sending; check the remote side' \
              WHERE state = 'sending' AND lease_until_ms < $1",
         )
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
-        let sql = match self.backend {
+        let sql = match self.store.backend {
             Backend::Sqlite => CLAIM_SQLITE,
             Backend::Postgres => CLAIM_POSTGRES,
         };
@@ -205,7 +217,7 @@ impl Store {
             .bind(now_ms + lease_ms)
             .bind(now_ms)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
@@ -215,7 +227,7 @@ impl Store {
                  FROM remote_punches r JOIN companies c ON c.id = r.company_id WHERE r.id = $1",
             )
             .bind(id)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.store.pool)
             .await?;
             out.push(remote_punch_from_row(&r)?);
         }
@@ -232,8 +244,8 @@ impl Store {
             RemoteOutcome::Pause(reason) => ("pending", None, Some(reason)),
             RemoteOutcome::Unknown(reason) => ("unknown", None, Some(reason)),
         };
-        let _guard = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
+        let _guard = self.store.write_guard().await;
+        let mut tx = self.store.pool.begin().await?;
         sqlx::query(
             "UPDATE remote_punches SET state = $1, not_before_ms = COALESCE($2, not_before_ms), last_error = $3, \
              sent_at_ms = CASE WHEN $1 = 'sent' THEN $4 ELSE sent_at_ms END, lease_until_ms = NULL \
@@ -264,7 +276,7 @@ impl Store {
             "SELECT state, COUNT(*) AS punches FROM remote_punches WHERE company_id = $1 GROUP BY state ORDER BY state",
         )
         .bind(company_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         rows.iter().map(|r| Ok((r.try_get("state")?, r.try_get("punches")?))).collect()
     }
@@ -273,8 +285,8 @@ impl Store {
     /// remote mode), keyed on the employee key, then syncs ログイン記録's users from them.
     pub async fn mirror_remote_employees(&self, company_id: i64, employees: &[RemoteEmployee]) -> Result<SyncResult> {
         {
-            let _guard = self.write_guard().await;
-            let (mut tx, ctx) = self.begin_change(company_id).await?;
+            let _guard = self.store.write_guard().await;
+            let (mut tx, ctx) = self.store.begin_change(company_id).await?;
             let result: Result<_> = async {            let mut scope = crate::pipeline::Scope::default();
             let now = now_ms();
             for e in employees {
@@ -348,11 +360,11 @@ impl Store {
                     let schedule = schedules.get(&id).cloned().unwrap_or_default();
                     Store::set_employee_department(&mut tx, &ctx, id, &schedule, dept, None, &mut scope).await?;
             }
-            crate::pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await
+            crate::pipeline::rederive(&mut tx, self.store.backend, &ctx, &scope).await
         }
         .await;
-            self.settle(tx, result, crate::history::Apply::Commit).await?;
+            self.store.settle(tx, result, crate::history::Apply::Commit).await?;
         }
-        self.sync_users(company_id).await
+        self.store.sync_users(company_id).await
     }
 }

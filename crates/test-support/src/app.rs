@@ -94,7 +94,12 @@ impl TestApp {
     /// Every stored day of the company as `従業員コード,日付,出勤,退勤,打刻方法` lines of the
     /// time card CSV, header excluded.
     pub async fn timecard(&self) -> Vec<String> {
-        let rows = self.store.timecard(self.company.id, date(2000, 1, 1), date(2100, 1, 1)).await.expect("timecard");
+        let rows = self
+            .store
+            .attendance()
+            .timecard(self.company.id, date(2000, 1, 1), date(2100, 1, 1))
+            .await
+            .expect("timecard");
         let tz = jiff::tz::TimeZone::get("Asia/Tokyo").expect("time zone");
         let text = loginrec_server::timecard::render(&rows, &tz);
         text.lines().skip(1).map(str::to_string).collect()
@@ -107,12 +112,18 @@ impl TestApp {
 
     /// The id of the department with 所属コード `code`.
     pub async fn department_id(&self, code: &str) -> i64 {
-        let list = self.store.department_list(self.company.id).await.expect("departments");
+        let list = self.store.attendance().department_list(self.company.id).await.expect("departments");
         list.into_iter().find(|d| d.code == code).expect("the department").id
     }
 
     /// The id of the employee with 従業員コード `code`.
     pub async fn employee_id(&self, code: &str) -> i64 {
-        self.store.employee_by_code(self.company.id, code).await.expect("employee").expect("the employee").id
+        self.store
+            .attendance()
+            .employee_by_code(self.company.id, code)
+            .await
+            .expect("employee")
+            .expect("the employee")
+            .id
     }
 }

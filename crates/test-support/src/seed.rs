@@ -22,7 +22,7 @@ pub async fn seed_company(
         DepartmentInput { code: "100".into(), name: "本社".into(), day_change: DayChangeTime::LANSCOPE_DEFAULT },
         DepartmentInput { code: "200".into(), name: "営業所".into(), day_change: DayChangeTime::MIDNIGHT },
     ];
-    store.upsert_departments(company.id, &departments).await.expect("departments");
+    store.attendance().upsert_departments(company.id, &departments).await.expect("departments");
     let inputs: Vec<EmployeeInput> = employees
         .iter()
         .map(|(code, last, dept, _)| EmployeeInput {
@@ -32,7 +32,7 @@ pub async fn seed_company(
             department_code: dept.to_string(),
         })
         .collect();
-    store.upsert_employees(company.id, &inputs).await.expect("employees");
+    store.attendance().upsert_employees(company.id, &inputs).await.expect("employees");
     let links: Vec<(String, Option<String>)> = employees
         .iter()
         .filter_map(|(code, _, _, account)| account.map(|a| (code.to_string(), Some(a.to_string()))))

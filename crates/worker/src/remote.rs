@@ -55,7 +55,7 @@ pub async fn send_due(
         if is_blocked(now) {
             return Ok(report);
         }
-        let claimed = store.claim_remote_punches(worker, now.as_millisecond(), BATCH, LEASE_MS).await?;
+        let claimed = store.remote().claim_remote_punches(worker, now.as_millisecond(), BATCH, LEASE_MS).await?;
         if claimed.is_empty() {
             return Ok(report);
         }
@@ -78,7 +78,7 @@ pub async fn send_due(
             if !matches!(outcome, RemoteOutcome::Sent) {
                 tracing::warn!(company = punch.company_id, employee = %punch.employee_key, date = %punch.business_date, kind = punch.kind, outcome = ?outcome, "A punch was not delivered to the remote attendance service.");
             }
-            store.finish_remote_punch(&punch, worker, &outcome).await?;
+            store.remote().finish_remote_punch(&punch, worker, &outcome).await?;
         }
     }
 }
@@ -168,7 +168,7 @@ pub async fn sync_remote_employees(
     if !status.is_success() {
         if matches!(status.as_u16(), 401 | 403) {
             let reason = format!("勤怠サービスがアクセストークンを拒否しました (HTTP {})", status.as_u16());
-            store.pause_remote(company.id, &reason).await?;
+            store.remote().pause_remote(company.id, &reason).await?;
             return Err(SyncError::TokenRejected { status: status.as_u16() });
         }
         let answer = kot_protocol::Answer::read(&text);
@@ -190,12 +190,12 @@ pub async fn sync_remote_employees(
         })
         .filter(|e| !e.key.is_empty() && !e.code.is_empty())
         .collect();
-    Ok(store.mirror_remote_employees(company.id, &employees).await?)
+    Ok(store.remote().mirror_remote_employees(company.id, &employees).await?)
 }
 
 /// 勤革時連携 for a company in either mode.
 pub async fn sync_employees(store: &Store, http: &reqwest::Client, company: &Company) -> Result<SyncResult, SyncError> {
-    match store.remote_config(company.id).await? {
+    match store.remote().remote_config(company.id).await? {
         Some(remote) => sync_remote_employees(store, http, company, &remote).await,
         None => Ok(store.sync_users(company.id).await?),
     }

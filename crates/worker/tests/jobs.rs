@@ -65,14 +65,14 @@ test_support::engine_tests! {
         let store = db.store().await;
         let company = store.create_company("ABC", "x", "Asia/Tokyo").await.unwrap();
         store
-            .upsert_departments(
+            .attendance().upsert_departments(
                 company.id,
                 &[DepartmentInput { code: "1".into(), name: "本社".into(), day_change: DayChangeTime::MIDNIGHT }],
             )
             .await
             .unwrap();
         store
-            .upsert_employees(
+            .attendance().upsert_employees(
                 company.id,
                 &[EmployeeInput {
                     code: "0001".into(),

@@ -29,6 +29,7 @@ async fn remote_instance(db: &TestDb) -> (Store, TestServer, Company, String) {
     let store = db.store().await;
     let company = store.create_company("KOT001", "勤怠先", "Asia/Tokyo").await.unwrap();
     store
+        .attendance()
         .upsert_departments(
             company.id,
             &[DepartmentInput {
@@ -45,8 +46,8 @@ async fn remote_instance(db: &TestDb) -> (Store, TestServer, Company, String) {
         first_name: "太郎".into(),
         department_code: "1000".into(),
     };
-    store.upsert_employees(company.id, &[e("0001", "勤怠"), e("0002", "打刻")]).await.unwrap();
-    let token = store.issue_api_token(company.id).await.unwrap();
+    store.attendance().upsert_employees(company.id, &[e("0001", "勤怠"), e("0002", "打刻")]).await.unwrap();
+    let token = store.attendance().issue_api_token(company.id).await.unwrap();
     let server = TestServer::start(store.clone()).await;
     (store, server, company, token)
 }
@@ -56,6 +57,7 @@ async fn local_instance(db: &TestDb, base_url: &str, token: &str) -> (Store, Com
     let store = db.store().await;
     let company = store.create_company("ABC", "連携元", "Asia/Tokyo").await.unwrap();
     store
+        .remote()
         .set_remote(
             company.id,
             Some(&RemoteConfig { base_url: base_url.into(), token: token.into(), settle_minutes: 60 }),
@@ -91,14 +93,14 @@ test_support::engine_tests! {
 
         // 連携実行 in remote mode reads the remote employees; then link them.
         let sync =
-            sync_remote_employees(&local, &http, &company, &local.remote_config(company.id).await.unwrap().unwrap())
+            sync_remote_employees(&local, &http, &company, &local.remote().remote_config(company.id).await.unwrap().unwrap())
                 .await
                 .unwrap();
         assert_eq!(sync.added, 2);
         // The administrator sets the mirrored department's 日付変更時間 to LanScope's 05:00, from
         // a date before the logs.
         local
-            .import_departments(
+            .attendance().import_departments(
                 company.id,
                 &[DepartmentInput {
                     code: "1000".into(),
@@ -130,7 +132,7 @@ test_support::engine_tests! {
         // day (05:00 to 05:00) to end plus an hour.
         assert_eq!(send_due(&local, &http, "w1", || jst("2024-02-08T09:30:00")).await.unwrap().sent, 0);
         assert_eq!(send_due(&local, &http, "w1", || jst("2024-02-08T12:00:00")).await.unwrap().sent, 2);
-        assert_eq!(remote.api_timerecord_count(remote_company.id).await.unwrap(), 2);
+        assert_eq!(remote.attendance().api_timerecord_count(remote_company.id).await.unwrap(), 2);
         // A later log moves a pending 退勤 but cannot touch a 出勤 already sent.
         ingest(
             &local,
@@ -148,11 +150,11 @@ test_support::engine_tests! {
             0,
             "nothing is sent twice"
         );
-        assert_eq!(remote.api_timerecord_count(remote_company.id).await.unwrap(), 4);
-        assert_eq!(state(&local.remote_punch_states(company.id).await.unwrap(), "sent"), 4);
+        assert_eq!(remote.attendance().api_timerecord_count(remote_company.id).await.unwrap(), 4);
+        assert_eq!(state(&local.remote().remote_punch_states(company.id).await.unwrap(), "sent"), 4);
 
         let day = jiff::civil::date(2024, 2, 8);
-        let rows = remote.timecard(remote_company.id, day, day).await.unwrap();
+        let rows = remote.attendance().timecard(remote_company.id, day, day).await.unwrap();
         let text = loginrec_server::timecard::render(&rows, &TimeZone::get("Asia/Tokyo").unwrap());
         assert!(text.contains("0001,2024-02-08,2024/02/08 09:03,2024/02/08 19:00,API"), "{text}");
         assert!(text.contains("0002,2024-02-08,2024/02/08 08:55,2024/02/09 01:10,API"), "{text}");
@@ -196,6 +198,7 @@ async fn double(
 async fn local_with_one_punch(db: &TestDb, base_url: &str) -> (Store, Company) {
     let (store, company) = local_instance(db, base_url, "remote-token").await;
     store
+        .attendance()
         .upsert_departments(
             company.id,
             &[DepartmentInput { code: "1".into(), name: "本社".into(), day_change: DayChangeTime::MIDNIGHT }],
@@ -203,6 +206,7 @@ async fn local_with_one_punch(db: &TestDb, base_url: &str) -> (Store, Company) {
         .await
         .unwrap();
     store
+        .attendance()
         .upsert_employees(
             company.id,
             &[EmployeeInput {
@@ -232,7 +236,7 @@ async fn busy_answers_are_retried_later_and_never_lost() {
         let http = http_client();
         let report = send_due(&store, &http, "w", || jst("2024-02-08T12:00:00")).await.unwrap();
         assert_eq!((report.sent, report.retried), (0, 1), "{status} {body}");
-        assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "pending"), 1);
+        assert_eq!(state(&store.remote().remote_punch_states(company.id).await.unwrap(), "pending"), 1);
         // Not again at once: the retry waits.
         send_due(&store, &http, "w", || jst("2024-02-08T12:00:30")).await.unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -255,7 +259,11 @@ async fn a_rejected_token_pauses_the_company_and_shows_why() {
     assert!(paused.contains("401") && paused.contains("invalid token"), "{paused}");
     send_due(&store, &http, "w", || jst("2024-02-08T15:00:00")).await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 1, "a paused company sends nothing");
-    assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "pending"), 1, "the punch is kept");
+    assert_eq!(
+        state(&store.remote().remote_punch_states(company.id).await.unwrap(), "pending"),
+        1,
+        "the punch is kept"
+    );
     store.close().await;
 }
 
@@ -269,7 +277,7 @@ async fn a_refused_punch_fails_for_good_and_is_not_retried() {
     assert_eq!(send_due(&store, &http, "w", || jst("2024-02-08T12:00:00")).await.unwrap().failed, 1);
     send_due(&store, &http, "w", || jst("2024-02-09T12:00:00")).await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 1);
-    assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "failed"), 1);
+    assert_eq!(state(&store.remote().remote_punch_states(company.id).await.unwrap(), "failed"), 1);
     store.close().await;
 }
 
@@ -280,12 +288,12 @@ test_support::engine_tests! {
         let (store, company) = local_with_one_punch(&db, &url).await;
         let now = jst("2024-02-08T12:00:00").as_millisecond();
         // A sender claims the row and dies before recording the answer.
-        let claimed = store.claim_remote_punches("dead", now, 10, 1_000).await.unwrap();
+        let claimed = store.remote().claim_remote_punches("dead", now, 10, 1_000).await.unwrap();
         assert_eq!(claimed.len(), 1);
         let later = jst("2024-02-08T12:05:00");
         assert_eq!(send_due(&store, &http_client(), "survivor", || later).await.unwrap().sent, 0);
         assert_eq!(calls.load(Ordering::SeqCst), 0);
-        assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "unknown"), 1);
+        assert_eq!(state(&store.remote().remote_punch_states(company.id).await.unwrap(), "unknown"), 1);
         store.close().await;
         db.cleanup().await;
     }
@@ -360,6 +368,7 @@ async fn past_logs_applied_by_linking_are_queued_for_the_remote_service_too() {
     let (url, _calls) = double(StatusCode::CREATED, "{}", None).await;
     let (store, company) = local_with_one_punch(&db, &url).await;
     store
+        .attendance()
         .upsert_employees(
             company.id,
             &[EmployeeInput {
@@ -373,13 +382,13 @@ async fn past_logs_applied_by_linking_are_queued_for_the_remote_service_too() {
         .unwrap();
     ingest(&store, &company, &[("hanako", LogKind::Logon, "2024-02-08T09:00:00")]).await;
     assert_eq!(
-        state(&store.remote_punch_states(company.id).await.unwrap(), "pending"),
+        state(&store.remote().remote_punch_states(company.id).await.unwrap(), "pending"),
         1,
         "an unlinked user's log queues nothing"
     );
     // Linking applies the logs that came before the first link, in the same transaction.
     store.apply_links(company.id, &[("0002".into(), Some("hanako".into()))]).await.unwrap();
-    assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "pending"), 2);
+    assert_eq!(state(&store.remote().remote_punch_states(company.id).await.unwrap(), "pending"), 2);
     store.close().await;
 }
 
@@ -387,14 +396,14 @@ test_support::engine_tests! {
     async fn two_companies_mirroring_one_service_keep_their_own_employees(engine: Engine) {
         let db = TestDb::new(engine).await;
         let (store, server, source, token) = remote_instance(&db).await;
-        let before = store.api_employees(source.id).await.unwrap();
+        let before = store.attendance().api_employees(source.id).await.unwrap();
         // Company ABC on the same database reads KOT001's employees as its remote master.
         let (_, mirror) = local_instance(&db, &format!("{}/api/v1.0", server.base_url), &token).await;
-        let remote = store.remote_config(mirror.id).await.unwrap().unwrap();
+        let remote = store.remote().remote_config(mirror.id).await.unwrap().unwrap();
         let sync = sync_remote_employees(&store, &http_client(), &mirror, &remote).await.unwrap();
         assert_eq!(sync.added, 2, "{engine:?}");
-        assert_eq!(store.api_employees(source.id).await.unwrap(), before, "the source company is untouched");
-        let mirrored = store.api_employees(mirror.id).await.unwrap();
+        assert_eq!(store.attendance().api_employees(source.id).await.unwrap(), before, "the source company is untouched");
+        let mirrored = store.attendance().api_employees(mirror.id).await.unwrap();
         assert_eq!(
             mirrored.iter().map(|e| &e.key).collect::<Vec<_>>(),
             before.iter().map(|e| &e.key).collect::<Vec<_>>()
@@ -410,7 +419,7 @@ test_support::engine_tests! {
         let (local, company) = local_instance(&local_db, &format!("{}/api/v1.0", server.base_url), &token).await;
         // The company already had employees of its own, one with a code the remote also uses.
         local
-            .upsert_departments(
+            .attendance().upsert_departments(
                 company.id,
                 &[DepartmentInput { code: "9".into(), name: "旧所属".into(), day_change: DayChangeTime::MIDNIGHT }],
             )
@@ -422,11 +431,11 @@ test_support::engine_tests! {
             first_name: "社員".into(),
             department_code: "9".into(),
         };
-        local.upsert_employees(company.id, &[e("0001"), e("0099")]).await.unwrap();
-        let config = local.remote_config(company.id).await.unwrap().unwrap();
+        local.attendance().upsert_employees(company.id, &[e("0001"), e("0099")]).await.unwrap();
+        let config = local.remote().remote_config(company.id).await.unwrap().unwrap();
         sync_remote_employees(&local, &http_client(), &company, &config).await.unwrap();
         let now: Vec<(String, String)> =
-            local.api_employees(company.id).await.unwrap().into_iter().map(|e| (e.code, e.last_name)).collect();
+            local.attendance().api_employees(company.id).await.unwrap().into_iter().map(|e| (e.code, e.last_name)).collect();
         assert_eq!(
             now,
             vec![("0001".to_string(), "勤怠".to_string()), ("0002".to_string(), "打刻".to_string())],
@@ -452,7 +461,7 @@ async fn a_run_that_reaches_a_blocked_window_stops_sending_at_once() {
     };
     assert_eq!(send_due(&store, &http_client(), "w", clock).await.unwrap().sent, 0);
     assert_eq!(calls.load(Ordering::SeqCst), 0);
-    assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "pending"), 1);
+    assert_eq!(state(&store.remote().remote_punch_states(company.id).await.unwrap(), "pending"), 1);
     assert_eq!(send_due(&store, &http_client(), "w", || jst("2024-02-09T10:00:00")).await.unwrap().sent, 1);
     store.close().await;
 }
@@ -475,7 +484,7 @@ test_support::engine_tests! {
         // Once settled, the day's 退勤 (the 09:03 log is now the last) goes; the 出勤 does not go again.
         send_due(&store, &http, "w", || jst("2024-02-10T12:00:00")).await.unwrap();
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2, "{engine:?}: one 出勤, one 退勤");
-        assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "sent"), 2);
+        assert_eq!(state(&store.remote().remote_punch_states(company.id).await.unwrap(), "sent"), 2);
         store.close().await;
         db.cleanup().await;
     }
@@ -490,17 +499,17 @@ test_support::engine_tests! {
         let day = jiff::civil::date(2024, 2, 8);
         let tz = TimeZone::get("Asia/Tokyo").unwrap();
         // 日別データ and the time card show the PC punches queued for the remote service.
-        let queued = store.timecard(company.id, day, day).await.unwrap();
+        let queued = store.attendance().timecard(company.id, day, day).await.unwrap();
         let text = loginrec_server::timecard::render(&queued, &tz);
         assert!(text.contains("0001,2024-02-08,2024/02/08 09:03,2024/02/08 18:30,PC"), "{engine:?}: {text}");
-        assert_eq!(state(&store.remote_punch_states(company.id).await.unwrap(), "pending"), 2);
+        assert_eq!(state(&store.remote().remote_punch_states(company.id).await.unwrap(), "pending"), 2);
         // The embedded module never got them: back in embedded mode its time card is empty
         // until the punches are derived into it.
-        store.set_remote(company.id, None).await.unwrap();
-        assert!(store.timecard(company.id, day, day).await.unwrap().is_empty(), "{engine:?}");
+        store.remote().set_remote(company.id, None).await.unwrap();
+        assert!(store.attendance().timecard(company.id, day, day).await.unwrap().is_empty(), "{engine:?}");
         let rebuilt = store.rebuild_punches(company.id, None, None, loginrec_store::Apply::Commit).await.unwrap();
         assert_eq!(rebuilt.changes.len(), 1, "{engine:?}: the day is derived into the embedded module");
-        let text = loginrec_server::timecard::render(&store.timecard(company.id, day, day).await.unwrap(), &tz);
+        let text = loginrec_server::timecard::render(&store.attendance().timecard(company.id, day, day).await.unwrap(), &tz);
         assert!(text.contains("0001,2024-02-08,2024/02/08 09:03,2024/02/08 18:30,PC"), "{engine:?}: {text}");
         store.close().await;
         db.cleanup().await;

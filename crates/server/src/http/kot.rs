@@ -70,6 +70,7 @@ async fn company(state: &AppState, headers: &HeaderMap) -> Result<Company, KotEr
         .ok_or_else(|| KotError::new(StatusCode::UNAUTHORIZED, 101, "missing access token"))?;
     state
         .store
+        .attendance()
         .company_for_api_token(token)
         .await?
         .ok_or_else(|| KotError::new(StatusCode::UNAUTHORIZED, 102, "invalid access token"))
@@ -90,7 +91,7 @@ fn employee_json(e: &RemoteEmployee) -> kot_protocol::Employee {
 async fn employees(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, KotError> {
     let company = company(&state, &headers).await?;
     let list: Vec<kot_protocol::Employee> =
-        state.store.api_employees(company.id).await?.iter().map(employee_json).collect();
+        state.store.attendance().api_employees(company.id).await?.iter().map(employee_json).collect();
     Ok(json(StatusCode::OK, &list))
 }
 
@@ -100,7 +101,7 @@ async fn employee(
     Path(code): Path<String>,
 ) -> Result<Response, KotError> {
     let company = company(&state, &headers).await?;
-    let found = state.store.api_employees(company.id).await?.into_iter().find(|e| e.code == code);
+    let found = state.store.attendance().api_employees(company.id).await?.into_iter().find(|e| e.code == code);
     match found {
         Some(e) => Ok(json(StatusCode::OK, &employee_json(&e))),
         None => Err(KotError::new(StatusCode::NOT_FOUND, 200, format!("employee {code} not found"))),
@@ -137,7 +138,7 @@ async fn timerecords(
             format!("end must be on or after start, within {MAX_RANGE_DAYS} days"),
         ));
     }
-    let records = state.store.api_timerecords(company.id, start, end).await?;
+    let records = state.store.attendance().api_timerecords(company.id, start, end).await?;
     let mut days = Vec::new();
     let mut date = start;
     while date <= end {
@@ -186,7 +187,7 @@ async fn punch(
     let time = kot_protocol::parse_time(&body.time)
         .ok_or_else(|| KotError::new(StatusCode::BAD_REQUEST, 300, "time must be like 2016-05-01T09:00:00+09:00"))?;
     let code = i64::from(body.code.0);
-    match state.store.record_api_punch(&company, &employee_key, date, time.as_millisecond(), code).await {
+    match state.store.attendance().record_api_punch(&company, &employee_key, date, time.as_millisecond(), code).await {
         Ok(()) => {}
         Err(loginrec_store::StoreError::NotFound(_)) => {
             return Err(KotError::new(StatusCode::NOT_FOUND, 200, format!("employee {employee_key} not found")));

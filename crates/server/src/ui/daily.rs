@@ -70,9 +70,10 @@ pub(crate) async fn daily(
         None => today,
     };
     let department = q.department.unwrap_or_default();
-    let rows = state.store.daily(company.id, date, Some(department.as_str())).await?;
+    let rows = state.store.attendance().daily(company.id, date, Some(department.as_str())).await?;
     let departments = state
         .store
+        .attendance()
         .departments(company.id)
         .await?
         .into_iter()

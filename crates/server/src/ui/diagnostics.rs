@@ -54,6 +54,7 @@ impl Diagnostics {
             last_ingest_ms: company.last_ingest_at_ms,
             remote_paused: company.remote_paused_reason.clone(),
             remote_problems: store
+                .remote()
                 .remote_punch_states(company.id)
                 .await?
                 .into_iter()

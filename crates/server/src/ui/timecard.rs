@@ -83,7 +83,8 @@ pub(crate) async fn timecard_view(
     Path((_, employee_code)): Path<(String, String)>,
     Query(q): Query<MonthQuery>,
 ) -> Result<TimecardPage, UiError> {
-    let employee = state.store.employee_by_code(company.id, &employee_code).await?.ok_or(UiError::NotFound)?;
+    let employee =
+        state.store.attendance().employee_by_code(company.id, &employee_code).await?.ok_or(UiError::NotFound)?;
     let tz = company.tz()?;
     let today = tz.to_datetime(Timestamp::now()).date();
     let first = match q.month.as_str() {
@@ -91,7 +92,7 @@ pub(crate) async fn timecard_view(
         m => parse_month(m).ok_or_else(|| UiError::BadRequest(format!("月は YYYY-MM で指定してください: {m}")))?,
     };
     let last = first.last_of_month();
-    let punches = state.store.employee_timecard(company.id, employee.id, first, last).await?;
+    let punches = state.store.attendance().employee_timecard(company.id, employee.id, first, last).await?;
     let mut rows = Vec::new();
     let mut total = 0;
     let mut worked_days = 0;
@@ -190,9 +191,11 @@ pub(crate) async fn clear_manual_punch(
     Path((_, employee_code)): Path<(String, String)>,
     CompanyPost { signed_in, page: CompanyPage { company, .. }, form }: CompanyPost<PunchForm>,
 ) -> Result<Response, UiError> {
-    let employee = state.store.employee_by_code(company.id, &employee_code).await?.ok_or(UiError::NotFound)?;
+    let employee =
+        state.store.attendance().employee_by_code(company.id, &employee_code).await?.ok_or(UiError::NotFound)?;
     let (date, kind) = form.day_and_kind()?;
-    match state.store.clear_manual_punch(company.id, &employee.code, date, kind, &signed_in.actor()).await {
+    match state.store.attendance().clear_manual_punch(company.id, &employee.code, date, kind, &signed_in.actor()).await
+    {
         Ok(_) => {}
         Err(StoreError::NotFound(_)) => {
             return Err(UiError::BadRequest(format!("{date} に手入力の{}はありません。", kind.label_ja())));
@@ -209,7 +212,8 @@ pub(crate) async fn manual_punch(
     Path((_, employee_code)): Path<(String, String)>,
     CompanyPost { signed_in, page: CompanyPage { company, .. }, form }: CompanyPost<PunchForm>,
 ) -> Result<Response, UiError> {
-    let employee = state.store.employee_by_code(company.id, &employee_code).await?.ok_or(UiError::NotFound)?;
+    let employee =
+        state.store.attendance().employee_by_code(company.id, &employee_code).await?.ok_or(UiError::NotFound)?;
     if employee.deleted_at_ms.is_some() {
         return Err(UiError::BadRequest("削除済みの従業員には打刻できません。".into()));
     }
@@ -225,7 +229,7 @@ pub(crate) async fn manual_punch(
         )));
     }
     let at_ms = to_millis(at, &tz).ok_or_else(|| UiError::BadRequest("日時が不正です。".into()))?;
-    let day = state.store.employee_timecard(company.id, employee.id, date, date).await?;
+    let day = state.store.attendance().employee_timecard(company.id, employee.id, date, date).await?;
     let day = day.first();
     let out_of_order = match kind {
         PunchKind::ClockIn => day.and_then(|d| d.clock_out.as_ref()).is_some_and(|o| o.at_ms < at_ms),
@@ -234,7 +238,12 @@ pub(crate) async fn manual_punch(
     if out_of_order {
         return Err(UiError::BadRequest("退勤は出勤より後の時刻にしてください。".into()));
     }
-    match state.store.set_manual_punch(company.id, &employee.code, date, kind, at_ms, &signed_in.actor()).await {
+    match state
+        .store
+        .attendance()
+        .set_manual_punch(company.id, &employee.code, date, kind, at_ms, &signed_in.actor())
+        .await
+    {
         Ok(_) => {}
         Err(StoreError::NotFound(_)) => return Err(UiError::NotFound),
         Err(e) => return Err(e.into()),
@@ -268,7 +277,7 @@ pub(crate) async fn timecard_csv(
     if from.until(to).map(|span| span.get_days()).unwrap_or(i32::MAX) >= MAX_CSV_DAYS {
         return Err(UiError::BadRequest(format!("期間は {MAX_CSV_DAYS} 日以内で指定してください。")));
     }
-    let rows = state.store.timecard(company.id, from, to).await?;
+    let rows = state.store.attendance().timecard(company.id, from, to).await?;
     let mut bytes = vec![0xEF, 0xBB, 0xBF];
     bytes.extend_from_slice(crate::timecard::render(&rows, &company.tz()?).as_bytes());
     Ok((

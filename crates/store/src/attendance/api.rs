@@ -6,8 +6,9 @@ use jiff::civil::Date;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::Attendance;
 use crate::remote::{RemoteEmployee, remote_employee_from_row};
-use crate::{Company, Result, Store, StoreError, now_ms};
+use crate::{Company, Result, StoreError, now_ms};
 
 /// A punch as the API lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,13 +32,13 @@ fn api_time_record_from_row(r: &AnyRow) -> Result<ApiTimeRecord> {
     })
 }
 
-impl Store {
+impl Attendance<'_> {
     /// Issues a token for the company's `/api/v1.0/`, revoking the previous one.
     pub async fn issue_api_token(&self, company_id: i64) -> Result<String> {
         let token = crate::tokens::alphanumeric(48);
         let now = now_ms();
-        let _guard = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
+        let _guard = self.store.write_guard().await;
+        let mut tx = self.store.pool.begin().await?;
         sqlx::query("UPDATE api_tokens SET revoked_at_ms = $1 WHERE company_id = $2 AND revoked_at_ms IS NULL")
             .bind(now)
             .bind(company_id)
@@ -59,10 +60,10 @@ impl Store {
              WHERE t.token_sha256 = $1 AND t.revoked_at_ms IS NULL",
         )
         .bind(crate::tokens::digest(token))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?;
         match code {
-            Some(code) => self.company_by_code(&code).await,
+            Some(code) => self.store.company_by_code(&code).await,
             None => Ok(None),
         }
     }
@@ -76,7 +77,7 @@ impl Store {
              WHERE e.company_id = $1 AND e.deleted_at_ms IS NULL ORDER BY e.code",
         )
         .bind(company_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         rows.iter().map(remote_employee_from_row).collect()
     }
@@ -92,9 +93,9 @@ impl Store {
         at_ms: i64,
         code: i64,
     ) -> Result<()> {
-        let _guard = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
-        crate::pipeline::lock_company(&mut tx, self.backend, company.id, false).await?;
+        let _guard = self.store.write_guard().await;
+        let mut tx = self.store.pool.begin().await?;
+        crate::pipeline::lock_company(&mut tx, self.store.backend, company.id, false).await?;
         let employee_id: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM employees WHERE company_id = $1 AND employee_key = $2 AND deleted_at_ms IS NULL",
         )
@@ -120,7 +121,7 @@ impl Store {
         let ctx = crate::pipeline::CompanyContext::load(&mut tx, company.id).await?;
         let mut scope = crate::pipeline::Scope::default();
         scope.add_day(employee_id, date);
-        crate::pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await?;
+        crate::pipeline::rederive(&mut tx, self.store.backend, &ctx, &scope).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -142,7 +143,7 @@ impl Store {
         .bind(company_id)
         .bind(from.to_string())
         .bind(to.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         rows.iter().map(api_time_record_from_row).collect()
     }
@@ -151,7 +152,7 @@ impl Store {
     pub async fn api_timerecord_count(&self, company_id: i64) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM api_timerecords WHERE company_id = $1")
             .bind(company_id)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.store.pool)
             .await?)
     }
 }

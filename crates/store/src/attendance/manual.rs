@@ -6,11 +6,12 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use loginrec_rules::PunchKind;
 
+use super::Attendance;
 use crate::history::Apply;
 use crate::pipeline::{self, CompanyContext, Recomputed, Scope};
-use crate::{Missing, Result, Store, StoreError, now_ms};
+use crate::{Missing, Result, StoreError, now_ms};
 
-impl Store {
+impl Attendance<'_> {
     /// Enters or corrects a punch by hand (method `手入力`) for the live employee with this code:
     /// it wins over PC and API punches of that kind until it is cleared. Recorded in the audit
     /// log with `actor`, in the same transaction.
@@ -47,9 +48,9 @@ impl Store {
         at_ms: Option<i64>,
         actor: &str,
     ) -> Result<Recomputed> {
-        let _guard = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
-        pipeline::lock_company(&mut tx, self.backend, company_id, false).await?;
+        let _guard = self.store.write_guard().await;
+        let mut tx = self.store.pool.begin().await?;
+        pipeline::lock_company(&mut tx, self.store.backend, company_id, false).await?;
         let ctx = CompanyContext::load(&mut tx, company_id).await?;
         let result: Result<_> = async {
         let employee_id: i64 = sqlx::query_scalar(
@@ -106,7 +107,7 @@ impl Store {
         };
         let mut scope = Scope::default();
         scope.add_day(employee_id, business_date);
-        let recomputed = pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await?;
+        let recomputed = pipeline::rederive(&mut tx, self.store.backend, &ctx, &scope).await?;
         sqlx::query("INSERT INTO audit_events (company_id, at_ms, actor, action, detail) VALUES ($1, $2, $3, $4, $5)")
             .bind(company_id)
             .bind(now)
@@ -118,6 +119,6 @@ impl Store {
             Ok(recomputed)
         }
         .await;
-        self.settle(tx, result, Apply::Commit).await
+        self.store.settle(tx, result, Apply::Commit).await
     }
 }

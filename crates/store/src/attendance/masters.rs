@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Store {
+impl Attendance<'_> {
     /// Creates or updates departments by code, a changed 日付変更時間 holding from the
     /// department's current business date. Returns how many rows were written.
     pub async fn upsert_departments(&self, company_id: i64, departments: &[DepartmentInput]) -> Result<usize> {
@@ -20,8 +20,8 @@ impl Store {
         from: Option<Date>,
         apply: Apply,
     ) -> Result<(usize, Recomputed)> {
-        let _guard = self.write_guard().await;
-        let (mut tx, ctx) = self.begin_change(company_id).await?;
+        let _guard = self.store.write_guard().await;
+        let (mut tx, ctx) = self.store.begin_change(company_id).await?;
         let result: Result<_> = async {
             let mut scope = Scope::default();
             for d in departments {
@@ -37,10 +37,10 @@ impl Store {
                 .await?;
                 Store::set_department_day_change(&mut tx, &ctx, id, d.day_change, from, &mut scope).await?;
             }
-            crate::pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await
+            crate::pipeline::rederive(&mut tx, self.store.backend, &ctx, &scope).await
         }
         .await;
-        let recomputed = self.settle(tx, result, apply).await?;
+        let recomputed = self.store.settle(tx, result, apply).await?;
         Ok((departments.len(), recomputed))
     }
 
@@ -48,7 +48,7 @@ impl Store {
         let rows =
             sqlx::query("SELECT code, name, day_change_minutes FROM departments WHERE company_id = $1 ORDER BY code")
                 .bind(company_id)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.store.pool)
                 .await?;
         rows.iter()
             .map(|r| {
@@ -79,8 +79,8 @@ impl Store {
         apply: Apply,
     ) -> Result<(usize, Recomputed)> {
         let recomputed = {
-            let _guard = self.write_guard().await;
-            let (mut tx, ctx) = self.begin_change(company_id).await?;
+            let _guard = self.store.write_guard().await;
+            let (mut tx, ctx) = self.store.begin_change(company_id).await?;
             let result: Result<_> = async {
                 let mut scope = Scope::default();
                 // Read once, not per row: imports can list 100 000 employees.
@@ -135,13 +135,13 @@ impl Store {
                         }
                     }
                 }
-                crate::pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await
+                crate::pipeline::rederive(&mut tx, self.store.backend, &ctx, &scope).await
             }
             .await;
-            self.settle(tx, result, apply).await?
+            self.store.settle(tx, result, apply).await?
         };
         if apply == Apply::Commit {
-            self.sync_users(company_id).await?;
+            self.store.sync_users(company_id).await?;
         }
         Ok((employees.len(), recomputed))
     }
@@ -152,7 +152,7 @@ impl Store {
             "SELECT id, code, name, day_change_minutes FROM departments WHERE company_id = $1 ORDER BY code",
         )
         .bind(company_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         rows.iter().map(department_from_row).collect()
     }
@@ -163,15 +163,15 @@ impl Store {
             sqlx::query("SELECT id, code, name, day_change_minutes FROM departments WHERE company_id = $1 AND id = $2")
                 .bind(company_id)
                 .bind(id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.store.pool)
                 .await?;
         row.as_ref().map(department_from_row).transpose()
     }
 
     /// Creates a department; `Conflict` when its code is taken.
     pub async fn create_department(&self, company_id: i64, department: &DepartmentInput) -> Result<i64> {
-        let _guard = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
+        let _guard = self.store.write_guard().await;
+        let mut tx = self.store.pool.begin().await?;
         let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM departments WHERE company_id = $1 AND code = $2")
             .bind(company_id)
             .bind(&department.code)
@@ -212,8 +212,8 @@ impl Store {
         from: Option<Date>,
         apply: Apply,
     ) -> Result<Recomputed> {
-        let _guard = self.write_guard().await;
-        let (mut tx, ctx) = self.begin_change(company_id).await?;
+        let _guard = self.store.write_guard().await;
+        let (mut tx, ctx) = self.store.begin_change(company_id).await?;
         let result: Result<_> = async {
             let taken: Option<i64> =
                 sqlx::query_scalar("SELECT id FROM departments WHERE company_id = $1 AND code = $2 AND id <> $3")
@@ -238,10 +238,10 @@ impl Store {
             }
             let mut scope = Scope::default();
             Store::set_department_day_change(&mut tx, &ctx, id, department.day_change, from, &mut scope).await?;
-            crate::pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await
+            crate::pipeline::rederive(&mut tx, self.store.backend, &ctx, &scope).await
         }
         .await;
-        self.settle(tx, result, apply).await
+        self.store.settle(tx, result, apply).await
     }
 
     /// 従業員設定: live employees by code, then (when asked) the deleted ones.
@@ -253,7 +253,8 @@ impl Store {
              WHERE e.company_id = $1 AND (e.deleted_at_ms IS NULL OR $2 = 1) \
              ORDER BY CASE WHEN e.deleted_at_ms IS NULL THEN 0 ELSE 1 END, e.code, e.id"
         );
-        let rows = sqlx::query(sql).bind(company_id).bind(i64::from(include_deleted)).fetch_all(&self.pool).await?;
+        let rows =
+            sqlx::query(sql).bind(company_id).bind(i64::from(include_deleted)).fetch_all(&self.store.pool).await?;
         rows.iter().map(employee_from_row).collect()
     }
 
@@ -264,7 +265,7 @@ impl Store {
             employee_columns!(),
             " FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.company_id = $1 AND e.id = $2"
         );
-        let row = sqlx::query(sql).bind(company_id).bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(sql).bind(company_id).bind(id).fetch_optional(&self.store.pool).await?;
         row.as_ref().map(employee_from_row).transpose()
     }
 
@@ -276,15 +277,15 @@ impl Store {
             " FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.company_id = $1 AND e.code = $2 \
              ORDER BY CASE WHEN e.deleted_at_ms IS NULL THEN 0 ELSE 1 END, e.deleted_at_ms DESC, e.id DESC LIMIT 1"
         );
-        let row = sqlx::query(sql).bind(company_id).bind(code).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(sql).bind(company_id).bind(code).fetch_optional(&self.store.pool).await?;
         row.as_ref().map(employee_from_row).transpose()
     }
 
     /// Creates an employee with a new immutable key. `Conflict` when a live employee has the
     /// code, `NotFound` for an unknown department. ログイン記録 picks it up on 連携実行.
     pub async fn create_employee(&self, company_id: i64, employee: &EmployeeDetails) -> Result<i64> {
-        let _guard = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
+        let _guard = self.store.write_guard().await;
+        let mut tx = self.store.pool.begin().await?;
         let dept = department_id(&mut tx, company_id, &employee.department_code).await?;
         if live_code_holder(&mut tx, company_id, &employee.code, None).await?.is_some() {
             return Err(StoreError::Taken(Taken::EmployeeCode(employee.code.clone())));
@@ -323,8 +324,8 @@ impl Store {
         from: Option<Date>,
         apply: Apply,
     ) -> Result<Recomputed> {
-        let _guard = self.write_guard().await;
-        let (mut tx, ctx) = self.begin_change(company_id).await?;
+        let _guard = self.store.write_guard().await;
+        let (mut tx, ctx) = self.store.begin_change(company_id).await?;
         let result: Result<_> = async {
             let dept = department_id(&mut tx, company_id, &employee.department_code).await?;
             if live_code_holder(&mut tx, company_id, &employee.code, Some(id)).await?.is_some() {
@@ -350,16 +351,16 @@ impl Store {
             let schedules = crate::pipeline::schedules(&mut tx, company_id, &[id]).await?;
             let schedule = schedules.get(&id).cloned().unwrap_or_default();
             Store::set_employee_department(&mut tx, &ctx, id, &schedule, dept, from, &mut scope).await?;
-            crate::pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await
+            crate::pipeline::rederive(&mut tx, self.store.backend, &ctx, &scope).await
         }
         .await;
-        self.settle(tx, result, apply).await
+        self.store.settle(tx, result, apply).await
     }
 
     /// [削除]: marks a live employee deleted; its punches and key stay.
     pub async fn delete_employee(&self, company_id: i64, id: i64) -> Result<()> {
-        let _guard = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
+        let _guard = self.store.write_guard().await;
+        let mut tx = self.store.pool.begin().await?;
         let n = sqlx::query(
             "UPDATE employees SET deleted_at_ms = $1 WHERE company_id = $2 AND id = $3 AND deleted_at_ms IS NULL",
         )
@@ -379,8 +380,8 @@ impl Store {
     /// [削除済み従業員の復帰]: makes a deleted employee live again, with its key, punches and (after
     /// 連携実行) its サービスアカウント. `Conflict` when a live employee now has its code.
     pub async fn restore_employee(&self, company_id: i64, id: i64) -> Result<()> {
-        let _guard = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
+        let _guard = self.store.write_guard().await;
+        let mut tx = self.store.pool.begin().await?;
         let code: Option<String> = sqlx::query_scalar(
             "SELECT code FROM employees WHERE company_id = $1 AND id = $2 AND deleted_at_ms IS NOT NULL",
         )

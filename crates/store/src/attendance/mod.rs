@@ -29,6 +29,19 @@ mod manual;
 mod masters;
 mod timecards;
 
+/// The embedded 勤革時 module's tables, reached from a [`Store`]: `store.attendance()`. What
+/// ログイン記録 itself keeps (logs, links, administrators, jobs) stays on [`Store`].
+#[derive(Clone, Copy)]
+pub struct Attendance<'a> {
+    store: &'a Store,
+}
+
+impl Store {
+    pub fn attendance(&self) -> Attendance<'_> {
+        Attendance { store: self }
+    }
+}
+
 pub use api::ApiTimeRecord;
 
 use crate::history::{Apply, TimelineTable};

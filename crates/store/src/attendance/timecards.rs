@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Store {
+impl Attendance<'_> {
     /// 日別データ: every live employee (optionally of one department) with the punches of `date`.
     /// An empty department code, as the screen's すべて choice sends it, lists every department.
     pub async fn daily(&self, company_id: i64, date: Date, department_code: Option<&str>) -> Result<Vec<DailyRow>> {
@@ -16,7 +16,7 @@ impl Store {
         let rows = sqlx::query(sql)
             .bind(company_id)
             .bind(department_code.filter(|code| !code.is_empty()))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?;
         let punches = self.punches_between(company_id, date, date).await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -40,7 +40,7 @@ impl Store {
     pub async fn timecard(&self, company_id: i64, from: Date, to: Date) -> Result<Vec<TimecardRow>> {
         let codes: BTreeMap<i64, String> = sqlx::query("SELECT id, code FROM employees WHERE company_id = $1")
             .bind(company_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?
             .iter()
             .map(|r| Ok((r.try_get("id")?, r.try_get("code")?)))
@@ -65,7 +65,7 @@ impl Store {
         from: Date,
         to: Date,
     ) -> Result<BTreeMap<(i64, Date), BTreeMap<PunchKind, PunchView>>> {
-        let remote = crate::port::is_remote(&self.pool, company_id).await?;
+        let remote = crate::port::is_remote(&self.store.pool, company_id).await?;
         // The relation is one of two constant texts, never input.
         let sql = format!(
             "SELECT employee_id, business_date, kind, at_ms, method FROM {} p \
@@ -76,7 +76,7 @@ impl Store {
             .bind(company_id)
             .bind(from.to_string())
             .bind(to.to_string())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?;
         let mut out: BTreeMap<(i64, Date), BTreeMap<PunchKind, PunchView>> = BTreeMap::new();
         for r in rows {
@@ -101,10 +101,10 @@ impl Store {
         let code: Option<String> = sqlx::query_scalar("SELECT code FROM employees WHERE company_id = $1 AND id = $2")
             .bind(company_id)
             .bind(employee_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?;
         let Some(code) = code else { return Ok(Vec::new()) };
-        let remote = crate::port::is_remote(&self.pool, company_id).await?;
+        let remote = crate::port::is_remote(&self.store.pool, company_id).await?;
         // The relation is one of two constant texts, never input.
         let sql = format!(
             "SELECT business_date, kind, at_ms, method FROM {} p \
@@ -116,7 +116,7 @@ impl Store {
             .bind(employee_id)
             .bind(from.to_string())
             .bind(to.to_string())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?;
         let mut days: BTreeMap<Date, TimecardRow> = BTreeMap::new();
         for r in rows {

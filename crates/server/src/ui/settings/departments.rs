@@ -43,6 +43,7 @@ pub(crate) async fn departments(
 ) -> Result<DepartmentsPage, UiError> {
     let departments = state
         .store
+        .attendance()
         .department_list(company.id)
         .await?
         .into_iter()
@@ -216,7 +217,7 @@ pub(crate) async fn edit_department(
     Path((_, id)): Path<(String, String)>,
     Query(proposal): Query<DepartmentProposal>,
 ) -> Result<DepartmentFormPage, UiError> {
-    let d = state.store.department(page.company.id, parse_id(&id)?).await?.ok_or(UiError::NotFound)?;
+    let d = state.store.attendance().department(page.company.id, parse_id(&id)?).await?.ok_or(UiError::NotFound)?;
     let values = DepartmentValues {
         hour: proposal.hour.filter(|h| *h < 24).unwrap_or(d.day_change.hour()),
         minute: proposal.minute.filter(|m| *m < 60).unwrap_or(d.day_change.minute()),
@@ -238,7 +239,7 @@ pub(crate) async fn create_department(
         Ok(input) => input,
         Err(errors) => return Ok(form.page(page, None, errors)),
     };
-    match state.store.create_department(page.company.id, &input).await {
+    match state.store.attendance().create_department(page.company.id, &input).await {
         Ok(_) => {}
         Err(StoreError::Taken(taken)) => return Ok(form.page(page, None, vec![taken.to_string()])),
         Err(e) => return Err(e.into()),
@@ -255,7 +256,8 @@ pub(crate) async fn update_department(
     Path((_, id)): Path<(String, String)>,
     CompanyPost { signed_in, page, form }: CompanyPost<DepartmentForm>,
 ) -> Result<Response, UiError> {
-    let before = state.store.department(page.company.id, parse_id(&id)?).await?.ok_or(UiError::NotFound)?;
+    let before =
+        state.store.attendance().department(page.company.id, parse_id(&id)?).await?.ok_or(UiError::NotFound)?;
     let input = match form.input() {
         Ok(input) => input,
         Err(errors) => return Ok(form.page(page, Some(before.id), errors)),
@@ -266,14 +268,15 @@ pub(crate) async fn update_department(
     };
     // What saving would change, before it is saved: the change itself, rolled back.
     let apply = if form.confirm == "1" { Apply::Commit } else { Apply::Preview };
-    let recomputed = match state.store.update_department_from(page.company.id, before.id, &input, from, apply).await {
-        Ok(recomputed) => recomputed,
-        Err(StoreError::Taken(taken)) => {
-            return Ok(form.page(page, Some(before.id), vec![taken.to_string()]));
-        }
-        Err(StoreError::NotFound(_)) => return Err(UiError::NotFound),
-        Err(e) => return Err(e.into()),
-    };
+    let recomputed =
+        match state.store.attendance().update_department_from(page.company.id, before.id, &input, from, apply).await {
+            Ok(recomputed) => recomputed,
+            Err(StoreError::Taken(taken)) => {
+                return Ok(form.page(page, Some(before.id), vec![taken.to_string()]));
+            }
+            Err(StoreError::NotFound(_)) => return Err(UiError::NotFound),
+            Err(e) => return Err(e.into()),
+        };
     if apply == Apply::Preview {
         if !recomputed.changes.is_empty() {
             let tz = page.company.tz()?;
@@ -288,7 +291,11 @@ pub(crate) async fn update_department(
             confirm.preview = format::change_rows(&recomputed.changes, &tz);
             return Ok(confirm.into_response());
         }
-        state.store.update_department_from(page.company.id, before.id, &input, from, Apply::Commit).await?;
+        state
+            .store
+            .attendance()
+            .update_department_from(page.company.id, before.id, &input, from, Apply::Commit)
+            .await?;
     }
     let company = page.company;
     let mut detail = format!("{} {}", input.code, input.name);

@@ -56,6 +56,7 @@ async fn employees_page(
     let today = tz.to_datetime(Timestamp::now()).date();
     let employees = state
         .store
+        .attendance()
         .employee_list(company.id, show_deleted)
         .await?
         .into_iter()
@@ -197,6 +198,7 @@ async fn employee_form(
     let CompanyPage { company, csrf, .. } = page;
     let departments = state
         .store
+        .attendance()
         .department_list(company.id)
         .await?
         .into_iter()
@@ -283,7 +285,8 @@ pub(crate) async fn edit_employee(
     CompanyAdmin { page, .. }: CompanyAdmin,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<EmployeeFormPage, UiError> {
-    let employee = state.store.employee(page.company.id, parse_id(&id)?).await?.ok_or(UiError::NotFound)?;
+    let employee =
+        state.store.attendance().employee(page.company.id, parse_id(&id)?).await?.ok_or(UiError::NotFound)?;
     if employee.deleted_at_ms.is_some() {
         return Err(UiError::BadRequest("削除済みの従業員は編集できません。先に復帰してください。".into()));
     }
@@ -311,7 +314,7 @@ pub(crate) async fn create_employee(
     let company_id = page.company.id;
     let company_code = page.company.code.clone();
     let errors = match form.details(None) {
-        Ok(details) => match state.store.create_employee(company_id, &details).await {
+        Ok(details) => match state.store.attendance().create_employee(company_id, &details).await {
             Ok(_) => {
                 let detail = format!("{} {} {}", details.code, details.last_name, details.first_name);
                 state.store.audit(company_id, &signed_in.actor(), "従業員設定 (登録)", &detail).await?;
@@ -333,7 +336,7 @@ pub(crate) async fn update_employee(
 ) -> Result<Response, UiError> {
     let company_id = page.company.id;
     let company_code = page.company.code.clone();
-    let before = state.store.employee(company_id, parse_id(&id)?).await?.ok_or(UiError::NotFound)?;
+    let before = state.store.attendance().employee(company_id, parse_id(&id)?).await?.ok_or(UiError::NotFound)?;
     if before.deleted_at_ms.is_some() {
         return Err(UiError::BadRequest("削除済みの従業員は編集できません。先に復帰してください。".into()));
     }
@@ -347,44 +350,50 @@ pub(crate) async fn update_employee(
     // What saving would change, before it is saved: the change itself, rolled back.
     let apply = if form.confirm == "1" { Apply::Commit } else { Apply::Preview };
     let errors = match form.details(Some(&before.employment_type)) {
-        Ok(details) => match state.store.update_employee_from(company_id, before.id, &details, from, apply).await {
-            Ok(recomputed) if apply == Apply::Preview && !recomputed.changes.is_empty() => {
-                let tz = page.company.tz()?;
-                let mut confirm = employee_form(&state, page, Some(before.id), form.into(), Vec::new()).await?;
-                confirm.preview = format::change_rows(&recomputed.changes, &tz);
-                return Ok(confirm.into_response());
-            }
-            Ok(recomputed) => {
-                let recomputed = if apply == Apply::Preview {
-                    state.store.update_employee_from(company_id, before.id, &details, from, Apply::Commit).await?
-                } else {
-                    recomputed
-                };
-                let mut detail = format!(
-                    "{} {} → {} {} {} {} {}",
-                    before.code,
-                    before.full_name(),
-                    details.code,
-                    details.last_name,
-                    details.first_name,
-                    details.department_code,
-                    details.employment_type
-                );
-                if before.department_code != details.department_code {
-                    let from = from.map(|d| d.to_string()).unwrap_or_else(|| "現在の勤務日".to_string());
-                    detail.push_str(&format!(
-                        " 所属 {} → {} (適用開始 {from}、{} 日の打刻が変わりました)",
-                        before.department_code,
-                        details.department_code,
-                        recomputed.changes.len()
-                    ));
+        Ok(details) => {
+            match state.store.attendance().update_employee_from(company_id, before.id, &details, from, apply).await {
+                Ok(recomputed) if apply == Apply::Preview && !recomputed.changes.is_empty() => {
+                    let tz = page.company.tz()?;
+                    let mut confirm = employee_form(&state, page, Some(before.id), form.into(), Vec::new()).await?;
+                    confirm.preview = format::change_rows(&recomputed.changes, &tz);
+                    return Ok(confirm.into_response());
                 }
-                state.store.audit(company_id, &signed_in.actor(), "従業員設定 (変更)", &detail).await?;
-                let target = format!("/companies/{}/settings/employees?done=updated", path_segment(&company_code));
-                return Ok(Redirect::to(&target).into_response());
+                Ok(recomputed) => {
+                    let recomputed = if apply == Apply::Preview {
+                        state
+                            .store
+                            .attendance()
+                            .update_employee_from(company_id, before.id, &details, from, Apply::Commit)
+                            .await?
+                    } else {
+                        recomputed
+                    };
+                    let mut detail = format!(
+                        "{} {} → {} {} {} {} {}",
+                        before.code,
+                        before.full_name(),
+                        details.code,
+                        details.last_name,
+                        details.first_name,
+                        details.department_code,
+                        details.employment_type
+                    );
+                    if before.department_code != details.department_code {
+                        let from = from.map(|d| d.to_string()).unwrap_or_else(|| "現在の勤務日".to_string());
+                        detail.push_str(&format!(
+                            " 所属 {} → {} (適用開始 {from}、{} 日の打刻が変わりました)",
+                            before.department_code,
+                            details.department_code,
+                            recomputed.changes.len()
+                        ));
+                    }
+                    state.store.audit(company_id, &signed_in.actor(), "従業員設定 (変更)", &detail).await?;
+                    let target = format!("/companies/{}/settings/employees?done=updated", path_segment(&company_code));
+                    return Ok(Redirect::to(&target).into_response());
+                }
+                Err(e) => employee_store_error(e)?,
             }
-            Err(e) => employee_store_error(e)?,
-        },
+        }
         Err(errors) => errors,
     };
     let page = employee_form(&state, page, Some(before.id), form.into(), errors).await?;
@@ -396,8 +405,8 @@ pub(crate) async fn delete_employee(
     Path((_, id)): Path<(String, String)>,
     CompanyPost { signed_in, page: CompanyPage { company, .. }, form: Button {} }: CompanyPost<Button>,
 ) -> Result<Response, UiError> {
-    let employee = state.store.employee(company.id, parse_id(&id)?).await?.ok_or(UiError::NotFound)?;
-    match state.store.delete_employee(company.id, employee.id).await {
+    let employee = state.store.attendance().employee(company.id, parse_id(&id)?).await?.ok_or(UiError::NotFound)?;
+    match state.store.attendance().delete_employee(company.id, employee.id).await {
         Ok(()) => {}
         Err(StoreError::NotFound(_)) => return Err(UiError::BadRequest("この従業員はすでに削除されています。".into())),
         Err(e) => return Err(e.into()),
@@ -415,12 +424,13 @@ pub(crate) async fn restore_employee(
 ) -> Result<Response, UiError> {
     let company_id = page.company.id;
     let company_code = page.company.code.clone();
-    let employee = state.store.employee(company_id, parse_id(&id)?).await?.ok_or(UiError::NotFound)?;
-    match state.store.restore_employee(company_id, employee.id).await {
+    let employee = state.store.attendance().employee(company_id, parse_id(&id)?).await?.ok_or(UiError::NotFound)?;
+    match state.store.attendance().restore_employee(company_id, employee.id).await {
         Ok(()) => {}
         Err(StoreError::Taken(_)) => {
             let holder = state
                 .store
+                .attendance()
                 .employee_by_code(company_id, &employee.code)
                 .await?
                 .filter(|e| e.deleted_at_ms.is_none())
