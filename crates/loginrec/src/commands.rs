@@ -268,7 +268,7 @@ pub async fn admin_create(url: &str, company_code: Option<&str>, login_id: &str)
         None => loginrec_store::admins::OPERATOR,
     };
     let hash = loginrec_server::hash_password(password).await?;
-    store.upsert_admin(company_id, login_id, &hash).await?;
+    store.admins().upsert_admin(company_id, login_id, &hash).await?;
     match company_code {
         Some(code) => println!("administrator {login_id} of {code} is ready; log in at /login with 企業コード {code}"),
         None => println!("operator {login_id} is ready; log in at /login with an empty 企業コード"),

@@ -62,7 +62,7 @@ pub async fn run(listen: SocketAddr, data_dir: &Path, users: usize, serve_foreve
     let token = store.issue_token(company.id).await?;
     let admin_password = loginrec_store::tokens::random_token()[..16].to_string();
     let hash = loginrec_server::hash_password(admin_password.clone()).await?;
-    store.upsert_admin(company.id, "admin", &hash).await?;
+    store.admins().upsert_admin(company.id, "admin", &hash).await?;
 
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,

@@ -145,7 +145,7 @@ test_support::postgres_tests! {
         tokio::time::sleep(Duration::from_secs(3)).await;
         let store = db.store().await;
         let company = store.company_by_code("FLEET1").await.unwrap().unwrap();
-        let syncs = store.jobs(kind::EMPLOYEE_SYNC, Some(company.id)).await.unwrap();
+        let syncs = store.jobs().list(kind::EMPLOYEE_SYNC, Some(company.id)).await.unwrap();
         assert_eq!(syncs.len(), 1, "{syncs:?}");
         assert_eq!((syncs[0].state.as_str(), syncs[0].attempts), ("done", 1));
         drop(fleet);

@@ -230,7 +230,7 @@ async fn a_page_of_one_company_never_shows_another_companys_data() {
     assert_eq!(app.admin.get("/companies/NOPE/daily").await.status(), 404);
     // XYZ's own administrator sees its employee and not ABC's punch or logs.
     let hash = loginrec_server::hash_password("other password".into()).await.unwrap();
-    app.store.upsert_admin(other.id, "admin", &hash).await.unwrap();
+    app.store.admins().upsert_admin(other.id, "admin", &hash).await.unwrap();
     let mut xyz = AdminClient::new(&app.server.base_url);
     assert_eq!(xyz.login("XYZ", "admin", "other password").await, 303);
     let (_, daily) = xyz.get_text("/companies/XYZ/daily?date=2024-02-08").await;

@@ -268,7 +268,7 @@ test_support::engine_tests! {
 async fn the_operator_creates_a_company_and_issues_a_token_shown_once_that_revokes_the_old_one() {
     let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
     let hash = loginrec_server::hash_password("operator password".into()).await.unwrap();
-    ui.store.upsert_admin(OPERATOR, "support", &hash).await.unwrap();
+    ui.store.admins().upsert_admin(OPERATOR, "support", &hash).await.unwrap();
     let mut operator = AdminClient::new(&ui.server.base_url);
     assert_eq!(operator.login("", "support", "operator password").await, 303);
     let csrf = operator.csrf("/operator").await;

@@ -59,13 +59,26 @@ fn audit_event_from_row(r: &AnyRow) -> Result<AuditEvent> {
     })
 }
 
+/// Administrators, their sessions and failed logins, and the audit trail of what they change,
+/// reached from a [`Store`]: `store.admins()`.
+#[derive(Clone, Copy)]
+pub struct Admins<'a> {
+    store: &'a Store,
+}
+
 impl Store {
+    pub fn admins(&self) -> Admins<'_> {
+        Admins { store: self }
+    }
+}
+
+impl Admins<'_> {
     /// Creates an administrator, or replaces the password of an existing one.
     pub async fn upsert_admin(&self, company_id: i64, login_id: &str, password_hash: &str) -> Result<()> {
         if login_id.is_empty() || login_id.chars().count() > 64 || login_id.chars().any(char::is_control) {
             return Err(StoreError::Refused(crate::Refusal::LoginId));
         }
-        let _guard = self.write_guard().await;
+        let _guard = self.store.write_guard().await;
         sqlx::query(
             "INSERT INTO admins (company_id, login_id, password_hash, created_at_ms) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (company_id, login_id) DO UPDATE SET password_hash = excluded.password_hash",
@@ -74,7 +87,7 @@ impl Store {
         .bind(login_id)
         .bind(password_hash)
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         // A new password ends every session opened with the old one.
         sqlx::query(
@@ -82,7 +95,7 @@ impl Store {
         )
         .bind(company_id)
         .bind(login_id)
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         Ok(())
     }
@@ -93,7 +106,7 @@ impl Store {
         )
         .bind(company_id)
         .bind(login_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?;
         row.as_ref().map(admin_from_row).transpose()
     }
@@ -101,14 +114,14 @@ impl Store {
     /// Opens a session; returns the id for the cookie (never stored as is).
     pub async fn create_session(&self, admin_id: i64, ttl_ms: i64) -> Result<String> {
         let id = crate::tokens::random_token();
-        let _guard = self.write_guard().await;
-        sqlx::query("DELETE FROM sessions WHERE expires_at_ms < $1").bind(now_ms()).execute(&self.pool).await?;
+        let _guard = self.store.write_guard().await;
+        sqlx::query("DELETE FROM sessions WHERE expires_at_ms < $1").bind(now_ms()).execute(&self.store.pool).await?;
         sqlx::query("INSERT INTO sessions (id_sha256, admin_id, csrf_token, expires_at_ms) VALUES ($1, $2, $3, $4)")
             .bind(crate::tokens::digest(&id))
             .bind(admin_id)
             .bind(crate::tokens::random_token())
             .bind(now_ms() + ttl_ms)
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
         Ok(id)
     }
@@ -120,7 +133,7 @@ impl Store {
         )
         .bind(crate::tokens::digest(id))
         .bind(now_ms())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?;
         match row {
             None => Ok(None),
@@ -129,10 +142,10 @@ impl Store {
     }
 
     pub async fn delete_session(&self, id: &str) -> Result<()> {
-        let _guard = self.write_guard().await;
+        let _guard = self.store.write_guard().await;
         sqlx::query("DELETE FROM sessions WHERE id_sha256 = $1")
             .bind(crate::tokens::digest(id))
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
         Ok(())
     }
@@ -142,35 +155,35 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE subject = $1 AND at_ms > $2")
             .bind(subject)
             .bind(now_ms() - window_ms)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.store.pool)
             .await?)
     }
 
     pub async fn record_login_failure(&self, subject: &str) -> Result<()> {
-        let _guard = self.write_guard().await;
+        let _guard = self.store.write_guard().await;
         sqlx::query("INSERT INTO login_failures (subject, at_ms) VALUES ($1, $2)")
             .bind(subject)
             .bind(now_ms())
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
         Ok(())
     }
 
     pub async fn clear_login_failures(&self, subject: &str) -> Result<()> {
-        let _guard = self.write_guard().await;
-        sqlx::query("DELETE FROM login_failures WHERE subject = $1").bind(subject).execute(&self.pool).await?;
+        let _guard = self.store.write_guard().await;
+        sqlx::query("DELETE FROM login_failures WHERE subject = $1").bind(subject).execute(&self.store.pool).await?;
         Ok(())
     }
 
     pub async fn audit(&self, company_id: i64, actor: &str, action: &str, detail: &str) -> Result<()> {
-        let _guard = self.write_guard().await;
+        let _guard = self.store.write_guard().await;
         sqlx::query("INSERT INTO audit_events (company_id, at_ms, actor, action, detail) VALUES ($1, $2, $3, $4, $5)")
             .bind(company_id)
             .bind(now_ms())
             .bind(actor)
             .bind(action)
             .bind(detail)
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
         Ok(())
     }
@@ -181,7 +194,7 @@ impl Store {
         )
         .bind(company_id)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         rows.iter().map(audit_event_from_row).collect()
     }

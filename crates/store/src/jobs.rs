@@ -87,86 +87,16 @@ macro_rules! claim_job {
 const CLAIM_SQLITE: &str = claim_job!("");
 const CLAIM_POSTGRES: &str = claim_job!(" FOR UPDATE SKIP LOCKED");
 
+/// The background jobs' schedule, leases and outcomes, reached from a [`Store`]:
+/// `store.jobs()`.
+#[derive(Clone, Copy)]
+pub struct Jobs<'a> {
+    store: &'a Store,
+}
+
 impl Store {
-    /// Schedules a job for `slot`; returns false when that slot was already scheduled.
-    pub async fn schedule_job(&self, kind: &str, company_id: i64, slot: &str, run_at_ms: i64) -> Result<bool> {
-        let _guard = self.write_guard().await;
-        let n = sqlx::query(
-            "INSERT INTO jobs (kind, company_id, slot, run_at_ms) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (kind, company_id, slot) DO NOTHING",
-        )
-        .bind(kind)
-        .bind(company_id)
-        .bind(slot)
-        .bind(run_at_ms)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(n == 1)
-    }
-
-    /// Takes the lease of one due job, if any, for `lease_ms` milliseconds.
-    pub async fn claim_job(&self, worker: &str, lease_ms: i64) -> Result<Option<Job>> {
-        let now = now_ms();
-        let sql = match self.backend {
-            Backend::Sqlite => CLAIM_SQLITE,
-            Backend::Postgres => CLAIM_POSTGRES,
-        };
-        let _guard = self.write_guard().await;
-        let row = sqlx::query(sql).bind(worker).bind(now + lease_ms).bind(now).fetch_optional(&self.pool).await?;
-        row.as_ref().map(job_from_row).transpose()
-    }
-
-    /// Records the outcome of a job this worker holds. A failure is retried later unless it
-    /// failed too often. Returns false when the lease had passed to another worker.
-    pub async fn finish_job(
-        &self,
-        job: &Job,
-        worker: &str,
-        outcome: std::result::Result<String, String>,
-    ) -> Result<bool> {
-        let now = now_ms();
-        let (state, result, run_at) = match outcome {
-            Ok(result) => ("done", result, now),
-            Err(error) if job.attempts >= MAX_ATTEMPTS => ("failed", error, now),
-            Err(error) => ("pending", error, now + 60_000 * job.attempts),
-        };
-        let _guard = self.write_guard().await;
-        let n = sqlx::query(
-            "UPDATE jobs SET state = $1, result = $2, run_at_ms = $3, finished_at_ms = $4, lease_until_ms = NULL \
-             WHERE id = $5 AND locked_by = $6 AND state = 'running'",
-        )
-        .bind(state)
-        .bind(result)
-        .bind(run_at)
-        .bind(now)
-        .bind(job.id)
-        .bind(worker)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(n == 1)
-    }
-
-    /// Jobs of a kind, newest first (for the pages and for tests); of one company, or of all
-    /// when `company_id` is `None`.
-    pub async fn jobs(&self, kind: &str, company_id: Option<i64>) -> Result<Vec<JobRecord>> {
-        let rows = sqlx::query(
-            "SELECT kind, company_id, slot, state, attempts, locked_by, finished_at_ms, result FROM jobs \
-             WHERE kind = $1 AND ($2 IS NULL OR company_id = $2) ORDER BY slot DESC, id DESC LIMIT 100",
-        )
-        .bind(kind)
-        .bind(company_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(job_record_from_row).collect()
-    }
-
-    /// Jobs waiting or running (the queue depth of `/metrics`).
-    pub async fn open_job_count(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'running')")
-            .fetch_one(&self.pool)
-            .await?)
+    pub fn jobs(&self) -> Jobs<'_> {
+        Jobs { store: self }
     }
 
     /// Deletes logs whose event is older than `before_ms`; punches, the attendance record, stay.
@@ -193,11 +123,94 @@ impl Store {
     }
 }
 
-impl Store {
+impl Jobs<'_> {
+    /// Schedules a job for `slot`; returns false when that slot was already scheduled.
+    pub async fn schedule_job(&self, kind: &str, company_id: i64, slot: &str, run_at_ms: i64) -> Result<bool> {
+        let _guard = self.store.write_guard().await;
+        let n = sqlx::query(
+            "INSERT INTO jobs (kind, company_id, slot, run_at_ms) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (kind, company_id, slot) DO NOTHING",
+        )
+        .bind(kind)
+        .bind(company_id)
+        .bind(slot)
+        .bind(run_at_ms)
+        .execute(&self.store.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Takes the lease of one due job, if any, for `lease_ms` milliseconds.
+    pub async fn claim_job(&self, worker: &str, lease_ms: i64) -> Result<Option<Job>> {
+        let now = now_ms();
+        let sql = match self.store.backend {
+            Backend::Sqlite => CLAIM_SQLITE,
+            Backend::Postgres => CLAIM_POSTGRES,
+        };
+        let _guard = self.store.write_guard().await;
+        let row = sqlx::query(sql).bind(worker).bind(now + lease_ms).bind(now).fetch_optional(&self.store.pool).await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    /// Records the outcome of a job this worker holds. A failure is retried later unless it
+    /// failed too often. Returns false when the lease had passed to another worker.
+    pub async fn finish_job(
+        &self,
+        job: &Job,
+        worker: &str,
+        outcome: std::result::Result<String, String>,
+    ) -> Result<bool> {
+        let now = now_ms();
+        let (state, result, run_at) = match outcome {
+            Ok(result) => ("done", result, now),
+            Err(error) if job.attempts >= MAX_ATTEMPTS => ("failed", error, now),
+            Err(error) => ("pending", error, now + 60_000 * job.attempts),
+        };
+        let _guard = self.store.write_guard().await;
+        let n = sqlx::query(
+            "UPDATE jobs SET state = $1, result = $2, run_at_ms = $3, finished_at_ms = $4, lease_until_ms = NULL \
+             WHERE id = $5 AND locked_by = $6 AND state = 'running'",
+        )
+        .bind(state)
+        .bind(result)
+        .bind(run_at)
+        .bind(now)
+        .bind(job.id)
+        .bind(worker)
+        .execute(&self.store.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Jobs of a kind, newest first (for the pages and for tests); of one company, or of all
+    /// when `company_id` is `None`.
+    pub async fn list(&self, kind: &str, company_id: Option<i64>) -> Result<Vec<JobRecord>> {
+        let rows = sqlx::query(
+            "SELECT kind, company_id, slot, state, attempts, locked_by, finished_at_ms, result FROM jobs \
+             WHERE kind = $1 AND ($2 IS NULL OR company_id = $2) ORDER BY slot DESC, id DESC LIMIT 100",
+        )
+        .bind(kind)
+        .bind(company_id)
+        .fetch_all(&self.store.pool)
+        .await?;
+        rows.iter().map(job_record_from_row).collect()
+    }
+
+    /// Jobs waiting or running (the queue depth of `/metrics`).
+    pub async fn open_job_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'running')")
+            .fetch_one(&self.store.pool)
+            .await?)
+    }
+}
+
+impl Jobs<'_> {
     /// Records a job run outside the scheduler (連携実行 pressed by an administrator).
     pub async fn record_finished_job(&self, kind: &str, company_id: i64, slot: &str, result: &str) -> Result<()> {
         let now = now_ms();
-        let _guard = self.write_guard().await;
+        let _guard = self.store.write_guard().await;
         sqlx::query(
             "INSERT INTO jobs (kind, company_id, slot, run_at_ms, state, attempts, finished_at_ms, result) \
              VALUES ($1, $2, $3, $4, 'done', 1, $4, $5) ON CONFLICT (kind, company_id, slot) DO NOTHING",
@@ -207,7 +220,7 @@ impl Store {
         .bind(slot)
         .bind(now)
         .bind(result)
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         Ok(())
     }

@@ -48,7 +48,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 use tokio::sync::Mutex;
 
-pub use admins::{Admin, AuditEvent, Session};
+pub use admins::{Admin, Admins, AuditEvent, Session};
 pub use attendance::{
     ApiTimeRecord, Attendance, DailyRow, Department, DepartmentInput, EMPLOYMENT_TYPES, Employee, EmployeeDetails,
     EmployeeInput, MANUAL_METHOD, PunchView, TimecardRow,
@@ -57,7 +57,7 @@ pub use companies::Company;
 pub use error::{Missing, Refusal, StoreError, Taken};
 pub use history::{Apply, LinkHistoryRow, LinkReport};
 pub use ingest::{AcceptedRow, IngestOutcome};
-pub use jobs::{Job, JobRecord};
+pub use jobs::{Job, JobRecord, Jobs};
 pub use logs::{LogFilter, LogView};
 pub use pipeline::{DayChange, Recomputed, SentDifference};
 pub use users::{LinkRow, SyncResult};

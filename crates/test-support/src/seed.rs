@@ -42,7 +42,7 @@ pub async fn seed_company(
     }
     if let Some(password) = admin_password {
         let hash = loginrec_server::hash_password(password.into()).await.expect("hash");
-        store.upsert_admin(company.id, "admin", &hash).await.expect("admin");
+        store.admins().upsert_admin(company.id, "admin", &hash).await.expect("admin");
     }
     company
 }

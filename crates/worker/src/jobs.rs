@@ -52,7 +52,7 @@ pub async fn run_jobs(store: Store, settings: JobSettings, mut stop: watch::Rece
             if *stop.borrow() {
                 return;
             }
-            match store.claim_job(&settings.worker, settings.lease.as_millis() as i64).await {
+            match store.jobs().claim_job(&settings.worker, settings.lease.as_millis() as i64).await {
                 Ok(Some(job)) => run_one(&store, &http, &settings, job).await,
                 Ok(None) => break,
                 Err(e) => {
@@ -79,12 +79,13 @@ pub async fn schedule_due(store: &Store, settings: &JobSettings) -> loginrec_sto
         let local = tz.to_datetime(now);
         if local.time() >= settings.employee_sync_at {
             store
+                .jobs()
                 .schedule_job(kind::EMPLOYEE_SYNC, company.id, &local.date().to_string(), now.as_millisecond())
                 .await?;
         }
     }
     let utc_day = jiff::tz::TimeZone::UTC.to_datetime(now).date().to_string();
-    store.schedule_job(kind::LOG_PURGE, 0, &utc_day, now.as_millisecond()).await?;
+    store.jobs().schedule_job(kind::LOG_PURGE, 0, &utc_day, now.as_millisecond()).await?;
     Ok(())
 }
 
@@ -118,7 +119,7 @@ async fn run_one(store: &Store, http: &reqwest::Client, settings: &JobSettings, 
             tracing::warn!(job = %job.kind, company = job.company_id, slot = %job.slot, error = %error, "A background job failed.")
         }
     }
-    if let Err(e) = store.finish_job(&job, &settings.worker, outcome).await {
+    if let Err(e) = store.jobs().finish_job(&job, &settings.worker, outcome).await {
         tracing::error!(error = %e, "Cannot record a background job's outcome.");
     }
 }

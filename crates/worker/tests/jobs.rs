@@ -17,19 +17,19 @@ test_support::engine_tests! {
         let db = TestDb::new(engine).await;
         let fleet = [db.store().await, db.store().await, db.store().await];
         for store in &fleet {
-            store.schedule_job(kind::LOG_PURGE, 0, "2024-02-09", 0).await.unwrap();
+            store.jobs().schedule_job(kind::LOG_PURGE, 0, "2024-02-09", 0).await.unwrap();
         }
         let mut claims = Vec::new();
         for (i, store) in fleet.iter().enumerate() {
             let store = store.clone();
-            claims.push(tokio::spawn(async move { store.claim_job(&format!("worker-{i}"), 60_000).await.unwrap() }));
+            claims.push(tokio::spawn(async move { store.jobs().claim_job(&format!("worker-{i}"), 60_000).await.unwrap() }));
         }
         let mut claimed = Vec::new();
         for c in claims {
             claimed.extend(c.await.unwrap());
         }
         assert_eq!(claimed.len(), 1, "{engine:?}: exactly one process holds the job");
-        let jobs = fleet[0].jobs(kind::LOG_PURGE, None).await.unwrap();
+        let jobs = fleet[0].jobs().list(kind::LOG_PURGE, None).await.unwrap();
         assert_eq!(jobs.len(), 1);
         assert_eq!(jobs[0].state, "running");
         for store in fleet {
@@ -41,20 +41,20 @@ test_support::engine_tests! {
     async fn a_job_whose_process_died_is_taken_over_after_its_lease(engine: Engine) {
         let db = TestDb::new(engine).await;
         let (a, b) = (db.store().await, db.store().await);
-        a.schedule_job(kind::LOG_PURGE, 0, "2024-02-09", 0).await.unwrap();
-        let held = a.claim_job("dead-process", 1).await.unwrap().expect("a due job");
+        a.jobs().schedule_job(kind::LOG_PURGE, 0, "2024-02-09", 0).await.unwrap();
+        let held = a.jobs().claim_job("dead-process", 1).await.unwrap().expect("a due job");
         // Once the lease has run out, the next process takes the job over.
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let taken = b.claim_job("survivor", 60_000).await.unwrap().expect("the job is due again");
+        let taken = b.jobs().claim_job("survivor", 60_000).await.unwrap().expect("the job is due again");
         assert_eq!((taken.id, taken.attempts), (held.id, 2));
         assert!(
-            !a.finish_job(&held, "dead-process", Ok("late".into())).await.unwrap(),
+            !a.jobs().finish_job(&held, "dead-process", Ok("late".into())).await.unwrap(),
             "the old holder cannot finish it"
         );
-        assert!(b.finish_job(&taken, "survivor", Ok("deleted=0".into())).await.unwrap());
-        let jobs = b.jobs(kind::LOG_PURGE, None).await.unwrap();
+        assert!(b.jobs().finish_job(&taken, "survivor", Ok("deleted=0".into())).await.unwrap());
+        let jobs = b.jobs().list(kind::LOG_PURGE, None).await.unwrap();
         assert_eq!((jobs[0].state.as_str(), jobs[0].result.as_deref()), ("done", Some("deleted=0")));
-        assert!(b.claim_job("survivor", 60_000).await.unwrap().is_none(), "a done job does not run again");
+        assert!(b.jobs().claim_job("survivor", 60_000).await.unwrap().is_none(), "a done job does not run again");
         a.close().await;
         b.close().await;
         db.cleanup().await;
@@ -103,7 +103,7 @@ test_support::engine_tests! {
         for l in loops {
             l.await.unwrap();
         }
-        let syncs = store.jobs(kind::EMPLOYEE_SYNC, Some(company.id)).await.unwrap();
+        let syncs = store.jobs().list(kind::EMPLOYEE_SYNC, Some(company.id)).await.unwrap();
         assert_eq!(syncs.len(), 1, "{engine:?}: {syncs:?}");
         assert_eq!((syncs[0].state.as_str(), syncs[0].attempts), ("done", 1));
         assert_eq!(syncs[0].result.as_deref(), Some("added=0 updated=0 removed=0"));

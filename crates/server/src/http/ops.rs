@@ -12,6 +12,6 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Result<&'static st
 }
 
 pub(crate) async fn metrics(State(state): State<AppState>) -> Result<String, ApiError> {
-    let open_jobs = state.store.open_job_count().await?;
+    let open_jobs = state.store.jobs().open_job_count().await?;
     Ok(state.metrics.render(open_jobs))
 }

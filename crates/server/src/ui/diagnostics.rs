@@ -252,6 +252,7 @@ pub(crate) async fn apply_account(
     state.banner_cache.forget(company.id);
     state
         .store
+        .admins()
         .audit(
             company.id,
             &signed_in.actor(),

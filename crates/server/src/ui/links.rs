@@ -221,7 +221,7 @@ async fn save_links(
             .unwrap_or_else(|| "現在".into()),
         report.recomputed.changes.len()
     );
-    state.store.audit(page.company.id, &signed_in.actor(), "連携設定 CSV データ入力", &detail).await?;
+    state.store.admins().audit(page.company.id, &signed_in.actor(), "連携設定 CSV データ入力", &detail).await?;
     links_page(state, page, message, Vec::new()).await
 }
 

@@ -50,19 +50,19 @@ pub(crate) async fn login(
     let peer_subject = auth::client_address(&headers, peer.ip(), state.behind_proxy).map(|ip| format!("peer:{ip}"));
     let subjects: Vec<&String> = std::iter::once(&account_subject).chain(peer_subject.as_ref()).collect();
     for subject in &subjects {
-        if state.store.recent_login_failures(subject, auth::FAILURE_WINDOW_MS).await? >= auth::MAX_FAILURES {
+        if state.store.admins().recent_login_failures(subject, auth::FAILURE_WINDOW_MS).await? >= auth::MAX_FAILURES {
             return Err(UiError::TooManyAttempts);
         }
     }
     // Counted before the password is checked, so parallel guesses cannot pass the limit; a
     // successful login takes its count back.
     for subject in &subjects {
-        state.store.record_login_failure(subject).await?;
+        state.store.admins().record_login_failure(subject).await?;
     }
     let company_id =
         if code.is_empty() { Some(OPERATOR) } else { state.store.company_by_code(&code).await?.map(|c| c.id) };
     let admin = match company_id {
-        Some(id) => state.store.admin(id, &form.login_id).await?,
+        Some(id) => state.store.admins().admin(id, &form.login_id).await?,
         None => None,
     };
     // Hash even when the account does not exist, so timing does not tell which part was wrong.
@@ -78,9 +78,9 @@ pub(crate) async fn login(
         return Ok((axum::http::StatusCode::UNAUTHORIZED, page).into_response());
     };
     for subject in &subjects {
-        state.store.clear_login_failures(subject).await?;
+        state.store.admins().clear_login_failures(subject).await?;
     }
-    let id = state.store.create_session(admin.id, auth::SESSION_TTL_MS).await?;
+    let id = state.store.admins().create_session(admin.id, auth::SESSION_TTL_MS).await?;
     let target = if admin.is_operator() { "/operator".to_string() } else { format!("/companies/{code}") };
     Ok(([(header::SET_COOKIE, auth::session_cookie(&id, state.secure_cookies))], Redirect::to(&target)).into_response())
 }
@@ -99,14 +99,14 @@ pub(crate) async fn logout(
     _: Posted<Button>,
 ) -> Result<Response, UiError> {
     if let Some(id) = auth::cookie_value(&headers, auth::SESSION_COOKIE) {
-        state.store.delete_session(&id).await?;
+        state.store.admins().delete_session(&id).await?;
     }
     Ok(([(header::SET_COOKIE, auth::clearing_cookie())], Redirect::to("/login")).into_response())
 }
 
 pub(crate) async fn root(State(state): State<AppState>, headers: HeaderMap) -> Result<Redirect, UiError> {
     let Some(id) = auth::cookie_value(&headers, auth::SESSION_COOKIE) else { return Ok(Redirect::to("/login")) };
-    let Some(session) = state.store.session(&id).await? else { return Ok(Redirect::to("/login")) };
+    let Some(session) = state.store.admins().session(&id).await? else { return Ok(Redirect::to("/login")) };
     if session.admin.is_operator() {
         return Ok(Redirect::to("/operator"));
     }

@@ -141,6 +141,7 @@ pub(crate) async fn logs(
     found.truncate(LOGS_PER_PAGE as usize);
     let events = state
         .store
+        .admins()
         .audit_events(company.id, 50)
         .await?
         .into_iter()

@@ -92,9 +92,10 @@ pub(crate) async fn create_company(
         .await
         .map_err(UiError::refused)?;
     let hash = auth::hash_password(form.admin_password).await.map_err(|e| UiError::Internal(e.to_string()))?;
-    state.store.upsert_admin(company.id, login_id, &hash).await?;
+    state.store.admins().upsert_admin(company.id, login_id, &hash).await?;
     state
         .store
+        .admins()
         .audit(company.id, &signed_in.actor(), "企業登録", &format!("{} {}", company.code, company.name))
         .await?;
     Ok(Redirect::to("/operator").into_response())
@@ -110,6 +111,7 @@ pub(crate) async fn issue_token(
     let token = state.store.issue_token(company.id).await?;
     state
         .store
+        .admins()
         .audit(company.id, &signed_in.actor(), "アクセストークン発行", "以前のトークンは無効になりました")
         .await?;
     operator_page(&state, &signed_in, token, company.code).await

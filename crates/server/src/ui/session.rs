@@ -72,7 +72,7 @@ impl FromRequestParts<AppState> for SignedIn {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let id = cookie_value(&parts.headers, SESSION_COOKIE).ok_or(UiError::SignIn)?;
-        let session = state.store.session(&id).await?.ok_or(UiError::SignIn)?;
+        let session = state.store.admins().session(&id).await?.ok_or(UiError::SignIn)?;
         Ok(SignedIn(session))
     }
 }

@@ -35,7 +35,8 @@ pub(crate) struct UsersPage {
 async fn users_page(state: &AppState, page: CompanyPage, message: String) -> Result<UsersPage, UiError> {
     let runs = state
         .store
-        .jobs(kind::EMPLOYEE_SYNC, Some(page.company.id))
+        .jobs()
+        .list(kind::EMPLOYEE_SYNC, Some(page.company.id))
         .await?
         .into_iter()
         .map(|j| RunLine {
@@ -84,8 +85,8 @@ pub(crate) async fn users_sync(
             })?;
     let summary = format!("added={} updated={} removed={}", result.added, result.updated, result.removed);
     let slot = format!("manual {}", date_time_seconds(Timestamp::now().as_millisecond(), &page.company.tz()?));
-    state.store.record_finished_job(kind::EMPLOYEE_SYNC, page.company.id, &slot, &summary).await?;
-    state.store.audit(page.company.id, &signed_in.actor(), "勤革時連携 (連携実行)", &summary).await?;
+    state.store.jobs().record_finished_job(kind::EMPLOYEE_SYNC, page.company.id, &slot, &summary).await?;
+    state.store.admins().audit(page.company.id, &signed_in.actor(), "勤革時連携 (連携実行)", &summary).await?;
     let message =
         format!("連携しました: 追加 {} 件、更新 {} 件、削除 {} 件", result.added, result.updated, result.removed);
     users_page(&state, page, message).await

@@ -246,7 +246,7 @@ pub(crate) async fn create_department(
     }
     let company = page.company;
     let detail = format!("{} {} 日付変更時間 {}", input.code, input.name, input.day_change);
-    state.store.audit(company.id, &signed_in.actor(), "所属設定 (登録)", &detail).await?;
+    state.store.admins().audit(company.id, &signed_in.actor(), "所属設定 (登録)", &detail).await?;
     let target = format!("/companies/{}/settings/departments?done=created", path_segment(&company.code));
     Ok(Redirect::to(&target).into_response())
 }
@@ -311,7 +311,7 @@ pub(crate) async fn update_department(
             recomputed.changes.len()
         ));
     }
-    state.store.audit(company.id, &signed_in.actor(), "所属設定 (変更)", &detail).await?;
+    state.store.admins().audit(company.id, &signed_in.actor(), "所属設定 (変更)", &detail).await?;
     let target = format!("/companies/{}/settings/departments?done=updated", path_segment(&company.code));
     Ok(Redirect::to(&target).into_response())
 }

@@ -317,7 +317,7 @@ pub(crate) async fn create_employee(
         Ok(details) => match state.store.attendance().create_employee(company_id, &details).await {
             Ok(_) => {
                 let detail = format!("{} {} {}", details.code, details.last_name, details.first_name);
-                state.store.audit(company_id, &signed_in.actor(), "従業員設定 (登録)", &detail).await?;
+                state.store.admins().audit(company_id, &signed_in.actor(), "従業員設定 (登録)", &detail).await?;
                 let target = format!("/companies/{}/settings/employees?done=created", path_segment(&company_code));
                 return Ok(Redirect::to(&target).into_response());
             }
@@ -387,7 +387,7 @@ pub(crate) async fn update_employee(
                             recomputed.changes.len()
                         ));
                     }
-                    state.store.audit(company_id, &signed_in.actor(), "従業員設定 (変更)", &detail).await?;
+                    state.store.admins().audit(company_id, &signed_in.actor(), "従業員設定 (変更)", &detail).await?;
                     let target = format!("/companies/{}/settings/employees?done=updated", path_segment(&company_code));
                     return Ok(Redirect::to(&target).into_response());
                 }
@@ -412,7 +412,7 @@ pub(crate) async fn delete_employee(
         Err(e) => return Err(e.into()),
     }
     let detail = format!("{} {}", employee.code, employee.full_name());
-    state.store.audit(company.id, &signed_in.actor(), "従業員設定 (削除)", &detail).await?;
+    state.store.admins().audit(company.id, &signed_in.actor(), "従業員設定 (削除)", &detail).await?;
     let target = format!("/companies/{}/settings/employees?done=deleted", path_segment(&company.code));
     Ok(Redirect::to(&target).into_response())
 }
@@ -450,7 +450,7 @@ pub(crate) async fn restore_employee(
         Err(e) => return Err(e.into()),
     }
     let detail = format!("{} {}", employee.code, employee.full_name());
-    state.store.audit(company_id, &signed_in.actor(), "従業員設定 (復帰)", &detail).await?;
+    state.store.admins().audit(company_id, &signed_in.actor(), "従業員設定 (復帰)", &detail).await?;
     let target = format!("/companies/{}/settings/employees?done=restored", path_segment(&company_code));
     Ok(Redirect::to(&target).into_response())
 }
