@@ -23,7 +23,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::attendance::day_change_minutes;
 use crate::pipeline::{self, CompanyContext, DateRange, Recomputed, Scope};
-use crate::{Missing, Refusal, Result, Store, StoreError, now_ms, parse_date};
+use crate::{Missing, Refusal, Result, Store, StoreError, now_ms};
 
 /// Whether a change is saved or only shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -285,45 +285,6 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    /// A department's 日付変更時間 over time: (effective from, time); `None` is "from the
-    /// beginning".
-    pub async fn department_day_change_history(
-        &self,
-        company_id: i64,
-        department_id: i64,
-    ) -> Result<Vec<(Option<Date>, DayChangeTime)>> {
-        let mut conn = self.pool.acquire().await?;
-        let timelines = pipeline::department_timelines(&mut conn, company_id).await?;
-        Ok(timelines.get(&department_id).map(|t| t.entries().to_vec()).unwrap_or_default())
-    }
-
-    /// An employee's 所属 over time: (effective from, department code).
-    pub async fn employee_department_history(
-        &self,
-        company_id: i64,
-        employee_id: i64,
-    ) -> Result<Vec<(Option<Date>, String)>> {
-        let rows = sqlx::query(
-            "SELECT x.effective_from, d.code, d.name FROM employee_departments x \
-             JOIN departments d ON d.id = x.department_id WHERE x.company_id = $1 AND x.employee_id = $2",
-        )
-        .bind(company_id)
-        .bind(employee_id)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut out: Vec<(Option<Date>, String)> = rows
-            .iter()
-            .map(|r| {
-                let from: Option<String> = r.try_get("effective_from")?;
-                let code: String = r.try_get("code")?;
-                let name: String = r.try_get("name")?;
-                Ok((from.map(|f| parse_date(&f)).transpose()?, format!("{code} {name}")))
-            })
-            .collect::<Result<_>>()?;
-        out.sort();
-        Ok(out)
     }
 
     /// Sets a department's 日付変更時間 from business date `from` on (default: the department's

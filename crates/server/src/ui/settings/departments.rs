@@ -225,7 +225,7 @@ pub(crate) async fn edit_department(
         name: d.name,
         effective_from: proposal.effective_from.chars().filter(|c| c.is_ascii_digit() || *c == '-').collect(),
     };
-    let history = state.store.department_day_change_history(page.company.id, d.id).await?;
+    let history = state.store.attendance().department_day_change_history(page.company.id, d.id).await?;
     let mut form = department_form(page, Some(d.id), values, Vec::new());
     form.history = history.into_iter().map(|(from, change)| (from_label(from), change.to_string())).collect();
     Ok(form)

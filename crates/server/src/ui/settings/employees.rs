@@ -291,7 +291,7 @@ pub(crate) async fn edit_employee(
         return Err(UiError::BadRequest("削除済みの従業員は編集できません。先に復帰してください。".into()));
     }
     let id = employee.id;
-    let history = state.store.employee_department_history(page.company.id, id).await?;
+    let history = state.store.attendance().employee_department_history(page.company.id, id).await?;
     let mut form = employee_form(&state, page, Some(id), employee.into(), Vec::new()).await?;
     form.history = history.into_iter().map(|(from, department)| (from_label(from), department)).collect();
     Ok(form)
