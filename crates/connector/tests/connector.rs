@@ -1,6 +1,10 @@
 //! The connector as an administrator meets it: `register`, `proxy`, `status` and `run --once`
 //! through the real binary, against a real ログイン記録 server running in this process on a
 //! fresh SQLite database, with LanScope files from the simulator or written by hand.
+//!
+//! One file, longer than the others, on purpose: every test here drives the same built binary
+//! through the same harness (server, folders, proxies, log capture), and each further test
+//! binary would link the whole server again; the tests are grouped by command below.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,8 @@
 //! Punches stay what the history says when サービスアカウント links, departments' 日付変更時間 and
 //! employees' 所属 change: each case the masters once got wrong, and a model-based test that
 //! replays random sequences of changes against an oracle written here, independently of the
-//! product's rule functions.
+//! product's rule functions. The regression cases and the model share that oracle and its
+//! fixtures, which is why they live in one file.
 //!
 //! Every test runs on the store alone, on a fresh database, as `…_sqlite` and `…_postgres`; the
 //! PostgreSQL ones are ignored unless `LOGINREC_TEST_POSTGRES_URL` names a server (see

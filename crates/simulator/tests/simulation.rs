@@ -1,3 +1,10 @@
+//! The simulator keeps its promises: the files it writes are what the LanScope manager writes
+//! (both layouts, CP932 and UTF-8, one file per day filtered by its 05:00 window, rows in the
+//! manager's order), the activity has every feature the tests rely on (night shifts, two PCs,
+//! domain users, a kiosk, late records), and the ground truth agrees with a second route to it
+//! (min and max per business day). Tests of the test tool, in one file so that its properties
+//! share their fixtures.
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
