@@ -14,6 +14,13 @@ use encoding_rs::{DecoderResult, SHIFT_JIS};
 
 use crate::ReadError;
 
+/// The encoding a whole file is in, found while streaming through it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileEncoding {
+    Utf8,
+    Cp932,
+}
+
 /// The name reported for UTF-8 input.
 pub const UTF_8: &str = "UTF-8";
 /// The name reported for Shift_JIS input; `encoding_rs`'s Shift_JIS is the WHATWG one, which is
@@ -41,19 +48,16 @@ pub fn decode(bytes: &[u8]) -> Result<(Cow<'_, str>, &'static str), ReadError> {
 }
 
 /// Decodes in an encoding decided beforehand for the whole file (see `segments`).
-pub(crate) fn decode_as(
-    bytes: &[u8],
-    encoding: crate::segments::FileEncoding,
-) -> Result<(Cow<'_, str>, &'static str), ReadError> {
+pub(crate) fn decode_as(bytes: &[u8], encoding: FileEncoding) -> Result<(Cow<'_, str>, &'static str), ReadError> {
     match encoding {
-        crate::segments::FileEncoding::Utf8 => {
+        FileEncoding::Utf8 => {
             let body = bytes.strip_prefix(UTF_8_BOM).unwrap_or(bytes);
             let skipped = bytes.len() - body.len();
             std::str::from_utf8(body)
                 .map(|text| (Cow::Borrowed(text), UTF_8))
                 .map_err(|e| ReadError::Encoding { offset: skipped + e.valid_up_to() })
         }
-        crate::segments::FileEncoding::Cp932 => decode_cp932(bytes).map(|text| (Cow::Owned(text), SHIFT_JIS_NAME)),
+        FileEncoding::Cp932 => decode_cp932(bytes).map(|text| (Cow::Owned(text), SHIFT_JIS_NAME)),
     }
 }
 

@@ -31,10 +31,11 @@ use jiff::tz::TimeZone;
 use loginrec_rules::{DayChangeTime, LogKind};
 
 pub use datetime::{parse_local_date, parse_local_datetime, parse_local_time};
+pub use encoding::FileEncoding;
 pub use encoding::{SHIFT_JIS_NAME, UTF_8, decode};
 pub use header::{ColumnMap, Layout};
 pub use lines::LineCounter;
-pub use segments::{EncodingSniffer, FileEncoding, SegmentsError, SegmentsSummary, read_in_segments};
+pub use segments::{EncodingSniffer, SegmentsError, SegmentsSummary, read_in_segments};
 
 /// How to read a file: the connector's configuration.
 #[derive(Clone, Debug)]

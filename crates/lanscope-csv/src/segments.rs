@@ -12,15 +12,8 @@
 
 use std::io::Read;
 
-use crate::encoding::{UTF_8_BOM, decode_as};
+use crate::encoding::{FileEncoding, UTF_8_BOM, decode_as};
 use crate::{ReadError, ReadOptions, ReadReport, read_decoded};
-
-/// The encoding a whole file is in, found while streaming through it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FileEncoding {
-    Utf8,
-    Cp932,
-}
 
 /// Decides a file's encoding from its bytes, fed in chunks of any size: UTF-8 when it has a
 /// BOM or is valid UTF-8 throughout, CP932 otherwise (as [`crate::decode`] decides).

@@ -21,7 +21,7 @@ use jiff::civil::Date;
 use loginrec_rules::{DayChangeTime, LinkInterval, Timeline, business_day_in, relink};
 use sqlx::{AnyConnection, Row};
 
-use crate::attendance::day_change_minutes;
+use crate::day_change::day_change_minutes;
 use crate::pipeline::{self, CompanyContext, DateRange, Recomputed, Scope};
 use crate::{Missing, Refusal, Result, Store, StoreError, now_ms};
 

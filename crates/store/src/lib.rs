@@ -26,6 +26,7 @@
 pub mod admins;
 mod attendance;
 mod companies;
+mod day_change;
 pub mod diagnostics;
 mod error;
 pub mod history;

@@ -20,7 +20,9 @@ use jiff::civil::Date;
 use loginrec_rules::{EmployeeSchedule, Method, Punch, PunchKind, ResolvedDay};
 use sqlx::{AnyConnection, Row};
 
-use crate::pipeline::{CompanyContext, DayChange, DayMap, DayRows, Recomputed, SentDifference, day_end};
+use crate::pipeline::changes::{DayChange, DayMap, Recomputed, SentDifference};
+use crate::pipeline::context::{CompanyContext, day_end};
+use crate::pipeline::read::DayRows;
 use crate::{Result, StoreError, now_ms};
 
 /// What ログイン記録 needs of the attendance system the punches go to.

@@ -18,8 +18,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
-use crate::ui::diagnostics::Diagnostics;
 use crate::ui::error::UiError;
+use crate::ui::problems::Diagnostics;
 use crate::ui::session::{SignedIn, same_origin};
 
 /// Recent diagnostics counts per company (see `AppState::banner_cache`).

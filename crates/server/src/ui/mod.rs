@@ -21,6 +21,7 @@ mod links;
 mod login;
 mod logs;
 mod operator;
+mod problems;
 pub(crate) mod session;
 mod settings;
 mod timecard;

@@ -44,6 +44,7 @@ impl Store {
 
 pub use api::ApiTimeRecord;
 
+pub(crate) use crate::day_change::{day_change_minutes, minutes_to_day_change};
 use crate::history::{Apply, TimelineTable};
 use crate::pipeline::{Recomputed, Scope};
 use crate::{Missing, Result, Store, StoreError, Taken, now_ms, parse_date};
@@ -148,10 +149,6 @@ fn new_employee_key() -> String {
     hex::encode(bytes)
 }
 
-pub(crate) fn day_change_minutes(change: DayChangeTime) -> i64 {
-    i64::from(change.hour()) * 60 + i64::from(change.minute())
-}
-
 fn department_from_row(r: &sqlx::any::AnyRow) -> Result<Department> {
     Ok(Department {
         id: r.try_get("id")?,
@@ -200,10 +197,4 @@ async fn live_code_holder(
     .bind(except)
     .fetch_optional(&mut **tx)
     .await?)
-}
-
-pub(crate) fn minutes_to_day_change(minutes: i64) -> Result<DayChangeTime> {
-    let bad = || StoreError::corrupt(format!("day change time {minutes}"));
-    let (h, m) = (u8::try_from(minutes / 60).map_err(|_| bad())?, u8::try_from(minutes % 60).map_err(|_| bad())?);
-    DayChangeTime::from_hm(h, m).map_err(|_| bad())
 }

@@ -26,93 +26,28 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use jiff::tz::TimeZone;
-use loginrec_rules::{
-    DayInputs, DayLog, DaySchedule, EmployeeSchedule, PunchKind, ResolvedDay, business_day_in, day_start,
-};
+use loginrec_rules::{DayInputs, DayLog, EmployeeSchedule, PunchKind, business_day_in, day_start};
 use sqlx::{AnyConnection, Row};
 
-mod read;
+pub(crate) mod changes;
+pub(crate) mod context;
+pub(crate) mod read;
 mod scope;
+
+pub use changes::{DayChange, Recomputed, SentDifference};
+pub(crate) use context::CompanyContext;
 
 pub(crate) use read::{DayRows, Schedules, department_timelines, links_of_accounts, schedules};
 use read::{employee_codes, links_of_employees, ts};
 pub(crate) use scope::{DateRange, Scope};
 
 use crate::port::{AttendancePunches, Embedded, RemoteOutbox};
-use crate::{Backend, Result, StoreError};
+use crate::{Backend, Result};
 
 /// Namespace of the advisory locks that serialise punch derivation per employee.
 pub(crate) const PUNCH_LOCK_NAMESPACE: i64 = 1 << 56;
 /// Namespace of the per-company lock: shared by ingests, exclusive for master changes.
 pub(crate) const COMPANY_LOCK_NAMESPACE: i64 = 2 << 56;
-
-/// One employee-day whose punches a change altered.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DayChange {
-    pub employee_id: i64,
-    pub employee_code: String,
-    pub business_date: Date,
-    pub before: ResolvedDay,
-    pub after: ResolvedDay,
-}
-
-/// A punch already sent to the remote service that the history now says differs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SentDifference {
-    pub employee_key: String,
-    pub business_date: Date,
-    pub kind: PunchKind,
-    pub sent_at_ms: i64,
-    /// What the history says now (`None`: no PC punch any more).
-    pub now_ms: Option<i64>,
-}
-
-/// What a change did to the punches.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Recomputed {
-    pub changes: Vec<DayChange>,
-    pub sent_differences: Vec<SentDifference>,
-}
-
-impl Recomputed {
-    /// Punches (of either kind) created, moved or removed.
-    pub fn punches_changed(&self) -> u64 {
-        self.changes
-            .iter()
-            .map(|c| {
-                u64::from(c.before.clock_in != c.after.clock_in) + u64::from(c.before.clock_out != c.after.clock_out)
-            })
-            .sum()
-    }
-
-    pub fn extend(&mut self, other: Recomputed) {
-        self.changes.extend(other.changes);
-        self.sent_differences.extend(other.sent_differences);
-    }
-}
-
-/// The company as the pipeline needs it.
-pub(crate) struct CompanyContext {
-    pub id: i64,
-    pub tz: TimeZone,
-    /// Remote mode: minutes to wait after a day ends before its 退勤 is sent.
-    pub remote_settle_minutes: Option<i64>,
-}
-
-impl CompanyContext {
-    pub async fn load(conn: &mut AnyConnection, company_id: i64) -> Result<CompanyContext> {
-        let row = sqlx::query("SELECT time_zone, remote_base_url, remote_settle_minutes FROM companies WHERE id = $1")
-            .bind(company_id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(crate::Missing::CompanyId(company_id)))?;
-        let tz = crate::time_zone(&row.try_get::<String, _>("time_zone")?)?;
-        let remote: Option<String> = row.try_get("remote_base_url")?;
-        let settle: i64 = row.try_get("remote_settle_minutes")?;
-        Ok(CompanyContext { id: company_id, tz, remote_settle_minutes: remote.map(|_| settle) })
-    }
-}
 
 /// Takes the company's lock: shared for ingests (they may run side by side), exclusive for a
 /// change of masters (it must see every log stored before it, and no ingest may derive against
@@ -161,9 +96,6 @@ pub(crate) async fn scope_of_logs(
     }
     Ok((scope, schedules))
 }
-
-/// What an attendance system holds of a scope, by employee-day.
-pub(crate) type DayMap = BTreeMap<(i64, Date), ResolvedDay>;
 
 /// Derives every employee-day of `scope` again from the stored inputs and writes the cached
 /// punches that differ, inside the caller's transaction. Returns what changed.
@@ -354,9 +286,4 @@ fn min_opt(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
         (a, None) => a,
         (None, b) => b,
     }
-}
-
-/// The instant business day `day` ends (where the next one starts): from then its 退勤 can settle.
-pub(crate) fn day_end(day: Date, tz: &TimeZone, schedule: &impl DaySchedule) -> Timestamp {
-    day_start(day.tomorrow().unwrap_or(day), tz, schedule)
 }

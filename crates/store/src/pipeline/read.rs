@@ -9,8 +9,9 @@ use jiff::civil::Date;
 use loginrec_rules::{DayChangeTime, EmployeeSchedule, LinkInterval, PunchKind, Timeline};
 use sqlx::{AnyConnection, Row};
 
-use super::{DayChange, Scope};
-use crate::attendance::minutes_to_day_change;
+use super::changes::DayChange;
+use super::scope::Scope;
+use crate::day_change::minutes_to_day_change;
 use crate::{Result, StoreError, parse_date};
 
 /// Ids or names bound in one statement: `loginrec bench ingest` at 100 000 employees took 19 s on
