@@ -180,6 +180,10 @@ pub struct BusyBody {
 /// The busy answer's code.
 pub const BUSY_CODE: &str = "303";
 
+/// The error code of a request made in the service's blocked windows (08:30–10:00 and
+/// 17:30–18:30 JST), answered with HTTP 403: wait for the window to end, the token is fine.
+pub const BLOCKED_WINDOW_CODE: u32 = 104;
+
 /// What an answer body says, as far as a client cares.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Answer {
@@ -198,6 +202,11 @@ impl Answer {
             Ok(busy) if busy.code == BUSY_CODE => Answer::Busy(busy),
             _ => Answer::Other,
         }
+    }
+
+    /// Whether the service refused the request because of its blocked windows.
+    pub fn is_blocked_window(&self) -> bool {
+        matches!(self, Answer::Errors(e) if e.errors.iter().any(|e| e.code == BLOCKED_WINDOW_CODE))
     }
 
     /// The first message the answer carries.

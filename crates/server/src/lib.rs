@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use loginrec_store::Store;
 use tokio::net::TcpListener;
 
@@ -63,7 +63,8 @@ pub fn router(store: Store, options: ServerOptions) -> Router {
         banner_cache: Default::default(),
     };
     Router::new()
-        .route(ingest_protocol::INGEST_PATH, post(http::ingest::ingest_logs))
+        .route(ingest_protocol::INGEST_PATH, post(http::ingest::ingest_logs).fallback(http::ingest::method_not_allowed))
+        .route("/api/lanscope/{*rest}", any(http::ingest::no_such_path))
         .layer(DefaultBodyLimit::max(ingest_protocol::MAX_BODY_BYTES))
         .route("/healthz", get(http::ops::healthz))
         .route("/metrics", get(http::ops::metrics))

@@ -93,7 +93,8 @@ async fn run_one(store: &Store, http: &reqwest::Client, settings: &JobSettings, 
     let outcome = match job.kind.as_str() {
         kind::EMPLOYEE_SYNC => {
             match store.companies().await.map(|cs| cs.into_iter().find(|c| c.id == job.company_id)) {
-                Ok(Some(company)) => match crate::remote::sync_employees(store, http, &company).await {
+                Ok(Some(company)) => match crate::remote::sync_employees(store, http, &company, Timestamp::now()).await
+                {
                     Ok(r) => Ok(format!("added={} updated={} removed={}", r.added, r.updated, r.removed)),
                     Err(e) => {
                         tracing::warn!(company = job.company_id, cause = ?e, "勤革時連携 failed.");

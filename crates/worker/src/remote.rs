@@ -125,6 +125,9 @@ async fn post_punch(http: &reqwest::Client, punch: &RemotePunch, now: Timestamp)
         429 => {
             retry(now, retry_after.unwrap_or(RETRY_MS), format!("the service asked to slow down (HTTP 429): {message}"))
         }
+        403 if answer.is_blocked_window() => {
+            retry(now, RETRY_MS, format!("the service is in a blocked window (HTTP 403, code 104): {message}"))
+        }
         401 | 403 => RemoteOutcome::Pause(format!(
             "勤怠サービスがアクセストークンを拒否しました (the remote attendance service rejected the token, HTTP {}): {message}",
             status.as_u16()
@@ -144,6 +147,11 @@ pub enum SyncError {
     Unreachable { url: String, detail: String },
     #[error("勤怠サービスがアクセストークンを拒否しました (HTTP {status})。送信を停止しました。")]
     TokenRejected { status: u16 },
+    /// The service takes no requests 08:30–10:00 and 17:30–18:30 JST.
+    #[error(
+        "勤怠サービスの利用制限時間帯 (8:30〜10:00、17:30〜18:30) のため連携できません。{resume} 以降に実行してください。"
+    )]
+    BlockedWindow { resume: String },
     #[error("勤怠サービスが HTTP {status} で応答しました: {message}")]
     Refused { status: u16, message: String },
     #[error("勤怠サービスの応答が従業員の一覧として読めませんでした。")]
@@ -152,13 +160,18 @@ pub enum SyncError {
     Store(#[from] loginrec_store::StoreError),
 }
 
-/// 勤革時連携 in remote mode: the remote service's employees become the local mirror.
+/// 勤革時連携 in remote mode: the remote service's employees become the local mirror. Not
+/// started inside the service's blocked windows (`now` is the time to judge that by).
 pub async fn sync_remote_employees(
     store: &Store,
     http: &reqwest::Client,
     company: &Company,
     remote: &RemoteConfig,
+    now: Timestamp,
 ) -> Result<SyncResult, SyncError> {
+    if is_blocked(now) {
+        return Err(SyncError::BlockedWindow { resume: window_end(now) });
+    }
     let url = format!("{}/employees", remote.base_url);
     let unreachable =
         |e: reqwest::Error| SyncError::Unreachable { url: remote.base_url.clone(), detail: e.to_string() };
@@ -166,12 +179,15 @@ pub async fn sync_remote_employees(
     let status = response.status();
     let text = response.text().await.map_err(unreachable)?;
     if !status.is_success() {
+        let answer = kot_protocol::Answer::read(&text);
+        if status.as_u16() == 403 && answer.is_blocked_window() {
+            return Err(SyncError::BlockedWindow { resume: window_end(now) });
+        }
         if matches!(status.as_u16(), 401 | 403) {
             let reason = format!("勤怠サービスがアクセストークンを拒否しました (HTTP {})", status.as_u16());
             store.remote().pause_remote(company.id, &reason).await?;
             return Err(SyncError::TokenRejected { status: status.as_u16() });
         }
-        let answer = kot_protocol::Answer::read(&text);
         let message = answer.message().map(str::to_string).unwrap_or_else(|| text.chars().take(200).collect());
         return Err(SyncError::Refused { status: status.as_u16(), message });
     }
@@ -193,10 +209,22 @@ pub async fn sync_remote_employees(
     Ok(store.remote().mirror_remote_employees(company.id, &employees).await?)
 }
 
-/// 勤革時連携 for a company in either mode.
-pub async fn sync_employees(store: &Store, http: &reqwest::Client, company: &Company) -> Result<SyncResult, SyncError> {
+/// 勤革時連携 for a company in either mode, judged at `now`.
+pub async fn sync_employees(
+    store: &Store,
+    http: &reqwest::Client,
+    company: &Company,
+    now: Timestamp,
+) -> Result<SyncResult, SyncError> {
     match store.remote().remote_config(company.id).await? {
-        Some(remote) => sync_remote_employees(store, http, company, &remote).await,
+        Some(remote) => sync_remote_employees(store, http, company, &remote, now).await,
         None => Ok(store.sync_users(company.id).await?),
     }
+}
+
+/// When the blocked window `now` falls in ends, as the administrator reads it (JST).
+fn window_end(now: Timestamp) -> String {
+    let tz = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC);
+    let end = next_allowed(now.checked_add(jiff::Span::new().seconds(1)).unwrap_or(now));
+    tz.to_datetime(end).strftime("%H:%M").to_string()
 }

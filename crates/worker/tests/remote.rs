@@ -20,6 +20,11 @@ use loginrec_store::{Company, DepartmentInput, EmployeeInput, Store};
 use loginrec_worker::remote::{http_client, send_due, sync_remote_employees};
 use test_support::{TestDb, TestServer};
 
+/// A moment outside the remote service's blocked windows.
+fn noon() -> Timestamp {
+    jst("2024-02-08T12:00:00")
+}
+
 fn jst(s: &str) -> Timestamp {
     TimeZone::get("Asia/Tokyo").unwrap().to_ambiguous_timestamp(s.parse().unwrap()).compatible().unwrap()
 }
@@ -92,10 +97,8 @@ test_support::engine_tests! {
         let http = http_client();
 
         // 連携実行 in remote mode reads the remote employees; then link them.
-        let sync =
-            sync_remote_employees(&local, &http, &company, &local.remote().remote_config(company.id).await.unwrap().unwrap())
-                .await
-                .unwrap();
+        let config = local.remote().remote_config(company.id).await.unwrap().unwrap();
+        let sync = sync_remote_employees(&local, &http, &company, &config, noon()).await.unwrap();
         assert_eq!(sync.added, 2);
         // The administrator sets the mirrored department's 日付変更時間 to LanScope's 05:00, from
         // a date before the logs.
@@ -400,7 +403,8 @@ test_support::engine_tests! {
         // Company ABC on the same database reads KOT001's employees as its remote master.
         let (_, mirror) = local_instance(&db, &format!("{}/api/v1.0", server.base_url), &token).await;
         let remote = store.remote().remote_config(mirror.id).await.unwrap().unwrap();
-        let sync = sync_remote_employees(&store, &http_client(), &mirror, &remote).await.unwrap();
+        let sync = sync_remote_employees(&store, &http_client(), &mirror, &remote, noon())
+            .await.unwrap();
         assert_eq!(sync.added, 2, "{engine:?}");
         assert_eq!(store.attendance().api_employees(source.id).await.unwrap(), before, "the source company is untouched");
         let mirrored = store.attendance().api_employees(mirror.id).await.unwrap();
@@ -433,7 +437,8 @@ test_support::engine_tests! {
         };
         local.attendance().upsert_employees(company.id, &[e("0001"), e("0099")]).await.unwrap();
         let config = local.remote().remote_config(company.id).await.unwrap().unwrap();
-        sync_remote_employees(&local, &http_client(), &company, &config).await.unwrap();
+        sync_remote_employees(&local, &http_client(), &company, &config, noon())
+            .await.unwrap();
         let now: Vec<(String, String)> =
             local.attendance().api_employees(company.id).await.unwrap().into_iter().map(|e| (e.code, e.last_name)).collect();
         assert_eq!(
@@ -514,4 +519,65 @@ test_support::engine_tests! {
         store.close().await;
         db.cleanup().await;
     }
+}
+
+/// The answer the real service gives to any request inside its blocked windows.
+const BLOCKED_WINDOW: &str = r#"{"errors":[{"message":"The API is not available at this time.","code":104}]}"#;
+
+#[tokio::test]
+async fn a_blocked_window_answer_waits_for_the_window_to_end_and_never_pauses_the_company() {
+    let db = TestDb::new(test_support::Engine::Sqlite).await;
+    // The service's clock says it is in a window although ours does not.
+    let (url, calls) = double(StatusCode::FORBIDDEN, BLOCKED_WINDOW, None).await;
+    let (store, company) = local_with_one_punch(&db, &url).await;
+    let report = send_due(&store, &http_client(), "w", || jst("2024-02-08T12:00:00")).await.unwrap();
+    assert_eq!((report.paused, report.retried, report.sent), (0, 1, 0), "{report:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let company_now = store.company_by_code("ABC").await.unwrap().unwrap();
+    assert_eq!(company_now.remote_paused_reason, None, "a blocked window is not a rejected token");
+    assert_eq!(state(&store.remote().remote_punch_states(company.id).await.unwrap(), "pending"), 1);
+    store.close().await;
+}
+
+/// A remote service whose `GET /employees` answers `status` with `body`, counting the calls.
+async fn employee_list_double(status: StatusCode, body: &'static str) -> (String, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let app = axum::Router::new().route(
+        "/api/v1.0/employees",
+        axum::routing::get(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                (status, [("content-type", "application/json")], body).into_response()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}/api/v1.0"), calls)
+}
+
+#[tokio::test]
+async fn an_employee_sync_is_not_started_in_a_blocked_window_and_a_window_answer_does_not_pause() {
+    let db = TestDb::new(test_support::Engine::Sqlite).await;
+    let (url, calls) = employee_list_double(StatusCode::FORBIDDEN, BLOCKED_WINDOW).await;
+    let (store, company) = local_instance(&db, &url, "remote-token").await;
+    let config = store.remote().remote_config(company.id).await.unwrap().unwrap();
+    let http = http_client();
+
+    // 連携実行 at 09:00 JST: refused here, before any request, with the time to come back.
+    let err = sync_remote_employees(&store, &http, &company, &config, jst("2024-02-08T09:00:00")).await.unwrap_err();
+    assert!(matches!(err, loginrec_worker::remote::SyncError::BlockedWindow { .. }), "{err:?}");
+    assert!(err.to_string().contains("10:00"), "{err}");
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "nothing is asked of the service in its window");
+
+    // At noon by our clock, the service still answers 403 code 104: wait, never pause.
+    let err = sync_remote_employees(&store, &http, &company, &config, noon()).await.unwrap_err();
+    assert!(matches!(err, loginrec_worker::remote::SyncError::BlockedWindow { .. }), "{err:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let company_now = store.company_by_code("ABC").await.unwrap().unwrap();
+    assert_eq!(company_now.remote_paused_reason, None, "a blocked window is not a rejected token");
+    store.close().await;
 }

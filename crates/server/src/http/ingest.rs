@@ -90,3 +90,12 @@ pub(crate) async fn ingest_logs(
         rejections,
     }))
 }
+
+/// Any other path or method of the ingest API answers in its own error shape.
+pub(crate) async fn no_such_path(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(uri.path().chars().take(200).collect())
+}
+
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

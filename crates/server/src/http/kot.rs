@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use kot_protocol::{DailyTimeRecords, DailyWorking, ErrorBody, PunchRequest, PunchResponse, RecordCode, TimeRecord};
@@ -20,10 +20,20 @@ use crate::AppState;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1.0/employees", get(employees))
-        .route("/api/v1.0/employees/{code}", get(employee))
-        .route("/api/v1.0/daily-workings/timerecord", get(timerecords))
-        .route("/api/v1.0/daily-workings/timerecord/{employee_key}", post(punch))
+        .route("/api/v1.0/employees", get(employees).fallback(method_not_allowed))
+        .route("/api/v1.0/employees/{code}", get(employee).fallback(method_not_allowed))
+        .route("/api/v1.0/daily-workings/timerecord", get(timerecords).fallback(method_not_allowed))
+        .route("/api/v1.0/daily-workings/timerecord/{employee_key}", post(punch).fallback(method_not_allowed))
+        // Anything else under /api/ (but the LanScope ingest API) answers in this API's shape.
+        .route("/api/{*rest}", any(not_found))
+}
+
+async fn not_found() -> KotError {
+    KotError::new(StatusCode::NOT_FOUND, 404, "no such resource")
+}
+
+async fn method_not_allowed() -> KotError {
+    KotError::new(StatusCode::METHOD_NOT_ALLOWED, 405, "method not allowed for this resource")
 }
 
 /// An error in the API's own shape.
@@ -112,6 +122,9 @@ async fn employee(
 struct RangeQuery {
     start: Option<String>,
     end: Option<String>,
+    /// Comma-separated employee keys; every employee when absent.
+    #[serde(rename = "employeeKeys")]
+    employee_keys: Option<String>,
 }
 
 /// The longest period one request may ask for.
@@ -138,35 +151,40 @@ async fn timerecords(
             format!("end must be on or after start, within {MAX_RANGE_DAYS} days"),
         ));
     }
+    let wanted: Option<std::collections::BTreeSet<&str>> =
+        q.employee_keys.as_deref().map(|keys| keys.split(',').map(str::trim).filter(|k| !k.is_empty()).collect());
     let records = state.store.attendance().api_timerecords(company.id, start, end).await?;
+    // One pass: each record goes to its day and employee, in the order the store gives them.
+    let mut by_day: std::collections::BTreeMap<&str, Vec<DailyWorking>> = std::collections::BTreeMap::new();
+    for r in &records {
+        if wanted.as_ref().is_some_and(|w| !w.contains(r.employee_key.as_str())) {
+            continue;
+        }
+        let Some(code) = RecordCode::new(r.code) else { continue };
+        let time = Timestamp::from_millisecond(r.at_ms).map(|t| kot_protocol::format_time(t, &tz)).unwrap_or_default();
+        let record = TimeRecord {
+            time,
+            code,
+            name: code.name().to_string(),
+            division_code: r.division_code.clone(),
+            division_name: r.division_name.clone(),
+        };
+        let workings = by_day.entry(r.date.as_str()).or_default();
+        match workings.last_mut().filter(|w| w.employee_key == r.employee_key) {
+            Some(working) => working.time_record.push(record),
+            None => workings.push(DailyWorking {
+                date: r.date.clone(),
+                employee_key: r.employee_key.clone(),
+                time_record: vec![record],
+            }),
+        }
+    }
     let mut days = Vec::new();
     let mut date = start;
     while date <= end {
         let ds = date.to_string();
-        let mut workings: Vec<DailyWorking> = Vec::new();
-        let mut keys: Vec<&str> = records.iter().filter(|r| r.date == ds).map(|r| r.employee_key.as_str()).collect();
-        keys.dedup();
-        for key in keys {
-            let recs: Vec<TimeRecord> = records
-                .iter()
-                .filter(|r| r.date == ds && r.employee_key == key)
-                .filter_map(|r| {
-                    let code = RecordCode::new(r.code)?;
-                    let time = Timestamp::from_millisecond(r.at_ms)
-                        .map(|t| kot_protocol::format_time(t, &tz))
-                        .unwrap_or_default();
-                    Some(TimeRecord {
-                        time,
-                        code,
-                        name: code.name().to_string(),
-                        division_code: r.division_code.clone(),
-                        division_name: r.division_name.clone(),
-                    })
-                })
-                .collect();
-            workings.push(DailyWorking { date: ds.clone(), employee_key: key.to_string(), time_record: recs });
-        }
-        days.push(DailyTimeRecords { date: ds, daily_workings: workings });
+        let daily_workings = by_day.remove(ds.as_str()).unwrap_or_default();
+        days.push(DailyTimeRecords { date: ds, daily_workings });
         date =
             date.checked_add(1.day()).map_err(|_| KotError::new(StatusCode::BAD_REQUEST, 301, "date out of range"))?;
     }

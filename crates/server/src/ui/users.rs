@@ -73,16 +73,20 @@ pub(crate) async fn users_sync(
     State(state): State<AppState>,
     CompanyPost { signed_in, page, form: Button {} }: CompanyPost<Button>,
 ) -> Result<UsersPage, UiError> {
-    let result =
-        loginrec_worker::remote::sync_employees(&state.store, &loginrec_worker::remote::http_client(), &page.company)
-            .await
-            .map_err(|e| match e {
-                SyncError::Store(e) => UiError::Store(e),
-                e => {
-                    tracing::warn!(company = %page.company.code, cause = ?e, "A 連携実行 failed.");
-                    UiError::BadRequest(format!("連携できませんでした: {e}"))
-                }
-            })?;
+    let result = loginrec_worker::remote::sync_employees(
+        &state.store,
+        &loginrec_worker::remote::http_client(),
+        &page.company,
+        Timestamp::now(),
+    )
+    .await
+    .map_err(|e| match e {
+        SyncError::Store(e) => UiError::Store(e),
+        e => {
+            tracing::warn!(company = %page.company.code, cause = ?e, "A 連携実行 failed.");
+            UiError::BadRequest(format!("連携できませんでした: {e}"))
+        }
+    })?;
     let summary = format!("added={} updated={} removed={}", result.added, result.updated, result.removed);
     let slot = format!("manual {}", date_time_seconds(Timestamp::now().as_millisecond(), &page.company.tz()?));
     state.store.jobs().record_finished_job(kind::EMPLOYEE_SYNC, page.company.id, &slot, &summary).await?;
