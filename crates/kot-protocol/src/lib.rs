@@ -28,6 +28,14 @@ pub fn parse_time(s: &str) -> Option<Timestamp> {
     Timestamp::strptime(TIME_FORMAT, s).ok().or_else(|| s.parse::<Timestamp>().ok())
 }
 
+/// `GET /company`: the company the token belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Company {
+    pub code: String,
+    pub name: String,
+}
+
 /// `GET /employees` and `/employees/{code}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

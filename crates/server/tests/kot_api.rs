@@ -93,3 +93,53 @@ async fn unknown_routes_and_methods_answer_in_the_apis_own_error_shape() {
     }
     app.finish().await;
 }
+
+test_support::engine_tests! {
+    async fn employees_answer_for_a_date_with_or_without_resigners_and_the_company_itself(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
+        let (http, base, token) = api(&app).await;
+        let get = |path: String| {
+            let (http, token, base) = (http.clone(), token.clone(), base.clone());
+            async move {
+                let r = http.get(format!("{base}{path}")).bearer_auth(token).send().await.unwrap();
+                (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap())
+            }
+        };
+        let codes = |list: &serde_json::Value| -> Vec<String> {
+            list.as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap().to_string()).collect()
+        };
+
+        let (status, company) = get("/company".into()).await;
+        assert_eq!(status, 200);
+        assert_eq!((company["code"].as_str(), company["name"].as_str()), (Some("ABC"), Some("ABC 株式会社")));
+
+        // 0001 moves from 100 to 200 on 2024-03-01: a date before shows the old division.
+        let attendance = app.store.attendance();
+        let id = app.employee_id("0001").await;
+        let details = loginrec_store::EmployeeDetails {
+            code: "0001".into(),
+            last_name: "勤怠".into(),
+            first_name: "太郎".into(),
+            department_code: "200".into(),
+            employment_type: "正社員".into(),
+        };
+        let from = Some(jiff::civil::date(2024, 3, 1));
+        attendance.update_employee_from(app.company.id, id, &details, from, loginrec_store::Apply::Commit).await.unwrap();
+        let division = |list: &serde_json::Value| list[0]["divisionCode"].as_str().unwrap().to_string();
+        assert_eq!(division(&get("/employees?date=2024-02-15".into()).await.1), "100", "{engine:?}");
+        assert_eq!(division(&get("/employees?date=2024-03-15".into()).await.1), "200", "{engine:?}");
+        assert_eq!(get("/employees/0001?date=2024-02-15".into()).await.1["divisionCode"], "100", "{engine:?}");
+
+        // 0002 is deleted today: a resigner from today, an employee on any earlier date.
+        let hanako = app.employee_id("0002").await;
+        attendance.delete_employee(app.company.id, hanako).await.unwrap();
+        assert_eq!(codes(&get("/employees".into()).await.1), vec!["0001"], "{engine:?}");
+        assert_eq!(codes(&get("/employees?includeResigner=true".into()).await.1), vec!["0001", "0002"], "{engine:?}");
+        assert_eq!(codes(&get("/employees?date=2024-02-15".into()).await.1), vec!["0001", "0002"], "{engine:?}");
+        assert_eq!(get("/employees/0002".into()).await.0, 404, "{engine:?}");
+        assert_eq!(get("/employees/0002?includeResigner=true".into()).await.0, 200, "{engine:?}");
+        assert_eq!(get("/employees?date=2024-13-01".into()).await.0, 400, "{engine:?}");
+        assert_eq!(get("/employees?includeResigner=yes".into()).await.0, 400, "{engine:?}");
+        app.finish().await;
+    }
+}

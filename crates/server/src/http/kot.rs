@@ -20,6 +20,7 @@ use crate::AppState;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/v1.0/company", get(company_info).fallback(method_not_allowed))
         .route("/api/v1.0/employees", get(employees).fallback(method_not_allowed))
         .route("/api/v1.0/employees/{code}", get(employee).fallback(method_not_allowed))
         .route("/api/v1.0/daily-workings/timerecord", get(timerecords).fallback(method_not_allowed))
@@ -98,10 +99,47 @@ fn employee_json(e: &RemoteEmployee) -> kot_protocol::Employee {
     }
 }
 
-async fn employees(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, KotError> {
+async fn company_info(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, KotError> {
     let company = company(&state, &headers).await?;
+    Ok(json(StatusCode::OK, &kot_protocol::Company { code: company.code, name: company.name }))
+}
+
+/// `date` (基準日, `YYYY-MM-DD`, today when absent) and `includeResigner` of the employee routes.
+#[derive(Deserialize)]
+struct EmployeeQuery {
+    date: Option<String>,
+    #[serde(rename = "includeResigner", default)]
+    include_resigner: Option<String>,
+}
+
+impl EmployeeQuery {
+    fn date(&self) -> Result<Option<Date>, KotError> {
+        match self.date.as_deref().filter(|d| !d.is_empty()) {
+            None => Ok(None),
+            Some(d) => {
+                d.parse().map(Some).map_err(|_| KotError::new(StatusCode::BAD_REQUEST, 300, "date must be YYYY-MM-DD"))
+            }
+        }
+    }
+
+    fn include_resigners(&self) -> Result<bool, KotError> {
+        match self.include_resigner.as_deref() {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(_) => Err(KotError::new(StatusCode::BAD_REQUEST, 300, "includeResigner must be true or false")),
+        }
+    }
+}
+
+async fn employees(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<EmployeeQuery>,
+) -> Result<Response, KotError> {
+    let company = company(&state, &headers).await?;
+    let (on, resigners) = (q.date()?, q.include_resigners()?);
     let list: Vec<kot_protocol::Employee> =
-        state.store.attendance().api_employees(company.id).await?.iter().map(employee_json).collect();
+        state.store.attendance().api_employees_on(&company, on, resigners).await?.iter().map(employee_json).collect();
     Ok(json(StatusCode::OK, &list))
 }
 
@@ -109,9 +147,16 @@ async fn employee(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(code): Path<String>,
+    Query(q): Query<EmployeeQuery>,
 ) -> Result<Response, KotError> {
     let company = company(&state, &headers).await?;
-    let found = state.store.attendance().api_employees(company.id).await?.into_iter().find(|e| e.code == code);
+    let (on, resigners) = (q.date()?, q.include_resigners()?);
+    let attendance = state.store.attendance();
+    // A code a resigner and a current employee share names the current one.
+    let mut found = attendance.api_employees_on(&company, on, false).await?.into_iter().find(|e| e.code == code);
+    if found.is_none() && resigners {
+        found = attendance.api_employees_on(&company, on, true).await?.into_iter().find(|e| e.code == code);
+    }
     match found {
         Some(e) => Ok(json(StatusCode::OK, &employee_json(&e))),
         None => Err(KotError::new(StatusCode::NOT_FOUND, 200, format!("employee {code} not found"))),

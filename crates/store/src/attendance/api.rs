@@ -68,6 +68,66 @@ impl Attendance<'_> {
         }
     }
 
+    /// `GET /employees?date=…&includeResigner=…`: the employees of business date `on` (today
+    /// when `None`) with the department each had that day; an employee deleted on or before
+    /// that date is a resigner, listed only when asked for.
+    pub async fn api_employees_on(
+        &self,
+        company: &Company,
+        on: Option<Date>,
+        include_resigners: bool,
+    ) -> Result<Vec<RemoteEmployee>> {
+        let tz = company.tz()?;
+        let on = on.unwrap_or_else(|| tz.to_datetime(jiff::Timestamp::now()).date());
+        let rows = sqlx::query(
+            "SELECT e.id, e.employee_key, e.code, e.last_name, e.first_name, e.employment_type, e.deleted_at_ms \
+             FROM employees e WHERE e.company_id = $1 ORDER BY e.code, e.id",
+        )
+        .bind(company.id)
+        .fetch_all(&self.store.pool)
+        .await?;
+        let departments: std::collections::BTreeMap<i64, (String, String)> =
+            sqlx::query("SELECT id, code, name FROM departments WHERE company_id = $1")
+                .bind(company.id)
+                .fetch_all(&self.store.pool)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("id")?, (r.try_get("code")?, r.try_get("name")?))))
+                .collect::<Result<_>>()?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.try_get("id")).collect::<std::result::Result<_, _>>()?;
+        let mut conn = self.store.pool.acquire().await?;
+        let schedules = crate::pipeline::schedules(&mut conn, company.id, &ids).await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let deleted: Option<i64> = r.try_get("deleted_at_ms")?;
+            let resigned = match deleted.map(|ms| jiff::Timestamp::from_millisecond(ms)) {
+                Some(Ok(at)) => tz.to_datetime(at).date() <= on,
+                Some(Err(e)) => return Err(StoreError::corrupt(format!("instant {deleted:?}: {e}"))),
+                None => false,
+            };
+            if resigned && !include_resigners {
+                continue;
+            }
+            let id: i64 = r.try_get("id")?;
+            let department = schedules.get(&id).and_then(|s| s.departments.at(on)).and_then(|d| departments.get(d));
+            // Before its first 所属 an employee is listed with the earliest one it had.
+            let department = department.or_else(|| {
+                schedules.get(&id).and_then(|s| s.departments.entries().first()).and_then(|(_, d)| departments.get(d))
+            });
+            let (division_code, division_name) = department.cloned().unwrap_or_default();
+            out.push(RemoteEmployee {
+                key: r.try_get("employee_key")?,
+                code: r.try_get("code")?,
+                last_name: r.try_get("last_name")?,
+                first_name: r.try_get("first_name")?,
+                division_code,
+                division_name,
+                type_name: r.try_get("employment_type")?,
+            });
+        }
+        Ok(out)
+    }
+
     /// Live employees with their department, for `GET /employees`.
     pub async fn api_employees(&self, company_id: i64) -> Result<Vec<RemoteEmployee>> {
         let rows = sqlx::query(
