@@ -326,3 +326,18 @@ test_support::engine_tests! {
         ui.finish().await;
     }
 }
+
+test_support::engine_tests! {
+    async fn a_company_code_is_one_code_whatever_its_case(engine: Engine) {
+        let app = test_support::TestApp::start(engine, &[]).await;
+        // The administrator of ABC logs in typing abc.
+        let mut admin = AdminClient::new(&app.server.base_url);
+        assert_eq!(admin.login("abc", "admin", test_support::ADMIN_PASSWORD).await, 303, "{engine:?}");
+        // A second company abc is the same code.
+        let err = app.store.create_company("abc", "別の会社", "Asia/Tokyo").await.unwrap_err();
+        assert!(matches!(err, loginrec_store::StoreError::Taken(_)), "{engine:?}: {err:?}");
+        assert!(err.to_string().contains("はすでに使われています"), "{err}");
+        assert_eq!(app.store.companies().await.unwrap().len(), 1, "{engine:?}");
+        app.finish().await;
+    }
+}

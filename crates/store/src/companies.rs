@@ -72,8 +72,10 @@ impl Store {
         self.company_by_code(code).await?.ok_or_else(|| StoreError::NotFound(crate::Missing::Company(code.to_string())))
     }
 
+    /// The company of a code as a person types it, in either case.
     pub async fn company_by_code(&self, code: &str) -> Result<Option<Company>> {
-        let sql = concat!("SELECT ", company_columns!(), " FROM companies WHERE code = $1");
+        // Either case finds the company: codes are unique regardless of case (migration 0008).
+        let sql = concat!("SELECT ", company_columns!(), " FROM companies WHERE lower(code) = lower($1)");
         let row = sqlx::query(sql).bind(code).fetch_optional(&self.pool).await?;
         row.as_ref().map(company_from_row).transpose()
     }

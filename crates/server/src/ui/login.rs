@@ -46,7 +46,8 @@ pub(crate) async fn login(
 ) -> Result<Response, UiError> {
     same_origin(&headers, state.behind_proxy)?;
     let code = form.company_code.trim().to_string();
-    let account_subject = format!("account:{code}:{}", form.login_id);
+    // Codes are one whatever their case, so the failures of an account are counted as one too.
+    let account_subject = format!("account:{}:{}", code.to_ascii_uppercase(), form.login_id);
     let peer_subject = auth::client_address(&headers, peer.ip(), state.behind_proxy).map(|ip| format!("peer:{ip}"));
     let subjects: Vec<&String> = std::iter::once(&account_subject).chain(peer_subject.as_ref()).collect();
     for subject in &subjects {
@@ -59,8 +60,8 @@ pub(crate) async fn login(
     for subject in &subjects {
         state.store.admins().record_login_failure(subject).await?;
     }
-    let company_id =
-        if code.is_empty() { Some(OPERATOR) } else { state.store.company_by_code(&code).await?.map(|c| c.id) };
+    let company = if code.is_empty() { None } else { state.store.company_by_code(&code).await? };
+    let company_id = if code.is_empty() { Some(OPERATOR) } else { company.as_ref().map(|c| c.id) };
     let admin = match company_id {
         Some(id) => state.store.admins().admin(id, &form.login_id).await?,
         None => None,
@@ -81,7 +82,12 @@ pub(crate) async fn login(
         state.store.admins().clear_login_failures(subject).await?;
     }
     let id = state.store.admins().create_session(admin.id, auth::SESSION_TTL_MS).await?;
-    let target = if admin.is_operator() { "/operator".to_string() } else { format!("/companies/{code}") };
+    // The company's own spelling of its code, whatever case was typed.
+    let target = match (&company, admin.is_operator()) {
+        (_, true) => "/operator".to_string(),
+        (Some(company), false) => format!("/companies/{}", company.code),
+        (None, false) => format!("/companies/{code}"),
+    };
     Ok(([(header::SET_COOKIE, auth::session_cookie(&id, state.secure_cookies))], Redirect::to(&target)).into_response())
 }
 
