@@ -214,8 +214,42 @@ async fn the_log_page_filters_pages_and_exports() {
     let text = String::from_utf8(csv[3..].to_vec()).unwrap();
     assert!(text.starts_with("日時,サービスアカウント"));
     assert_eq!(text.lines().count(), 3, "{text}");
-    assert!(text.contains("打刻済み (出勤)") && text.contains("打刻済み (退勤)"));
+    assert!(
+        text.contains("出勤として打刻 (その日の最初のログ)") && text.contains("退勤として打刻 (その日の最後のログ)"),
+        "{text}"
+    );
     ui.finish().await;
+}
+
+test_support::engine_tests! {
+    async fn the_log_page_counts_what_it_finds_and_matches_what_the_table_shows(engine: Engine) {
+        let ui = TestApp::start(engine, &EMPLOYEES).await;
+    ui.store.apply_links(ui.company.id, &[("0012".into(), Some("suzuki0002".into()))]).await.unwrap();
+    ui.send_log_lines(&[
+        ("CORP\\suzuki0002", LogKind::Logon, "2024-02-08T09:00:00", "7"),
+        ("CORP\\suzuki0002", LogKind::Logon, "2024-02-08T13:00:00", "7"),
+        ("kiosk", LogKind::Logon, "2024-02-09T10:00:00", "9"),
+    ])
+    .await;
+    let count = |page: &str| page.split("該当するログ: ").nth(1).and_then(|r| r.split(' ').next()).map(str::to_string);
+    let (_, page) = ui.admin.get_text("/companies/ABC/logs").await;
+    assert_eq!(count(&page).as_deref(), Some("3"), "{page}");
+    // The value the table shows, part of it, another case: all find the same two logs.
+    for typed in ["CORP%5Csuzuki0002", "suzuki", "SUZUKI0002", "corp%5C"] {
+        let (_, page) = ui.admin.get_text(&format!("/companies/ABC/logs?account={typed}")).await;
+        assert_eq!(count(&page).as_deref(), Some("2"), "{typed}: {page}");
+        assert!(!page.contains("kiosk") && !page.contains("該当するログはありません"), "{typed}");
+    }
+    // LIKE's own characters are what they are.
+    let (_, page) = ui.admin.get_text("/companies/ABC/logs?account=%25").await;
+    assert_eq!(count(&page).as_deref(), Some("0"), "{page}");
+    assert!(page.contains("該当するログはありません。"), "{page}");
+    // The last log of the day was a ログオン: it became the 退勤, and says so.
+    let (_, page) = ui.admin.get_text("/companies/ABC/logs?account=suzuki").await;
+    assert!(page.contains("退勤として打刻 (その日の最後のログがログオンでした)"), "{page}");
+    assert!(page.contains("出勤として打刻 (その日の最初のログ)"), "{page}");
+    ui.finish().await;
+}
 }
 
 test_support::engine_tests! {

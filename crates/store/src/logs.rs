@@ -48,6 +48,50 @@ fn log_view_from_row(r: &sqlx::any::AnyRow) -> Result<LogView> {
     })
 }
 
+/// The joins and conditions of ログ表示's filters, shared by the page and its count: the
+/// account filter is a case-insensitive partial match on the user name as LanScope wrote it
+/// (`CORP\suzuki0002`) or on the bare サービスアカウント.
+macro_rules! filtered_logs {
+    () => {
+        " FROM logs l LEFT JOIN link_history h ON h.company_id = l.company_id AND h.account = l.account \
+          AND (h.from_ms IS NULL OR h.from_ms <= l.event_at_ms) AND (h.to_ms IS NULL OR l.event_at_ms < h.to_ms) \
+          LEFT JOIN employees e ON e.id = h.employee_id \
+          WHERE l.company_id = $1 AND l.event_at_ms >= $2 AND l.event_at_ms < $3 \
+            AND ($4 IS NULL OR lower(l.user_name) LIKE $4 ESCAPE '!' OR lower(l.account) LIKE $4 ESCAPE '!') \
+            AND ($5 IS NULL OR l.kind = $5) AND ($6 IS NULL OR $6 = (e.id IS NOT NULL))"
+    };
+}
+
+/// `%text%` for `LIKE … ESCAPE '!'`, lower-cased: what was typed, anywhere in the value.
+fn contains_pattern(typed: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in typed.to_lowercase().chars() {
+        if matches!(c, '!' | '%' | '_') {
+            pattern.push('!');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+impl LogFilter {
+    /// Binds `$1`…`$6` of [`filtered_logs!`].
+    fn bind<'q>(
+        &'q self,
+        company_id: i64,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        query
+            .bind(company_id)
+            .bind(self.from_ms.unwrap_or(i64::MIN))
+            .bind(self.to_ms.unwrap_or(i64::MAX))
+            .bind(self.account.as_deref().map(contains_pattern))
+            .bind(self.kind.as_deref())
+            .bind(self.linked)
+    }
+}
+
 impl Store {
     pub async fn logs(&self, company_id: i64, filter: &LogFilter) -> Result<Vec<LogView>> {
         let remote = crate::port::is_remote(&self.pool, company_id).await?;
@@ -55,31 +99,29 @@ impl Store {
         // is bound as the extreme instant, not as NULL: `event_at_ms >= $2 AND event_at_ms < $3`
         // stays an index range on SQLite, which `($2 IS NULL OR …)` would not.
         let sql = format!(
-            "SELECT l.event_at_ms, l.user_name, l.account, l.kind, e.code AS employee_code, \
+            concat!(
+                "SELECT l.event_at_ms, l.user_name, l.account, l.kind, e.code AS employee_code, \
                     e.last_name || ' ' || e.first_name AS full_name, l.connector_version, l.computer_name, l.agent_no, \
                     (SELECT MIN(p.kind) FROM {} p WHERE p.company_id = l.company_id AND p.employee_id = e.id \
-                        AND p.at_ms = l.event_at_ms AND p.method = 'PC') AS punch_kind \
-             FROM logs l LEFT JOIN link_history h ON h.company_id = l.company_id AND h.account = l.account \
-                  AND (h.from_ms IS NULL OR h.from_ms <= l.event_at_ms) AND (h.to_ms IS NULL OR l.event_at_ms < h.to_ms) \
-             LEFT JOIN employees e ON e.id = h.employee_id \
-             WHERE l.company_id = $1 AND l.event_at_ms >= $2 AND l.event_at_ms < $3 \
-               AND ($4 IS NULL OR l.account = $4) AND ($7 IS NULL OR l.kind = $7) \
-               AND ($8 IS NULL OR $8 = (e.id IS NOT NULL)) \
-             ORDER BY l.event_at_ms DESC, l.id DESC LIMIT $5 OFFSET $6",
+                        AND p.at_ms = l.event_at_ms AND p.method = 'PC') AS punch_kind",
+                filtered_logs!(),
+                " ORDER BY l.event_at_ms DESC, l.id DESC LIMIT $7 OFFSET $8"
+            ),
             crate::port::held_punches(remote)
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(company_id)
-            .bind(filter.from_ms.unwrap_or(i64::MIN))
-            .bind(filter.to_ms.unwrap_or(i64::MAX))
-            .bind(filter.account.as_deref())
+        let rows = filter
+            .bind(company_id, sqlx::query(sqlx::AssertSqlSafe(sql)))
             .bind(filter.limit.clamp(1, 100_000))
             .bind(filter.offset.max(0))
-            .bind(filter.kind.as_deref())
-            .bind(filter.linked)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(log_view_from_row).collect()
+    }
+
+    /// How many logs pass the filters (its limit and offset aside).
+    pub async fn log_count_matching(&self, company_id: i64, filter: &LogFilter) -> Result<i64> {
+        let sql = concat!("SELECT COUNT(*) AS logs", filtered_logs!());
+        Ok(filter.bind(company_id, sqlx::query(sql)).fetch_one(&self.pool).await?.try_get("logs")?)
     }
 
     /// How many logs the company has received.

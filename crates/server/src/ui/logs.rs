@@ -79,12 +79,27 @@ struct LogLine {
     unlinked: bool,
 }
 
+/// What a log that became a punch says, in words that hold whatever its own kind: the day's
+/// first log is its 出勤 and its last is its 退勤, a ログオン or a ログオフ alike.
+fn outcome_of_punch(log: Option<loginrec_rules::LogKind>, punch: PunchKind) -> &'static str {
+    use loginrec_rules::LogKind::{Logoff, Logon};
+    match (log, punch) {
+        (Some(Logon), PunchKind::ClockIn) => "出勤として打刻 (その日の最初のログ)",
+        (Some(Logoff), PunchKind::ClockIn) => "出勤として打刻 (その日の最初のログがログオフでした)",
+        (Some(Logoff), PunchKind::ClockOut) => "退勤として打刻 (その日の最後のログ)",
+        (Some(Logon), PunchKind::ClockOut) => "退勤として打刻 (その日の最後のログがログオンでした)",
+        (None, PunchKind::ClockIn) => "出勤として打刻",
+        (None, PunchKind::ClockOut) => "退勤として打刻",
+    }
+}
+
 impl LogLine {
     fn new(l: LogView, tz: &jiff::tz::TimeZone) -> LogLine {
         let unlinked = l.employee_code.is_none();
+        let log_kind = loginrec_rules::LogKind::parse(&l.kind);
         let outcome = match (unlinked, l.punch_kind.and_then(PunchKind::from_code)) {
             (true, _) => "未連携 (サービスアカウント未設定)".to_string(),
-            (false, Some(kind)) => format!("打刻済み ({})", kind.label_ja()),
+            (false, Some(kind)) => outcome_of_punch(log_kind, kind).to_string(),
             (false, None) => "反映済み (打刻なし: その日の最初・最後のログではありません)".to_string(),
         };
         LogLine {
@@ -94,7 +109,7 @@ impl LogLine {
                 (Some(c), Some(n)) => format!("{c} {n}"),
                 _ => "-".into(),
             },
-            operation: loginrec_rules::LogKind::parse(&l.kind).map(|k| k.label_ja()).unwrap_or("-"),
+            operation: log_kind.map(|k| k.label_ja()).unwrap_or("-"),
             version: l.connector_version,
             pc: format!(
                 "{} / {}",
@@ -116,6 +131,8 @@ pub(crate) struct LogsPage {
     problems: usize,
     q: LogsQuery,
     query_string: String,
+    /// Logs that pass the filters, and all the company received.
+    matching: i64,
     total: i64,
     logs: Vec<LogLine>,
     page: i64,
@@ -148,6 +165,7 @@ pub(crate) async fn logs(
         .map(|e| (date_time_seconds(e.at_ms, &tz), e.actor, e.action, e.detail))
         .collect();
     Ok(LogsPage {
+        matching: state.store.log_count_matching(company.id, &filter).await?,
         total: state.store.log_count(company.id).await?,
         query_string: serde_urlencoded::to_string(&q).unwrap_or_default(),
         logs: found.into_iter().map(|l| LogLine::new(l, &tz)).collect(),
