@@ -12,19 +12,20 @@ const BLOCKED: [(Time, Time); 2] = [
     (Time::constant(17, 30, 0, 0), Time::constant(18, 30, 0, 0)),
 ];
 
-fn japan() -> TimeZone {
+/// The service's time zone, in which its windows are written.
+pub fn service_time_zone() -> TimeZone {
     TimeZone::get("Asia/Tokyo").unwrap_or_else(|_| TimeZone::fixed(jiff::tz::offset(9)))
 }
 
 /// Whether `at` falls in a window where nothing may be sent.
 pub fn is_blocked(at: Timestamp) -> bool {
-    let time = japan().to_datetime(at).time();
+    let time = service_time_zone().to_datetime(at).time();
     BLOCKED.iter().any(|(start, end)| *start <= time && time < *end)
 }
 
 /// The first instant at or after `at` that is outside every blocked window.
 pub fn next_allowed(at: Timestamp) -> Timestamp {
-    let tz = japan();
+    let tz = service_time_zone();
     let local = tz.to_datetime(at);
     for (start, end) in BLOCKED {
         if start <= local.time() && local.time() < end {
@@ -43,7 +44,7 @@ mod tests {
     use super::*;
 
     fn jst(s: &str) -> Timestamp {
-        japan().to_ambiguous_timestamp(s.parse().unwrap()).compatible().unwrap()
+        service_time_zone().to_ambiguous_timestamp(s.parse().unwrap()).compatible().unwrap()
     }
 
     #[test]

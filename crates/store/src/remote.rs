@@ -95,19 +95,6 @@ fn remote_punch_from_row(r: &AnyRow) -> Result<RemotePunch> {
     })
 }
 
-/// Reads the columns of an employee with its department as `GET /employees` lists them.
-pub(crate) fn remote_employee_from_row(r: &AnyRow) -> Result<RemoteEmployee> {
-    Ok(RemoteEmployee {
-        key: r.try_get("employee_key")?,
-        code: r.try_get("code")?,
-        last_name: r.try_get("last_name")?,
-        first_name: r.try_get("first_name")?,
-        division_code: r.try_get("division_code")?,
-        division_name: r.try_get("division_name")?,
-        type_name: r.try_get("employment_type")?,
-    })
-}
-
 /// The claim of due outbox rows, one text for both engines: PostgreSQL adds the row lock that
 /// lets concurrent claims skip each other's rows (SQLite has one writer at a time).
 macro_rules! claim_outbox_rows {

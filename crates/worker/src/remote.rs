@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use jiff::Timestamp;
-use loginrec_rules::remote_window::{is_blocked, next_allowed};
+use loginrec_rules::remote_window::{is_blocked, next_allowed, service_time_zone};
 use loginrec_store::remote::{RemoteConfig, RemoteEmployee, RemoteOutcome, RemotePunch};
 use loginrec_store::{Company, Store, SyncResult};
 
@@ -224,7 +224,5 @@ pub async fn sync_employees(
 
 /// When the blocked window `now` falls in ends, as the administrator reads it (JST).
 fn window_end(now: Timestamp) -> String {
-    let tz = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC);
-    let end = next_allowed(now.checked_add(jiff::Span::new().seconds(1)).unwrap_or(now));
-    tz.to_datetime(end).strftime("%H:%M").to_string()
+    service_time_zone().to_datetime(next_allowed(now)).strftime("%H:%M").to_string()
 }

@@ -399,15 +399,15 @@ test_support::engine_tests! {
     async fn two_companies_mirroring_one_service_keep_their_own_employees(engine: Engine) {
         let db = TestDb::new(engine).await;
         let (store, server, source, token) = remote_instance(&db).await;
-        let before = store.attendance().api_employees(source.id).await.unwrap();
+        let before = store.attendance().api_employees_on(&source, None, false).await.unwrap();
         // Company ABC on the same database reads KOT001's employees as its remote master.
         let (_, mirror) = local_instance(&db, &format!("{}/api/v1.0", server.base_url), &token).await;
         let remote = store.remote().remote_config(mirror.id).await.unwrap().unwrap();
         let sync = sync_remote_employees(&store, &http_client(), &mirror, &remote, noon())
             .await.unwrap();
         assert_eq!(sync.added, 2, "{engine:?}");
-        assert_eq!(store.attendance().api_employees(source.id).await.unwrap(), before, "the source company is untouched");
-        let mirrored = store.attendance().api_employees(mirror.id).await.unwrap();
+        assert_eq!(store.attendance().api_employees_on(&source, None, false).await.unwrap(), before, "the source company is untouched");
+        let mirrored = store.attendance().api_employees_on(&mirror, None, false).await.unwrap();
         assert_eq!(
             mirrored.iter().map(|e| &e.key).collect::<Vec<_>>(),
             before.iter().map(|e| &e.key).collect::<Vec<_>>()
@@ -440,7 +440,7 @@ test_support::engine_tests! {
         sync_remote_employees(&local, &http_client(), &company, &config, noon())
             .await.unwrap();
         let now: Vec<(String, String)> =
-            local.attendance().api_employees(company.id).await.unwrap().into_iter().map(|e| (e.code, e.last_name)).collect();
+            local.attendance().api_employees_on(&company, None, false).await.unwrap().into_iter().map(|e| (e.code, e.last_name)).collect();
         assert_eq!(
             now,
             vec![("0001".to_string(), "勤怠".to_string()), ("0002".to_string(), "打刻".to_string())],

@@ -194,14 +194,12 @@ pub(crate) async fn clear_manual_punch(
     let employee =
         state.store.attendance().employee_by_code(company.id, &employee_code).await?.ok_or(UiError::NotFound)?;
     let (date, kind) = form.day_and_kind()?;
-    match state.store.attendance().clear_manual_punch(company.id, &employee.code, date, kind, &signed_in.actor()).await
-    {
-        Ok(_) => {}
-        Err(StoreError::NotFound(_)) => {
-            return Err(UiError::BadRequest(format!("{date} に手入力の{}はありません。", kind.label_ja())));
-        }
-        Err(e) => return Err(e.into()),
-    }
+    state
+        .store
+        .attendance()
+        .clear_manual_punch(company.id, &employee.code, date, kind, &signed_in.actor())
+        .await
+        .map_err(UiError::refused)?;
     let target = format!("{}&done=cleared", href::timecard(&company.code, &employee.code, date));
     Ok(Redirect::to(&target).into_response())
 }

@@ -7,7 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::Attendance;
-use crate::remote::{RemoteEmployee, remote_employee_from_row};
+use crate::remote::RemoteEmployee;
 use crate::{Company, Result, StoreError, now_ms};
 
 /// A punch as the API lists it.
@@ -126,20 +126,6 @@ impl Attendance<'_> {
             });
         }
         Ok(out)
-    }
-
-    /// Live employees with their department, for `GET /employees`.
-    pub async fn api_employees(&self, company_id: i64) -> Result<Vec<RemoteEmployee>> {
-        let rows = sqlx::query(
-            "SELECT e.employee_key, e.code, e.last_name, e.first_name, d.code AS division_code, \
-                    d.name AS division_name, e.employment_type \
-             FROM employees e JOIN departments d ON d.id = e.department_id \
-             WHERE e.company_id = $1 AND e.deleted_at_ms IS NULL ORDER BY e.code",
-        )
-        .bind(company_id)
-        .fetch_all(&self.store.pool)
-        .await?;
-        rows.iter().map(remote_employee_from_row).collect()
     }
 
     /// `POST /daily-workings/timerecord/{employeeKey}`: the record is kept as received, and the
