@@ -141,6 +141,55 @@ pub struct DailyTimeRecords {
     pub daily_workings: Vec<DailyWorking>,
 }
 
+/// One day of `GET /daily-workings`: each employee's totals of that business day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DailyWorkings {
+    pub date: String,
+    pub daily_workings: Vec<DailyTotals>,
+}
+
+/// One employee's day in `GET /daily-workings`, every time in minutes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DailyTotals {
+    pub date: String,
+    pub employee_key: String,
+    /// The employee as of that day; written only when `additionalFields=currentDateEmployee`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_date_employee: Option<Employee>,
+    #[serde(default)]
+    pub work_place_division_code: String,
+    #[serde(default)]
+    pub work_place_division_name: String,
+    /// The month is closed (締め): never here, where the day stays derivable.
+    #[serde(default)]
+    pub is_closing: bool,
+    #[serde(default)]
+    pub is_help: bool,
+    pub is_error: bool,
+    pub workday_type_name: String,
+    #[serde(default)]
+    pub assigned: i64,
+    #[serde(default)]
+    pub unassigned: i64,
+    #[serde(default)]
+    pub overtime: i64,
+    #[serde(default)]
+    pub late_night: i64,
+    #[serde(default)]
+    pub late_night_unassigned: i64,
+    #[serde(default)]
+    pub late_night_overtime: i64,
+    #[serde(default)]
+    pub break_time: i64,
+    #[serde(default)]
+    pub late: i64,
+    #[serde(default)]
+    pub early_leave: i64,
+    pub total_work: i64,
+}
+
 /// `POST /daily-workings/timerecord/{employeeKey}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PunchRequest {

@@ -3,6 +3,8 @@
 //! - [`business_day`]: which 勤務日 (business day) a log belongs to, by the department's
 //!   日付変更時間 (day change time) in the company's time zone.
 //! - [`history`]: effective-dated departments and 日付変更時間, and サービスアカウント holders.
+//! - [`day_totals`]: what a business day adds up to: worked, overtime and late-night minutes,
+//!   and its error mark.
 //! - [`punch`]: how the logs and other methods' punches of one business day become 出勤 / 退勤.
 //! - [`log_event`]: the kinds of LanScope log and their deterministic idempotency key.
 //! - [`holidays`]: Japanese public holidays (祝日, 振替休日, 国民の休日) for 勤務日種別.
@@ -11,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod business_day;
+pub mod day_totals;
 pub mod history;
 pub mod holidays;
 pub mod log_event;

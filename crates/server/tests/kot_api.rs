@@ -66,7 +66,8 @@ async fn unknown_routes_and_methods_answer_in_the_apis_own_error_shape() {
     let (http, base, token) = api(&app).await;
     let root = app.server.base_url.clone();
     for (method, url, status) in [
-        (reqwest::Method::GET, format!("{base}/daily-workings"), 404),
+        (reqwest::Method::GET, format!("{base}/daily-schedules"), 404),
+        (reqwest::Method::POST, format!("{base}/daily-workings"), 405),
         (reqwest::Method::GET, format!("{base}/no-such-thing"), 404),
         (reqwest::Method::GET, format!("{root}/api/v2.0/employees"), 404),
         (reqwest::Method::DELETE, format!("{base}/employees"), 405),
@@ -140,6 +141,76 @@ test_support::engine_tests! {
         assert_eq!(get("/employees/0002?includeResigner=true".into()).await.0, 200, "{engine:?}");
         assert_eq!(get("/employees?date=2024-13-01".into()).await.0, 400, "{engine:?}");
         assert_eq!(get("/employees?includeResigner=yes".into()).await.0, 400, "{engine:?}");
+        app.finish().await;
+    }
+}
+
+test_support::engine_tests! {
+    async fn daily_totals_add_up_as_the_daily_page_shows_them(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
+        app.send_logs(&[
+            // 100 本社 changes the day at 05:00: 15:00 to 02:00 is one business day of 11 hours.
+            ("tarou", LogKind::Logon, "2024-02-08T15:00:00"),
+            ("tarou", LogKind::Logoff, "2024-02-09T02:00:00"),
+            // A past day with only a 出勤 misses a punch.
+            ("hanako", LogKind::Logon, "2024-02-08T08:30:00"),
+        ])
+        .await;
+        let (http, base, token) = api(&app).await;
+        let get = |url: String| {
+            let http = http.clone();
+            let token = token.clone();
+            async move {
+                let r = http.get(url).bearer_auth(token).send().await.unwrap();
+                assert_eq!(r.headers()["content-type"], "application/json; charset=utf-8");
+                let status = r.status().as_u16();
+                (status, r.json::<serde_json::Value>().await.unwrap())
+            }
+        };
+        let employees = get(format!("{base}/employees")).await.1;
+        let (tarou, hanako) = (key_of(&employees, "0001"), key_of(&employees, "0002"));
+        let (status, days) = get(format!("{base}/daily-workings?start=2024-02-08&end=2024-02-09")).await;
+        assert_eq!(status, 200, "{engine:?}: {days}");
+        assert_eq!(days.as_array().unwrap().len(), 2, "{engine:?}: one entry per day: {days}");
+        assert_eq!(days[0]["date"], "2024-02-08");
+        let of = |day: &serde_json::Value, key: &str| -> serde_json::Value {
+            day["dailyWorkings"].as_array().unwrap().iter().find(|w| w["employeeKey"] == key).unwrap().clone()
+        };
+        let t = of(&days[0], &tarou);
+        assert_eq!(t["totalWork"], 660, "{engine:?}: {t}");
+        assert_eq!(t["assigned"], 480, "{engine:?}: {t}");
+        assert_eq!(t["overtime"], 180, "{engine:?}: {t}");
+        assert_eq!(t["lateNight"], 60, "{engine:?}: 22:00–23:00 is within the first eight hours: {t}");
+        assert_eq!(t["lateNightOvertime"], 180, "{engine:?}: {t}");
+        assert_eq!(t["isError"], false);
+        assert_eq!(t["workdayTypeName"], "平日");
+        assert_eq!(t["workPlaceDivisionCode"], "100");
+        assert!(t.get("currentDateEmployee").is_none(), "{engine:?}: only when asked for: {t}");
+        let h = of(&days[0], &hanako);
+        assert_eq!((h["isError"].clone(), h["totalWork"].clone()), (serde_json::json!(true), serde_json::json!(0)));
+        // The 9th is the next business day: nobody worked, both are listed.
+        assert_eq!(of(&days[1], &tarou)["totalWork"], 0);
+        // The same figures on 日別データ.
+        let daily = app.page("/companies/ABC/daily?date=2024-02-08").await;
+        for cell in ["11:00", "3:00", "4:00", "打刻漏れ"] {
+            assert!(daily.contains(cell), "{engine:?}: 日別データ shows {cell}");
+        }
+
+        let (_, one) = get(format!("{base}/daily-workings?date=2024-02-08&division=200&additionalFields=currentDateEmployee")).await;
+        let workings = one[0]["dailyWorkings"].as_array().unwrap();
+        assert_eq!(workings.len(), 1, "{engine:?}: only division 200: {one}");
+        assert_eq!(workings[0]["employeeKey"], hanako.as_str());
+        assert_eq!(workings[0]["currentDateEmployee"]["code"], "0002");
+        assert_eq!(workings[0]["currentDateEmployee"]["divisionCode"], "200");
+
+        // No parameters: today. A bad or too long period answers in the API's error shape.
+        let (status, today) = get(format!("{base}/daily-workings")).await;
+        assert_eq!((status, today.as_array().unwrap().len()), (200, 1), "{engine:?}: {today}");
+        for query in ["start=2024-02-08", "start=2024-02-08&end=2024-05-01", "date=08/02/2024", "date=2024-02-08&start=2024-02-08&end=2024-02-09"] {
+            let (status, body) = get(format!("{base}/daily-workings?{query}")).await;
+            assert_eq!(status, 400, "{engine:?}: {query}: {body}");
+            assert!(body["errors"][0]["message"].is_string(), "{engine:?}: {query}: {body}");
+        }
         app.finish().await;
     }
 }

@@ -11,9 +11,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
-use kot_protocol::{DailyTimeRecords, DailyWorking, ErrorBody, PunchRequest, PunchResponse, RecordCode, TimeRecord};
-use loginrec_store::Company;
+use kot_protocol::{
+    DailyTimeRecords, DailyTotals, DailyWorking, DailyWorkings, ErrorBody, PunchRequest, PunchResponse, RecordCode,
+    TimeRecord,
+};
+use loginrec_rules::day_totals::day_totals;
 use loginrec_store::remote::RemoteEmployee;
+use loginrec_store::{Company, PunchView};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -23,6 +27,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1.0/company", get(company_info).fallback(method_not_allowed))
         .route("/api/v1.0/employees", get(employees).fallback(method_not_allowed))
         .route("/api/v1.0/employees/{code}", get(employee).fallback(method_not_allowed))
+        .route("/api/v1.0/daily-workings", get(daily_workings).fallback(method_not_allowed))
         .route("/api/v1.0/daily-workings/timerecord", get(timerecords).fallback(method_not_allowed))
         .route("/api/v1.0/daily-workings/timerecord/{employee_key}", post(punch).fallback(method_not_allowed))
         // Anything else under /api/ (but the LanScope ingest API) answers in this API's shape.
@@ -175,20 +180,18 @@ struct RangeQuery {
 /// The longest period one request may ask for.
 const MAX_RANGE_DAYS: i64 = 62;
 
-async fn timerecords(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<RangeQuery>,
-) -> Result<Response, KotError> {
-    let company = company(&state, &headers).await?;
-    let tz = company.tz()?;
-    let parse = |s: Option<&str>, name: &str| -> Result<Date, KotError> {
-        s.ok_or_else(|| KotError::new(StatusCode::BAD_REQUEST, 300, format!("{name} is required (YYYY-MM-DD)")))?
-            .parse()
-            .map_err(|_| KotError::new(StatusCode::BAD_REQUEST, 300, format!("{name} must be YYYY-MM-DD")))
+fn parse_date(s: &str, name: &str) -> Result<Date, KotError> {
+    s.parse().map_err(|_| KotError::new(StatusCode::BAD_REQUEST, 300, format!("{name} must be YYYY-MM-DD")))
+}
+
+/// `start` and `end`, both required, in order and within [`MAX_RANGE_DAYS`].
+fn period(start: Option<&str>, end: Option<&str>) -> Result<(Date, Date), KotError> {
+    let required = |s: Option<&str>, name: &str| -> Result<Date, KotError> {
+        let s =
+            s.ok_or_else(|| KotError::new(StatusCode::BAD_REQUEST, 300, format!("{name} is required (YYYY-MM-DD)")))?;
+        parse_date(s, name)
     };
-    let start = parse(q.start.as_deref(), "start")?;
-    let end = parse(q.end.as_deref(), "end")?;
+    let (start, end) = (required(start, "start")?, required(end, "end")?);
     if end < start || (end - start).get_days() as i64 >= MAX_RANGE_DAYS {
         return Err(KotError::new(
             StatusCode::BAD_REQUEST,
@@ -196,6 +199,94 @@ async fn timerecords(
             format!("end must be on or after start, within {MAX_RANGE_DAYS} days"),
         ));
     }
+    Ok((start, end))
+}
+
+#[derive(Deserialize)]
+struct DailyWorkingsQuery {
+    /// One day; `start` and `end` ask for a period instead; today when neither is given.
+    date: Option<String>,
+    start: Option<String>,
+    end: Option<String>,
+    /// A division code: only the employees in it on each day.
+    division: Option<String>,
+    /// Comma-separated; `currentDateEmployee` adds each employee as of that day.
+    #[serde(rename = "additionalFields")]
+    additional_fields: Option<String>,
+}
+
+/// `GET /daily-workings`: each employee's totals by business day, from the same computation
+/// as 日別データ and the time card.
+async fn daily_workings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<DailyWorkingsQuery>,
+) -> Result<Response, KotError> {
+    let company = company(&state, &headers).await?;
+    let tz = company.tz()?;
+    let today = tz.to_datetime(Timestamp::now()).date();
+    let (start, end) = match (q.date.as_deref().filter(|d| !d.is_empty()), q.start.as_deref(), q.end.as_deref()) {
+        (Some(date), None, None) => {
+            let date = parse_date(date, "date")?;
+            (date, date)
+        }
+        (Some(_), _, _) => {
+            return Err(KotError::new(StatusCode::BAD_REQUEST, 300, "give either date, or start and end"));
+        }
+        (None, None, None) => (today, today),
+        (None, start, end) => period(start, end)?,
+    };
+    let with_employee =
+        q.additional_fields.as_deref().is_some_and(|f| f.split(',').any(|f| f.trim() == "currentDateEmployee"));
+    let division = q.division.as_deref().filter(|d| !d.is_empty());
+    let days = state.store.attendance().api_daily_workings(&company, start, end, division).await?;
+    let body: Vec<DailyWorkings> = days
+        .into_iter()
+        .map(|day| DailyWorkings {
+            date: day.date.to_string(),
+            daily_workings: day
+                .employees
+                .into_iter()
+                .map(|e| {
+                    let (i, o) = (e.clock_in.as_ref(), e.clock_out.as_ref());
+                    let (i, o) = (i.and_then(PunchView::day_punch), o.and_then(PunchView::day_punch));
+                    let t = day_totals(day.date, i, o, today, &tz);
+                    DailyTotals {
+                        date: day.date.to_string(),
+                        employee_key: e.employee.key.clone(),
+                        work_place_division_code: e.employee.division_code.clone(),
+                        work_place_division_name: e.employee.division_name.clone(),
+                        current_date_employee: with_employee.then(|| employee_json(&e.employee)),
+                        is_closing: false,
+                        is_help: false,
+                        is_error: t.error.is_some(),
+                        workday_type_name: t.day_type.label_ja(),
+                        assigned: t.assigned,
+                        unassigned: 0,
+                        overtime: t.overtime,
+                        late_night: t.late_night,
+                        late_night_unassigned: 0,
+                        late_night_overtime: t.late_night_overtime,
+                        break_time: 0,
+                        late: 0,
+                        early_leave: 0,
+                        total_work: t.total_work,
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(json(StatusCode::OK, &body))
+}
+
+async fn timerecords(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<RangeQuery>,
+) -> Result<Response, KotError> {
+    let company = company(&state, &headers).await?;
+    let tz = company.tz()?;
+    let (start, end) = period(q.start.as_deref(), q.end.as_deref())?;
     let wanted: Option<std::collections::BTreeSet<&str>> =
         q.employee_keys.as_deref().map(|keys| keys.split(',').map(str::trim).filter(|k| !k.is_empty()).collect());
     let records = state.store.attendance().api_timerecords(company.id, start, end).await?;

@@ -36,6 +36,8 @@ struct DailyLine {
     clock_in: String,
     clock_out: String,
     worked: String,
+    overtime: String,
+    late_night: String,
     error: &'static str,
     timecard_href: String,
 }
@@ -82,17 +84,22 @@ pub(crate) async fn daily(
     let day_type = day_cells::day_type_label(date);
     let rows = rows
         .into_iter()
-        .map(|r| DailyLine {
-            worked: day_cells::worked(r.clock_in.as_ref(), r.clock_out.as_ref()),
-            error: day_cells::day_error(r.clock_in.as_ref(), r.clock_out.as_ref(), date, today),
-            timecard_href: href::timecard(&company.code, &r.employee_code, date),
-            clock_in: day_cells::punch(r.clock_in.as_ref(), &tz),
-            clock_out: day_cells::punch(r.clock_out.as_ref(), &tz),
-            code: r.employee_code,
-            name: r.full_name,
-            department: format!("{} {}", r.department_code, r.department_name),
-            employment_type: r.employment_type,
-            day_type: day_type.clone(),
+        .map(|r| {
+            let totals = day_cells::totals(r.clock_in.as_ref(), r.clock_out.as_ref(), date, today, &tz);
+            DailyLine {
+                worked: day_cells::minutes_cell(totals.total_work),
+                overtime: day_cells::minutes_cell(totals.overtime),
+                late_night: day_cells::minutes_cell(totals.late_night + totals.late_night_overtime),
+                error: day_cells::error_label(&totals),
+                timecard_href: href::timecard(&company.code, &r.employee_code, date),
+                clock_in: day_cells::punch(r.clock_in.as_ref(), &tz),
+                clock_out: day_cells::punch(r.clock_out.as_ref(), &tz),
+                code: r.employee_code,
+                name: r.full_name,
+                department: format!("{} {}", r.department_code, r.department_name),
+                employment_type: r.employment_type,
+                day_type: day_type.clone(),
+            }
         })
         .collect();
     Ok(DailyPage {

@@ -39,6 +39,8 @@ struct TimecardLine {
     clock_in: String,
     clock_out: String,
     worked: String,
+    overtime: String,
+    late_night: String,
     error: &'static str,
 }
 
@@ -62,6 +64,8 @@ pub(crate) struct TimecardPage {
     next_month: String,
     rows: Vec<TimecardLine>,
     total: String,
+    total_overtime: String,
+    total_late_night: String,
     worked_days: usize,
     form_date: String,
     form_at: String,
@@ -94,16 +98,18 @@ pub(crate) async fn timecard_view(
     let last = first.last_of_month();
     let punches = state.store.attendance().employee_timecard(company.id, employee.id, first, last).await?;
     let mut rows = Vec::new();
-    let mut total = 0;
+    let (mut total, mut total_overtime, mut total_late_night) = (0, 0, 0);
     let mut worked_days = 0;
     let mut day = first;
     while day <= last {
         let found = punches.iter().find(|p| p.business_date == day);
         let clock_in = found.and_then(|p| p.clock_in.as_ref());
         let clock_out = found.and_then(|p| p.clock_out.as_ref());
-        let worked = day_cells::worked_minutes(clock_in, clock_out);
-        if let Some(m) = worked {
-            total += m;
+        let totals = day_cells::totals(clock_in, clock_out, day, today, &tz);
+        if totals.total_work > 0 {
+            total += totals.total_work;
+            total_overtime += totals.overtime;
+            total_late_night += totals.late_night + totals.late_night_overtime;
             worked_days += 1;
         }
         rows.push(TimecardLine {
@@ -112,8 +118,10 @@ pub(crate) async fn timecard_view(
             day_type: day_cells::day_type_label(day),
             clock_in: day_cells::punch(clock_in, &tz),
             clock_out: day_cells::punch(clock_out, &tz),
-            worked: worked.map(hours_minutes).unwrap_or_default(),
-            error: day_cells::day_error(clock_in, clock_out, day, today),
+            worked: day_cells::minutes_cell(totals.total_work),
+            overtime: day_cells::minutes_cell(totals.overtime),
+            late_night: day_cells::minutes_cell(totals.late_night + totals.late_night_overtime),
+            error: day_cells::error_label(&totals),
         });
         match day.tomorrow() {
             Ok(next) => day = next,
@@ -144,6 +152,8 @@ pub(crate) async fn timecard_view(
         next_month: first.checked_add(1.month()).unwrap_or(first).strftime("%Y-%m").to_string(),
         rows,
         total: hours_minutes(total),
+        total_overtime: hours_minutes(total_overtime),
+        total_late_night: hours_minutes(total_late_night),
         worked_days,
         form_at: format!("{form_date}T09:00"),
         form_date: form_date.to_string(),

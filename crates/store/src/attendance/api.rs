@@ -2,11 +2,14 @@
 //! tokens (stored as digests), its employees as the API lists them, and the time records the API
 //! receives, which are inputs of the pipeline like 手入力 punches.
 
+use std::collections::BTreeMap;
+
 use jiff::civil::Date;
+use loginrec_rules::{PunchKind, Timeline};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::Attendance;
+use super::{Attendance, PunchView};
 use crate::remote::RemoteEmployee;
 use crate::{Company, Result, StoreError, now_ms};
 
@@ -30,6 +33,54 @@ fn api_time_record_from_row(r: &AnyRow) -> Result<ApiTimeRecord> {
         division_code: r.try_get("division_code")?,
         division_name: r.try_get("division_name")?,
     })
+}
+
+/// One business day of `GET /daily-workings`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiDay {
+    pub date: Date,
+    pub employees: Vec<ApiEmployeeDay>,
+}
+
+/// One employee on one business day: who (with that day's division) and the day's punches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiEmployeeDay {
+    pub employee: RemoteEmployee,
+    pub clock_in: Option<PunchView>,
+    pub clock_out: Option<PunchView>,
+}
+
+struct Member {
+    id: i64,
+    /// The business date of the deletion: from then on a resigner.
+    resigned_on: Option<Date>,
+    /// 所属 as (code, name); before its first entry an employee has the earliest one.
+    history: Timeline<(String, String)>,
+    employee: RemoteEmployee,
+}
+
+struct Roster {
+    members: Vec<Member>,
+}
+
+impl Roster {
+    /// The employees of business date `on`, each with the division it had that day.
+    fn on(&self, on: Date, include_resigners: bool) -> Result<Vec<(i64, RemoteEmployee)>> {
+        let mut out = Vec::new();
+        for m in &self.members {
+            if !include_resigners && m.resigned_on.is_some_and(|d| d <= on) {
+                continue;
+            }
+            let division = m.history.at(on);
+            let mut employee = m.employee.clone();
+            if let Some((code, name)) = division {
+                employee.division_code = code.clone();
+                employee.division_name = name.clone();
+            }
+            out.push((m.id, employee));
+        }
+        Ok(out)
+    }
 }
 
 impl Attendance<'_> {
@@ -79,6 +130,47 @@ impl Attendance<'_> {
     ) -> Result<Vec<RemoteEmployee>> {
         let tz = company.tz()?;
         let on = on.unwrap_or_else(|| tz.to_datetime(jiff::Timestamp::now()).date());
+        let roster = self.roster(company).await?;
+        Ok(roster.on(on, include_resigners)?.into_iter().map(|(_, e)| e).collect())
+    }
+
+    /// `GET /daily-workings?start=…&end=…&division=…`: for each business day of `[from, to]`,
+    /// every employee of that day (in `division` that day, when given) with the day's punches.
+    pub async fn api_daily_workings(
+        &self,
+        company: &Company,
+        from: Date,
+        to: Date,
+        division: Option<&str>,
+    ) -> Result<Vec<ApiDay>> {
+        let roster = self.roster(company).await?;
+        let mut punches = self.punches_between(company.id, from, to).await?;
+        let mut days = Vec::new();
+        let mut date = from;
+        while date <= to {
+            let mut employees = Vec::new();
+            for (id, employee) in roster.on(date, false)? {
+                if division.is_some_and(|d| d != employee.division_code) {
+                    continue;
+                }
+                let mut kinds = punches.remove(&(id, date)).unwrap_or_default();
+                employees.push(ApiEmployeeDay {
+                    employee,
+                    clock_in: kinds.remove(&PunchKind::ClockIn),
+                    clock_out: kinds.remove(&PunchKind::ClockOut),
+                });
+            }
+            days.push(ApiDay { date, employees });
+            match date.tomorrow() {
+                Ok(next) => date = next,
+                Err(_) => break,
+            }
+        }
+        Ok(days)
+    }
+
+    /// Every employee of the company with its 所属 history, read once for any number of days.
+    async fn roster(&self, company: &Company) -> Result<Roster> {
         let rows = sqlx::query(
             "SELECT e.id, e.employee_key, e.code, e.last_name, e.first_name, e.employment_type, e.deleted_at_ms \
              FROM employees e WHERE e.company_id = $1 ORDER BY e.code, e.id",
@@ -86,7 +178,7 @@ impl Attendance<'_> {
         .bind(company.id)
         .fetch_all(&self.store.pool)
         .await?;
-        let departments: std::collections::BTreeMap<i64, (String, String)> =
+        let departments: BTreeMap<i64, (String, String)> =
             sqlx::query("SELECT id, code, name FROM departments WHERE company_id = $1")
                 .bind(company.id)
                 .fetch_all(&self.store.pool)
@@ -97,35 +189,43 @@ impl Attendance<'_> {
         let ids: Vec<i64> = rows.iter().map(|r| r.try_get("id")).collect::<std::result::Result<_, _>>()?;
         let mut conn = self.store.pool.acquire().await?;
         let schedules = crate::pipeline::schedules(&mut conn, company.id, &ids).await?;
-        let mut out = Vec::new();
+        let tz = company.tz()?;
+        let mut members = Vec::with_capacity(rows.len());
         for r in &rows {
-            let deleted: Option<i64> = r.try_get("deleted_at_ms")?;
-            let resigned = match deleted.map(|ms| jiff::Timestamp::from_millisecond(ms)) {
-                Some(Ok(at)) => tz.to_datetime(at).date() <= on,
-                Some(Err(e)) => return Err(StoreError::corrupt(format!("instant {deleted:?}: {e}"))),
-                None => false,
-            };
-            if resigned && !include_resigners {
-                continue;
-            }
             let id: i64 = r.try_get("id")?;
-            let department = schedules.get(&id).and_then(|s| s.departments.at(on)).and_then(|d| departments.get(d));
-            // Before its first 所属 an employee is listed with the earliest one it had.
-            let department = department.or_else(|| {
-                schedules.get(&id).and_then(|s| s.departments.entries().first()).and_then(|(_, d)| departments.get(d))
-            });
-            let (division_code, division_name) = department.cloned().unwrap_or_default();
-            out.push(RemoteEmployee {
-                key: r.try_get("employee_key")?,
-                code: r.try_get("code")?,
-                last_name: r.try_get("last_name")?,
-                first_name: r.try_get("first_name")?,
-                division_code,
-                division_name,
-                type_name: r.try_get("employment_type")?,
+            let deleted: Option<i64> = r.try_get("deleted_at_ms")?;
+            let resigned_on = match deleted.map(jiff::Timestamp::from_millisecond) {
+                Some(Ok(at)) => Some(tz.to_datetime(at).date()),
+                Some(Err(e)) => return Err(StoreError::corrupt(format!("instant {deleted:?}: {e}"))),
+                None => None,
+            };
+            let history = schedules
+                .get(&id)
+                .map(|s| {
+                    Timeline::from_entries(
+                        s.departments
+                            .entries()
+                            .iter()
+                            .map(|(from, d)| (*from, departments.get(d).cloned().unwrap_or_default())),
+                    )
+                })
+                .unwrap_or_default();
+            members.push(Member {
+                id,
+                resigned_on,
+                history,
+                employee: RemoteEmployee {
+                    key: r.try_get("employee_key")?,
+                    code: r.try_get("code")?,
+                    last_name: r.try_get("last_name")?,
+                    first_name: r.try_get("first_name")?,
+                    division_code: String::new(),
+                    division_name: String::new(),
+                    type_name: r.try_get("employment_type")?,
+                },
             });
         }
-        Ok(out)
+        Ok(Roster { members })
     }
 
     /// `POST /daily-workings/timerecord/{employeeKey}`: the record is kept as received, and the

@@ -42,7 +42,7 @@ impl Store {
     }
 }
 
-pub use api::ApiTimeRecord;
+pub use api::{ApiDay, ApiEmployeeDay, ApiTimeRecord};
 
 pub(crate) use crate::day_change::{day_change_minutes, minutes_to_day_change};
 use crate::history::{Apply, TimelineTable};
@@ -113,6 +113,14 @@ pub struct EmployeeInput {
 pub struct PunchView {
     pub at_ms: i64,
     pub method: String,
+}
+
+impl PunchView {
+    /// The punch as the day's totals read it.
+    pub fn day_punch(&self) -> Option<loginrec_rules::day_totals::DayPunch<'_>> {
+        let at = jiff::Timestamp::from_millisecond(self.at_ms).ok()?;
+        Some(loginrec_rules::day_totals::DayPunch { at, method: &self.method })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -59,7 +59,7 @@ impl Attendance<'_> {
         Ok(out)
     }
 
-    async fn punches_between(
+    pub(crate) async fn punches_between(
         &self,
         company_id: i64,
         from: Date,
