@@ -283,6 +283,11 @@ test_support::engine_tests! {
             "{preview}"
         );
         assert!(ui.store.attendance().timecard(ui.company.id, day, day).await.unwrap().is_empty(), "a preview writes nothing");
+        assert!(ui.store.link_rows(ui.company.id).await.unwrap().iter().all(|l| l.service_account.as_deref() != Some("hanakok")), "nor links");
+        assert!(preview.contains("id=\"cancel\" href=\"/companies/ABC/diagnostics\"") || preview.contains("href=\"/companies/ABC/diagnostics\" id=\"cancel\""), "{preview}");
+        let (_, before) = ui.admin.get_text("/companies/ABC").await;
+        let banner = |page: &str| page.split("id=\"banner\"").nth(1).map(|b| b.split("</").next().unwrap().to_string());
+        let banner_before = banner(&before);
         let r = ui
             .admin
             .post_form(
@@ -291,6 +296,16 @@ test_support::engine_tests! {
             )
             .await;
         assert_eq!(r.status(), 303);
+        let after = r.headers()["location"].to_str().unwrap().to_string();
+        assert!(after.starts_with("/companies/ABC/diagnostics?"), "{after}");
+        let (_, done) = ui.admin.get_text(&after).await;
+        let message = done.split("id=\"message\" role=\"status\">").nth(1).unwrap().split("</p>").next().unwrap();
+        assert!(message.contains("hanakok を 3000") && message.contains("1 日の打刻が変わりました"), "{message}");
+        assert!(done.contains("id=\"no-unlinked\""), "no longer unlinked: {done}");
+        let title = done.split("<title>").nth(1).unwrap().split("</title>").next().unwrap();
+        assert!(!title.contains("リモート") && !title.contains('<'), "{title}");
+        let (_, home) = ui.admin.get_text("/companies/ABC").await;
+        assert_ne!(banner(&home), banner_before, "the banner counts the fix at once");
         let rows = ui.store.attendance().timecard(ui.company.id, day, day).await.unwrap();
         let text = loginrec_server::timecard::render(&rows, &tz);
         assert!(text.contains(&format!("3000,{day},{shown} 09:00,{shown} 18:00,PC")), "{text}");
@@ -320,13 +335,55 @@ async fn the_operator_creates_a_company_and_issues_a_token_shown_once_that_revok
         )
         .await;
     assert_eq!(r.status(), 303);
-    let page = operator.post_form("/operator/companies/ABC/token", &[("csrf", &csrf)]).await.text().await.unwrap();
+    // Reissuing asks first, and says what happens to the connector that uses the token now.
+    let (status, confirm) = operator.get_text("/operator/companies/ABC/token").await;
+    assert_eq!(status, 200);
+    assert!(confirm.contains("id=\"replaces\"") && confirm.contains("ログを送れなくなります"), "{confirm}");
+    assert!(ui.store.company_for_token("ABC", &ui.token).await.unwrap().is_some(), "asking revokes nothing");
+    let r = operator.post_form("/operator/companies/ABC/token", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status(), 303, "the POST redirects, so a reload cannot issue again");
+    let shown_at = r.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(shown_at, "/operator/companies/ABC/token/issued");
+    let (_, page) = operator.get_text(&shown_at).await;
     let start = page.find("<code id=\"token\">").unwrap() + "<code id=\"token\">".len();
-    let token = &page[start..start + 32];
-    assert!(ui.store.company_for_token("ABC", token).await.unwrap().is_some());
+    let token = page[start..start + 32].to_string();
+    assert!(ui.store.company_for_token("ABC", &token).await.unwrap().is_some());
     assert!(ui.store.company_for_token("ABC", &ui.token).await.unwrap().is_none(), "the old token is revoked");
+    // Reloading the result shows the token no more, and issues nothing.
+    let (_, reloaded) = operator.get_text(&shown_at).await;
+    assert!(!reloaded.contains(&token) && reloaded.contains("id=\"already-shown\""), "{reloaded}");
+    assert!(ui.store.company_for_token("ABC", &token).await.unwrap().is_some(), "the token shown stays valid");
     let (_, again) = operator.get_text("/operator").await;
-    assert!(!again.contains(token), "the token is never shown again");
+    assert!(!again.contains(&token), "the token is never shown again");
+
+    // A refused registration comes back on the form, in Japanese, with what was typed.
+    for (code, time_zone, says) in
+        [("NEW001", "Asia/Tokyo", "NEW001"), ("new001", "Asia/Tokyo", "new001"), ("NEW002", "Tokyo", "Tokyo")]
+    {
+        let r = operator
+            .post_form(
+                "/operator/companies",
+                &[
+                    ("csrf", &csrf),
+                    ("code", code),
+                    ("name", "二重株式会社"),
+                    ("time_zone", time_zone),
+                    ("admin_login_id", "boss"),
+                    ("admin_password", "secret password"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 400, "{code} {time_zone}");
+        let page = r.text().await.unwrap();
+        let error = page.split("id=\"form-error\" role=\"alert\">").nth(1).unwrap().split("</p>").next().unwrap();
+        assert!(error.contains(says), "{code} {time_zone}: {error}");
+        assert!(!error.is_ascii() && !error.contains("already exists") && !error.contains("unknown"), "{error}");
+        for kept in [code, "二重株式会社", time_zone, "boss"] {
+            assert!(page.contains(&format!("value=\"{kept}\"")), "{code} {time_zone}: keeps {kept}");
+        }
+        assert!(!page.contains("secret password"), "the password is never sent back");
+        assert!(page.contains("id=\"companies\""), "the whole screen, with its navigation");
+    }
     let mut new_admin = AdminClient::new(&ui.server.base_url);
     assert_eq!(new_admin.login("NEW001", "admin", "new admin pw").await, 303);
     // A company administrator cannot use the operator screens.

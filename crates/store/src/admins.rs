@@ -31,6 +31,8 @@ impl Admin {
 pub struct Session {
     pub admin: Admin,
     pub csrf_token: String,
+    /// The digest the session is stored under (the cookie's id is never stored).
+    pub id_sha256: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,6 +118,9 @@ impl Admins<'_> {
         let id = crate::tokens::random_token();
         let _guard = self.store.write_guard().await;
         sqlx::query("DELETE FROM sessions WHERE expires_at_ms < $1").bind(now_ms()).execute(&self.store.pool).await?;
+        sqlx::query("DELETE FROM session_notices WHERE session_sha256 NOT IN (SELECT id_sha256 FROM sessions)")
+            .execute(&self.store.pool)
+            .await?;
         sqlx::query("INSERT INTO sessions (id_sha256, admin_id, csrf_token, expires_at_ms) VALUES ($1, $2, $3, $4)")
             .bind(crate::tokens::digest(&id))
             .bind(admin_id)
@@ -137,12 +142,51 @@ impl Admins<'_> {
         .await?;
         match row {
             None => Ok(None),
-            Some(r) => Ok(Some(Session { admin: admin_from_row(&r)?, csrf_token: r.try_get("csrf_token")? })),
+            Some(r) => Ok(Some(Session {
+                admin: admin_from_row(&r)?,
+                csrf_token: r.try_get("csrf_token")?,
+                id_sha256: crate::tokens::digest(id),
+            })),
         }
+    }
+
+    /// Leaves `body` for the session's next page, replacing an earlier notice of that kind.
+    pub async fn put_notice(&self, session: &Session, kind: &str, body: &str) -> Result<()> {
+        let _guard = self.store.write_guard().await;
+        let mut tx = self.store.pool.begin().await?;
+        sqlx::query("DELETE FROM session_notices WHERE session_sha256 = $1 AND kind = $2")
+            .bind(&session.id_sha256)
+            .bind(kind)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO session_notices (session_sha256, kind, body) VALUES ($1, $2, $3)")
+            .bind(&session.id_sha256)
+            .bind(kind)
+            .bind(body)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The session's notice of that kind, removed as it is read: a second read finds none.
+    pub async fn take_notice(&self, session: &Session, kind: &str) -> Result<Option<String>> {
+        let _guard = self.store.write_guard().await;
+        let body: Option<String> =
+            sqlx::query_scalar("DELETE FROM session_notices WHERE session_sha256 = $1 AND kind = $2 RETURNING body")
+                .bind(&session.id_sha256)
+                .bind(kind)
+                .fetch_optional(&self.store.pool)
+                .await?;
+        Ok(body)
     }
 
     pub async fn delete_session(&self, id: &str) -> Result<()> {
         let _guard = self.store.write_guard().await;
+        sqlx::query("DELETE FROM session_notices WHERE session_sha256 = $1")
+            .bind(crate::tokens::digest(id))
+            .execute(&self.store.pool)
+            .await?;
         sqlx::query("DELETE FROM sessions WHERE id_sha256 = $1")
             .bind(crate::tokens::digest(id))
             .execute(&self.store.pool)

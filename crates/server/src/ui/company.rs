@@ -161,6 +161,8 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CompanyPost<T> {
         posted_from_our_pages(&parts, state)?;
         let CompanyAdmin { signed_in, page } = CompanyAdmin::from_request_parts(&mut parts, state).await?;
         let form = checked_form(parts, body, state, &signed_in).await?;
+        // Any change may fix (or make) a problem: the next page counts the banner afresh.
+        state.banner_cache.forget(page.company.id);
         Ok(CompanyPost { signed_in, page, form })
     }
 }

@@ -6,7 +6,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Redirect;
 use loginrec_store::Apply;
 use serde::Deserialize;
@@ -47,6 +47,20 @@ pub(crate) struct DiagnosticsPage {
     remote: String,
     remote_paused: String,
     remote_problems: Vec<(String, i64)>,
+    /// What the last action on this screen did, after its redirect.
+    message: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DiagnosticsQuery {
+    #[serde(default)]
+    done: String,
+    #[serde(default)]
+    account: String,
+    #[serde(default)]
+    employee: String,
+    #[serde(default)]
+    days: usize,
 }
 
 struct MismatchLine {
@@ -59,9 +73,14 @@ struct MismatchLine {
 pub(crate) async fn diagnostics(
     State(state): State<AppState>,
     CompanyAdmin { page, .. }: CompanyAdmin,
+    Query(q): Query<DiagnosticsQuery>,
 ) -> Result<DiagnosticsPage, UiError> {
     let company = page.company;
     let tz = company.tz()?;
+    let message = match q.done.as_str() {
+        "linked" => format!("{} を {} に紐づけました。{} 日の打刻が変わりました。", q.account, q.employee, q.days),
+        _ => String::new(),
+    };
     let d = Diagnostics::gather(&state.store, &company).await?;
     state.banner_cache.put(company.id, d.count());
     let unlinked_users =
@@ -132,6 +151,7 @@ pub(crate) async fn diagnostics(
         company_code: company.code,
         company_name: company.name,
         csrf: page.csrf,
+        message,
     })
 }
 
@@ -162,7 +182,13 @@ pub(crate) async fn link_account(
 ) -> Result<PreviewPage, UiError> {
     let company = page.company;
     let current = state.store.link_rows(company.id).await?;
-    let user = current.iter().find(|r| r.employee_code == form.employee_code).ok_or(UiError::NotFound)?;
+    let user = current.iter().find(|r| r.employee_code == form.employee_code).ok_or_else(|| {
+        UiError::BadRequest(if form.employee_code.is_empty() {
+            "紐づける従業員を選んでください。".into()
+        } else {
+            format!("従業員 {} は見つかりません。", form.employee_code)
+        })
+    })?;
     if user.service_account.is_some() {
         return Err(UiError::BadRequest(format!(
             "打刻先アカウント {} はすでに紐づけられています。",
@@ -196,6 +222,7 @@ pub(crate) async fn apply_account(
         .await
         .map_err(UiError::refused)?;
     state.banner_cache.forget(company.id);
+    let days = report.recomputed.changes.len();
     state
         .store
         .admins()
@@ -211,5 +238,17 @@ pub(crate) async fn apply_account(
             ),
         )
         .await?;
-    Ok(Redirect::to(&format!("/companies/{}/logs?account={}", company.code, href::query_value(&form.account))))
+    let employee = state
+        .store
+        .attendance()
+        .employee_by_code(company.id, &form.employee_code)
+        .await?
+        .map(|e| format!("{} {}", e.code, e.full_name()))
+        .unwrap_or_else(|| form.employee_code.clone());
+    Ok(Redirect::to(&format!(
+        "/companies/{}/diagnostics?done=linked&account={}&employee={}&days={days}",
+        href::path_segment(&company.code),
+        href::query_value(&form.account),
+        href::query_value(&employee)
+    )))
 }
