@@ -25,7 +25,8 @@ const MARKER: &str = ".loginrec-demo";
 pub const DEMO_COMPANY: &str = "DEMO01";
 
 pub async fn run(listen: SocketAddr, data_dir: &Path, users: usize, serve_forever: bool) -> anyhow::Result<()> {
-    reset(data_dir)?;
+    // Held until the demo ends: a second demo on this folder is refused instead of wiping it.
+    let _lock = reset(data_dir)?;
     let url = format!("sqlite://{}/loginrec.db", data_dir.display());
     let store = Store::connect(&url).await?;
     let company = store.create_company(DEMO_COMPANY, "デモ株式会社", "Asia/Tokyo").await?;
@@ -63,6 +64,9 @@ pub async fn run(listen: SocketAddr, data_dir: &Path, users: usize, serve_foreve
     let admin_password = loginrec_store::tokens::random_token()[..16].to_string();
     let hash = loginrec_server::hash_password(admin_password.clone()).await?;
     store.admins().upsert_admin(company.id, "admin", &hash).await?;
+    let operator_password = loginrec_store::tokens::random_token()[..16].to_string();
+    let operator_hash = loginrec_server::hash_password(operator_password.clone()).await?;
+    store.admins().upsert_admin(loginrec_store::admins::OPERATOR, "support", &operator_hash).await?;
 
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
@@ -117,6 +121,9 @@ pub async fn run(listen: SocketAddr, data_dir: &Path, users: usize, serve_foreve
     println!(
         "ログイン (log in):          {base}/login   企業コード {DEMO_COMPANY} / ログインID admin / パスワード {admin_password}"
     );
+    println!(
+        "サポートセンター (operator): {base}/login   企業コード (空欄) / ログインID support / パスワード {operator_password}"
+    );
     println!("日別データ (daily punches): {base}/companies/{DEMO_COMPANY}/daily?date={show}");
     println!("ログ表示 (received logs):   {base}/companies/{DEMO_COMPANY}/logs");
     println!("LanScope files: {}   connector config: {}", lanscope_dir.display(), connector_config_path.display());
@@ -138,17 +145,52 @@ pub async fn run(listen: SocketAddr, data_dir: &Path, users: usize, serve_foreve
     Ok(())
 }
 
-/// Starts from an empty folder; refuses to delete a folder the demo did not create.
-fn reset(data_dir: &Path) -> anyhow::Result<()> {
+/// The lock file inside the demo's folder; every other entry is removed by the next run.
+const LOCK: &str = ".loginrec-demo.lock";
+
+/// Starts from an empty folder, locked for this run; refuses a folder the demo did not create,
+/// and one another demo is running in (its printed logins would stop working).
+fn reset(data_dir: &Path) -> anyhow::Result<std::fs::File> {
     if data_dir.exists() {
         let ours = data_dir.join(MARKER).exists();
         let empty = std::fs::read_dir(data_dir)?.next().is_none();
         if !ours && !empty {
-            bail!("{} exists and was not made by the demo; choose another --data-dir", data_dir.display());
+            bail!(
+                "{} はデモが作ったフォルダではありません。--data-dir で別のフォルダを指定してください \
+                 (exists and was not made by the demo; choose another --data-dir)",
+                data_dir.display()
+            );
         }
-        std::fs::remove_dir_all(data_dir).with_context(|| format!("cannot reset {}", data_dir.display()))?;
     }
     std::fs::create_dir_all(data_dir)?;
+    let lock_path = data_dir.join(LOCK);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open {}", lock_path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "別の loginrec demo が {} を使用中です。そちらを終了するか、--data-dir で別のフォルダを指定してください \
+             (another demo is running in this folder; stop it or choose another --data-dir)",
+            data_dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()));
+        }
+    }
+    for entry in std::fs::read_dir(data_dir)? {
+        let entry = entry?;
+        if entry.file_name() == LOCK {
+            continue;
+        }
+        let path = entry.path();
+        let removed =
+            if entry.file_type()?.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        removed.with_context(|| format!("cannot reset {}", path.display()))?;
+    }
     std::fs::write(data_dir.join(MARKER), "This folder is recreated by every `loginrec demo` run.\n")?;
-    Ok(())
+    Ok(lock)
 }

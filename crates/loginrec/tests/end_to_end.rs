@@ -217,6 +217,59 @@ fn the_demo_runs_twice_in_a_row_and_matches_its_ground_truth() {
     }
 }
 
+/// The text after `label` on the first line of `text` that has it, up to the line's end.
+fn printed_after<'a>(text: &'a str, label: &str) -> &'a str {
+    let line = text.lines().find(|l| l.contains(label)).unwrap_or_else(|| panic!("no {label} in {text}"));
+    line.split(label).nth(1).unwrap().trim()
+}
+
+#[tokio::test]
+async fn a_second_demo_on_the_folder_of_a_running_one_is_refused_and_both_printed_logins_work() {
+    use std::io::{BufRead, BufReader};
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("demo");
+    let mut first = Command::new(BIN)
+        .args(["demo", "--listen", "127.0.0.1:0", "--users", "5", "--data-dir", data.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut printed = String::new();
+    let mut lines = BufReader::new(first.stdout.take().unwrap());
+    while !printed.contains("Serving until Ctrl-C.") {
+        let mut line = String::new();
+        assert!(lines.read_line(&mut line).unwrap() > 0, "the demo ended early: {printed}");
+        printed.push_str(&line);
+    }
+    let second = Command::new(BIN)
+        .args(["demo", "--no-serve", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let refusal = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "{refusal}");
+    assert!(refusal.contains("別の loginrec demo が") && refusal.contains("--data-dir"), "{refusal}");
+
+    // The first demo's printed logins still work: its folder was left alone.
+    let login = printed_after(&printed, "ログイン (log in):");
+    let base = login.split("/login").next().unwrap().to_string();
+    let password = printed_after(login, "パスワード");
+    let mut admin = test_support::AdminClient::new(&base);
+    assert_eq!(admin.login("DEMO01", "admin", password).await, 303, "{printed}");
+    let operator_password = printed_after(printed_after(&printed, "サポートセンター (operator):"), "パスワード");
+    let mut operator = test_support::AdminClient::new(&base);
+    assert_eq!(operator.login("", "support", operator_password).await, 303, "{printed}");
+    assert_eq!(operator.get("/operator").await.status(), 200);
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    // Once it has ended, the folder is the demo's again.
+    let third = Command::new(BIN)
+        .args(["demo", "--no-serve", "--listen", "127.0.0.1:0", "--users", "5", "--data-dir", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(third.status.success(), "{}", String::from_utf8_lossy(&third.stderr));
+}
+
 #[test]
 fn the_demo_refuses_to_wipe_a_folder_it_did_not_make() {
     let work = tempfile::tempdir().unwrap();
