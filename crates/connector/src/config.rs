@@ -59,6 +59,150 @@ pub struct ProxyConfig {
     pub password: Option<String>,
 }
 
+impl ProxyConfig {
+    /// The host and port the proxy is reached at, read from what is stored (an address
+    /// written as a URL by an older version included).
+    pub fn host_and_port(&self) -> Result<ProxyAddress, String> {
+        ProxyAddress::parse(&self.address, (self.port != 0).then_some(self.port))
+    }
+
+    /// `http://host:port`: the proxy is spoken to in plain HTTP (an https:// server through
+    /// a CONNECT tunnel).
+    pub fn url(&self) -> Result<String, String> {
+        let address = self.host_and_port()?;
+        Ok(format!("http://{}:{}", address.host, address.port))
+    }
+}
+
+/// Where a proxy is: a host name, an IPv4 address or an IPv6 address in brackets, and a port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxyAddress {
+    /// As it goes into a URL: `proxy.example.jp`, `10.0.0.1`, `[2001:db8::1]`.
+    pub host: String,
+    pub port: u16,
+}
+
+impl fmt::Display for ProxyAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
+}
+
+impl ProxyAddress {
+    /// Reads `--address` (with `--port` when given): a bare host (`proxy.example.jp`,
+    /// `10.0.0.1`, `[2001:db8::1]`, each optionally with `:port`) or a URL
+    /// (`http://proxy.example.jp:8080`, `https://…`). A URL with a path, a query or a user is
+    /// refused, and so is a port in the address that `--port` contradicts. The messages never
+    /// repeat a user or password written into the address.
+    pub fn parse(address: &str, port: Option<u16>) -> Result<ProxyAddress, String> {
+        let typed = address.trim();
+        if typed.is_empty() {
+            return Err("プロキシのアドレスを指定してください (the proxy address is required: give --address)".into());
+        }
+        if typed.contains('@') {
+            return Err(
+                "プロキシのアドレスにユーザー名やパスワードは書けません (the proxy address cannot carry a user \
+                        or password): give the user with --user; the password is asked for, or read from standard \
+                        input"
+                    .into(),
+            );
+        }
+        let rest = match typed.split_once("://") {
+            Some((scheme, rest)) => {
+                if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+                    return Err(format!(
+                        "プロキシのアドレスに使えるのは http:// と https:// だけです (the proxy scheme {scheme:?} is \
+                         not supported: use http://, https://, or just the host name)"
+                    ));
+                }
+                rest
+            }
+            None => typed,
+        };
+        let (authority, tail) = match rest.find(['/', '?', '#']) {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        if !tail.is_empty() && tail != "/" {
+            return Err(format!(
+                "プロキシのアドレスにパスやクエリは書けません (the proxy address cannot have a path or query: \
+                 {tail:?}): give the host and port only, e.g. http://proxy.example.jp:8080"
+            ));
+        }
+        let (host, in_address) = split_host_port(authority)?;
+        let port = match (in_address, port) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(format!(
+                    "プロキシのポート番号が食い違っています: アドレスは {a}、--port は {b} (the address says port {a} \
+                     but --port says {b}): give the port once, or the same in both"
+                ));
+            }
+            (Some(p), _) | (None, Some(p)) => p,
+            (None, None) => {
+                return Err("プロキシのポート番号を指定してください (the proxy port is required: give --port, or \
+                            write it in the address, e.g. http://proxy.example.jp:8080)"
+                    .into());
+            }
+        };
+        if port == 0 {
+            return Err("プロキシのポート番号は 1〜65535 です (the proxy port must be 1-65535, not 0)".into());
+        }
+        Ok(ProxyAddress { host, port })
+    }
+}
+
+/// `host`, `host:port`, `[v6]`, `[v6]:port`, or a bare IPv6 address.
+fn split_host_port(authority: &str) -> Result<(String, Option<u16>), String> {
+    let bad_host = || {
+        format!(
+            "プロキシのホスト名が正しくありません (not a host name or IP address: {authority:?}); e.g. \
+             proxy.example.jp, 10.0.0.1 or [2001:db8::1]"
+        )
+    };
+    if let Some(inner) = authority.strip_prefix('[') {
+        let (v6, after) = inner.split_once(']').ok_or_else(bad_host)?;
+        let ip: std::net::Ipv6Addr = v6.parse().map_err(|_| bad_host())?;
+        let port = match after {
+            "" => None,
+            _ => Some(parse_port(after.strip_prefix(':').ok_or_else(bad_host)?)?),
+        };
+        return Ok((format!("[{ip}]"), port));
+    }
+    if let Ok(ip) = authority.parse::<std::net::Ipv6Addr>() {
+        return Ok((format!("[{ip}]"), None));
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) => (host, Some(parse_port(port)?)),
+        None => (authority, None),
+    };
+    if host.parse::<std::net::Ipv4Addr>().is_err() && !is_host_name(host) {
+        return Err(bad_host());
+    }
+    Ok((host.to_string(), port))
+}
+
+fn parse_port(text: &str) -> Result<u16, String> {
+    let bad = || format!("プロキシのポート番号は 1〜65535 です (the proxy port must be 1-65535: {text:?})");
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    text.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(bad)
+}
+
+/// Letters, digits, `-` and `_` in dot-separated labels of at most 63 characters.
+fn is_host_name(host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
 fn default_time_zone() -> String {
     "Asia/Tokyo".into()
 }
@@ -154,10 +298,25 @@ impl Config {
         if self.batch_rows == 0 || self.batch_rows > ingest_protocol::MAX_BATCH_ROWS {
             return Err(format!("batch_rows: must be 1..={}", ingest_protocol::MAX_BATCH_ROWS));
         }
-        if self.proxy.enabled && (self.proxy.address.is_empty() || self.proxy.port == 0) {
-            return Err("proxy: address and port are required when the proxy is enabled".into());
+        if self.proxy.enabled {
+            self.proxy.host_and_port().map_err(|e| format!("proxy: {e}"))?;
         }
         Ok(())
+    }
+
+    /// Reads the file for a command that replaces the proxy settings: everything is checked
+    /// but the proxy, so that a wrong proxy can be put right (or turned off) with `proxy`.
+    pub fn load_for_proxy_change(path: &Path) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ConfigError::Missing(path.into())),
+            Err(source) => return Err(ConfigError::Read { path: path.into(), source }),
+        };
+        let config: Config =
+            toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: path.into(), message: e.to_string() })?;
+        let without_proxy = Config { proxy: ProxyConfig::default(), ..config.clone() };
+        without_proxy.validate().map_err(|message| ConfigError::Invalid { path: path.into(), message })?;
+        Ok(config)
     }
 
     pub fn token(&self) -> AccessToken {

@@ -1,14 +1,14 @@
 //! `lanscope-connector`: the 連携サービス command line.
 #![forbid(unsafe_code)]
 
-use std::io::Read;
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use lanscope_connector::config::{self, Config, DEFAULT_SERVER_URL};
 use lanscope_connector::delivery::{DeliveryError, RetryPolicy};
-use lanscope_connector::sender::SendError;
+use lanscope_connector::sender::{SendError, Sender};
 use lanscope_connector::service::{self, Restart, ServiceOptions, ServiceState};
 use lanscope_connector::{OnceOutcome, local_dir, logging, run_daemon, run_once, status};
 use loginrec_rules::{AccessToken, CompanyCode};
@@ -38,32 +38,43 @@ enum Command {
     /// 連携サービスの設定: company code, access token and LanScope's CSV output folder.
     Register {
         /// 企業コード (3 or 6 letters/digits)
-        #[arg(long)]
-        company_code: String,
+        #[arg(long, required_unless_present = "check", requires = "access_token")]
+        company_code: Option<String>,
         /// アクセストークン (32 letters/digits)
-        #[arg(long)]
-        access_token: String,
+        #[arg(long, required_unless_present = "check", requires = "company_code")]
+        access_token: Option<String>,
         /// ログサーバーのログ出力先 (LanScope's OUTPUTDIR; default C:\TEMP on Windows)
-        #[arg(long)]
+        #[arg(long, requires = "company_code")]
         log_dir: Option<PathBuf>,
-        /// ログイン記録 server URL
-        #[arg(long, default_value = DEFAULT_SERVER_URL)]
-        server: String,
+        /// ログイン記録 server URL [default: http://127.0.0.1:8080]
+        #[arg(long, requires = "company_code")]
+        server: Option<String>,
+        /// 接続を確認する: try the company code and token against the server (no log is sent).
+        /// Alone, it checks the saved settings without changing them.
+        #[arg(long)]
+        check: bool,
     },
     /// プロキシサーバーの設定
     Proxy {
-        #[arg(long, conflicts_with = "disable", requires_all = ["address", "port"])]
+        /// プロキシを使う (use a proxy): with --address, and --port unless the address has one.
+        #[arg(long, conflicts_with = "disable", requires = "address")]
         enable: bool,
-        #[arg(long)]
+        /// プロキシを使わない (stop using the proxy); the stored user and password are forgotten.
+        #[arg(long, conflicts_with_all = ["address", "port", "user", "password_stdin"])]
         disable: bool,
-        #[arg(long)]
+        /// プロキシのアドレス (proxy address): a host name, an IP address ([IPv6] too), or a URL such as
+        /// http://proxy.example.jp:8080 (no path, and no user: use --user).
+        #[arg(long, value_name = "HOST|URL")]
         address: Option<String>,
-        #[arg(long)]
+        /// プロキシのポート番号 (proxy port, 1-65535); may be left out when --address has the port.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
         port: Option<u16>,
-        /// User of an authenticating proxy.
+        /// 認証プロキシのユーザー名 (user of an authenticating proxy, Basic authentication). The password
+        /// is asked for on a terminal, or read from standard input when it is piped in.
         #[arg(long)]
         user: Option<String>,
-        /// Read the proxy password from standard input.
+        /// パスワードを標準入力から読む (read the proxy password from standard input); what happens
+        /// anyway with --user when standard input is not a terminal.
         #[arg(long, requires = "user")]
         password_stdin: bool,
     },
@@ -197,11 +208,102 @@ fn restart_service(options: &ServiceOptions) -> ExitCode {
     }
 }
 
+/// `register --check`: one request to the server with the saved settings.
+fn check_connection(config: &Config) -> anyhow::Result<ExitCode> {
+    let sender = Sender::new(config)?;
+    match runtime()?.block_on(sender.check()) {
+        Ok(()) => {
+            println!("接続を確認しました (the server accepted the company code and token)");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "The check failed.");
+            eprintln!("接続を確認できませんでした (the check failed): {e}");
+            Ok(ExitCode::from(e.exit_code()))
+        }
+    }
+}
+
+/// The proxy password: asked for on a terminal (not shown as it is typed, where the terminal
+/// allows), otherwise read from standard input. It is never printed.
+fn read_proxy_password(from_stdin: bool) -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    let password = if stdin.is_terminal() && !from_stdin {
+        let hidden = HiddenInput::start();
+        if hidden.is_some() {
+            eprint!("プロキシのパスワード (proxy password): ");
+        } else {
+            eprint!("プロキシのパスワード (proxy password; 入力した文字は表示されます / what you type is shown): ");
+        }
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        let read = stdin.lock().read_line(&mut line);
+        if hidden.is_some() {
+            // The Enter key was not shown either.
+            eprintln!();
+        }
+        drop(hidden);
+        read?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        let mut text = String::new();
+        stdin.lock().read_to_string(&mut text)?;
+        text.trim_end_matches(['\r', '\n']).to_string()
+    };
+    if password.is_empty() {
+        anyhow::bail!(
+            "プロキシのパスワードが必要です (the proxy password is required with --user): type it when asked, or \
+             give it on standard input"
+        );
+    }
+    Ok(password)
+}
+
+/// Turns the terminal's echo off while it lives (Unix, through `stty`); `None` where it
+/// cannot, and the password is then read as typed.
+#[cfg_attr(not(unix), allow(dead_code))]
+struct HiddenInput;
+
+impl HiddenInput {
+    fn start() -> Option<HiddenInput> {
+        #[cfg(unix)]
+        if stty("-echo") {
+            return Some(HiddenInput);
+        }
+        None
+    }
+}
+
+impl Drop for HiddenInput {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        stty("echo");
+    }
+}
+
+/// `stty` on the terminal this process reads from.
+#[cfg(unix)]
+fn stty(setting: &str) -> bool {
+    std::process::Command::new("stty")
+        .arg(setting)
+        .stdin(std::process::Stdio::inherit())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 fn execute(command: Command, config_path: PathBuf, options: &ServiceOptions) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Register { company_code, access_token, log_dir, server } => {
+        Command::Register { company_code, access_token, log_dir, server, check } => {
+            let (Some(company_code), Some(access_token)) = (company_code, access_token) else {
+                // `--check` alone: the saved settings, unchanged.
+                let config = Config::load(&config_path)?;
+                return check_connection(&config);
+            };
             let code = CompanyCode::parse(&company_code)?;
             let token = AccessToken::parse(&access_token)?;
+            let server = server.unwrap_or_else(|| DEFAULT_SERVER_URL.to_string());
             let log_dir = log_dir
                 .or_else(config::default_log_dir)
                 .ok_or_else(|| anyhow::anyhow!("--log-dir is required: the folder LanScope writes its CSV files to"))?;
@@ -223,33 +325,63 @@ fn execute(command: Command, config_path: PathBuf, options: &ServiceOptions) -> 
             config.validate().map_err(|m| anyhow::anyhow!(m))?;
             config.save(&config_path)?;
             println!("登録しました (registered): {}", config_path.display());
-            Ok(restart_service(options))
+            if !check {
+                println!(
+                    "サーバーとの接続は `lanscope-connector register --check` で確認できます \
+                     (run `lanscope-connector register --check` to try the company code and token against the server)."
+                );
+            }
+            let restarted = restart_service(options);
+            if !check {
+                return Ok(restarted);
+            }
+            let checked = check_connection(&config)?;
+            Ok(if checked == ExitCode::SUCCESS { restarted } else { checked })
         }
         Command::Proxy { enable, disable, address, port, user, password_stdin } => {
-            let mut config = Config::load(&config_path)?;
+            let mut config = Config::load_for_proxy_change(&config_path)?;
             if disable {
                 config.proxy = config::ProxyConfig::default();
             } else if enable {
-                let password = if password_stdin {
-                    let mut text = String::new();
-                    std::io::stdin().read_to_string(&mut text)?;
-                    Some(text.trim_end_matches(['\r', '\n']).to_string())
-                } else {
-                    None
+                let address = config::ProxyAddress::parse(address.as_deref().unwrap_or_default(), port)
+                    .map_err(|m| anyhow::anyhow!(m))?;
+                let user = user.map(|u| u.trim().to_string());
+                if let Some(user) = &user {
+                    if user.is_empty() {
+                        anyhow::bail!("プロキシのユーザー名が空です (the proxy user is empty)");
+                    }
+                    if user.contains(':') {
+                        anyhow::bail!(
+                            "プロキシのユーザー名に「:」は使えません (the proxy user cannot contain ':', which separates \
+                             it from the password in Basic authentication)"
+                        );
+                    }
+                }
+                let password = match &user {
+                    Some(_) => Some(read_proxy_password(password_stdin)?),
+                    None => None,
                 };
                 config.proxy = config::ProxyConfig {
                     enabled: true,
-                    address: address.unwrap_or_default(),
-                    port: port.unwrap_or_default(),
+                    address: address.host.clone(),
+                    port: address.port,
                     user,
                     password,
                 };
             } else {
-                anyhow::bail!("say --enable (with --address and --port) or --disable");
+                anyhow::bail!(
+                    "--enable (--address と --port を添えて) か --disable を指定してください \
+                     (say --enable with --address and --port, or --disable)"
+                );
             }
             config.validate().map_err(|m| anyhow::anyhow!(m))?;
             config.save(&config_path)?;
-            println!("プロキシ設定を保存しました (proxy settings saved).");
+            match config.proxy.host_and_port() {
+                Ok(address) if config.proxy.enabled => {
+                    println!("プロキシ設定を保存しました (proxy settings saved): {address}")
+                }
+                _ => println!("プロキシ設定を保存しました (proxy settings saved)."),
+            }
             Ok(restart_service(options))
         }
         Command::Status => {

@@ -27,8 +27,45 @@ pub enum SendError {
     Refused { status: u16, message: String },
 }
 
+/// Why `register --check` could not prove the company code and token, Japanese first.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(
+        "企業コードまたはアクセストークンが受け付けられませんでした (the server rejected the company code or the \
+         access token, HTTP {0}): register again with the code and token ログイン記録 issued"
+    )]
+    TokenRejected(u16),
+    #[error(
+        "プロキシの認証に失敗しました (proxy authentication failed, HTTP 407): check the proxy user and password with \
+         `lanscope-connector proxy`"
+    )]
+    ProxyAuth,
+    #[error("プロキシ経由で接続できませんでした (proxy failure: nothing got through the proxy {proxy}): {message}")]
+    Proxy { proxy: String, message: String },
+    #[error("サーバーに接続できませんでした (the server is unreachable at {url}): {message}")]
+    Unreachable { url: String, message: String },
+    #[error("サーバーが確認を受け付けませんでした (the server did not accept the check{via}): {error}")]
+    Answer { error: SendError, via: String },
+}
+
+impl CheckError {
+    /// As `run --once`: 2 for the token, 4 for the proxy's credentials, 3 for the rest.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CheckError::TokenRejected(_) => 2,
+            CheckError::ProxyAuth => 4,
+            _ => 3,
+        }
+    }
+}
+
+/// The check waits no longer than this for the server's answer.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub struct Sender {
     client: reqwest::Client,
+    /// The proxy's `host:port`, when one is configured.
+    proxy: Option<String>,
     url: String,
     company_code: String,
     token: AccessToken,
@@ -41,16 +78,20 @@ impl Sender {
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))
             .user_agent(concat!("lanscope-connector/", env!("CARGO_PKG_VERSION")));
+        let mut proxy_address = None;
         if config.proxy.enabled {
-            let mut proxy = reqwest::Proxy::all(format!("http://{}:{}", config.proxy.address, config.proxy.port))?;
+            let address = config.proxy.host_and_port().map_err(|e| anyhow::anyhow!("proxy: {e}"))?;
+            let mut proxy = reqwest::Proxy::all(format!("http://{address}"))?;
             if let Some(user) = &config.proxy.user {
                 proxy = proxy.basic_auth(user, config.proxy.password.as_deref().unwrap_or(""));
             }
             builder = builder.proxy(proxy);
+            proxy_address = Some(address.to_string());
         }
         let host = hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
         Ok(Sender {
             client: builder.build()?,
+            proxy: proxy_address,
             url: format!("{}{}", config.server_url.trim_end_matches('/'), INGEST_PATH),
             company_code: config.company_code.clone(),
             token: config.token(),
@@ -67,23 +108,82 @@ impl Sender {
         &self.company_code
     }
 
-    pub async fn send(&self, rows: Vec<IngestRow>) -> Result<IngestResponse, SendError> {
+    /// One request to the ingest API with `rows`.
+    async fn post(&self, rows: Vec<IngestRow>, timeout: Option<Duration>) -> reqwest::Result<reqwest::Response> {
         let batch = IngestBatch { company_code: self.company_code.clone(), connector: self.info.clone(), rows };
-        let response = self
+        let mut request = self
             .client
             .post(&self.url)
             .bearer_auth(self.token.expose())
             .header(COMPANY_CODE_HEADER, &self.company_code)
-            .json(&batch)
-            .send()
-            .await
-            .map_err(|e| {
-                if is_proxy_auth_failure(&e) {
-                    SendError::ProxyAuth
-                } else {
-                    SendError::Retryable { message: describe_transport_error(&e), retry_after: None }
-                }
-            })?;
+            .json(&batch);
+        if let Some(timeout) = timeout {
+            request = request.timeout(timeout);
+        }
+        request.send().await
+    }
+
+    pub async fn send(&self, rows: Vec<IngestRow>) -> Result<IngestResponse, SendError> {
+        let response = self.post(rows, None).await.map_err(|e| {
+            if is_proxy_auth_failure(&e) {
+                SendError::ProxyAuth
+            } else {
+                SendError::Retryable { message: describe_transport_error(&e), retry_after: None }
+            }
+        })?;
+        if response.status().is_success() {
+            return response.json::<IngestResponse>().await.map_err(|e| SendError::Retryable {
+                message: format!("the server's answer could not be read: {e}"),
+                retry_after: None,
+            });
+        }
+        Err(self.refusal(response).await)
+    }
+
+    /// Proves the company code and token against the server without sending any log: the
+    /// ingest API authenticates a batch before anything else, and a batch of no rows stores
+    /// nothing.
+    pub async fn check(&self) -> Result<(), CheckError> {
+        let response = self.post(Vec::new(), Some(CHECK_TIMEOUT)).await.map_err(|e| {
+            let message = describe_transport_error(&e);
+            if is_proxy_auth_failure(&e) {
+                CheckError::ProxyAuth
+            } else if let Some(proxy) = &self.proxy {
+                CheckError::Proxy { proxy: proxy.clone(), message }
+            } else {
+                CheckError::Unreachable { url: self.url.clone(), message }
+            }
+        })?;
+        let status = response.status();
+        if status.is_success() {
+            // Anything else at this address could answer 200 too: only the ingest API's own
+            // answer proves the code and token.
+            let body = response.text().await.unwrap_or_default();
+            return match serde_json::from_str::<IngestResponse>(&body) {
+                Ok(_) => Ok(()),
+                Err(_) => Err(CheckError::Answer {
+                    error: SendError::WrongAddress {
+                        status: status.as_u16(),
+                        url: self.url.clone(),
+                        message: " (not an answer of the ingest API)".into(),
+                    },
+                    via: self.via(),
+                }),
+            };
+        }
+        Err(match self.refusal(response).await {
+            SendError::TokenRejected(status) => CheckError::TokenRejected(status),
+            SendError::ProxyAuth => CheckError::ProxyAuth,
+            error => CheckError::Answer { error, via: self.via() },
+        })
+    }
+
+    fn via(&self) -> String {
+        self.proxy.as_ref().map(|p| format!(", through the proxy {p}")).unwrap_or_default()
+    }
+
+    /// What an answer other than 2xx means.
+    async fn refusal(&self, response: reqwest::Response) -> SendError {
         let status = response.status();
         let retry_after = response
             .headers()
@@ -91,15 +191,9 @@ impl Sender {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        if status.is_success() {
-            return response.json::<IngestResponse>().await.map_err(|e| SendError::Retryable {
-                message: format!("the server's answer could not be read: {e}"),
-                retry_after: None,
-            });
-        }
         let body = response.text().await.unwrap_or_default();
         let message = serde_json::from_str::<ErrorBody>(&body).map(|b| b.message).unwrap_or(body);
-        Err(match status {
+        match status {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => SendError::TokenRejected(status.as_u16()),
             StatusCode::PROXY_AUTHENTICATION_REQUIRED => SendError::ProxyAuth,
             StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS => SendError::Retryable {
@@ -123,7 +217,7 @@ impl Sender {
                     .map(|m| format!(" ({m})"))
                     .unwrap_or_default(),
             },
-        })
+        }
     }
 }
 

@@ -18,10 +18,12 @@ pub async fn render(config: &Config, config_path: &Path) -> anyhow::Result<Strin
     writeln!(out, "ログ出力先 (log folder):      {}", config.log_dir.display())?;
     writeln!(out, "送信先 (server):              {}", config.server_url)?;
     let proxy = if config.proxy.enabled {
+        let address = match config.proxy.host_and_port() {
+            Ok(address) => address.to_string(),
+            Err(_) => format!("{}:{}", config.proxy.address, config.proxy.port),
+        };
         format!(
-            "{}:{}{}",
-            config.proxy.address,
-            config.proxy.port,
+            "{address}{}",
             config.proxy.user.as_ref().map(|u| format!(" (user {u}, password ***)")).unwrap_or_default()
         )
     } else {

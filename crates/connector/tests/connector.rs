@@ -12,6 +12,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ingest_protocol::INGEST_PATH;
 use jiff::civil::date;
 use lanscope_connector::config::Config;
 use lanscope_connector::delivery::{DeliveryError, RetryPolicy};
@@ -421,6 +422,257 @@ async fn a_proxy_password_with_special_characters_is_stored_exactly_and_never_sh
     let run = connector(&config, &["proxy", "--disable"], None).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(Config::load(&config).unwrap().proxy.password, None, "disabling the proxy forgets its password");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_with_a_character_other_than_letters_and_digits_is_refused_naming_the_character_and_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("connector.toml");
+    let log_dir = dir.path().join("lanscope");
+    std::fs::create_dir(&log_dir).unwrap();
+    let dashed = "abcdEFGH-123456789abcdEFGH012345";
+    assert_eq!(dashed.chars().count(), 32);
+    let run = register(&config, COMPANY, dashed, &log_dir, "http://127.0.0.1:9").await;
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("アクセストークンの 9 文字目「-」は使えません"), "{run:?}");
+    assert!(run.stderr.contains("the token's character 9 '-' is not allowed: letters and digits only"), "{run:?}");
+    assert!(!run.stderr.contains("got 32"), "the length is right and not blamed: {run:?}");
+    assert!(!run.all().contains(dashed), "{run:?}");
+    // A full-width letter is one character, counted as such.
+    let wide = "ａbcdEFGH0123456789abcdEFGH01234";
+    let run = register(&config, COMPANY, wide, &log_dir, "http://127.0.0.1:9").await;
+    assert!(run.stderr.contains("1 文字目「ａ」"), "{run:?}");
+    // A wrong length with only letters and digits still says the length.
+    let run = register(&config, COMPANY, &"a".repeat(33), &log_dir, "http://127.0.0.1:9").await;
+    assert!(run.stderr.contains("got 33 characters"), "{run:?}");
+    assert!(!config.exists());
+}
+
+/// `proxy --enable` with `args` after the address, on `config`.
+async fn proxy_enable(config: &Path, address: &str, more: &[&str], stdin: Option<&str>) -> Run {
+    let mut args = vec!["proxy", "--enable", "--address", address];
+    args.extend_from_slice(more);
+    connector(config, &args, stdin).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proxy_address_given_as_a_url_or_a_host_is_stored_as_host_and_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("connector.toml");
+    let log_dir = dir.path().join("lanscope");
+    std::fs::create_dir(&log_dir).unwrap();
+    assert_eq!(register(&config, COMPANY, WRONG_TOKEN, &log_dir, "http://127.0.0.1:9").await.code, 0);
+
+    let accepted: [(&str, &[&str], &str, u16); 9] = [
+        ("http://proxy.example.jp:8080", &["--port", "8080"], "proxy.example.jp", 8080),
+        ("http://proxy.example.jp:8080", &[], "proxy.example.jp", 8080),
+        ("HTTPS://proxy.example.jp:3128/", &[], "proxy.example.jp", 3128),
+        ("http://proxy.example.jp", &["--port", "8080"], "proxy.example.jp", 8080),
+        ("proxy.example.jp", &["--port", "8080"], "proxy.example.jp", 8080),
+        ("10.0.0.1:3128", &[], "10.0.0.1", 3128),
+        ("[2001:db8::1]", &["--port", "8080"], "[2001:db8::1]", 8080),
+        ("http://[2001:DB8::1]:3128", &[], "[2001:db8::1]", 3128),
+        ("2001:db8::1", &["--port", "8080"], "[2001:db8::1]", 8080),
+    ];
+    for (address, more, host, port) in accepted {
+        let run = proxy_enable(&config, address, more, None).await;
+        assert_eq!(run.code, 0, "{address} {more:?}: {run:?}");
+        let saved = Config::load(&config).unwrap();
+        assert_eq!((saved.proxy.address.as_str(), saved.proxy.port), (host, port), "{address} {more:?}");
+        assert_eq!(saved.proxy.url().unwrap(), format!("http://{host}:{port}"));
+        let status = connector(&config, &["status"], None).await;
+        assert_eq!(status_value(&status.stdout, "プロキシ"), format!("{host}:{port}"), "{status:?}");
+    }
+
+    let before = std::fs::read(&config).unwrap();
+    let refused: [(&str, &[&str], &[&str]); 9] = [
+        ("http://proxy.example.jp:8080", &["--port", "3128"], &["8080", "3128", "--port"]),
+        ("socks5://proxy.example.jp:1080", &[], &["http://", "\"socks5\""]),
+        ("http://proxy.example.jp:8080/proxy.pac", &[], &["パス", "path", "/proxy.pac"]),
+        ("http://proxy.example.jp:8080?x=1", &[], &["query"]),
+        ("http://alice:s3cret@proxy.example.jp:8080", &[], &["--user"]),
+        ("http://proxy.example.jp", &[], &["--port"]),
+        ("proxy.example.jp", &[], &["--port"]),
+        ("proxy example.jp", &["--port", "8080"], &["host name"]),
+        ("proxy.example.jp:99999", &[], &["1-65535"]),
+    ];
+    for (address, more, words) in refused {
+        let run = proxy_enable(&config, address, more, None).await;
+        assert_ne!(run.code, 0, "{address} {more:?} accepted: {run:?}");
+        for word in words {
+            assert!(run.stderr.contains(word), "{address} {more:?}: the message should say {word:?}: {run:?}");
+        }
+        assert!(!run.all().contains("s3cret"), "the password in the URL is not repeated: {run:?}");
+        assert_eq!(std::fs::read(&config).unwrap(), before, "{address}: a refused address changed the settings");
+    }
+    let run = proxy_enable(&config, "proxy.example.jp", &["--port", "0"], None).await;
+    assert_ne!(run.code, 0, "{run:?}");
+
+    // A configuration written with the address as a URL is read as host and port.
+    edit_config(&config, |c| {
+        c.proxy.address = "http://proxy.example.jp:8080".into();
+        c.proxy.port = 8080;
+    });
+    let saved = Config::load(&config).unwrap();
+    assert_eq!(saved.proxy.url().unwrap(), "http://proxy.example.jp:8080");
+    // One the ports of which disagree can still be put right with `proxy`.
+    let text = std::fs::read_to_string(&config).unwrap().replace("port = 8080", "port = 3128");
+    std::fs::write(&config, text).unwrap();
+    let error = Config::load(&config).unwrap_err().to_string();
+    assert!(error.contains("8080") && error.contains("3128"), "{error}");
+    let run = proxy_enable(&config, "proxy.example.jp", &["--port", "3128"], None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(Config::load(&config).unwrap().proxy.url().unwrap(), "http://proxy.example.jp:3128");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn proxy_help_documents_every_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = connector(&dir.path().join("connector.toml"), &["proxy", "--help"], None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    for flag in ["--enable", "--disable", "--address", "--port", "--user", "--password-stdin"] {
+        let line = run.stdout.lines().find(|l| l.trim_start().starts_with(flag)).unwrap_or_else(|| panic!("{run:?}"));
+        let documented = line.split_once("  ").is_some_and(|(_, text)| !text.trim().is_empty())
+            || run.stdout.lines().skip_while(|l| *l != line).nth(1).is_some_and(|next| {
+                let next = next.trim_start();
+                !next.is_empty() && !next.starts_with('-')
+            });
+        assert!(documented, "{flag} has no description:\n{}", run.stdout);
+    }
+    assert!(run.stdout.contains("http://proxy.example.jp:8080"), "{}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proxy_user_without_a_password_is_refused_and_a_piped_password_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("connector.toml");
+    let log_dir = dir.path().join("lanscope");
+    std::fs::create_dir(&log_dir).unwrap();
+    assert_eq!(register(&config, COMPANY, WRONG_TOKEN, &log_dir, "http://127.0.0.1:9").await.code, 0);
+    let before = std::fs::read(&config).unwrap();
+    let user = ["--port", "8080", "--user", "alice"];
+
+    // Standard input is not a terminal and gives nothing: no password, refused.
+    for stdin in [None, Some(""), Some("\r\n")] {
+        let run = proxy_enable(&config, "proxy.example.jp", &user, stdin).await;
+        assert_ne!(run.code, 0, "{stdin:?}: {run:?}");
+        assert!(run.stderr.contains("プロキシのパスワードが必要です"), "{run:?}");
+        assert!(run.stderr.contains("the proxy password is required"), "{run:?}");
+        assert!(!run.all().contains("***"), "{run:?}");
+        assert_eq!(std::fs::read(&config).unwrap(), before, "nothing was saved");
+    }
+    let run = proxy_enable(&config, "proxy.example.jp", &[&user[..], &["--password-stdin"]].concat(), None).await;
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("the proxy password is required"), "{run:?}");
+
+    // Piped in, it is read without --password-stdin, and never shown.
+    let password = "p@ss:w#rd%/";
+    let run = proxy_enable(&config, "proxy.example.jp", &user, Some(&format!("{password}\n"))).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.all().contains(password) && !run.all().contains("w#rd"), "{run:?}");
+    let saved = Config::load(&config).unwrap();
+    assert_eq!(saved.proxy.user.as_deref(), Some("alice"));
+    assert_eq!(saved.proxy.password.as_deref(), Some(password));
+
+    // A user that cannot be sent in Basic authentication.
+    let run = proxy_enable(&config, "proxy.example.jp", &["--port", "8080", "--user", "a:b"], Some(password)).await;
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("':'") && !run.all().contains(password), "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn register_check_proves_the_code_and_token_against_the_server_without_sending_a_log() {
+    let fx = Fixture::new().await;
+    let config = fx.config_path();
+    let log_dir = fx.log_dir();
+    let log_dir = log_dir.to_str().unwrap();
+    let url = fx.url();
+    let registration = ["register", "--company-code", COMPANY, "--access-token", &fx.token, "--log-dir", log_dir];
+
+    // Plain `register` says how to check.
+    let run = connector(&config, &[&registration[..], &["--server", url.as_str()]].concat(), None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("register --check"), "{run:?}");
+    assert!(!run.stdout.contains("接続を確認しました"), "{run:?}");
+
+    // `--check` with the registration saves, then checks.
+    let run = connector(&config, &[&registration[..], &["--server", url.as_str(), "--check"]].concat(), None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("登録しました"), "{run:?}");
+    assert!(run.stdout.contains("接続を確認しました (the server accepted the company code and token)"), "{run:?}");
+    assert!(!run.all().contains(&fx.token), "{run:?}");
+
+    // `--check` alone checks the saved settings and changes nothing.
+    let before = std::fs::read(&config).unwrap();
+    let run = connector(&config, &["register", "--check"], None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("接続を確認しました"), "{run:?}");
+    assert!(!run.stdout.contains("登録しました"), "{run:?}");
+    assert_eq!(std::fs::read(&config).unwrap(), before);
+    assert_eq!(fx.log_count().await, 0, "the check sends no log");
+
+    // A token the server does not know: exit 2.
+    edit_config(&config, |c| c.access_token = WRONG_TOKEN.into());
+    let before = std::fs::read(&config).unwrap();
+    let run = connector(&config, &["register", "--check"], None).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("企業コードまたはアクセストークンが受け付けられませんでした"), "{run:?}");
+    assert!(run.stderr.contains("rejected the company code or the access token, HTTP 401"), "{run:?}");
+    assert!(!run.all().contains(WRONG_TOKEN), "{run:?}");
+    assert_eq!(std::fs::read(&config).unwrap(), before);
+
+    // Through a proxy: the right password gets through, a wrong one exits 4, none there exits 3.
+    edit_config(&config, |c| c.access_token = fx.token.clone());
+    let proxy = ForwardProxy::start().await;
+    let proxy_url = format!("http://{}", proxy.address);
+    let run = proxy_enable(&config, &proxy_url, &["--user", PROXY_USER], Some(PROXY_PASSWORD)).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = connector(&config, &["register", "--check"], None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("接続を確認しました"), "{run:?}");
+    let requests = proxy.requests();
+    assert!(
+        requests.iter().any(|r| r.authorized && r.method == "POST" && r.target.ends_with(INGEST_PATH)),
+        "{requests:?}"
+    );
+    let run = proxy_enable(&config, &proxy_url, &["--user", PROXY_USER], Some("wrong")).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = connector(&config, &["register", "--check"], None).await;
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(run.stderr.contains("プロキシの認証に失敗しました") && run.stderr.contains("HTTP 407"), "{run:?}");
+    let closed = closed_port();
+    let run = proxy_enable(&config, &closed.to_string(), &[], None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = connector(&config, &["register", "--check"], None).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("プロキシ経由で接続できませんでした"), "{run:?}");
+    assert!(run.stderr.contains(&format!("proxy failure: nothing got through the proxy {closed}")), "{run:?}");
+    assert_eq!(connector(&config, &["proxy", "--disable"], None).await.code, 0);
+
+    // No server at the address: exit 3, and the registration is saved all the same.
+    let nowhere = format!("http://{}", closed_port());
+    let run = connector(&config, &[&registration[..], &["--server", nowhere.as_str(), "--check"]].concat(), None).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stdout.contains("登録しました"), "{run:?}");
+    assert!(run.stderr.contains("サーバーに接続できませんでした"), "{run:?}");
+    assert!(run.stderr.contains(&format!("the server is unreachable at {nowhere}{INGEST_PATH}")), "{run:?}");
+    assert_eq!(Config::load(&config).unwrap().server_url, nowhere);
+
+    // Something else answering at the address proves nothing.
+    let other = FakeHttp::start("200 OK", "Content-Type: text/html\r\n", "<html>captive portal</html>").await;
+    edit_config(&config, |c| c.server_url = other.url.clone());
+    let run = connector(&config, &["register", "--check"], None).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("not an answer of the ingest API"), "{run:?}");
+    let head = other.requests().into_iter().next().expect("the check reached the address");
+    assert!(head.starts_with(&format!("POST {INGEST_PATH} ")), "{head}");
+    assert!(header_value(&head, "x-company-code") == Some(COMPANY), "{head}");
+
+    // Without a configuration there is nothing to check.
+    let run = connector(&fx.dir.path().join("none.toml"), &["register", "--check"], None).await;
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("register"), "{run:?}");
+    assert_eq!(fx.log_count().await, 0, "no check sent a log");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,6 +13,11 @@ pub enum ValidationError {
         "アクセストークンは英数字 32 文字です (access token must be exactly 32 letters/digits; got {0} characters)"
     )]
     AccessToken(usize),
+    /// A character that is not a letter or digit, at its place (1-based, in characters).
+    #[error(
+        "アクセストークンの {position} 文字目「{character}」は使えません。英数字のみです (the token's character {position} '{character}' is not allowed: letters and digits only)"
+    )]
+    AccessTokenCharacter { position: usize, character: String },
     #[error("従業員コードが不正です (invalid employee code): {0:?}")]
     EmployeeCode(String),
     #[error("日付変更時間は HH:MM (00:00〜23:59) で指定してください (day change time must be HH:MM): {0:?}")]
@@ -46,7 +51,15 @@ pub struct AccessToken(String);
 
 impl AccessToken {
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
-        let ok = s.len() == 32 && s.bytes().all(|b| b.is_ascii_alphanumeric());
+        // The wrong character is named first: a token with dashes or a pasted space is most
+        // likely the wrong text, whatever its length.
+        if let Some((i, c)) = s.chars().enumerate().find(|(_, c)| !c.is_ascii_alphanumeric()) {
+            return Err(ValidationError::AccessTokenCharacter {
+                position: i + 1,
+                character: c.escape_debug().to_string(),
+            });
+        }
+        let ok = s.len() == 32;
         if ok { Ok(AccessToken(s.to_string())) } else { Err(ValidationError::AccessToken(s.chars().count())) }
     }
 
@@ -132,6 +145,13 @@ mod tests {
         assert!(AccessToken::parse("abcdEFGH0123456789abcdEFGH01234").is_err());
         assert!(AccessToken::parse("abcdEFGH0123456789abcdEFGH0123456").is_err());
         assert!(AccessToken::parse("abcdEFGH0123456789abcdEFGH01234-").is_err());
+        let short = AccessToken::parse("abcdEFGH0123456789abcdEFGH01234").unwrap_err().to_string();
+        assert!(short.contains("got 31 characters"), "{short}");
+        let dash = AccessToken::parse("abcdEFGH-123456789abcdEFGH012345").unwrap_err().to_string();
+        assert!(dash.contains("9 文字目「-」") && dash.contains("character 9 '-'"), "{dash}");
+        assert!(!dash.contains("got 32"), "{dash}");
+        let tab = AccessToken::parse("abcd\tFGH0123456789abcdEFGH012345").unwrap_err().to_string();
+        assert!(tab.contains("5 文字目「\\t」"), "a control character is shown escaped: {tab}");
     }
 
     #[test]
