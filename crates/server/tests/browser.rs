@@ -1,6 +1,7 @@
 //! The manual's §3 and §4 steps in a real headless Chromium, driven through ChromeDriver:
 //! log in, download the 連携設定 CSV, edit and upload it, run 連携実行, filter ログ表示, see a
-//! diagnostic, and fail to reach another company.
+//! diagnostic and link from it, fail to reach another company, and as the operator reissue a
+//! token and have a company registration refused.
 //!
 //! The test is reported as ignored when Debian's Chromium (`/usr/bin/chromium`) or ChromeDriver
 //! (`/usr/bin/chromedriver`) is missing: `build.rs` sets `--cfg loginrec_browser` only when both
@@ -51,6 +52,8 @@ async fn an_administrator_follows_the_manual_in_a_real_browser() {
     let app = TestApp::start(Engine::Sqlite, &[("0012", "勤怠", "100", None), ("1000", "ABC社員", "100", None)]).await;
     let xyz = [("0012", "勤怠", "100", None), ("1000", "XYZ社員", "100", None)];
     test_support::seed_company(&app.store, "XYZ", &xyz, Some("xyz password")).await;
+    let hash = loginrec_server::hash_password("operator password".into()).await.unwrap();
+    app.store.admins().upsert_admin(loginrec_store::admins::OPERATOR, "support", &hash).await.unwrap();
     let base = app.server.base_url.clone();
     app.send_logs(&[
         ("tarouk", LogKind::Logon, "2024-02-08T09:03:00"),
@@ -150,11 +153,65 @@ async fn an_administrator_follows_the_manual_in_a_real_browser() {
     c.goto(&format!("{base}/companies/ABC/diagnostics")).await.unwrap();
     let unlinked = c.find(Locator::Id("unlinked")).await.unwrap().text().await.unwrap();
     assert!(unlinked.contains("kiosk"), "{unlinked}");
+    // 紐づける… previews first; 取消 leaves everything as it was.
+    c.find(Locator::Css("button.link-account")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Id("apply")).await.unwrap();
+    c.find(Locator::Id("cancel")).await.unwrap().click().await.unwrap();
+    let unlinked = c.wait().for_element(Locator::Id("unlinked")).await.unwrap().text().await.unwrap();
+    assert!(unlinked.contains("kiosk"), "取消 links nothing: {unlinked}");
+    let title = c.title().await.unwrap();
+    assert_eq!(title.split(" - ").next().unwrap().trim(), "診断", "{title}");
+    // … and 反映する links, says so, and the list no longer has the user.
+    c.find(Locator::Css("button.link-account")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Id("apply")).await.unwrap().click().await.unwrap();
+    let message = c.wait().for_element(Locator::Id("message")).await.unwrap().text().await.unwrap();
+    assert!(message.starts_with("kiosk を ") && message.contains("日の打刻が変わりました"), "{message}");
+    c.find(Locator::Id("no-unlinked")).await.unwrap();
 
     // Another company's pages cannot be reached by editing the URL.
     c.goto(&format!("{base}/companies/XYZ/daily")).await.unwrap();
     let body = c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
     assert_eq!(body, "ページが見つかりません");
+
+    // サポートセンター: reissuing a token asks first, then shows the new token once.
+    c.goto(&format!("{base}/companies/ABC")).await.unwrap();
+    c.find(Locator::Id("logout")).await.unwrap().click().await.unwrap();
+    c.wait().for_url(&url::Url::parse(&format!("{base}/login")).unwrap()).await.unwrap();
+    c.find(Locator::Css("input[name=login_id]")).await.unwrap().send_keys("support").await.unwrap();
+    c.find(Locator::Css("input[name=password]")).await.unwrap().send_keys("operator password").await.unwrap();
+    c.find(Locator::Id("login")).await.unwrap().click().await.unwrap();
+    c.wait().for_url(&url::Url::parse(&format!("{base}/operator")).unwrap()).await.unwrap();
+    let reissue = Locator::Css("a.issue-token[href='/operator/companies/ABC/token']");
+    c.find(reissue).await.unwrap().click().await.unwrap();
+    let warning = c.wait().for_element(Locator::Id("replaces")).await.unwrap().text().await.unwrap();
+    assert!(warning.contains("ログを送れなくなります"), "{warning}");
+    c.find(Locator::Id("cancel-issue")).await.unwrap().click().await.unwrap();
+    c.wait().for_url(&url::Url::parse(&format!("{base}/operator")).unwrap()).await.unwrap();
+    assert!(app.store.company_for_token("ABC", &app.token).await.unwrap().is_some(), "取消 revokes nothing");
+    c.find(reissue).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Id("confirm-issue")).await.unwrap().click().await.unwrap();
+    let token = c.wait().for_element(Locator::Id("token")).await.unwrap().text().await.unwrap();
+    assert_eq!(c.current_url().await.unwrap().path(), "/operator/companies/ABC/token/issued");
+    assert!(app.store.company_for_token("ABC", &token).await.unwrap().is_some(), "{token}");
+    c.refresh().await.unwrap();
+    c.wait().for_element(Locator::Id("already-shown")).await.unwrap();
+    assert!(!c.source().await.unwrap().contains(&token), "a reload shows the token no more");
+    assert!(app.store.company_for_token("ABC", &token).await.unwrap().is_some(), "and issues none");
+
+    // A refused 企業の登録 says why on the form, in Japanese, and keeps what was typed.
+    c.goto(&format!("{base}/operator")).await.unwrap();
+    c.find(Locator::Css("input[name=code]")).await.unwrap().send_keys("NEW002").await.unwrap();
+    c.find(Locator::Css("input[name=name]")).await.unwrap().send_keys("新規株式会社").await.unwrap();
+    let zone = c.find(Locator::Css("input[name=time_zone]")).await.unwrap();
+    zone.clear().await.unwrap();
+    zone.send_keys("Tokyo").await.unwrap();
+    c.find(Locator::Css("input[name=admin_password]")).await.unwrap().send_keys("new admin pw").await.unwrap();
+    c.find(Locator::Id("create-company")).await.unwrap().click().await.unwrap();
+    let error = c.wait().for_element(Locator::Id("form-error")).await.unwrap().text().await.unwrap();
+    assert!(error.contains("Tokyo") && !error.is_ascii(), "{error}");
+    let kept = c.find(Locator::Css("input[name=name]")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("新規株式会社"));
+    c.find(Locator::Id("companies")).await.unwrap();
 
     c.close().await.unwrap();
     app.finish().await;
