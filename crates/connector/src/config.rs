@@ -274,15 +274,19 @@ impl Config {
     }
 
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let config = Config::read(path)?;
+        config.validate().map_err(|message| ConfigError::Invalid { path: path.into(), message })?;
+        Ok(config)
+    }
+
+    /// The file as written, parsed but not yet checked.
+    fn read(path: &Path) -> Result<Config, ConfigError> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ConfigError::Missing(path.into())),
             Err(source) => return Err(ConfigError::Read { path: path.into(), source }),
         };
-        let config: Config =
-            toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: path.into(), message: e.to_string() })?;
-        config.validate().map_err(|message| ConfigError::Invalid { path: path.into(), message })?;
-        Ok(config)
+        toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: path.into(), message: e.to_string() })
     }
 
     /// Checks every value, naming the key that is wrong.
@@ -307,13 +311,7 @@ impl Config {
     /// Reads the file for a command that replaces the proxy settings: everything is checked
     /// but the proxy, so that a wrong proxy can be put right (or turned off) with `proxy`.
     pub fn load_for_proxy_change(path: &Path) -> Result<Config, ConfigError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ConfigError::Missing(path.into())),
-            Err(source) => return Err(ConfigError::Read { path: path.into(), source }),
-        };
-        let config: Config =
-            toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: path.into(), message: e.to_string() })?;
+        let config = Config::read(path)?;
         let without_proxy = Config { proxy: ProxyConfig::default(), ..config.clone() };
         without_proxy.validate().map_err(|message| ConfigError::Invalid { path: path.into(), message })?;
         Ok(config)

@@ -65,7 +65,7 @@ struct Roster {
 
 impl Roster {
     /// The employees of business date `on`, each with the division it had that day.
-    fn on(&self, on: Date, include_resigners: bool) -> Result<Vec<(i64, RemoteEmployee)>> {
+    fn on(&self, on: Date, include_resigners: bool) -> Vec<(i64, RemoteEmployee)> {
         let mut out = Vec::new();
         for m in &self.members {
             if !include_resigners && m.resigned_on.is_some_and(|d| d <= on) {
@@ -79,7 +79,7 @@ impl Roster {
             }
             out.push((m.id, employee));
         }
-        Ok(out)
+        out
     }
 }
 
@@ -131,7 +131,7 @@ impl Attendance<'_> {
         let tz = company.tz()?;
         let on = on.unwrap_or_else(|| tz.to_datetime(jiff::Timestamp::now()).date());
         let roster = self.roster(company).await?;
-        Ok(roster.on(on, include_resigners)?.into_iter().map(|(_, e)| e).collect())
+        Ok(roster.on(on, include_resigners).into_iter().map(|(_, e)| e).collect())
     }
 
     /// `GET /daily-workings?start=…&end=…&division=…`: for each business day of `[from, to]`,
@@ -149,7 +149,7 @@ impl Attendance<'_> {
         let mut date = from;
         while date <= to {
             let mut employees = Vec::new();
-            for (id, employee) in roster.on(date, false)? {
+            for (id, employee) in roster.on(date, false) {
                 if division.is_some_and(|d| d != employee.division_code) {
                     continue;
                 }
