@@ -28,6 +28,12 @@ pub fn punch_cell(method: &str, at_ms: i64, tz: &TimeZone) -> String {
     }
 }
 
+/// `YYYY/MM/DD`, how a date reads on every screen (ISO dates stay in URLs, form values and
+/// machine CSV).
+pub fn date_ja(date: Date) -> String {
+    date.strftime("%Y/%m/%d").to_string()
+}
+
 /// The day of the week as one kanji: 月 … 日.
 pub fn weekday_ja(date: Date) -> &'static str {
     const WEEKDAYS: [&str; 7] = ["月", "火", "水", "木", "金", "土", "日"];
@@ -63,7 +69,7 @@ pub fn change_rows(changes: &[loginrec_store::DayChange], tz: &TimeZone) -> Vec<
         .iter()
         .map(|c| ChangeRow {
             employee_code: c.employee_code.clone(),
-            business_date: c.business_date.to_string(),
+            business_date: date_ja(c.business_date),
             clock_in_before: punch_with_date(c.before.clock_in, tz),
             clock_in_after: punch_with_date(c.after.clock_in, tz),
             clock_out_before: punch_with_date(c.before.clock_out, tz),

@@ -21,11 +21,11 @@ async fn company(store: &Store, code: &str, password: &str) -> Company {
     test_support::seed_company(store, code, &EMPLOYEES, Some(password)).await
 }
 
-/// 連携実行 from ユーザー設定; the page it answers with.
+/// 連携実行 from ユーザー設定; the page it redirects to.
 async fn sync(app: &TestApp) -> String {
     let (status, page) = app.post("/companies/ABC/users/sync", &[]).await;
-    assert_eq!(status, 200, "{page}");
-    page
+    assert_eq!(status, 303, "{page}");
+    app.page("/companies/ABC/users").await
 }
 
 /// The サービスアカウント of employee `code` in 連携設定: `None` when it is not listed.
@@ -167,7 +167,7 @@ test_support::engine_tests! {
         assert!(sync(&app).await.contains("削除 1 件"));
         assert_eq!(account_of(&app.links().await, "0001"), None, "連携設定 no longer lists the user");
         let page = sync(&app).await;
-        assert!(page.contains("追加 0 件、更新 0 件、削除 0 件"), "a removed user is not removed twice: {page}");
+        assert!(page.contains("連携しました: 追加 0 件 / 更新 0 件 / 削除 0 件"), "a removed user is not removed twice: {page}");
 
         // While deleted, tarou's logs are kept; the employee is hidden from 日別データ.
         app.send_logs(&[("tarou", LogKind::Logon, "2024-02-06T09:00:00")]).await;
@@ -276,7 +276,7 @@ test_support::engine_tests! {
         let (status, _) = app.post("/companies/ABC/timecard/9999/punch", &[("date", "2024-02-08")]).await;
         assert_eq!(status, 404);
         let (_, logs) = app.admin.get_text("/companies/ABC/logs").await;
-        assert!(logs.contains("打刻の手入力") && logs.contains("0001 2024-02-08 退勤 2024/02/09 01:30"), "{logs}");
+        assert!(logs.contains("打刻の手入力") && logs.contains("0001 2024/02/08 退勤 2024/02/09 01:30"), "{logs}");
         app.finish().await;
     }
 
@@ -430,6 +430,61 @@ test_support::engine_tests! {
         assert!(app.timecard().await.is_empty());
         app.finish().await;
     }
+
+    async fn a_refused_punch_keeps_what_was_typed_and_the_card_switches_employees(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
+        let punch = "/companies/ABC/timecard/0001/punch";
+        let (status, card) = app.post(punch, &[("date", "2024-02-08"), ("kind", "out"), ("at", "2024-02-12T08:00")]).await;
+        assert_eq!(status, 400);
+        assert!(card.contains("id=\"punch-error\"") && card.contains("勤務日 2024/02/08 の当日か翌日"), "{card}");
+        assert!(card.contains("value=\"2024-02-12T08:00\"") && card.contains("value=\"2024-02-08\""), "kept: {card}");
+        assert!(card.contains("<option value=\"out\" selected>退勤</option>"), "the kind is kept: {card}");
+        assert!(card.contains("id=\"month-heading\">2024年02月"), "the card of the typed day's month: {card}");
+        assert!(card.contains("id=\"logout\""), "the whole screen, not a bare error page");
+        let (status, card) = app.post(&format!("{punch}/clear"), &[("date", "2024-02-08"), ("kind", "in")]).await;
+        assert_eq!(status, 400);
+        assert!(card.contains("id=\"clear-error\"") && card.contains("0001 2024/02/08 の手入力の出勤はありません"), "{card}");
+
+        let card = app.page("/companies/ABC/timecard/0001?month=2024-02").await;
+        assert!(card.contains("href=\"/companies/ABC/timecard/0002?month=2024-02\">次の従業員"), "{card}");
+        assert!(!card.contains("id=\"prev-employee\""), "0001 is the first");
+        assert!(card.contains("aria-current=\"page\">日別データ"), "the card belongs to 日別データ: {card}");
+        let r = app.admin.get("/companies/ABC/timecard?employee=0002&month=2024-02&from=0001").await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/companies/ABC/timecard/0002?month=2024-02");
+        let r = app.admin.get("/companies/ABC/timecard?employee=9999&month=2024-02&from=0001").await;
+        let back = r.headers()["location"].to_str().unwrap().to_string();
+        let card = app.page(&back).await;
+        assert!(card.contains("従業員コード「9999」の従業員はいません") && card.contains("2024年02月"), "{card}");
+        app.finish().await;
+    }
+
+    async fn the_current_tab_is_marked_and_the_operator_has_a_way_back(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
+        for (path, tab) in [
+            ("/companies/ABC", "ABC 株式会社 (ABC)"),
+            ("/companies/ABC/daily", "日別データ"),
+            ("/companies/ABC/logs", "ログ表示"),
+            ("/companies/ABC/links", "連携設定"),
+            ("/companies/ABC/users", "ユーザー設定"),
+            ("/companies/ABC/diagnostics", "診断"),
+            ("/companies/ABC/settings/departments", "所属設定"),
+            ("/companies/ABC/settings/employees/new", "従業員設定"),
+        ] {
+            let page = app.page(path).await;
+            let current: Vec<&str> = page.match_indices("aria-current=\"page\">").map(|(i, m)| &page[i + m.len()..]).collect();
+            assert_eq!(current.len(), 1, "{path}: one current tab");
+            assert!(current[0].starts_with(tab), "{path}: {}", &current[0][..40.min(current[0].len())]);
+            assert!(!page.contains("サポートセンター"), "{path}: a company administrator has no way to サポートセンター");
+        }
+        let hash = loginrec_server::hash_password("operator password".into()).await.unwrap();
+        app.store.admins().upsert_admin(loginrec_store::admins::OPERATOR, "support", &hash).await.unwrap();
+        let mut operator = AdminClient::new(&app.server.base_url);
+        assert_eq!(operator.login("", "support", "operator password").await, 303);
+        let (_, page) = operator.get_text("/companies/ABC/daily").await;
+        assert!(page.contains("<a href=\"/operator\" id=\"nav-operator\">サポートセンター</a>"), "{page}");
+        app.finish().await;
+    }
 }
 
 #[tokio::test]
@@ -496,7 +551,7 @@ test_support::engine_tests! {
         assert_eq!(status, 303);
         assert_eq!(app.timecard().await, ["0002,2024-02-08,2024/02/08 21:00,2024/02/09 02:00,PC"]);
         let form = app.page(&path).await;
-        assert!(form.contains("2024-02-08 から") && form.contains("最初から"), "the history is shown: {form}");
+        assert!(form.contains("2024/02/08 から") && form.contains("最初から"), "the history is shown: {form}");
         let diagnostics = app.page("/companies/ABC/diagnostics").await;
         assert!(!diagnostics.contains(&format!("/settings/departments/{id}?")), "fixed: {diagnostics}");
         app.finish().await;

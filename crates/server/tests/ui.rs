@@ -182,10 +182,14 @@ async fn sync_runs_are_recorded_and_shown_with_settings_changes_in_the_log() {
         .await
         .unwrap();
     let csrf = ui.admin.csrf("/companies/ABC/users").await;
-    let page = ui.admin.post_form("/companies/ABC/users/sync", &[("csrf", &csrf)]).await.text().await.unwrap();
+    let r = ui.admin.post_form("/companies/ABC/users/sync", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status(), 303, "the result is a page of its own, so a reload does not sync again");
+    let (_, page) = ui.admin.get_text("/companies/ABC/users").await;
     assert!(page.contains("連携しました"), "{page}");
     assert!(page.contains("4000") && page.contains("新人 花子"));
-    assert!(page.contains("added=0 updated=0 removed=0"), "the run is listed: {page}");
+    assert!(page.contains("追加 0 件 / 更新 0 件 / 削除 0 件") && page.contains("手動 "), "the run is listed: {page}");
+    let (_, again) = ui.admin.get_text("/companies/ABC/users").await;
+    assert!(!again.contains("連携しました"), "the result is shown once: {again}");
     let (_, logs) = ui.admin.get_text("/companies/ABC/logs").await;
     assert!(logs.contains("勤革時連携 (連携実行)"), "{logs}");
     ui.finish().await;

@@ -50,7 +50,7 @@ pub enum Missing {
     /// A link for an 打刻先アカウント that is not (or no longer) a user of ログイン記録.
     #[error("打刻先アカウント {0} はユーザー設定にありません。")]
     User(String),
-    #[error("{employee_code} {business_date} の手入力の{kind}はありません。")]
+    #[error("{employee_code} {} の手入力の{kind}はありません。", business_date.strftime("%Y/%m/%d"))]
     ManualPunch { employee_code: String, business_date: jiff::civil::Date, kind: &'static str },
 }
 

@@ -184,12 +184,13 @@ impl Jobs<'_> {
         Ok(n == 1)
     }
 
-    /// Jobs of a kind, newest first (for the pages and for tests); of one company, or of all
+    /// Jobs of a kind, the last finished (or due) first (for the pages and for tests); of one company, or of all
     /// when `company_id` is `None`.
     pub async fn list(&self, kind: &str, company_id: Option<i64>) -> Result<Vec<JobRecord>> {
         let rows = sqlx::query(
             "SELECT kind, company_id, slot, state, attempts, locked_by, finished_at_ms, result FROM jobs \
-             WHERE kind = $1 AND ($2 IS NULL OR company_id = $2) ORDER BY slot DESC, id DESC LIMIT 100",
+             WHERE kind = $1 AND ($2 IS NULL OR company_id = $2) \
+             ORDER BY COALESCE(finished_at_ms, run_at_ms) DESC, id DESC LIMIT 100",
         )
         .bind(kind)
         .bind(company_id)

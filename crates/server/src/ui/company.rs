@@ -54,6 +54,42 @@ pub(crate) struct CompanyPage {
     pub csrf: String,
     /// How many diagnostics need attention (for the banner).
     pub problems: usize,
+    /// The operator sees the company's screens too, with a way back to サポートセンター.
+    pub operator: bool,
+}
+
+impl CompanyPage {
+    /// The navigation of a page of this company, with `tab` marked as the current one.
+    pub fn nav(&self, tab: Tab) -> Nav {
+        Nav { tab, operator: self.operator }
+    }
+}
+
+/// The tabs of a company's navigation (`company_nav.html`), one per screen family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tab {
+    Home,
+    Daily,
+    Logs,
+    Links,
+    Users,
+    Diagnostics,
+    Departments,
+    Employees,
+}
+
+/// What the navigation needs beyond the company: the current tab and who is looking.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Nav {
+    pub tab: Tab,
+    pub operator: bool,
+}
+
+impl Nav {
+    /// The `aria-current` of a tab's link: `page` for the current one (styled as highlighted).
+    pub fn current(&self, tab: Tab) -> &'static str {
+        if tab == self.tab { "page" } else { "false" }
+    }
 }
 
 /// The company of a URL, if this administrator may see it; 404 otherwise.
@@ -71,7 +107,7 @@ async fn company_page(state: &AppState, signed_in: &SignedIn, code: &str) -> Res
             n
         }
     };
-    Ok(CompanyPage { company, csrf: signed_in.csrf().to_string(), problems })
+    Ok(CompanyPage { company, csrf: signed_in.csrf().to_string(), problems, operator: admin.is_operator() })
 }
 
 /// The signed-in administrator and the company of the URL they may see.

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::format::weekday_ja;
-use crate::ui::company::{CompanyAdmin, CompanyPage};
+use crate::ui::company::{CompanyAdmin, CompanyPage, Nav, Tab};
 use crate::ui::day_cells;
 use crate::ui::error::UiError;
 use crate::ui::href;
@@ -47,6 +47,7 @@ struct DailyLine {
 pub(crate) struct DailyPage {
     company_code: String,
     company_name: String,
+    nav: Nav,
     csrf: String,
     problems: usize,
     date: String,
@@ -62,9 +63,11 @@ pub(crate) struct DailyPage {
 
 pub(crate) async fn daily(
     State(state): State<AppState>,
-    CompanyAdmin { page: CompanyPage { company, csrf, problems }, .. }: CompanyAdmin,
+    CompanyAdmin { page, .. }: CompanyAdmin,
     Query(q): Query<DailyQuery>,
 ) -> Result<DailyPage, UiError> {
+    let nav = page.nav(Tab::Daily);
+    let CompanyPage { company, csrf, problems, .. } = page;
     let tz = company.tz()?;
     let today = tz.to_datetime(Timestamp::now()).date();
     let date = match q.date.as_deref().filter(|d| !d.is_empty()) {
@@ -105,6 +108,7 @@ pub(crate) async fn daily(
     Ok(DailyPage {
         company_code: company.code,
         company_name: company.name,
+        nav,
         csrf,
         problems,
         date_label: format!("{}({})", date.strftime("%Y/%m/%d"), weekday_ja(date)),

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::format::{self, date_time_minutes};
-use crate::ui::company::{CompanyAdmin, CompanyPost};
+use crate::ui::company::{CompanyAdmin, CompanyPost, Nav, Tab};
 use crate::ui::error::UiError;
 use crate::ui::href;
 use crate::ui::links::{LinkLine, link_lines};
@@ -36,6 +36,7 @@ struct SharedLine {
 pub(crate) struct DiagnosticsPage {
     company_code: String,
     company_name: String,
+    nav: Nav,
     csrf: String,
     unlinked: Vec<UnlinkedLine>,
     unlinked_users: Vec<LinkLine>,
@@ -75,6 +76,7 @@ pub(crate) async fn diagnostics(
     CompanyAdmin { page, .. }: CompanyAdmin,
     Query(q): Query<DiagnosticsQuery>,
 ) -> Result<DiagnosticsPage, UiError> {
+    let nav = page.nav(Tab::Diagnostics);
     let company = page.company;
     let tz = company.tz()?;
     let message = match q.done.as_str() {
@@ -115,7 +117,7 @@ pub(crate) async fn diagnostics(
                 MismatchLine {
                     department: format!("{} {}", m.code, m.name),
                     current: m.current.to_string(),
-                    first_affected: from.clone(),
+                    first_affected: m.first_affected.map(format::date_ja).unwrap_or_default(),
                     // The edit form, filled in with LanScope's time from the first wrong day.
                     fix_href: format!(
                         "/companies/{}/settings/departments/{}?hour={}&minute={}&effective_from={from}",
@@ -130,7 +132,11 @@ pub(crate) async fn diagnostics(
         shared: d
             .shared
             .iter()
-            .map(|s| SharedLine { account: s.account.clone(), day: s.day.to_string(), agents: s.agents.join(", ") })
+            .map(|s| SharedLine {
+                account: s.account.clone(),
+                day: format::date_ja(s.day),
+                agents: s.agents.join(", "),
+            })
             .collect(),
         stale: d.stale,
         ingest_status,
@@ -150,6 +156,7 @@ pub(crate) async fn diagnostics(
             .collect(),
         company_code: company.code,
         company_name: company.name,
+        nav,
         csrf: page.csrf,
         message,
     })
@@ -167,6 +174,7 @@ pub(crate) struct LinkAccountForm {
 pub(crate) struct PreviewPage {
     company_code: String,
     company_name: String,
+    nav: Nav,
     csrf: String,
     account: String,
     employee_code: String,
@@ -180,6 +188,7 @@ pub(crate) async fn link_account(
     State(state): State<AppState>,
     CompanyPost { page, form, .. }: CompanyPost<LinkAccountForm>,
 ) -> Result<PreviewPage, UiError> {
+    let nav = page.nav(Tab::Diagnostics);
     let company = page.company;
     let current = state.store.link_rows(company.id).await?;
     let user = current.iter().find(|r| r.employee_code == form.employee_code).ok_or_else(|| {
@@ -203,6 +212,7 @@ pub(crate) async fn link_account(
         employee_code: user.employee_code.clone(),
         company_code: company.code,
         company_name: company.name,
+        nav,
         csrf: page.csrf,
         account: form.account,
         rows: format::change_rows(&recomputed.changes, &tz),

@@ -5,7 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::format::date_time_minutes;
-use crate::ui::company::{CompanyAdmin, CompanyPage};
+use crate::ui::company::{CompanyAdmin, CompanyPage, Nav, Tab};
 use crate::ui::error::UiError;
 
 #[derive(Template, WebTemplate)]
@@ -13,6 +13,7 @@ use crate::ui::error::UiError;
 pub(crate) struct CompanyHome {
     company_code: String,
     company_name: String,
+    nav: Nav,
     csrf: String,
     problems: usize,
     enabled: &'static str,
@@ -20,9 +21,9 @@ pub(crate) struct CompanyHome {
     connector: String,
 }
 
-pub(crate) async fn company_home(
-    CompanyAdmin { page: CompanyPage { company, csrf, problems }, .. }: CompanyAdmin,
-) -> Result<CompanyHome, UiError> {
+pub(crate) async fn company_home(CompanyAdmin { page, .. }: CompanyAdmin) -> Result<CompanyHome, UiError> {
+    let nav = page.nav(Tab::Home);
+    let CompanyPage { company, csrf, problems, .. } = page;
     let tz = company.tz()?;
     Ok(CompanyHome {
         enabled: if company.lanscope_enabled { "有効" } else { "無効" },
@@ -36,6 +37,7 @@ pub(crate) async fn company_home(
         },
         company_code: company.code,
         company_name: company.name,
+        nav,
         csrf,
         problems,
     })

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::format::{self, date_time_minutes};
 use crate::links::{self, CsvEncoding};
-use crate::ui::company::{CompanyAdmin, CompanyPage, CompanyPost, CompanyUpload};
+use crate::ui::company::{CompanyAdmin, CompanyPage, CompanyPost, CompanyUpload, Nav, Tab};
 use crate::ui::error::UiError;
 use crate::ui::session::SignedIn;
 
@@ -41,6 +41,7 @@ pub(crate) fn link_lines(rows: Vec<LinkRow>) -> Vec<LinkLine> {
 pub(crate) struct LinksPage {
     company_code: String,
     company_name: String,
+    nav: Nav,
     csrf: String,
     message: String,
     errors: Vec<String>,
@@ -81,6 +82,7 @@ async fn links_page(
         })
         .collect();
     Ok(LinksPage {
+        nav: page.nav(Tab::Links),
         company_code: page.company.code,
         company_name: page.company.name,
         csrf: page.csrf,

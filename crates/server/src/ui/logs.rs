@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::format::date_time_seconds;
-use crate::ui::company::{CompanyAdmin, CompanyPage};
+use crate::ui::company::{CompanyAdmin, CompanyPage, Nav, Tab};
 use crate::ui::error::UiError;
 
 #[derive(Clone, Default, Deserialize, Serialize)]
@@ -127,6 +127,7 @@ impl LogLine {
 pub(crate) struct LogsPage {
     company_code: String,
     company_name: String,
+    nav: Nav,
     csrf: String,
     problems: usize,
     q: LogsQuery,
@@ -145,9 +146,11 @@ const CSV_EXPORT_MAX_ROWS: i64 = 100_000;
 
 pub(crate) async fn logs(
     State(state): State<AppState>,
-    CompanyAdmin { page: CompanyPage { company, csrf, problems }, .. }: CompanyAdmin,
+    CompanyAdmin { page, .. }: CompanyAdmin,
     Query(q): Query<LogsQuery>,
 ) -> Result<LogsPage, UiError> {
+    let nav = page.nav(Tab::Logs);
+    let CompanyPage { company, csrf, problems, .. } = page;
     let tz = company.tz()?;
     let page = q.page.unwrap_or(1).max(1);
     let mut filter = q.filter(&tz)?;
@@ -171,6 +174,7 @@ pub(crate) async fn logs(
         logs: found.into_iter().map(|l| LogLine::new(l, &tz)).collect(),
         company_code: company.code,
         company_name: company.name,
+        nav,
         csrf,
         problems,
         q,

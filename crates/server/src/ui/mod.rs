@@ -20,6 +20,7 @@ mod href;
 mod links;
 mod login;
 mod logs;
+mod notice;
 mod operator;
 mod problems;
 pub(crate) mod session;
@@ -77,6 +78,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/companies/{code}/settings/employees/{id}/delete", post(employees::delete_employee))
         .route("/companies/{code}/settings/employees/{id}/restore", post(employees::restore_employee))
         .route("/companies/{code}/timecard.csv", get(timecard::timecard_csv))
+        .route("/companies/{code}/timecard", get(timecard::switch_employee))
         .route("/companies/{code}/timecard/{employee_code}", get(timecard::timecard_view))
         .route("/companies/{code}/timecard/{employee_code}/punch", post(timecard::manual_punch))
         .route("/companies/{code}/timecard/{employee_code}/punch/clear", post(timecard::clear_manual_punch))

@@ -51,7 +51,6 @@ pub(crate) struct TokenConfirmPage {
 #[derive(Template, WebTemplate)]
 #[template(path = "operator_token_issued.html")]
 pub(crate) struct TokenIssuedPage {
-    csrf: String,
     code: String,
     /// Empty when the token was already shown (a reload, or the page opened again).
     token: String,
@@ -205,5 +204,5 @@ pub(crate) async fn token_issued(
         .filter(|(code, _)| *code == company.code)
         .map(|(_, token)| token.to_string())
         .unwrap_or_default();
-    Ok(TokenIssuedPage { csrf: signed_in.csrf().to_string(), code: company.code, token })
+    Ok(TokenIssuedPage { code: company.code, token })
 }

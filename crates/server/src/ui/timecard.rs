@@ -5,18 +5,19 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use loginrec_rules::PunchKind;
-use loginrec_store::StoreError;
+use loginrec_store::{Missing, StoreError};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::format::{hours_minutes, weekday_ja};
-use crate::ui::company::{CompanyAdmin, CompanyPage, CompanyPost};
+use crate::format::{date_ja, hours_minutes, weekday_ja};
+use crate::ui::company::{CompanyAdmin, CompanyPage, CompanyPost, Nav, Tab};
 use crate::ui::day_cells;
 use crate::ui::error::UiError;
 use crate::ui::href::{self, path_segment};
@@ -30,6 +31,9 @@ pub(crate) struct MonthQuery {
     month: String,
     #[serde(default)]
     done: String,
+    /// A code typed into the switcher that was not found.
+    #[serde(default)]
+    missing: String,
 }
 
 struct TimecardLine {
@@ -49,6 +53,7 @@ struct TimecardLine {
 pub(crate) struct TimecardPage {
     company_code: String,
     company_name: String,
+    nav: Nav,
     csrf: String,
     problems: usize,
     message: String,
@@ -67,10 +72,29 @@ pub(crate) struct TimecardPage {
     total_overtime: String,
     total_late_night: String,
     worked_days: usize,
+    /// The 手入力 forms: what was typed (kept when refused) and why it was refused.
     form_date: String,
+    form_kind: String,
     form_at: String,
+    punch_error: String,
+    clear_error: String,
+    /// 前の従業員 / 次の従業員 (time card URLs of the same month), empty at either end.
+    prev_employee: String,
+    next_employee: String,
+    /// An employee code typed into the switcher that names nobody.
+    switch_error: String,
     csv_from: String,
     csv_to: String,
+}
+
+/// What the time card's forms show: as typed after a refusal, the defaults otherwise.
+#[derive(Default)]
+struct Entry {
+    date: String,
+    kind: String,
+    at: String,
+    punch_error: String,
+    clear_error: String,
 }
 
 fn parse_month(s: &str) -> Option<Date> {
@@ -83,18 +107,81 @@ fn parse_month(s: &str) -> Option<Date> {
 
 pub(crate) async fn timecard_view(
     State(state): State<AppState>,
-    CompanyAdmin { page: CompanyPage { company, csrf, problems }, .. }: CompanyAdmin,
+    CompanyAdmin { page, .. }: CompanyAdmin,
     Path((_, employee_code)): Path<(String, String)>,
     Query(q): Query<MonthQuery>,
 ) -> Result<TimecardPage, UiError> {
+    let first = match q.month.as_str() {
+        "" => None,
+        m => Some(parse_month(m).ok_or_else(|| UiError::BadRequest(format!("月は YYYY-MM で指定してください: {m}")))?),
+    };
+    let message = match q.done.as_str() {
+        "punched" => "打刻を保存しました。",
+        "cleared" => "手入力の打刻を削除しました。",
+        _ => "",
+    };
+    let mut card = timecard_page(&state, page, &employee_code, first, Entry::default()).await?;
+    card.message = message.into();
+    if !q.missing.is_empty() {
+        card.switch_error = format!("従業員コード「{}」の従業員はいません。", q.missing);
+    }
+    Ok(card)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SwitchQuery {
+    #[serde(default)]
+    employee: String,
+    #[serde(default)]
+    month: String,
+    /// The employee whose card the switcher was on, to go back to when `employee` is unknown.
+    #[serde(default)]
+    from: String,
+}
+
+/// The time card's employee switcher: the typed code's card of the same month.
+pub(crate) async fn switch_employee(
+    State(state): State<AppState>,
+    CompanyAdmin { page, .. }: CompanyAdmin,
+    Query(q): Query<SwitchQuery>,
+) -> Result<Redirect, UiError> {
+    let month = parse_month(&q.month);
+    let code = q.employee.trim();
+    let found = state.store.attendance().employee_by_code(page.company.id, code).await?;
+    let target = match (found, month) {
+        (Some(e), Some(m)) => href::timecard(&page.company.code, &e.code, m),
+        (Some(e), None) => {
+            format!("/companies/{}/timecard/{}", path_segment(&page.company.code), path_segment(&e.code))
+        }
+        (None, _) => {
+            let back = format!(
+                "/companies/{}/timecard/{}?month={}&missing={}",
+                path_segment(&page.company.code),
+                path_segment(&q.from),
+                href::query_value(&q.month),
+                href::query_value(code)
+            );
+            return Ok(Redirect::to(&back));
+        }
+    };
+    Ok(Redirect::to(&target))
+}
+
+/// One employee's month (`first`, or this month), with the 手入力 forms as `entry` says.
+async fn timecard_page(
+    state: &AppState,
+    page: CompanyPage,
+    employee_code: &str,
+    first: Option<Date>,
+    entry: Entry,
+) -> Result<TimecardPage, UiError> {
+    let nav = page.nav(Tab::Daily);
+    let CompanyPage { company, csrf, problems, .. } = page;
     let employee =
-        state.store.attendance().employee_by_code(company.id, &employee_code).await?.ok_or(UiError::NotFound)?;
+        state.store.attendance().employee_by_code(company.id, employee_code).await?.ok_or(UiError::NotFound)?;
     let tz = company.tz()?;
     let today = tz.to_datetime(Timestamp::now()).date();
-    let first = match q.month.as_str() {
-        "" => today.first_of_month(),
-        m => parse_month(m).ok_or_else(|| UiError::BadRequest(format!("月は YYYY-MM で指定してください: {m}")))?,
-    };
+    let first = first.unwrap_or_else(|| today.first_of_month());
     let last = first.last_of_month();
     let punches = state.store.attendance().employee_timecard(company.id, employee.id, first, last).await?;
     let mut rows = Vec::new();
@@ -128,18 +215,20 @@ pub(crate) async fn timecard_view(
             Err(_) => break,
         }
     }
-    let form_date = if today.first_of_month() == first { today } else { first };
-    let message = match q.done.as_str() {
-        "punched" => "打刻を保存しました。",
-        "cleared" => "手入力の打刻を削除しました。",
-        _ => "",
-    };
+    let (before, after) = state.store.attendance().neighbour_codes(company.id, &employee.code).await?;
+    let neighbour = |code: Option<String>| code.map(|c| href::timecard(&company.code, &c, first)).unwrap_or_default();
+    let default_date = if today.first_of_month() == first { today } else { first };
+    let typed = !entry.date.is_empty() || !entry.at.is_empty();
     Ok(TimecardPage {
+        prev_employee: neighbour(before),
+        next_employee: neighbour(after),
+        switch_error: String::new(),
         company_code: company.code,
         company_name: company.name,
+        nav,
         csrf,
         problems,
-        message: message.into(),
+        message: String::new(),
         employee_path: path_segment(&employee.code),
         employee_name: employee.full_name(),
         department: format!("{} {}", employee.department_code, employee.department_name),
@@ -155,8 +244,11 @@ pub(crate) async fn timecard_view(
         total_overtime: hours_minutes(total_overtime),
         total_late_night: hours_minutes(total_late_night),
         worked_days,
-        form_at: format!("{form_date}T09:00"),
-        form_date: form_date.to_string(),
+        form_date: if typed { entry.date } else { default_date.to_string() },
+        form_kind: if entry.kind.is_empty() { "in".into() } else { entry.kind },
+        form_at: if typed { entry.at } else { format!("{default_date}T09:00") },
+        punch_error: entry.punch_error,
+        clear_error: entry.clear_error,
         csv_from: first.to_string(),
         csv_to: last.to_string(),
     })
@@ -173,16 +265,31 @@ pub(crate) struct PunchForm {
 }
 
 impl PunchForm {
-    /// 勤務日 and 種別 as chosen.
-    fn day_and_kind(&self) -> Result<(Date, PunchKind), UiError> {
-        let date: Date =
-            self.date.trim().parse().map_err(|_| UiError::BadRequest(format!("勤務日が不正です: {}", self.date)))?;
+    /// 勤務日 and 種別 as chosen, or why they cannot be used.
+    fn day_and_kind(&self) -> Result<(Date, PunchKind), String> {
+        let date: Date = self.date.trim().parse().map_err(|_| format!("勤務日が不正です: {}", self.date))?;
         let kind = match self.kind.as_str() {
             "1" | "in" => PunchKind::ClockIn,
             "2" | "out" => PunchKind::ClockOut,
-            other => return Err(UiError::BadRequest(format!("種別は出勤か退勤を選択してください: {other}"))),
+            other => return Err(format!("種別は出勤か退勤を選択してください: {other}")),
         };
         Ok((date, kind))
+    }
+
+    /// The time card again, of the month of the typed 勤務日, with the form as typed.
+    async fn refused(
+        self,
+        state: &AppState,
+        page: CompanyPage,
+        employee_code: &str,
+        clearing: bool,
+        error: String,
+    ) -> Result<Response, UiError> {
+        let month = self.date.trim().parse::<Date>().ok().map(|d| d.first_of_month());
+        let (punch_error, clear_error) = if clearing { (String::new(), error) } else { (error, String::new()) };
+        let entry = Entry { date: self.date, kind: self.kind, at: self.at, punch_error, clear_error };
+        let card = timecard_page(state, page, employee_code, month, entry).await?;
+        Ok((StatusCode::BAD_REQUEST, card).into_response())
     }
 }
 
@@ -199,17 +306,23 @@ fn to_millis(at: DateTime, tz: &TimeZone) -> Option<i64> {
 pub(crate) async fn clear_manual_punch(
     State(state): State<AppState>,
     Path((_, employee_code)): Path<(String, String)>,
-    CompanyPost { signed_in, page: CompanyPage { company, .. }, form }: CompanyPost<PunchForm>,
+    CompanyPost { signed_in, page, form }: CompanyPost<PunchForm>,
 ) -> Result<Response, UiError> {
+    let company = &page.company;
     let employee =
         state.store.attendance().employee_by_code(company.id, &employee_code).await?.ok_or(UiError::NotFound)?;
-    let (date, kind) = form.day_and_kind()?;
-    state
-        .store
-        .attendance()
-        .clear_manual_punch(company.id, &employee.code, date, kind, &signed_in.actor())
-        .await
-        .map_err(UiError::refused)?;
+    let (date, kind) = match form.day_and_kind() {
+        Ok(chosen) => chosen,
+        Err(error) => return form.refused(&state, page, &employee_code, true, error).await,
+    };
+    match state.store.attendance().clear_manual_punch(company.id, &employee.code, date, kind, &signed_in.actor()).await
+    {
+        Ok(_) => {}
+        Err(StoreError::NotFound(missing @ Missing::ManualPunch { .. })) => {
+            return form.refused(&state, page, &employee_code, true, missing.to_string()).await;
+        }
+        Err(e) => return Err(UiError::refused(e)),
+    }
     let target = format!("{}&done=cleared", href::timecard(&company.code, &employee.code, date));
     Ok(Redirect::to(&target).into_response())
 }
@@ -218,25 +331,23 @@ pub(crate) async fn clear_manual_punch(
 pub(crate) async fn manual_punch(
     State(state): State<AppState>,
     Path((_, employee_code)): Path<(String, String)>,
-    CompanyPost { signed_in, page: CompanyPage { company, .. }, form }: CompanyPost<PunchForm>,
+    CompanyPost { signed_in, page, form }: CompanyPost<PunchForm>,
 ) -> Result<Response, UiError> {
+    let company = &page.company;
     let employee =
         state.store.attendance().employee_by_code(company.id, &employee_code).await?.ok_or(UiError::NotFound)?;
     if employee.deleted_at_ms.is_some() {
         return Err(UiError::BadRequest("削除済みの従業員には打刻できません。".into()));
     }
     let tz = company.tz()?;
-    let (date, kind) = form.day_and_kind()?;
-    let at = parse_local(&form.at)
-        .ok_or_else(|| UiError::BadRequest(format!("日時は YYYY-MM-DD HH:MM で入力してください: {}", form.at)))?;
-    let next_day = date.tomorrow().unwrap_or(date);
-    if at.date() != date && at.date() != next_day {
-        return Err(UiError::BadRequest(format!(
-            "日時は勤務日 {date} の当日か翌日にしてください (入力: {}).",
-            at.strftime("%Y-%m-%d %H:%M")
-        )));
-    }
-    let at_ms = to_millis(at, &tz).ok_or_else(|| UiError::BadRequest("日時が不正です。".into()))?;
+    let checked = match form.day_and_kind() {
+        Ok((date, kind)) => punch_moment(&form.at, date, &tz).map(|at_ms| (date, kind, at_ms)),
+        Err(error) => Err(error),
+    };
+    let (date, kind, at_ms) = match checked {
+        Ok(checked) => checked,
+        Err(error) => return form.refused(&state, page, &employee_code, false, error).await,
+    };
     let day = state.store.attendance().employee_timecard(company.id, employee.id, date, date).await?;
     let day = day.first();
     let out_of_order = match kind {
@@ -244,7 +355,8 @@ pub(crate) async fn manual_punch(
         PunchKind::ClockOut => day.and_then(|d| d.clock_in.as_ref()).is_some_and(|i| i.at_ms > at_ms),
     };
     if out_of_order {
-        return Err(UiError::BadRequest("退勤は出勤より後の時刻にしてください。".into()));
+        let error = "退勤は出勤より後の時刻にしてください。".to_string();
+        return form.refused(&state, page, &employee_code, false, error).await;
     }
     match state
         .store
@@ -258,6 +370,20 @@ pub(crate) async fn manual_punch(
     }
     let target = format!("{}&done=punched", href::timecard(&company.code, &employee.code, date));
     Ok(Redirect::to(&target).into_response())
+}
+
+/// The instant of a 手入力 日時, which must fall on the 勤務日 or the day after it.
+fn punch_moment(typed: &str, date: Date, tz: &TimeZone) -> Result<i64, String> {
+    let at = parse_local(typed).ok_or_else(|| format!("日時は YYYY-MM-DD HH:MM で入力してください: {typed}"))?;
+    let next_day = date.tomorrow().unwrap_or(date);
+    if at.date() != date && at.date() != next_day {
+        return Err(format!(
+            "日時は勤務日 {} の当日か翌日にしてください (入力: {})。",
+            date_ja(date),
+            at.strftime("%Y/%m/%d %H:%M")
+        ));
+    }
+    to_millis(at, tz).ok_or_else(|| "日時が不正です。".to_string())
 }
 
 #[derive(Deserialize)]
@@ -280,7 +406,11 @@ pub(crate) async fn timecard_csv(
     let from = parse(&q.from, "期間の開始日")?;
     let to = parse(&q.to, "期間の終了日")?;
     if to < from {
-        return Err(UiError::BadRequest(format!("期間の終了日 {to} が開始日 {from} より前です。")));
+        return Err(UiError::BadRequest(format!(
+            "期間の終了日 {} が開始日 {} より前です。",
+            date_ja(to),
+            date_ja(from)
+        )));
     }
     if from.until(to).map(|span| span.get_days()).unwrap_or(i32::MAX) >= MAX_CSV_DAYS {
         return Err(UiError::BadRequest(format!("期間は {MAX_CSV_DAYS} 日以内で指定してください。")));

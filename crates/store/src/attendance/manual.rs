@@ -81,7 +81,7 @@ impl Attendance<'_> {
                 let at = Timestamp::from_millisecond(at_ms)
                     .map(|t| ctx.tz.to_datetime(t).strftime("%Y/%m/%d %H:%M").to_string())
                     .unwrap_or_default();
-                format!("{employee_code} {business_date} {} {at}", kind.label_ja())
+                format!("{employee_code} {} {} {at}", business_date.strftime("%Y/%m/%d"), kind.label_ja())
             }
             None => {
                 let n = sqlx::query(
@@ -102,7 +102,7 @@ impl Attendance<'_> {
                         kind: kind.label_ja(),
                     }));
                 }
-                format!("{employee_code} {business_date} {} を削除", kind.label_ja())
+                format!("{employee_code} {} {} を削除", business_date.strftime("%Y/%m/%d"), kind.label_ja())
             }
         };
         let mut scope = Scope::default();

@@ -281,6 +281,28 @@ impl Attendance<'_> {
         row.as_ref().map(employee_from_row).transpose()
     }
 
+    /// The live employees just before and just after `code` in code order, for the time
+    /// card's 前の従業員 / 次の従業員.
+    pub async fn neighbour_codes(&self, company_id: i64, code: &str) -> Result<(Option<String>, Option<String>)> {
+        let before = sqlx::query_scalar(
+            "SELECT code FROM employees WHERE company_id = $1 AND deleted_at_ms IS NULL AND code < $2 \
+             ORDER BY code DESC LIMIT 1",
+        )
+        .bind(company_id)
+        .bind(code)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        let after = sqlx::query_scalar(
+            "SELECT code FROM employees WHERE company_id = $1 AND deleted_at_ms IS NULL AND code > $2 \
+             ORDER BY code LIMIT 1",
+        )
+        .bind(company_id)
+        .bind(code)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        Ok((before, after))
+    }
+
     /// Creates an employee with a new immutable key. `Conflict` when a live employee has the
     /// code, `NotFound` for an unknown department. ログイン記録 picks it up on 連携実行.
     pub async fn create_employee(&self, company_id: i64, employee: &EmployeeDetails) -> Result<i64> {

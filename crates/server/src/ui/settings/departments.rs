@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::{DoneQuery, MAX_CODE_CHARS, MAX_NAME_CHARS, SelectOption, effective_date, from_label, numbers, parse_id};
 use crate::AppState;
 use crate::format;
-use crate::ui::company::{CompanyAdmin, CompanyPage, CompanyPost};
+use crate::ui::company::{CompanyAdmin, CompanyPage, CompanyPost, Nav, Tab};
 use crate::ui::error::UiError;
 use crate::ui::href::path_segment;
 
@@ -30,6 +30,7 @@ struct DepartmentLine {
 pub(crate) struct DepartmentsPage {
     company_code: String,
     company_name: String,
+    nav: Nav,
     csrf: String,
     problems: usize,
     message: String,
@@ -38,9 +39,11 @@ pub(crate) struct DepartmentsPage {
 
 pub(crate) async fn departments(
     State(state): State<AppState>,
-    CompanyAdmin { page: CompanyPage { company, csrf, problems }, .. }: CompanyAdmin,
+    CompanyAdmin { page, .. }: CompanyAdmin,
     Query(q): Query<DoneQuery>,
 ) -> Result<DepartmentsPage, UiError> {
+    let nav = page.nav(Tab::Departments);
+    let CompanyPage { company, csrf, problems, .. } = page;
     let departments = state
         .store
         .attendance()
@@ -57,6 +60,7 @@ pub(crate) async fn departments(
     Ok(DepartmentsPage {
         company_code: company.code,
         company_name: company.name,
+        nav,
         csrf,
         problems,
         message: message.into(),
@@ -69,6 +73,7 @@ pub(crate) async fn departments(
 pub(crate) struct DepartmentFormPage {
     company_code: String,
     company_name: String,
+    nav: Nav,
     csrf: String,
     heading: &'static str,
     action: String,
@@ -168,6 +173,7 @@ fn department_form(
     values: DepartmentValues,
     errors: Vec<String>,
 ) -> DepartmentFormPage {
+    let nav = page.nav(Tab::Departments);
     let CompanyPage { company, csrf, .. } = page;
     let base = format!("/companies/{}/settings/departments", path_segment(&company.code));
     DepartmentFormPage {
@@ -178,6 +184,7 @@ fn department_form(
         },
         company_code: company.code,
         company_name: company.name,
+        nav,
         csrf,
         errors,
         code: values.code,
@@ -303,7 +310,7 @@ pub(crate) async fn update_department(
         detail = format!("{} {} → {detail}", before.code, before.name);
     }
     if before.day_change != input.day_change {
-        let from = from.map(|d| d.to_string()).unwrap_or_else(|| "現在の勤務日".to_string());
+        let from = from.map(format::date_ja).unwrap_or_else(|| "現在の勤務日".to_string());
         detail.push_str(&format!(
             " 日付変更時間 {} → {} (適用開始 {from}、{} 日の打刻が変わりました)",
             before.day_change,

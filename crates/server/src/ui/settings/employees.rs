@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::{DoneQuery, MAX_NAME_CHARS, SelectOption, effective_date, from_label, parse_id};
 use crate::AppState;
 use crate::format::{self, date_time_minutes};
-use crate::ui::company::{CompanyAdmin, CompanyPage, CompanyPost};
+use crate::ui::company::{CompanyAdmin, CompanyPage, CompanyPost, Nav, Tab};
 use crate::ui::error::UiError;
 use crate::ui::href::{self, path_segment};
 use crate::ui::login::Button;
@@ -36,6 +36,7 @@ struct EmployeeLine {
 pub(crate) struct EmployeesPage {
     company_code: String,
     company_name: String,
+    nav: Nav,
     csrf: String,
     problems: usize,
     message: String,
@@ -51,7 +52,8 @@ async fn employees_page(
     message: &str,
     error: String,
 ) -> Result<EmployeesPage, UiError> {
-    let CompanyPage { company, csrf, problems } = page;
+    let nav = page.nav(Tab::Employees);
+    let CompanyPage { company, csrf, problems, .. } = page;
     let tz = company.tz()?;
     let today = tz.to_datetime(Timestamp::now()).date();
     let employees = state
@@ -74,6 +76,7 @@ async fn employees_page(
     Ok(EmployeesPage {
         company_code: company.code,
         company_name: company.name,
+        nav,
         csrf,
         problems,
         message: message.into(),
@@ -103,6 +106,7 @@ pub(crate) async fn employees(
 pub(crate) struct EmployeeFormPage {
     company_code: String,
     company_name: String,
+    nav: Nav,
     csrf: String,
     heading: &'static str,
     action: String,
@@ -195,6 +199,7 @@ async fn employee_form(
     values: EmployeeFormValues,
     errors: Vec<String>,
 ) -> Result<EmployeeFormPage, UiError> {
+    let nav = page.nav(Tab::Employees);
     let CompanyPage { company, csrf, .. } = page;
     let departments = state
         .store
@@ -225,6 +230,7 @@ async fn employee_form(
         },
         company_code: company.code,
         company_name: company.name,
+        nav,
         csrf,
         errors,
         code: values.code,
@@ -379,7 +385,7 @@ pub(crate) async fn update_employee(
                         details.employment_type
                     );
                     if before.department_code != details.department_code {
-                        let from = from.map(|d| d.to_string()).unwrap_or_else(|| "現在の勤務日".to_string());
+                        let from = from.map(format::date_ja).unwrap_or_else(|| "現在の勤務日".to_string());
                         detail.push_str(&format!(
                             " 所属 {} → {} (適用開始 {from}、{} 日の打刻が変わりました)",
                             before.department_code,

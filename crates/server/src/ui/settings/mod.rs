@@ -49,10 +49,10 @@ fn effective_date(typed: &str) -> Result<Option<Date>, String> {
     typed.parse::<Date>().map(Some).map_err(|_| format!("適用開始日は YYYY-MM-DD で入力してください (入力: {typed})。"))
 }
 
-/// `2024-02-01 から`, or `最初から` for the first entry of a history.
+/// `2024/02/01 から`, or `最初から` for the first entry of a history.
 fn from_label(from: Option<Date>) -> String {
     match from {
-        Some(d) => format!("{d} から"),
+        Some(d) => format!("{} から", crate::format::date_ja(d)),
         None => "最初から".to_string(),
     }
 }
