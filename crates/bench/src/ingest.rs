@@ -13,7 +13,7 @@ use anyhow::{Context, bail, ensure};
 use ingest_protocol::{COMPANY_CODE_HEADER, INGEST_PATH, IngestBatch, IngestResponse};
 use loginrec_rules::{DayChangeTime, bare_account};
 use loginrec_store::url::{create_postgres_database, drop_postgres_database, redacted, with_database};
-use loginrec_store::{Backend, DepartmentInput, EmployeeInput, LogFilter, Store};
+use loginrec_store::{Backend, DailyFilter, DepartmentInput, EmployeeInput, LogFilter, Store};
 
 use crate::workload::{
     BATCH_ROWS, COMPANY_CODE, DEPARTMENT_CODE, LOG_PAGE_ROWS, SETUP_CHUNK, TIME_ZONE, Workload, account, connector,
@@ -219,7 +219,8 @@ async fn ingest_run(url: &str, work: &Workload, concurrency: usize) -> anyhow::R
     }
 
     let (daily, daily_rows) =
-        best_of_3(|| async { Ok(store.attendance().daily(company.id, work.day, None).await?.len()) }).await?;
+        best_of_3(|| async { Ok(store.attendance().daily(company.id, &DailyFilter::all(work.day)).await?.rows.len()) })
+            .await?;
     if daily_rows != work.employees {
         bail!("日別データ lists {daily_rows} rows for {} employees", work.employees);
     }

@@ -459,6 +459,56 @@ test_support::engine_tests! {
         app.finish().await;
     }
 
+    async fn the_daily_page_is_paged_and_sorted_by_any_heading(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
+        for n in 3..=150 {
+            let details = loginrec_store::EmployeeDetails {
+                code: format!("{n:04}"),
+                last_name: format!("姓{:03}", 200 - n),
+                first_name: "名".into(),
+                department_code: if n % 2 == 0 { "100" } else { "200" }.into(),
+                employment_type: "正社員".into(),
+            };
+            app.store.attendance().create_employee(app.company.id, &details).await.unwrap();
+        }
+        // hanako (0002) comes in before tarou (0001); nobody else has punched.
+        app.send_logs(&[
+            ("tarou", LogKind::Logon, "2024-02-08T09:30:00"),
+            ("hanako", LogKind::Logon, "2024-02-08T08:15:00"),
+        ])
+        .await;
+        let codes = |page: &str| -> Vec<String> {
+            page.split("<tr>\n<td><a href=\"/companies/ABC/timecard/")
+                .skip(1)
+                .map(|row| row.split('?').next().unwrap().to_string())
+                .collect()
+        };
+        let first = app.page("/companies/ABC/daily?date=2024-02-08").await;
+        assert!(first.contains("1–100 / 150 名"), "{first}");
+        assert_eq!(codes(&first).len(), 100);
+        assert_eq!(codes(&first)[0], "0001");
+        let next = "/companies/ABC/daily?date=2024-02-08&#38;department=&#38;sort=code&#38;page=2";
+        assert!(first.contains(next) && !first.contains("prev-page"), "{first}");
+        let second = app.page(&next.replace("&#38;", "&")).await;
+        assert!(second.contains("101–150 / 150 名") && !second.contains("next-page"), "{second}");
+        assert_eq!((codes(&second).len(), codes(&second)[49].as_str()), (50, "0150"));
+
+        let by_in = app.page("/companies/ABC/daily?date=2024-02-08&sort=in").await;
+        assert_eq!(codes(&by_in)[..3], ["0002", "0001", "0003"], "earliest 出勤 first, days without one last");
+        assert!(by_in.contains("出勤▲"), "the sorted heading is marked");
+        assert!(by_in.contains("sort=-in"), "clicking it again reverses it");
+        let by_in_desc = app.page("/companies/ABC/daily?date=2024-02-08&sort=-in").await;
+        assert_eq!(codes(&by_in_desc)[..3], ["0001", "0002", "0003"], "still last without one: {by_in_desc}");
+        let by_name = app.page("/companies/ABC/daily?date=2024-02-08&sort=name").await;
+        assert_eq!(codes(&by_name)[..3], ["0001", "0150", "0149"], "勤怠, then 姓050, 姓051 …");
+        let office = app.page("/companies/ABC/daily?date=2024-02-08&department=200&sort=-code").await;
+        assert!(office.contains("1–75 / 75 名"), "{office}");
+        assert_eq!(codes(&office)[0], "0149");
+        let (status, page) = app.admin.get_text("/companies/ABC/daily?date=2024-02-08&page=9223372036854775807").await;
+        assert_eq!(status, 400, "{page}");
+        app.finish().await;
+    }
+
     async fn the_current_tab_is_marked_and_the_operator_has_a_way_back(engine: Engine) {
         let app = TestApp::start(engine, &EMPLOYEES).await;
         for (path, tab) in [

@@ -51,8 +51,8 @@ use tokio::sync::Mutex;
 
 pub use admins::{Admin, Admins, AuditEvent, Session};
 pub use attendance::{
-    ApiDay, ApiEmployeeDay, ApiTimeRecord, Attendance, DailyRow, Department, DepartmentInput, EMPLOYMENT_TYPES,
-    Employee, EmployeeDetails, EmployeeInput, MANUAL_METHOD, PunchView, TimecardRow,
+    ApiDay, ApiEmployeeDay, ApiTimeRecord, Attendance, DailyFilter, DailyOrder, DailyPage, DailyRow, Department,
+    DepartmentInput, EMPLOYMENT_TYPES, Employee, EmployeeDetails, EmployeeInput, MANUAL_METHOD, PunchView, TimecardRow,
 };
 pub use companies::Company;
 pub use error::{Missing, Refusal, StoreError, Taken};

@@ -8,6 +8,8 @@ use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use serde::Deserialize;
 
+use loginrec_store::{DailyFilter, DailyOrder};
+
 use crate::AppState;
 use crate::format::weekday_ja;
 use crate::ui::company::{CompanyAdmin, CompanyPage, Nav, Tab};
@@ -15,10 +17,45 @@ use crate::ui::day_cells;
 use crate::ui::error::UiError;
 use crate::ui::href;
 
+/// Rows of one page of 日別データ.
+const ROWS_PER_PAGE: i64 = 100;
+
 #[derive(Deserialize)]
 pub(crate) struct DailyQuery {
     date: Option<String>,
     department: Option<String>,
+    /// `code` (default), `name`, `department`, `in` or `out`, with `-` first for descending.
+    #[serde(default)]
+    sort: String,
+    page: Option<String>,
+}
+
+/// The columns 日別データ sorts by, as the `sort` query names them.
+const SORTS: [(&str, DailyOrder); 5] = [
+    ("code", DailyOrder::Code),
+    ("name", DailyOrder::Name),
+    ("department", DailyOrder::Department),
+    ("in", DailyOrder::ClockIn),
+    ("out", DailyOrder::ClockOut),
+];
+
+/// A `sort` value read: the column and whether it is descending. Unknown values sort by code.
+fn read_sort(sort: &str) -> (&'static str, DailyOrder, bool) {
+    let (descending, name) = match sort.strip_prefix('-') {
+        Some(name) => (true, name),
+        None => (false, sort),
+    };
+    match SORTS.iter().find(|(n, _)| *n == name) {
+        Some((n, order)) => (n, *order, descending),
+        None => ("code", DailyOrder::Code, false),
+    }
+}
+
+/// A column heading's link: sorts by it, or reverses it when it is the current sort.
+struct SortLink {
+    href: String,
+    /// `▲` / `▼` on the current sort's heading.
+    mark: &'static str,
 }
 
 struct DepartmentOption {
@@ -59,6 +96,14 @@ pub(crate) struct DailyPage {
     department_query: String,
     departments: Vec<DepartmentOption>,
     rows: Vec<DailyLine>,
+    /// Column headings' sort links, in the order of `SORTS`.
+    sorts: Vec<SortLink>,
+    /// The current sort as a query value, kept by the pager and the form.
+    sort: String,
+    /// `1–100 / 2345 名`, and the pager's links (empty at either end).
+    shown: String,
+    prev_page: String,
+    next_page: String,
 }
 
 pub(crate) async fn daily(
@@ -75,7 +120,56 @@ pub(crate) async fn daily(
         None => today,
     };
     let department = q.department.unwrap_or_default();
-    let rows = state.store.attendance().daily(company.id, date, Some(department.as_str())).await?;
+    let (sort_name, order, descending) = read_sort(&q.sort);
+    let page_number = match q.page.as_deref().filter(|p| !p.is_empty()) {
+        None => 1,
+        Some(p) => p
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=i64::MAX / ROWS_PER_PAGE).contains(n))
+            .ok_or_else(|| UiError::BadRequest(format!("ページ番号が不正です: {p}")))?,
+    };
+    let filter = DailyFilter {
+        date,
+        department_code: Some(department.clone()),
+        order,
+        descending,
+        limit: Some(ROWS_PER_PAGE),
+        offset: (page_number - 1) * ROWS_PER_PAGE,
+    };
+    let found = state.store.attendance().daily(company.id, &filter).await?;
+    let sort = if descending { format!("-{sort_name}") } else { sort_name.to_string() };
+    let base = format!(
+        "/companies/{}/daily?date={date}&department={}",
+        href::path_segment(&company.code),
+        href::query_value(&department)
+    );
+    let sorts = SORTS
+        .iter()
+        .map(|(name, _)| {
+            let current = *name == sort_name;
+            let next = if current && !descending { format!("-{name}") } else { name.to_string() };
+            SortLink {
+                href: format!("{base}&sort={next}"),
+                mark: match (current, descending) {
+                    (false, _) => "",
+                    (true, false) => "▲",
+                    (true, true) => "▼",
+                },
+            }
+        })
+        .collect();
+    let first_row = (page_number - 1) * ROWS_PER_PAGE;
+    let page_href = |n: i64| format!("{base}&sort={sort}&page={n}");
+    let shown = if found.rows.is_empty() {
+        format!("{} 名", found.total)
+    } else {
+        format!("{}–{} / {} 名", first_row + 1, first_row + found.rows.len() as i64, found.total)
+    };
+    let prev_page = if page_number > 1 { page_href(page_number - 1) } else { String::new() };
+    let next_page =
+        if first_row + (found.rows.len() as i64) < found.total { page_href(page_number + 1) } else { String::new() };
+    let rows = found.rows;
     let departments = state
         .store
         .attendance()
@@ -119,5 +213,10 @@ pub(crate) async fn daily(
         department_query: href::query_value(&department),
         departments,
         rows,
+        sorts,
+        sort,
+        shown,
+        prev_page,
+        next_page,
     })
 }

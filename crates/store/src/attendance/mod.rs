@@ -123,6 +123,45 @@ impl PunchView {
     }
 }
 
+/// How 日別データ is ordered: by a column, then by employee code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DailyOrder {
+    #[default]
+    Code,
+    Name,
+    Department,
+    /// Days without the punch come last, whichever the direction.
+    ClockIn,
+    ClockOut,
+}
+
+/// Which rows of 日別データ: one business day, optionally one department, one page.
+#[derive(Clone, Debug)]
+pub struct DailyFilter {
+    pub date: Date,
+    /// A department code; `None` (or empty, as the screen's すべて sends it) for all.
+    pub department_code: Option<String>,
+    pub order: DailyOrder,
+    pub descending: bool,
+    /// `None` for every row.
+    pub limit: Option<i64>,
+    pub offset: i64,
+}
+
+impl DailyFilter {
+    /// Every live employee's row of `date`, by code.
+    pub fn all(date: Date) -> DailyFilter {
+        DailyFilter { date, department_code: None, order: DailyOrder::Code, descending: false, limit: None, offset: 0 }
+    }
+}
+
+/// One page of 日別データ and how many rows the filter matches in all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DailyPage {
+    pub rows: Vec<DailyRow>,
+    pub total: i64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DailyRow {
     pub employee_code: String,

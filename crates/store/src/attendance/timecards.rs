@@ -4,36 +4,70 @@
 use super::*;
 
 impl Attendance<'_> {
-    /// 日別データ: every live employee (optionally of one department) with the punches of `date`.
-    /// An empty department code, as the screen's すべて choice sends it, lists every department.
-    pub async fn daily(&self, company_id: i64, date: Date, department_code: Option<&str>) -> Result<Vec<DailyRow>> {
-        let sql = concat!(
-            "SELECT ",
+    /// 日別データ: the live employees the filter names (all departments when it names none),
+    /// each with the punches of its date, ordered and paged in the database.
+    pub async fn daily(&self, company_id: i64, filter: &DailyFilter) -> Result<DailyPage> {
+        let department = filter.department_code.as_deref().filter(|code| !code.is_empty());
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM employees e JOIN departments d ON d.id = e.department_id \
+             WHERE e.company_id = $1 AND e.deleted_at_ms IS NULL AND ($2 IS NULL OR d.code = $2)",
+        )
+        .bind(company_id)
+        .bind(department)
+        .fetch_one(&self.store.pool)
+        .await?;
+        let direction = if filter.descending { "DESC" } else { "ASC" };
+        let order = match filter.order {
+            DailyOrder::Code => format!("e.code {direction}, e.id"),
+            DailyOrder::Name => format!("e.last_name {direction}, e.first_name {direction}, e.code, e.id"),
+            DailyOrder::Department => format!("d.code {direction}, e.code, e.id"),
+            DailyOrder::ClockIn => format!("pi.at_ms IS NULL, pi.at_ms {direction}, e.code, e.id"),
+            DailyOrder::ClockOut => format!("po.at_ms IS NULL, po.at_ms {direction}, e.code, e.id"),
+        };
+        let held = crate::port::held_punches(crate::port::is_remote(&self.store.pool, company_id).await?);
+        // The relation and the order are chosen among constant texts, never taken from input.
+        let sql = format!(
+            "SELECT {}, pi.at_ms AS in_at, pi.method AS in_method, po.at_ms AS out_at, po.method AS out_method \
+             FROM employees e JOIN departments d ON d.id = e.department_id \
+             LEFT JOIN {held} pi ON pi.company_id = e.company_id AND pi.employee_id = e.id \
+               AND pi.business_date = $3 AND pi.kind = {} \
+             LEFT JOIN {held} po ON po.company_id = e.company_id AND po.employee_id = e.id \
+               AND po.business_date = $3 AND po.kind = {} \
+             WHERE e.company_id = $1 AND e.deleted_at_ms IS NULL AND ($2 IS NULL OR d.code = $2) \
+             ORDER BY {order} LIMIT $4 OFFSET $5",
             employee_columns!(),
-            " FROM employees e JOIN departments d ON d.id = e.department_id \
-             WHERE e.company_id = $1 AND e.deleted_at_ms IS NULL AND ($2 IS NULL OR d.code = $2) ORDER BY e.code"
+            PunchKind::ClockIn.code(),
+            PunchKind::ClockOut.code(),
         );
-        let rows = sqlx::query(sql)
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(company_id)
-            .bind(department_code.filter(|code| !code.is_empty()))
+            .bind(department)
+            .bind(filter.date.to_string())
+            .bind(filter.limit.unwrap_or(i64::MAX))
+            .bind(filter.offset.max(0))
             .fetch_all(&self.store.pool)
             .await?;
-        let punches = self.punches_between(company_id, date, date).await?;
+        let punch = |r: &sqlx::any::AnyRow, at: &str, method: &str| -> Result<Option<PunchView>> {
+            let at_ms: Option<i64> = r.try_get(at)?;
+            Ok(match at_ms {
+                Some(at_ms) => Some(PunchView { at_ms, method: r.try_get(method)? }),
+                None => None,
+            })
+        };
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let employee = employee_from_row(r)?;
-            let day = punches.get(&(employee.id, date));
             out.push(DailyRow {
                 full_name: employee.full_name(),
                 employee_code: employee.code,
                 department_code: employee.department_code,
                 department_name: employee.department_name,
                 employment_type: employee.employment_type,
-                clock_in: day.and_then(|d| d.get(&PunchKind::ClockIn)).cloned(),
-                clock_out: day.and_then(|d| d.get(&PunchKind::ClockOut)).cloned(),
+                clock_in: punch(r, "in_at", "in_method")?,
+                clock_out: punch(r, "out_at", "out_method")?,
             });
         }
-        Ok(out)
+        Ok(DailyPage { rows: out, total })
     }
 
     /// Every employee and business day in `[from, to]` that has a punch, by code then date.
