@@ -174,10 +174,14 @@ pub async fn link_import(url: &str, code: &str, path: &Path, from: Option<&str>)
     let store = open(url).await?;
     let company = company(&store, code).await?;
     let current = store.link_rows(company.id).await?;
-    let plan = links::plan_import(&bytes, &current).map_err(|errors| {
+    let plan = links::read_import(&bytes, &current).map_err(|errors| {
         let named: Vec<String> = errors.iter().map(|e| format!("{name}: {e}")).collect();
         report(&named)
     })?;
+    for warning in plan.warnings() {
+        eprintln!("{name}: 確認してください (warning): {warning}");
+    }
+    let plan = plan.links();
     let tz = company.tz()?;
     let effective = from.map(|typed| company_moment("--effective-from", typed, &tz)).transpose()?;
     let report = store.change_links(company.id, &plan, effective, Apply::Commit).await?;

@@ -93,9 +93,102 @@ fn restore_formula(cell: &str) -> &str {
     }
 }
 
+/// One row of an import that can be saved: its line, the 打刻先アカウント, the 姓・名 the file
+/// gives and the サービスアカウント before and after.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedLink {
+    pub line: u64,
+    pub employee_code: String,
+    /// The employee's 姓・名 as 従業員設定 has it, and as the file has it.
+    pub full_name: String,
+    pub name_in_file: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+impl PlannedLink {
+    pub fn changes(&self) -> bool {
+        self.before != self.after
+    }
+}
+
+/// Something in an import that can be saved but is probably not what was meant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineWarning {
+    pub line: u64,
+    pub message: String,
+}
+
+impl fmt::Display for LineWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}行目: {}", self.line, self.message)
+    }
+}
+
+/// What an import would do: every row of the file, in file order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportPlan {
+    pub rows: Vec<PlannedLink>,
+}
+
+impl ImportPlan {
+    /// The links to write, as the store takes them: every row of the file (unchanged ones
+    /// count as updated, as the real product counts them).
+    pub fn links(&self) -> Vec<(String, Option<String>)> {
+        self.rows.iter().map(|r| (r.employee_code.clone(), r.after.clone())).collect()
+    }
+
+    /// Rows that are saved but look wrong: a 姓・名 that is not the employee's (the wrong
+    /// 打刻先アカウント?), a サービスアカウント with full-width letters or a space (LanScope
+    /// user names are half-width and never match such an account).
+    pub fn warnings(&self) -> Vec<LineWarning> {
+        let mut out = Vec::new();
+        for row in &self.rows {
+            let warn = |message: String| LineWarning { line: row.line, message };
+            if !row.name_in_file.is_empty() && same_name(&row.name_in_file, &row.full_name) == Some(false) {
+                out.push(warn(format!(
+                    "姓・名「{}」が打刻先アカウント {} の従業員 (「{}」) と異なります。打刻先アカウントが正しいか確認してください",
+                    row.name_in_file, row.employee_code, row.full_name
+                )));
+            }
+            let Some(account) = &row.after else { continue };
+            if account.chars().any(is_full_width_letter) {
+                out.push(warn(format!(
+                    "サービスアカウント「{account}」に全角の英数字があります。LanScope のユーザー名は半角なので、このままでは打刻されません"
+                )));
+            }
+            if account.chars().any(|c| c == ' ' || c == '\u{3000}') {
+                out.push(warn(format!(
+                    "サービスアカウント「{account}」に空白があります。LanScope のユーザー名と一致するか確認してください"
+                )));
+            }
+        }
+        out
+    }
+}
+
+/// Whether two 姓・名 are the same name, spaces (half- or full-width, any number) aside.
+/// `None` when either is only spaces.
+fn same_name(a: &str, b: &str) -> Option<bool> {
+    let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let (a, b) = (squeeze(a), squeeze(b));
+    (!a.is_empty() && !b.is_empty()).then_some(a == b)
+}
+
+/// Full-width Latin letters and digits (`ａ`, `Ｚ`, `０`), which look like an account name
+/// but never equal one.
+fn is_full_width_letter(c: char) -> bool {
+    matches!(c, '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ')
+}
+
 /// Reads an import and decides the link changes, or every reason to refuse it.
 /// `current` is the 連携設定 table as it stands.
 pub fn plan_import(bytes: &[u8], current: &[LinkRow]) -> Result<Vec<(String, Option<String>)>, Vec<LineError>> {
+    read_import(bytes, current).map(|plan| plan.links())
+}
+
+/// Reads an import into what it would change, row by row, or every reason to refuse it.
+pub fn read_import(bytes: &[u8], current: &[LinkRow]) -> Result<ImportPlan, Vec<LineError>> {
     let file_error = |message: String| vec![LineError { line: 0, message }];
     let (text, _) = lanscope_csv::decode(bytes)
         .map_err(|_| file_error("文字コードを判別できません。Shift_JIS (CP932) か UTF-8 で保存してください".into()))?;
@@ -117,7 +210,7 @@ pub fn plan_import(bytes: &[u8], current: &[LinkRow]) -> Result<Vec<(String, Opt
     }
     let known: BTreeMap<&str, &LinkRow> = current.iter().map(|r| (r.employee_code.as_str(), r)).collect();
     let mut errors = Vec::new();
-    let mut plan: Vec<(String, Option<String>, u64)> = Vec::new();
+    let mut plan: Vec<(String, Option<String>, u64, String)> = Vec::new();
     let mut lines = lanscope_csv::LineCounter::new(&text);
     for record in reader.records() {
         let record = match record {
@@ -133,8 +226,13 @@ pub fn plan_import(bytes: &[u8], current: &[LinkRow]) -> Result<Vec<(String, Opt
             continue;
         }
         let cell = |name: &str| restore_formula(record.get(column[name]).unwrap_or("").trim()).to_string();
-        let (link_type, type_code, code, account) =
-            (cell("連携種別"), cell("種別コード"), cell("打刻先アカウント"), cell("サービスアカウント"));
+        let (link_type, type_code, code, name, account) = (
+            cell("連携種別"),
+            cell("種別コード"),
+            cell("打刻先アカウント"),
+            cell("姓・名"),
+            cell("サービスアカウント"),
+        );
         let mut err = |message: String| errors.push(LineError { line, message });
         if link_type != LINK_TYPE {
             err(format!("連携種別は「{LINK_TYPE}」です (値: {link_type:?})"));
@@ -163,13 +261,13 @@ pub fn plan_import(bytes: &[u8], current: &[LinkRow]) -> Result<Vec<(String, Opt
             ));
             continue;
         }
-        plan.push((code, (!account.is_empty()).then_some(account), line));
+        plan.push((code, (!account.is_empty()).then_some(account), line, name));
     }
     // Every サービスアカウント belongs to one user, counting the users this file leaves alone.
-    let listed: BTreeSet<&str> = plan.iter().map(|(c, _, _)| c.as_str()).collect();
+    let listed: BTreeSet<&str> = plan.iter().map(|(c, _, _, _)| c.as_str()).collect();
     let mut holders: BTreeMap<&str, (u64, &str)> = BTreeMap::new();
     let mut seen_codes: BTreeMap<&str, u64> = BTreeMap::new();
-    for (code, account, line) in &plan {
+    for (code, account, line, _) in &plan {
         if let Some(first) = seen_codes.insert(code, *line) {
             errors.push(LineError {
                 line: *line,
@@ -196,7 +294,21 @@ pub fn plan_import(bytes: &[u8], current: &[LinkRow]) -> Result<Vec<(String, Opt
         }
     }
     if errors.is_empty() {
-        Ok(plan.into_iter().map(|(c, a, _)| (c, a)).collect())
+        let rows = plan
+            .into_iter()
+            .map(|(code, after, line, name_in_file)| {
+                let now = known.get(code.as_str());
+                PlannedLink {
+                    line,
+                    full_name: now.map(|r| r.full_name.clone()).unwrap_or_default(),
+                    before: now.and_then(|r| r.service_account.clone()),
+                    employee_code: code,
+                    name_in_file,
+                    after,
+                }
+            })
+            .collect();
+        Ok(ImportPlan { rows })
     } else {
         errors.sort_by_key(|e| e.line);
         Err(errors)
@@ -230,6 +342,37 @@ mod tests {
         assert_eq!(lines[1], "LanScope連携,\"2\",\"0012\",\"勤怠 太郎\",\"\"");
         assert_eq!(lines[2], "LanScope連携,\"2\",\"1000\",\"勤怠 花子\",\"hanakok\"");
         assert_eq!(lines[3], "LanScope連携,\"2\",\"3000\",\"髙橋 一郎\",\"\"");
+    }
+
+    #[test]
+    fn an_import_says_each_rows_before_and_after_and_warns_of_likely_mistakes() {
+        let text = "連携種別,種別コード,打刻先アカウント,姓・名,サービスアカウント\r\n\
+                    LanScope連携,\"2\",\"0012\",\"勤怠\u{3000}太郎\",\"ｔａｒｏｕ\"\r\n\
+                    LanScope連携,\"2\",\"1000\",\"勤怠 太郎\",\"hanakok\"\r\n\
+                    LanScope連携,\"2\",\"3000\",\"\",\"taka hashi\"\r\n";
+        let plan = read_import(text.as_bytes(), &current()).unwrap();
+        let rows: Vec<(u64, &str, Option<&str>, Option<&str>, bool)> = plan
+            .rows
+            .iter()
+            .map(|r| (r.line, r.employee_code.as_str(), r.before.as_deref(), r.after.as_deref(), r.changes()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (2, "0012", None, Some("ｔａｒｏｕ"), true),
+                (3, "1000", Some("hanakok"), Some("hanakok"), false),
+                (4, "3000", None, Some("taka hashi"), true),
+            ]
+        );
+        let warnings: Vec<String> = plan.warnings().iter().map(ToString::to_string).collect();
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(warnings[0].starts_with("2行目: サービスアカウント「ｔａｒｏｕ」に全角の英数字"), "{warnings:?}");
+        assert!(
+            warnings[1]
+                .starts_with("3行目: 姓・名「勤怠 太郎」が打刻先アカウント 1000 の従業員 (「勤怠 花子」) と異なります"),
+            "a full-width space alone is no difference, another name is: {warnings:?}"
+        );
+        assert!(warnings[2].starts_with("4行目: サービスアカウント「taka hashi」に空白"), "{warnings:?}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The manual's §3 and §4 steps in a real headless Chromium, driven through ChromeDriver:
-//! log in, download the 連携設定 CSV, edit and upload it, run 連携実行, filter ログ表示, see a
+//! log in, download the 連携設定 CSV, edit it, upload it and review it before saving, run
+//! 連携実行, sort 日別データ, switch time cards and have a 手入力 refused, filter ログ表示, see a
 //! diagnostic and link from it, fail to reach another company, and as the operator reissue a
-//! token and have a company registration refused.
+//! token, have a company registration refused and come back from a company's screens.
 //!
 //! The test is reported as ignored when Debian's Chromium (`/usr/bin/chromium`) or ChromeDriver
 //! (`/usr/bin/chromedriver`) is missing: `build.rs` sets `--cfg loginrec_browser` only when both
@@ -116,25 +117,83 @@ async fn an_administrator_follows_the_manual_in_a_real_browser() {
     let bytes = std::fs::read(&downloaded).unwrap();
     let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&bytes);
     assert!(!bad && text.contains("\"0012\",\"勤怠 太郎\",\"\""), "{text}");
-    let edited = text.replace("\"0012\",\"勤怠 太郎\",\"\"", "\"0012\",\"勤怠 太郎\",\"tarouk\"");
+    let edited = text
+        .replace("\"0012\",\"勤怠 太郎\",\"\"", "\"0012\",\"勤怠 太郎\",\"tarouk\"")
+        .replace("\"1000\",\"ABC社員 太郎\",\"\"", "\"1000\",\"ABC社員 次郎\",\"\"");
     let upload = downloads.path().join("edited.csv");
     std::fs::write(&upload, encoding_rs::SHIFT_JIS.encode(&edited).0).unwrap();
     c.find(Locator::Id("upload")).await.unwrap().send_keys(&upload.to_string_lossy()).await.unwrap();
     c.find(Locator::Id("send")).await.unwrap().click().await.unwrap();
-    // tarouk's logs came before the link: the page shows the days they will punch, then saves.
-    let preview = c.wait().for_element(Locator::Id("confirm")).await.unwrap().text().await.unwrap();
+    // Every changed row before → after, what looks wrong, and the days tarouk's earlier logs
+    // will punch; nothing is saved before [保存する].
+    let review = c.wait().for_element(Locator::Id("import-rows")).await.unwrap().text().await.unwrap();
+    assert!(review.contains("0012") && review.contains("tarouk") && review.contains("(なし)"), "{review}");
+    let warnings = c.find(Locator::Id("warnings")).await.unwrap().text().await.unwrap();
+    assert!(warnings.contains("3行目") && warnings.contains("「ABC社員 次郎」が打刻先アカウント 1000"), "{warnings}");
+    let preview = c.find(Locator::Id("confirm")).await.unwrap().text().await.unwrap();
     assert!(preview.contains("PC 2024/02/08 09:03") && preview.contains("PC 2024/02/08 18:22"), "{preview}");
+    assert!(app.links().await.iter().all(|l| l.service_account.is_none()), "nothing saved yet");
     c.find(Locator::Id("save")).await.unwrap().click().await.unwrap();
     let message = c.wait().for_element(Locator::Id("message")).await.unwrap().text().await.unwrap();
-    assert_eq!(message, "2件のアカウントを更新");
+    assert!(message.starts_with("2件のアカウントを更新"), "every row of the file counts: {message}");
+    assert_eq!(c.current_url().await.unwrap().path(), "/companies/ABC/links");
     let table = c.find(Locator::Id("links")).await.unwrap().text().await.unwrap();
     assert!(table.contains("tarouk"), "{table}");
+    // A reload shows the list, imports nothing again and says nothing again.
+    let audits = app.page("/companies/ABC/logs").await.matches("連携設定 CSV データ入力").count();
+    c.refresh().await.unwrap();
+    c.wait().for_element(Locator::Id("links")).await.unwrap();
+    assert!(c.find(Locator::Id("message")).await.is_err(), "the result is said once");
+    assert_eq!(app.page("/companies/ABC/logs").await.matches("連携設定 CSV データ入力").count(), audits);
 
     // ユーザー設定 → 勤革時連携 → 連携実行.
     c.goto(&format!("{base}/companies/ABC/users")).await.unwrap();
     c.find(Locator::Id("sync")).await.unwrap().click().await.unwrap();
     let message = c.wait().for_element(Locator::Id("message")).await.unwrap().text().await.unwrap();
-    assert!(message.starts_with("連携しました"), "{message}");
+    assert!(message.starts_with("連携しました: 追加 "), "{message}");
+    let runs = c.find(Locator::Id("runs")).await.unwrap().text().await.unwrap();
+    assert!(runs.contains("手動 ") && runs.contains("完了") && runs.contains("件 / 更新 "), "{runs}");
+    let tab = c.find(Locator::Css("header a[aria-current=page]")).await.unwrap().text().await.unwrap();
+    assert_eq!(tab, "ユーザー設定");
+
+    // 日別データ sorted by 出勤, then a time card: switch employees, and a refused 手入力
+    // comes back with what was typed.
+    c.goto(&format!("{base}/companies/ABC/daily?date=2024-02-08")).await.unwrap();
+    c.find(Locator::Id("sort-in")).await.unwrap().click().await.unwrap();
+    c.wait()
+        .for_url(&url::Url::parse(&format!("{base}/companies/ABC/daily?date=2024-02-08&department=&sort=in")).unwrap())
+        .await
+        .unwrap();
+    let heading = c.find(Locator::Id("sort-in")).await.unwrap().text().await.unwrap();
+    assert_eq!(heading, "出勤▲");
+    let shown = c.find(Locator::Id("shown")).await.unwrap().text().await.unwrap();
+    assert_eq!(shown, "1–2 / 2 名");
+    c.find(Locator::Css("#daily a[href^='/companies/ABC/timecard/0012']")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Id("next-employee")).await.unwrap().click().await.unwrap();
+    let employee = c.wait().for_element(Locator::Id("employee")).await.unwrap().text().await.unwrap();
+    assert!(employee.starts_with("1000 "), "{employee}");
+    c.find(Locator::Id("switch-employee")).await.unwrap().send_keys("0012").await.unwrap();
+    c.find(Locator::Id("switch")).await.unwrap().click().await.unwrap();
+    c.wait()
+        .for_url(&url::Url::parse(&format!("{base}/companies/ABC/timecard/0012?month=2024-02")).unwrap())
+        .await
+        .unwrap();
+    c.execute(
+        "document.querySelector('#punch input[name=date]').value = '2024-02-08';\
+         document.querySelector('#punch input[name=at]').value = '2024-02-12T08:00';\
+         document.querySelector('#punch select[name=kind]').value = 'out';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::Id("save-punch")).await.unwrap().click().await.unwrap();
+    let error = c.wait().for_element(Locator::Id("punch-error")).await.unwrap().text().await.unwrap();
+    assert!(error.contains("勤務日 2024/02/08 の当日か翌日"), "{error}");
+    let at = c.find(Locator::Css("#punch input[name=at]")).await.unwrap().prop("value").await.unwrap();
+    let kind = c.find(Locator::Css("#punch select[name=kind]")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!((at.as_deref(), kind.as_deref()), (Some("2024-02-12T08:00"), Some("out")), "kept as typed");
+    let tab = c.find(Locator::Css("header a[aria-current=page]")).await.unwrap().text().await.unwrap();
+    assert_eq!(tab, "日別データ", "the time card is part of 日別データ");
 
     // ログ表示, filtered to the unlinked kiosk user.
     c.goto(&format!("{base}/companies/ABC/logs")).await.unwrap();
@@ -212,6 +271,11 @@ async fn an_administrator_follows_the_manual_in_a_real_browser() {
     let kept = c.find(Locator::Css("input[name=name]")).await.unwrap().prop("value").await.unwrap();
     assert_eq!(kept.as_deref(), Some("新規株式会社"));
     c.find(Locator::Id("companies")).await.unwrap();
+
+    // The operator on a company's screens has a way back to サポートセンター.
+    c.goto(&format!("{base}/companies/ABC/daily")).await.unwrap();
+    c.find(Locator::Id("nav-operator")).await.unwrap().click().await.unwrap();
+    c.wait().for_url(&url::Url::parse(&format!("{base}/operator")).unwrap()).await.unwrap();
 
     c.close().await.unwrap();
     app.finish().await;

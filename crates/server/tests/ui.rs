@@ -86,7 +86,19 @@ test_support::engine_tests! {
         let page = ui.admin.post_file("/companies/ABC/links/import", &csrf, "links.csv", upload.into_owned()).await;
         assert_eq!(page.status(), 200);
         let page = page.text().await.unwrap();
+        // Each changed row before → after, asked before anything is saved.
+        assert!(page.contains("<td class=\"before\">(なし)</td><td class=\"after\">tarouk</td>"), "{page}");
+        assert!(page.contains("<td>1000</td><td>髙橋 太郎</td><td class=\"before\">(なし)</td><td class=\"after\">TakahashiK</td>"));
+        assert!(page.contains("id=\"save\"") && !page.contains("id=\"warnings\""), "{page}");
+        assert!(ui.store.link_rows(ui.company.id).await.unwrap().iter().all(|l| l.service_account.is_none()), "not yet");
+        let plan = page.split("name=\"plan\" value=\"").nth(1).unwrap().split('"').next().unwrap();
+        let plan = plan.replace("&quot;", "\"").replace("&#34;", "\"").replace("&#x22;", "\"");
+        let saved = ui.admin.post_form("/companies/ABC/links/save", &[("csrf", &csrf), ("plan", &plan)]).await;
+        assert_eq!(saved.status(), 303, "the result is a page of its own: a reload does not import again");
+        let (_, page) = ui.admin.get_text("/companies/ABC/links").await;
         assert!(page.contains("2件のアカウントを更新"), "{page}");
+        let (_, again) = ui.admin.get_text("/companies/ABC/links").await;
+        assert!(!again.contains("2件のアカウントを更新"), "said once: {again}");
         let links = ui.store.link_rows(ui.company.id).await.unwrap();
         let accounts: Vec<Option<&str>> = links.iter().map(|l| l.service_account.as_deref()).collect();
         assert_eq!(accounts, vec![Some("tarouk"), Some("TakahashiK"), None]);
@@ -124,11 +136,10 @@ test_support::engine_tests! {
                 "/companies/ABC/links/save",
                 &[("csrf", &csrf), ("plan", &plan), ("effective_from", "2024-02-08T12:00")],
             )
-            .await
-            .text()
-            .await
-            .unwrap();
-        assert!(saved.contains("2件のアカウントを更新"), "{saved}");
+            .await;
+        assert_eq!(saved.status(), 303);
+        let (_, saved) = ui.admin.get_text("/companies/ABC/links").await;
+        assert!(saved.contains("2件のアカウントを更新 (適用開始 2024/02/08 12:00、2 日の打刻が変わりました)"), "{saved}");
         let day = jiff::civil::date(2024, 2, 8);
         let rows = ui.store.attendance().timecard(ui.company.id, day, day).await.unwrap();
         let text = loginrec_server::timecard::render(&rows, &TimeZone::get("Asia/Tokyo").unwrap());
@@ -148,9 +159,13 @@ async fn an_invalid_upload_changes_nothing_and_names_the_lines() {
     let text = "連携種別,種別コード,打刻先アカウント,姓・名,サービスアカウント\r\n\
                 LanScope連携,\"2\",\"1000\",\"髙橋 太郎\",\"ok\"\r\n\
                 LanScope連携,\"2\",\"12\",\"勤怠 太郎\",\"tarouk\"\r\n";
-    let page = ui.admin.post_file("/companies/ABC/links/import", &csrf, "links.csv", text.as_bytes().to_vec()).await;
+    let fields = [("csrf", csrf.as_str()), ("effective_from", "2024-02-08T12:00")];
+    let page =
+        ui.admin.post_file_with("/companies/ABC/links/import", &fields, "links.csv", text.as_bytes().to_vec()).await;
+    assert_eq!(page.status(), 400);
     let page = page.text().await.unwrap();
     assert!(page.contains("3行目") && page.contains("Excel"), "{page}");
+    assert!(page.contains("id=\"effective_from\" value=\"2024-02-08T12:00\""), "適用開始 is kept: {page}");
     assert!(ui.store.link_rows(ui.company.id).await.unwrap().iter().all(|l| l.service_account.is_none()));
     ui.finish().await;
 }

@@ -5,8 +5,9 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Multipart, Query, State};
+use axum::http::StatusCode;
 use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use loginrec_store::{Apply, LinkRow};
 use serde::Deserialize;
 
@@ -15,6 +16,8 @@ use crate::format::{self, date_time_minutes};
 use crate::links::{self, CsvEncoding};
 use crate::ui::company::{CompanyAdmin, CompanyPage, CompanyPost, CompanyUpload, Nav, Tab};
 use crate::ui::error::UiError;
+use crate::ui::href::path_segment;
+use crate::ui::notice;
 use crate::ui::session::SignedIn;
 
 /// Largest 連携設定 upload accepted.
@@ -46,12 +49,31 @@ pub(crate) struct LinksPage {
     message: String,
     errors: Vec<String>,
     links: Vec<LinkLine>,
-    /// An import waiting for [保存する]: the employee-days it changes, and the rows to save.
+    /// An import waiting for [保存する]: the rows it changes (before → after), what looks
+    /// wrong in it, the employee-days it changes, and the rows to save.
+    confirming: bool,
+    review: Vec<ReviewLine>,
+    unchanged: usize,
+    warnings: Vec<String>,
     preview: Vec<format::ChangeRow>,
     pending_plan: String,
+    /// 適用開始 as typed (kept when the upload is refused).
     effective_from: String,
     /// Every holder each サービスアカウント had.
     history: Vec<LinkHistoryLine>,
+}
+
+/// One row of an import that changes a サービスアカウント.
+struct ReviewLine {
+    line: u64,
+    employee_code: String,
+    full_name: String,
+    before: String,
+    after: String,
+}
+
+fn account_cell(account: Option<&str>) -> String {
+    account.map(str::to_string).unwrap_or_else(|| "(なし)".into())
 }
 
 struct LinkHistoryLine {
@@ -89,6 +111,10 @@ async fn links_page(
         message,
         errors,
         links,
+        confirming: false,
+        review: Vec::new(),
+        unchanged: 0,
+        warnings: Vec::new(),
         preview: Vec::new(),
         pending_plan: String::new(),
         effective_from: String::new(),
@@ -98,10 +124,14 @@ async fn links_page(
 
 pub(crate) async fn links_view(
     State(state): State<AppState>,
-    CompanyAdmin { page, .. }: CompanyAdmin,
+    CompanyAdmin { signed_in, page }: CompanyAdmin,
 ) -> Result<LinksPage, UiError> {
-    links_page(&state, page, String::new(), Vec::new()).await
+    let message = notice::take(&state, &signed_in, SCREEN, &page.company.code).await?;
+    links_page(&state, page, message, Vec::new()).await
 }
+
+/// The notice kind of this screen's results.
+const SCREEN: &str = "links";
 
 #[derive(Deserialize)]
 pub(crate) struct EncodingQuery {
@@ -136,7 +166,7 @@ pub(crate) async fn links_import(
     State(state): State<AppState>,
     CompanyUpload { signed_in, page }: CompanyUpload,
     mut multipart: Multipart,
-) -> Result<LinksPage, UiError> {
+) -> Result<Response, UiError> {
     // The CSRF token travels as a form field, never in the URL (URLs end up in logs).
     let mut upload = None;
     let mut csrf = String::new();
@@ -154,34 +184,55 @@ pub(crate) async fn links_import(
         }
     }
     signed_in.check_csrf(&csrf)?;
+    // A refusal shows the screen again with its reasons and the 適用開始 as typed.
+    let refused = |page, errors| async {
+        let mut again = links_page(&state, page, String::new(), errors).await?;
+        again.effective_from = effective_from.clone();
+        Ok::<_, UiError>((StatusCode::BAD_REQUEST, again).into_response())
+    };
     let Some(bytes) = upload.filter(|b| !b.is_empty()) else {
-        return links_page(&state, page, String::new(), vec!["ファイルを選択してください。".into()]).await;
+        return refused(page, vec!["ファイルを選択してください。".into()]).await;
     };
     let tz = page.company.tz()?;
     let effective = match effective_moment(&effective_from, &tz) {
         Ok(effective) => effective,
-        Err(e) => return links_page(&state, page, String::new(), vec![e]).await,
+        Err(e) => return refused(page, vec![e]).await,
     };
     let current = state.store.link_rows(page.company.id).await?;
-    let plan = match links::plan_import(&bytes, &current) {
+    let plan = match links::read_import(&bytes, &current) {
         Ok(plan) => plan,
-        Err(errors) => {
-            let errors = errors.iter().map(ToString::to_string).collect();
-            return links_page(&state, page, String::new(), errors).await;
-        }
+        Err(errors) => return refused(page, errors.iter().map(ToString::to_string).collect()).await,
     };
     // What saving would change, before it is saved: the change itself, rolled back.
+    let links = plan.links();
     let preview =
-        state.store.change_links(page.company.id, &plan, effective, Apply::Preview).await.map_err(UiError::refused)?;
-    if preview.recomputed.changes.is_empty() {
-        return save_links(&state, &signed_in, page, &plan, effective).await;
+        state.store.change_links(page.company.id, &links, effective, Apply::Preview).await.map_err(UiError::refused)?;
+    let review: Vec<ReviewLine> = plan
+        .rows
+        .iter()
+        .filter(|r| r.changes())
+        .map(|r| ReviewLine {
+            line: r.line,
+            employee_code: r.employee_code.clone(),
+            full_name: r.full_name.clone(),
+            before: account_cell(r.before.as_deref()),
+            after: account_cell(r.after.as_deref()),
+        })
+        .collect();
+    if review.is_empty() && preview.recomputed.changes.is_empty() {
+        let same = "ファイルの内容はいまの連携設定と同じです。変更はありません。".to_string();
+        return Ok(links_page(&state, page, same, Vec::new()).await?.into_response());
     }
-    let pending_plan = serde_json::to_string(&plan).map_err(|e| UiError::BadRequest(e.to_string()))?;
+    let pending_plan = serde_json::to_string(&links).map_err(|e| UiError::BadRequest(e.to_string()))?;
     let mut confirm = links_page(&state, page, String::new(), Vec::new()).await?;
+    confirm.confirming = true;
+    confirm.unchanged = plan.rows.len() - review.len();
+    confirm.review = review;
+    confirm.warnings = plan.warnings().iter().map(ToString::to_string).collect();
     confirm.preview = format::change_rows(&preview.recomputed.changes, &tz);
     confirm.pending_plan = pending_plan;
     confirm.effective_from = effective_from;
-    Ok(confirm)
+    Ok(confirm.into_response())
 }
 
 #[derive(Deserialize)]
@@ -191,11 +242,12 @@ pub(crate) struct SaveLinksForm {
     effective_from: String,
 }
 
-/// [保存する] after the preview of an import.
+/// [保存する] after the review of an import; the result is a page of its own, so that a
+/// reload does not import again.
 pub(crate) async fn links_save(
     State(state): State<AppState>,
     CompanyPost { signed_in, page, form }: CompanyPost<SaveLinksForm>,
-) -> Result<LinksPage, UiError> {
+) -> Result<Redirect, UiError> {
     let plan: Vec<(String, Option<String>)> =
         serde_json::from_str(&form.plan).map_err(|_| UiError::BadRequest("取り込む内容が読めません。".into()))?;
     let effective = effective_moment(&form.effective_from, &page.company.tz()?).map_err(UiError::BadRequest)?;
@@ -208,7 +260,7 @@ async fn save_links(
     page: CompanyPage,
     plan: &[(String, Option<String>)],
     effective: Option<jiff::Timestamp>,
-) -> Result<LinksPage, UiError> {
+) -> Result<Redirect, UiError> {
     let report =
         state.store.change_links(page.company.id, plan, effective, Apply::Commit).await.map_err(UiError::refused)?;
     state.banner_cache.forget(page.company.id);
@@ -224,7 +276,8 @@ async fn save_links(
         report.recomputed.changes.len()
     );
     state.store.admins().audit(page.company.id, &signed_in.actor(), "連携設定 CSV データ入力", &detail).await?;
-    links_page(state, page, message, Vec::new()).await
+    notice::leave(state, signed_in, SCREEN, &page.company.code, &detail).await?;
+    Ok(Redirect::to(&format!("/companies/{}/links", path_segment(&page.company.code))))
 }
 
 /// 適用開始 as typed in a `datetime-local` field (company time); empty is now.
