@@ -456,6 +456,11 @@ test_support::engine_tests! {
         let back = r.headers()["location"].to_str().unwrap().to_string();
         let card = app.page(&back).await;
         assert!(card.contains("従業員コード「9999」の従業員はいません") && card.contains("2024年02月"), "{card}");
+        let (status, card) =
+            app.admin.get_text("/companies/ABC/timecard.csv?from=2024-02-29&to=2024-02-01&employee=0001").await;
+        assert_eq!(status, 400);
+        assert!(card.contains("id=\"csv-error\"") && card.contains("終了日 2024/02/01 が開始日 2024/02/29 より前"), "{card}");
+        assert!(card.contains("value=\"2024-02-29\"") && card.contains("value=\"2024-02-01\""), "the period is kept");
         app.finish().await;
     }
 

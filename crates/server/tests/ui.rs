@@ -286,6 +286,21 @@ test_support::engine_tests! {
         let (_, home) = ui.admin.get_text("/companies/ABC").await;
         assert!(home.contains("id=\"banner\""), "the banner points at the diagnostics");
         let csrf = ui.admin.csrf("/companies/ABC/diagnostics").await;
+        let link = |code: &'static str| {
+            let form = [("csrf", csrf.clone()), ("account", "hanakok".to_string()), ("employee_code", code.to_string())];
+            let admin = &ui.admin;
+            async move {
+                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let r = admin.post_form("/companies/ABC/diagnostics/link", &form).await;
+                (r.status().as_u16(), r.text().await.unwrap())
+            }
+        };
+        for (code, reason) in [("", "紐づける従業員を選んでください"), ("9999", "従業員 9999 は見つかりません")] {
+            let (status, page) = link(code).await;
+            assert_eq!(status, 400);
+            assert!(page.contains("id=\"form-error\"") && page.contains(reason), "on 診断 itself: {page}");
+            assert!(page.contains("hanakok") && page.contains("id=\"logout\""), "the whole screen: {page}");
+        }
         let preview = ui
             .admin
             .post_form(

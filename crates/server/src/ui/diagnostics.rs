@@ -7,13 +7,14 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
-use axum::response::Redirect;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
 use loginrec_store::Apply;
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::format::{self, date_time_minutes};
-use crate::ui::company::{CompanyAdmin, CompanyPost, Nav, Tab};
+use crate::ui::company::{CompanyAdmin, CompanyPage, CompanyPost, Nav, Tab};
 use crate::ui::error::UiError;
 use crate::ui::href;
 use crate::ui::links::{LinkLine, link_lines};
@@ -50,6 +51,8 @@ pub(crate) struct DiagnosticsPage {
     remote_problems: Vec<(String, i64)>,
     /// What the last action on this screen did, after its redirect.
     message: String,
+    /// Why a 紐づける was refused.
+    error: String,
 }
 
 #[derive(Deserialize)]
@@ -76,13 +79,23 @@ pub(crate) async fn diagnostics(
     CompanyAdmin { page, .. }: CompanyAdmin,
     Query(q): Query<DiagnosticsQuery>,
 ) -> Result<DiagnosticsPage, UiError> {
-    let nav = page.nav(Tab::Diagnostics);
-    let company = page.company;
-    let tz = company.tz()?;
     let message = match q.done.as_str() {
         "linked" => format!("{} を {} に紐づけました。{} 日の打刻が変わりました。", q.account, q.employee, q.days),
         _ => String::new(),
     };
+    diagnostics_page(&state, page, message, String::new()).await
+}
+
+/// 診断 with a message of what was done, or why a 紐づける was refused.
+async fn diagnostics_page(
+    state: &AppState,
+    page: CompanyPage,
+    message: String,
+    error: String,
+) -> Result<DiagnosticsPage, UiError> {
+    let nav = page.nav(Tab::Diagnostics);
+    let company = page.company;
+    let tz = company.tz()?;
     let d = Diagnostics::gather(&state.store, &company).await?;
     state.banner_cache.put(company.id, d.count());
     let unlinked_users =
@@ -159,6 +172,7 @@ pub(crate) async fn diagnostics(
         nav,
         csrf: page.csrf,
         message,
+        error,
     })
 }
 
@@ -187,23 +201,25 @@ pub(crate) struct PreviewPage {
 pub(crate) async fn link_account(
     State(state): State<AppState>,
     CompanyPost { page, form, .. }: CompanyPost<LinkAccountForm>,
-) -> Result<PreviewPage, UiError> {
+) -> Result<Response, UiError> {
+    let current = state.store.link_rows(page.company.id).await?;
+    let chosen = match current.iter().find(|r| r.employee_code == form.employee_code) {
+        None if form.employee_code.is_empty() => Err("紐づける従業員を選んでください。".to_string()),
+        None => Err(format!("従業員 {} は見つかりません。", form.employee_code)),
+        Some(user) if user.service_account.is_some() => {
+            Err(format!("打刻先アカウント {} はすでに紐づけられています。", user.employee_code))
+        }
+        Some(user) => Ok(user),
+    };
+    let user = match chosen {
+        Ok(user) => user,
+        Err(error) => {
+            let again = diagnostics_page(&state, page, String::new(), error).await?;
+            return Ok((StatusCode::BAD_REQUEST, again).into_response());
+        }
+    };
     let nav = page.nav(Tab::Diagnostics);
     let company = page.company;
-    let current = state.store.link_rows(company.id).await?;
-    let user = current.iter().find(|r| r.employee_code == form.employee_code).ok_or_else(|| {
-        UiError::BadRequest(if form.employee_code.is_empty() {
-            "紐づける従業員を選んでください。".into()
-        } else {
-            format!("従業員 {} は見つかりません。", form.employee_code)
-        })
-    })?;
-    if user.service_account.is_some() {
-        return Err(UiError::BadRequest(format!(
-            "打刻先アカウント {} はすでに紐づけられています。",
-            user.employee_code
-        )));
-    }
     let recomputed =
         state.store.preview_link(&company, &user.employee_code, &form.account).await.map_err(UiError::refused)?;
     let tz = company.tz()?;
@@ -216,7 +232,8 @@ pub(crate) async fn link_account(
         csrf: page.csrf,
         account: form.account,
         rows: format::change_rows(&recomputed.changes, &tz),
-    })
+    }
+    .into_response())
 }
 
 /// Links the LanScope user to the employee from now on; its logs from before (linked to nobody)

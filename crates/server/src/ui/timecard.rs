@@ -85,6 +85,7 @@ pub(crate) struct TimecardPage {
     switch_error: String,
     csv_from: String,
     csv_to: String,
+    csv_error: String,
 }
 
 /// What the time card's forms show: as typed after a refusal, the defaults otherwise.
@@ -251,6 +252,7 @@ async fn timecard_page(
         clear_error: entry.clear_error,
         csv_from: first.to_string(),
         csv_to: last.to_string(),
+        csv_error: String::new(),
     })
 }
 
@@ -392,29 +394,44 @@ pub(crate) struct PeriodQuery {
     from: String,
     #[serde(default)]
     to: String,
+    /// The time card the form was on, shown again with the reason when the period is refused.
+    #[serde(default)]
+    employee: String,
+}
+
+/// The period of a time card CSV, or why it cannot be exported.
+fn csv_period(q: &PeriodQuery) -> Result<(Date, Date), String> {
+    let parse = |s: &str, label: &str| -> Result<Date, String> {
+        s.trim().parse().map_err(|_| format!("{label}を YYYY-MM-DD で指定してください: {s}"))
+    };
+    let from = parse(&q.from, "期間の開始日")?;
+    let to = parse(&q.to, "期間の終了日")?;
+    if to < from {
+        return Err(format!("期間の終了日 {} が開始日 {} より前です。", date_ja(to), date_ja(from)));
+    }
+    if from.until(to).map(|span| span.get_days()).unwrap_or(i32::MAX) >= MAX_CSV_DAYS {
+        return Err(format!("期間は {MAX_CSV_DAYS} 日以内で指定してください。"));
+    }
+    Ok((from, to))
 }
 
 /// The time card CSV of a period, as `loginrec timecard export` writes it, UTF-8 with BOM.
 pub(crate) async fn timecard_csv(
     State(state): State<AppState>,
-    CompanyAdmin { page: CompanyPage { company, .. }, .. }: CompanyAdmin,
+    CompanyAdmin { page, .. }: CompanyAdmin,
     Query(q): Query<PeriodQuery>,
 ) -> Result<Response, UiError> {
-    let parse = |s: &str, label: &str| -> Result<Date, UiError> {
-        s.trim().parse().map_err(|_| UiError::BadRequest(format!("{label}を YYYY-MM-DD で指定してください: {s}")))
+    let (from, to) = match csv_period(&q) {
+        Ok(period) => period,
+        Err(error) if q.employee.is_empty() => return Err(UiError::BadRequest(error)),
+        Err(error) => {
+            let month = q.from.trim().parse::<Date>().ok().map(|d| d.first_of_month());
+            let mut card = timecard_page(&state, page, &q.employee, month, Entry::default()).await?;
+            (card.csv_from, card.csv_to, card.csv_error) = (q.from, q.to, error);
+            return Ok((StatusCode::BAD_REQUEST, card).into_response());
+        }
     };
-    let from = parse(&q.from, "期間の開始日")?;
-    let to = parse(&q.to, "期間の終了日")?;
-    if to < from {
-        return Err(UiError::BadRequest(format!(
-            "期間の終了日 {} が開始日 {} より前です。",
-            date_ja(to),
-            date_ja(from)
-        )));
-    }
-    if from.until(to).map(|span| span.get_days()).unwrap_or(i32::MAX) >= MAX_CSV_DAYS {
-        return Err(UiError::BadRequest(format!("期間は {MAX_CSV_DAYS} 日以内で指定してください。")));
-    }
+    let company = page.company;
     let rows = state.store.attendance().timecard(company.id, from, to).await?;
     let mut bytes = vec![0xEF, 0xBB, 0xBF];
     bytes.extend_from_slice(crate::timecard::render(&rows, &company.tz()?).as_bytes());
