@@ -104,7 +104,8 @@ async fn an_administrator_follows_the_manual_in_a_real_browser() {
 
     // Log in (seed §3.1 starts at the management screen).
     c.goto(&format!("{base}/login")).await.unwrap();
-    c.find(Locator::Css("input[name=company_code]")).await.unwrap().send_keys("ABC").await.unwrap();
+    // The company code in either case (codes are unique regardless of case).
+    c.find(Locator::Css("input[name=company_code]")).await.unwrap().send_keys("abc").await.unwrap();
     c.find(Locator::Css("input[name=login_id]")).await.unwrap().send_keys("admin").await.unwrap();
     c.find(Locator::Css("input[name=password]")).await.unwrap().send_keys(ADMIN_PASSWORD).await.unwrap();
     c.find(Locator::Id("login")).await.unwrap().click().await.unwrap();
@@ -194,6 +195,13 @@ async fn an_administrator_follows_the_manual_in_a_real_browser() {
     assert_eq!((at.as_deref(), kind.as_deref()), (Some("2024-02-12T08:00"), Some("out")), "kept as typed");
     let tab = c.find(Locator::Css("header a[aria-current=page]")).await.unwrap().text().await.unwrap();
     assert_eq!(tab, "日別データ", "the time card is part of 日別データ");
+    // This month's card offers today for a 手入力.
+    let today = || jiff::Timestamp::now().in_tz("Asia/Tokyo").unwrap().date().to_string();
+    let before = today();
+    c.goto(&format!("{base}/companies/ABC/timecard/0012")).await.unwrap();
+    let offered = c.find(Locator::Css("#punch input[name=date]")).await.unwrap().prop("value").await.unwrap();
+    let offered = offered.unwrap_or_default();
+    assert!(offered == before || offered == today(), "{offered}: today, even across midnight");
 
     // ログ表示, filtered to the unlinked kiosk user.
     c.goto(&format!("{base}/companies/ABC/logs")).await.unwrap();
@@ -207,6 +215,15 @@ async fn an_administrator_follows_the_manual_in_a_real_browser() {
         .unwrap();
     let logs = c.find(Locator::Id("logs")).await.unwrap().text().await.unwrap();
     assert!(logs.contains("kiosk") && logs.contains("未連携") && !logs.contains("tarouk"), "{logs}");
+    let count = c.find(Locator::Id("count")).await.unwrap().text().await.unwrap();
+    assert_eq!(count, "該当するログ: 1 件 (受信したログ: 3 件)", "the count follows the filters");
+    // Part of a name finds it, and each log says in words what it became.
+    c.goto(&format!("{base}/companies/ABC/logs?account=arou")).await.unwrap();
+    let logs = c.find(Locator::Id("logs")).await.unwrap().text().await.unwrap();
+    assert!(logs.contains("出勤として打刻") && logs.contains("退勤として打刻 (その日の最後のログ)"), "{logs}");
+    c.goto(&format!("{base}/companies/ABC/logs?account=nobody")).await.unwrap();
+    let empty = c.find(Locator::Id("empty")).await.unwrap().text().await.unwrap();
+    assert_eq!(empty, "該当するログはありません。");
 
     // 診断 lists the user name linked to nobody.
     c.goto(&format!("{base}/companies/ABC/diagnostics")).await.unwrap();
