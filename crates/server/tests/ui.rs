@@ -177,6 +177,8 @@ async fn an_upload_over_the_size_limit_is_refused() {
     let big = vec![b'a'; 3 * 1024 * 1024];
     let r = ui.admin.post_file("/companies/ABC/links/import", &csrf, "big.csv", big).await;
     assert!(r.status() == 400 || r.status() == 413, "{}", r.status());
+    let page = r.text().await.unwrap();
+    assert!(page.contains("2 MB までの CSV ファイル") && !page.contains("length limit"), "in Japanese only: {page}");
     ui.finish().await;
 }
 

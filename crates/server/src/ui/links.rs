@@ -171,15 +171,11 @@ pub(crate) async fn links_import(
     let mut upload = None;
     let mut csrf = String::new();
     let mut effective_from = String::new();
-    while let Some(field) =
-        multipart.next_field().await.map_err(|e| UiError::BadRequest(upload_error(&e.to_string())))?
-    {
-        let text_error =
-            |e: axum::extract::multipart::MultipartError| UiError::BadRequest(upload_error(&e.to_string()));
+    while let Some(field) = multipart.next_field().await.map_err(upload_error)? {
         match field.name() {
-            Some("csrf") => csrf = field.text().await.map_err(text_error)?,
-            Some("effective_from") => effective_from = field.text().await.map_err(text_error)?,
-            Some("file") => upload = Some(field.bytes().await.map_err(text_error)?),
+            Some("csrf") => csrf = field.text().await.map_err(upload_error)?,
+            Some("effective_from") => effective_from = field.text().await.map_err(upload_error)?,
+            Some("file") => upload = Some(field.bytes().await.map_err(upload_error)?),
             _ => {}
         }
     }
@@ -292,6 +288,12 @@ fn effective_moment(typed: &str, tz: &jiff::tz::TimeZone) -> Result<Option<jiff:
     loginrec_rules::local_instant(local, tz).map(Some).ok_or_else(|| format!("適用開始 {typed} は範囲外の日時です。"))
 }
 
-fn upload_error(detail: &str) -> String {
-    format!("ファイルを受け取れませんでした ({} MB まで): {detail}", MAX_UPLOAD_BYTES / 1024 / 1024)
+/// A file that did not arrive whole (too large, or the connection cut): said in Japanese, with
+/// the transport's own words only in the server log.
+fn upload_error(e: axum::extract::multipart::MultipartError) -> UiError {
+    tracing::info!(cause = %e, "A 連携設定 upload was not received.");
+    UiError::BadRequest(format!(
+        "ファイルを受け取れませんでした。{} MB までの CSV ファイルを選んで、もう一度送信してください。",
+        MAX_UPLOAD_BYTES / 1024 / 1024
+    ))
 }
