@@ -91,8 +91,8 @@ impl fmt::Display for ProxyAddress {
 impl ProxyAddress {
     /// Reads `--address` (with `--port` when given): a bare host (`proxy.example.jp`,
     /// `10.0.0.1`, `[2001:db8::1]`, each optionally with `:port`) or a URL
-    /// (`http://proxy.example.jp:8080`, `https://…`). A URL with a path, a query or a user is
-    /// refused, and so is a port in the address that `--port` contradicts. The messages never
+    /// (`http://proxy.example.jp:8080`). An `https://` proxy (TLS to the proxy itself), a URL with
+    /// a path, a query or a user is refused, and so is a port in the address that `--port` contradicts. The messages never
     /// repeat a user or password written into the address.
     pub fn parse(address: &str, port: Option<u16>) -> Result<ProxyAddress, String> {
         let typed = address.trim();
@@ -109,10 +109,19 @@ impl ProxyAddress {
         }
         let rest = match typed.split_once("://") {
             Some((scheme, rest)) => {
-                if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+                if scheme.eq_ignore_ascii_case("https") {
+                    return Err(
+                        "プロキシとは http で通信します。https:// のプロキシには対応していません。http://ホスト:ポート \
+                         を指定してください (https:// サーバーへの送信もこのプロキシを経由して暗号化されます) (a proxy \
+                         reached over TLS is not supported: give http://host:port; https:// servers are still \
+                         reached through it, encrypted end to end in a CONNECT tunnel)"
+                            .into(),
+                    );
+                }
+                if !scheme.eq_ignore_ascii_case("http") {
                     return Err(format!(
-                        "プロキシのアドレスに使えるのは http:// と https:// だけです (the proxy scheme {scheme:?} is \
-                         not supported: use http://, https://, or just the host name)"
+                        "プロキシのアドレスに使えるのは http:// だけです (the proxy scheme {scheme:?} is not \
+                         supported: use http:// or just the host name)"
                     ));
                 }
                 rest

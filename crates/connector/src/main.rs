@@ -63,7 +63,7 @@ enum Command {
         #[arg(long, conflicts_with_all = ["address", "port", "user", "password_stdin"])]
         disable: bool,
         /// プロキシのアドレス (proxy address): a host name, an IP address ([IPv6] too), or a URL such as
-        /// http://proxy.example.jp:8080 (no path, and no user: use --user).
+        /// http://proxy.example.jp:8080 (no path, no user: use --user; the proxy is spoken to in http, never https://).
         #[arg(long, value_name = "HOST|URL")]
         address: Option<String>,
         /// プロキシのポート番号 (proxy port, 1-65535); may be left out when --address has the port.

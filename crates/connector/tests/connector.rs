@@ -94,7 +94,11 @@ async fn connector_env(config: &Path, args: &[&str], stdin: Option<&str>, env: &
     let mut child = command.spawn().expect("start lanscope-connector");
     if let Some(text) = stdin {
         let mut pipe = child.stdin.take().expect("stdin");
-        pipe.write_all(text.as_bytes()).await.expect("write stdin");
+        // A command refused before it reads its input may have closed it already.
+        match pipe.write_all(text.as_bytes()).await {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("write stdin: {e}"),
+            _ => {}
+        }
         drop(pipe);
     }
     let output = tokio::time::timeout(Duration::from_secs(90), child.wait_with_output())
@@ -466,7 +470,7 @@ async fn a_proxy_address_given_as_a_url_or_a_host_is_stored_as_host_and_port() {
     let accepted: [(&str, &[&str], &str, u16); 9] = [
         ("http://proxy.example.jp:8080", &["--port", "8080"], "proxy.example.jp", 8080),
         ("http://proxy.example.jp:8080", &[], "proxy.example.jp", 8080),
-        ("HTTPS://proxy.example.jp:3128/", &[], "proxy.example.jp", 3128),
+        ("HTTP://proxy.example.jp:3128/", &[], "proxy.example.jp", 3128),
         ("http://proxy.example.jp", &["--port", "8080"], "proxy.example.jp", 8080),
         ("proxy.example.jp", &["--port", "8080"], "proxy.example.jp", 8080),
         ("10.0.0.1:3128", &[], "10.0.0.1", 3128),
@@ -485,9 +489,10 @@ async fn a_proxy_address_given_as_a_url_or_a_host_is_stored_as_host_and_port() {
     }
 
     let before = std::fs::read(&config).unwrap();
-    let refused: [(&str, &[&str], &[&str]); 9] = [
+    let refused: [(&str, &[&str], &[&str]); 10] = [
         ("http://proxy.example.jp:8080", &["--port", "3128"], &["8080", "3128", "--port"]),
         ("socks5://proxy.example.jp:1080", &[], &["http://", "\"socks5\""]),
+        ("https://proxy.example.jp:8443", &[], &["https:// のプロキシには対応していません", "http://host:port"]),
         ("http://proxy.example.jp:8080/proxy.pac", &[], &["パス", "path", "/proxy.pac"]),
         ("http://proxy.example.jp:8080?x=1", &[], &["query"]),
         ("http://alice:s3cret@proxy.example.jp:8080", &[], &["--user"]),
