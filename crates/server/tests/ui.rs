@@ -33,6 +33,91 @@ async fn a_wrong_password_is_refused_and_repeated_failures_lock_the_login() {
     ui.finish().await;
 }
 
+/// A login through a trusted reverse proxy that says the client is `address`; the status.
+async fn login_from(base_url: &str, address: &str, company: &str, login_id: &str, password: &str) -> u16 {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    http.post(format!("{base_url}/login"))
+        .header("x-forwarded-for", address)
+        .form(&[("company_code", company), ("login_id", login_id), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+test_support::engine_tests! {
+    async fn parallel_guesses_from_one_address_get_five_password_checks_at_most(engine: Engine) {
+        let ui = TestApp::start(engine, &EMPLOYEES).await;
+        let guesses: Vec<_> = (0..40)
+            .map(|_| {
+                let base = ui.server.base_url.clone();
+                tokio::spawn(async move { AdminClient::new(&base).login("ABC", "admin", "wrong").await })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for guess in guesses {
+            statuses.push(guess.await.unwrap());
+        }
+        let checked = statuses.iter().filter(|s| **s == 401).count();
+        assert_eq!(checked, 5, "{engine:?}: {statuses:?}");
+        assert!(statuses.iter().all(|s| *s == 401 || *s == 429), "{statuses:?}");
+        ui.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn guesses_from_other_addresses_do_not_lock_the_real_user_out() {
+    let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
+    let proxy = test_support::TestServer::start_with(
+        ui.store.clone(),
+        loginrec_server::ServerOptions { secure_cookies: false, behind_proxy: true },
+    )
+    .await;
+    for i in 1..=5 {
+        assert_eq!(login_from(&proxy.base_url, &format!("203.0.113.{i}"), "ABC", "admin", "wrong").await, 401);
+    }
+    assert_eq!(login_from(&proxy.base_url, "198.51.100.7", "ABC", "admin", ADMIN_PASSWORD).await, 303);
+    // The guessing address itself now waits, with growing delays.
+    for _ in 0..4 {
+        assert_eq!(login_from(&proxy.base_url, "203.0.113.9", "ABC", "admin", "wrong").await, 401);
+    }
+    assert_eq!(login_from(&proxy.base_url, "203.0.113.9", "ABC", "admin", "wrong").await, 401);
+    assert_eq!(login_from(&proxy.base_url, "203.0.113.9", "ABC", "admin", ADMIN_PASSWORD).await, 429);
+    proxy.stop().await;
+    ui.finish().await;
+}
+
+#[tokio::test]
+async fn a_good_login_does_not_reopen_an_address_that_sprays_other_accounts() {
+    let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
+    let proxy = test_support::TestServer::start_with(
+        ui.store.clone(),
+        loginrec_server::ServerOptions { secure_cookies: false, behind_proxy: true },
+    )
+    .await;
+    let sprayer = "203.0.113.50";
+    for i in 0..29 {
+        assert_eq!(login_from(&proxy.base_url, sprayer, "ABC", &format!("user{i}"), "guess").await, 401, "{i}");
+    }
+    assert_eq!(login_from(&proxy.base_url, sprayer, "ABC", "admin", ADMIN_PASSWORD).await, 303);
+    assert_eq!(login_from(&proxy.base_url, sprayer, "ABC", "user99", "guess").await, 429, "the address's count stays");
+    proxy.stop().await;
+    ui.finish().await;
+}
+
+#[tokio::test]
+async fn an_over_long_login_id_is_refused_before_anything_is_stored() {
+    let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
+    let before = ui.store.admins().login_failure_rows().await.unwrap();
+    let huge = "x".repeat(1_900_000);
+    for _ in 0..12 {
+        assert_eq!(AdminClient::new(&ui.server.base_url).login("ABC", &huge, "wrong").await, 401);
+    }
+    assert_eq!(ui.store.admins().login_failure_rows().await.unwrap(), before, "nothing recorded");
+    ui.finish().await;
+}
+
 #[tokio::test]
 async fn the_session_cookie_is_http_only_and_same_site() {
     let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;

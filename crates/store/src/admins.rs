@@ -194,29 +194,83 @@ impl Admins<'_> {
         Ok(())
     }
 
-    /// Failed logins for `subject` within the last `window_ms`.
-    pub async fn recent_login_failures(&self, subject: &str, window_ms: i64) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE subject = $1 AND at_ms > $2")
-            .bind(subject)
-            .bind(now_ms() - window_ms)
-            .fetch_one(&self.store.pool)
-            .await?)
+    /// One login attempt, counted and judged in one step: under a lock on the two subjects,
+    /// reads the recent failures of `pair` (their instants) and of `address` (a count), asks
+    /// `judge` whether the attempt must wait, and when it need not, records it as a failure
+    /// of both before the password is checked ([`Admins::forgive_login`] takes it back).
+    /// Returns the wait `judge` gave, or `None` when the attempt was counted.
+    pub async fn count_login_attempt(
+        &self,
+        pair: &str,
+        address: &str,
+        window_ms: i64,
+        judge: impl FnOnce(&[i64], i64, i64) -> Option<i64>,
+    ) -> Result<Option<i64>> {
+        let now = now_ms();
+        let cutoff = now - window_ms;
+        let _guard = self.store.write_guard().await;
+        let mut tx = self.store.pool.begin().await?;
+        if self.store.backend == crate::Backend::Postgres {
+            // Every process takes the same locks in the same order.
+            for subject in [pair, address] {
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))::text")
+                    .bind(subject)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            }
+        }
+        for subject in [pair, address] {
+            sqlx::query("DELETE FROM login_failures WHERE subject = $1 AND at_ms <= $2")
+                .bind(subject)
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let pair_failures: Vec<i64> =
+            sqlx::query_scalar("SELECT at_ms FROM login_failures WHERE subject = $1 ORDER BY at_ms")
+                .bind(pair)
+                .fetch_all(&mut *tx)
+                .await?;
+        let address_failures: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE subject = $1")
+            .bind(address)
+            .fetch_one(&mut *tx)
+            .await?;
+        if let Some(wait) = judge(&pair_failures, address_failures, now) {
+            tx.rollback().await?;
+            return Ok(Some(wait));
+        }
+        for subject in [pair, address] {
+            sqlx::query("INSERT INTO login_failures (subject, at_ms) VALUES ($1, $2)")
+                .bind(subject)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(None)
     }
 
-    pub async fn record_login_failure(&self, subject: &str) -> Result<()> {
+    /// A successful login: the account's failures from that address are forgotten (the
+    /// address's own count stays, so one good login does not reopen spraying).
+    pub async fn forgive_login(&self, pair: &str) -> Result<()> {
         let _guard = self.store.write_guard().await;
-        sqlx::query("INSERT INTO login_failures (subject, at_ms) VALUES ($1, $2)")
-            .bind(subject)
-            .bind(now_ms())
+        sqlx::query("DELETE FROM login_failures WHERE subject = $1").bind(pair).execute(&self.store.pool).await?;
+        Ok(())
+    }
+
+    /// Removes failures older than `before_ms` (the daily purge); returns how many.
+    pub async fn purge_login_failures(&self, before_ms: i64) -> Result<u64> {
+        let _guard = self.store.write_guard().await;
+        let done = sqlx::query("DELETE FROM login_failures WHERE at_ms <= $1")
+            .bind(before_ms)
             .execute(&self.store.pool)
             .await?;
-        Ok(())
+        Ok(done.rows_affected())
     }
 
-    pub async fn clear_login_failures(&self, subject: &str) -> Result<()> {
-        let _guard = self.store.write_guard().await;
-        sqlx::query("DELETE FROM login_failures WHERE subject = $1").bind(subject).execute(&self.store.pool).await?;
-        Ok(())
+    /// Rows of recorded login failures (for `/metrics` and tests).
+    pub async fn login_failure_rows(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM login_failures").fetch_one(&self.store.pool).await?)
     }
 
     pub async fn audit(&self, company_id: i64, actor: &str, action: &str, detail: &str) -> Result<()> {

@@ -108,7 +108,12 @@ async fn run_one(store: &Store, http: &reqwest::Client, settings: &JobSettings, 
         kind::LOG_PURGE => {
             let before =
                 loginrec_rules::retention::purge_before(Timestamp::now(), settings.retention_years).as_millisecond();
-            store.purge_logs_before(before).await.map(|n| format!("deleted={n}")).map_err(|e| e.to_string())
+            // Login failures matter for minutes (the login limit's window); a day is ample.
+            let failures_before = Timestamp::now().as_millisecond() - 24 * 3600 * 1000;
+            match (store.purge_logs_before(before).await, store.admins().purge_login_failures(failures_before).await) {
+                (Ok(n), Ok(f)) => Ok(format!("deleted={n} login_failures={f}")),
+                (Err(e), _) | (_, Err(e)) => Err(e.to_string()),
+            }
         }
         other => Err(format!("unknown job kind {other}")),
     };

@@ -14,7 +14,10 @@ pub enum UiError {
     NotFound,
     Csrf,
     BadRequest(String),
-    TooManyAttempts,
+    /// Logins from here to this account must wait this long.
+    TooManyAttempts {
+        wait_minutes: i64,
+    },
     Store(StoreError),
     /// A failure of ours outside the data layer; the cause goes to the log only.
     Internal(String),
@@ -67,10 +70,12 @@ impl IntoResponse for UiError {
                 page(StatusCode::FORBIDDEN, "不正なリクエストです", "画面を開き直してから操作してください。")
             }
             UiError::BadRequest(m) => page(StatusCode::BAD_REQUEST, "入力内容に誤りがあります", &m),
-            UiError::TooManyAttempts => page(
+            UiError::TooManyAttempts { wait_minutes } => page(
                 StatusCode::TOO_MANY_REQUESTS,
                 "ログインできません",
-                "ログインの失敗が続いたため、しばらくログインできません。15分後に再度お試しください。",
+                &format!(
+                    "ログインの失敗が続いたため、しばらくログインできません。{wait_minutes}分後に再度お試しください。"
+                ),
             ),
             UiError::Store(e) => {
                 tracing::error!(error = %e, "A page failed in the data layer.");

@@ -17,6 +17,7 @@ use crate::AppState;
 use crate::ui::company::Posted;
 use crate::ui::error::UiError;
 use crate::ui::session::{self as auth, same_origin};
+use crate::ui::throttle;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "login.html")]
@@ -46,19 +47,32 @@ pub(crate) async fn login(
 ) -> Result<Response, UiError> {
     same_origin(&headers, state.behind_proxy)?;
     let code = form.company_code.trim().to_string();
-    // Codes are one whatever their case, so the failures of an account are counted as one too.
-    let account_subject = format!("account:{}:{}", code.to_ascii_uppercase(), form.login_id);
-    let peer_subject = auth::client_address(&headers, peer.ip(), state.behind_proxy).map(|ip| format!("peer:{ip}"));
-    let subjects: Vec<&String> = std::iter::once(&account_subject).chain(peer_subject.as_ref()).collect();
-    for subject in &subjects {
-        if state.store.admins().recent_login_failures(subject, auth::FAILURE_WINDOW_MS).await? >= auth::MAX_FAILURES {
-            return Err(UiError::TooManyAttempts);
-        }
+    let refused = |code: String, login_id: String| {
+        let page = LoginPage {
+            message: "企業コード、ログインID またはパスワードが違います。".into(),
+            company_code: code,
+            login_id,
+        };
+        (axum::http::StatusCode::UNAUTHORIZED, page).into_response()
+    };
+    // No account has such an ID: refused before anything is counted or stored.
+    if code.chars().count() > MAX_CODE_CHARS || form.login_id.chars().count() > MAX_LOGIN_ID_CHARS {
+        tracing::warn!(peer = %peer.ip(), "A login with an over-long company code or login ID was refused.");
+        return Ok(refused(String::new(), String::new()));
     }
-    // Counted before the password is checked, so parallel guesses cannot pass the limit; a
-    // successful login takes its count back.
-    for subject in &subjects {
-        state.store.admins().record_login_failure(subject).await?;
+    let address = auth::client_address(&headers, peer.ip(), state.behind_proxy)
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| "unknown".into());
+    // Codes are one whatever their case, so the failures of an account are counted as one too.
+    let pair = format!("pair:{}:{}|{address}", code.to_ascii_uppercase(), form.login_id);
+    let address_subject = format!("peer:{address}");
+    if let Some(wait_ms) = state
+        .store
+        .admins()
+        .count_login_attempt(&pair, &address_subject, throttle::WINDOW_MS, throttle::wait_ms)
+        .await?
+    {
+        return Err(UiError::TooManyAttempts { wait_minutes: (wait_ms + 59_999) / 60_000 });
     }
     let company = if code.is_empty() { None } else { state.store.company_by_code(&code).await? };
     let company_id = if code.is_empty() { Some(OPERATOR) } else { company.as_ref().map(|c| c.id) };
@@ -70,17 +84,15 @@ pub(crate) async fn login(
     let phc = admin.as_ref().map(|a| a.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_string());
     let ok = auth::verify_password(form.password, phc).await && admin.is_some();
     let Some(admin) = admin.filter(|_| ok) else {
-        tracing::warn!(company = %code, login_id = %form.login_id, peer = %peer.ip(), "A login failed.");
-        let page = LoginPage {
-            message: "企業コード、ログインID またはパスワードが違います。".into(),
-            company_code: code,
-            login_id: form.login_id,
-        };
-        return Ok((axum::http::StatusCode::UNAUTHORIZED, page).into_response());
+        tracing::warn!(
+            company = %throttle::loggable(&code),
+            login_id = %throttle::loggable(&form.login_id),
+            peer = %peer.ip(),
+            "A login failed."
+        );
+        return Ok(refused(code, form.login_id));
     };
-    for subject in &subjects {
-        state.store.admins().clear_login_failures(subject).await?;
-    }
+    state.store.admins().forgive_login(&pair).await?;
     let id = state.store.admins().create_session(admin.id, auth::SESSION_TTL_MS).await?;
     // The company's own spelling of its code, whatever case was typed.
     let target = match (&company, admin.is_operator()) {
@@ -90,6 +102,10 @@ pub(crate) async fn login(
     };
     Ok(([(header::SET_COOKIE, auth::session_cookie(&id, state.secure_cookies))], Redirect::to(&target)).into_response())
 }
+
+/// Longer than any company code or login ID can be (see `CompanyCode` and 管理者ログインID).
+const MAX_CODE_CHARS: usize = 32;
+const MAX_LOGIN_ID_CHARS: usize = 64;
 
 /// An Argon2 hash of a random password, verified against when the login ID is unknown.
 const DUMMY_HASH: &str =

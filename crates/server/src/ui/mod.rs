@@ -25,6 +25,7 @@ mod operator;
 mod problems;
 pub(crate) mod session;
 mod settings;
+mod throttle;
 mod timecard;
 mod users;
 

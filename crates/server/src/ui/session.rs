@@ -13,9 +13,6 @@ use crate::ui::error::UiError;
 
 pub const SESSION_COOKIE: &str = "lr_session";
 pub const SESSION_TTL_MS: i64 = 8 * 3600 * 1000;
-/// Failed logins allowed per account and per client address within the window.
-pub const MAX_FAILURES: i64 = 5;
-pub const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
 
 /// A password that could not be hashed (the system's random source failed, or the hashing
 /// task was cancelled).
