@@ -50,17 +50,26 @@ fn run_line(job: JobRecord, tz: &TimeZone) -> RunLine {
 /// `added=1 updated=2 removed=0`, as the jobs record a sync, in words; anything else (a
 /// failure's message) as it is.
 fn result_ja(result: &str) -> String {
-    let counts: Option<Vec<u64>> = result
-        .split(' ')
-        .zip(["added=", "updated=", "removed="])
-        .map(|(part, key)| part.strip_prefix(key).and_then(|n| n.parse().ok()))
-        .collect();
-    match counts.as_deref() {
-        Some([added, updated, removed]) if result.split(' ').count() == 3 => {
-            format!("追加 {added} 件 / 更新 {updated} 件 / 削除 {removed} 件")
-        }
-        _ => result.to_string(),
+    match recorded_counts(result) {
+        Some((added, updated, removed)) => counts_ja(added, updated, removed),
+        None => result.to_string(),
     }
+}
+
+fn recorded_counts(result: &str) -> Option<(u64, u64, u64)> {
+    let mut parts = result.split(' ');
+    let mut count = |key: &str| parts.next()?.strip_prefix(key)?.parse().ok();
+    let counts = (count("added=")?, count("updated=")?, count("removed=")?);
+    parts.next().is_none().then_some(counts)
+}
+
+/// `追加 1 件 / 更新 2 件 / 削除 0 件`.
+fn counts_ja(
+    added: impl std::fmt::Display,
+    updated: impl std::fmt::Display,
+    removed: impl std::fmt::Display,
+) -> String {
+    format!("追加 {added} 件 / 更新 {updated} 件 / 削除 {removed} 件")
 }
 
 /// The slot of a 連携実行 starts with this; the daily job's slot is its date.
@@ -138,14 +147,11 @@ pub(crate) async fn users_sync(
         }
     };
     let summary = format!("added={} updated={} removed={}", result.added, result.updated, result.removed);
+    let counted = counts_ja(result.added, result.updated, result.removed);
     let slot = format!("{MANUAL_SLOT}{}", date_time_seconds(now.as_millisecond(), &page.company.tz()?));
     state.store.jobs().record_finished_job(kind::EMPLOYEE_SYNC, page.company.id, &slot, &summary).await?;
-    state
-        .store
-        .admins()
-        .audit(page.company.id, &signed_in.actor(), "勤革時連携 (連携実行)", &result_ja(&summary))
-        .await?;
-    let message = format!("連携しました: {}", result_ja(&summary));
+    state.store.admins().audit(page.company.id, &signed_in.actor(), "勤革時連携 (連携実行)", &counted).await?;
+    let message = format!("連携しました: {counted}");
     notice::leave(&state, &signed_in, SCREEN, &page.company.code, &message).await?;
     Ok(Redirect::to(&format!("/companies/{}/users", path_segment(&page.company.code))).into_response())
 }
