@@ -354,6 +354,16 @@ async fn raw_run(url: &str, work: &Workload, workers: usize) -> anyhow::Result<D
         .connect(url)
         .await
         .context("opening the raw-insert database")?;
+    // As the ingest does, the batch's sender is stored once and each log refers to it.
+    let connector = connector();
+    sqlx::query("INSERT INTO connectors (company_id, version, host) VALUES ($1, $2, $3)")
+        .bind(company.id)
+        .bind(&connector.version)
+        .bind(&connector.host)
+        .execute(&pool)
+        .await?;
+    let connector_id: i64 =
+        sqlx::query_scalar("SELECT id FROM connectors WHERE company_id = $1").bind(company.id).fetch_one(&pool).await?;
     let next = Arc::new(AtomicUsize::new(0));
     let shared = Arc::new((pool.clone(), *work));
     let start = Instant::now();
@@ -373,7 +383,6 @@ async fn raw_run(url: &str, work: &Workload, workers: usize) -> anyhow::Result<D
                 }
                 let rows = work.batch(index);
                 let sql = if rows.len() == BATCH_ROWS { full_sql.clone() } else { insert_sql(backend, rows.len()) };
-                let connector = connector();
                 let now = jiff::Timestamp::now().as_millisecond();
                 let mut tx = pool.begin().await?;
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -389,8 +398,7 @@ async fn raw_run(url: &str, work: &Workload, workers: usize) -> anyhow::Result<D
                         .bind(&row.sub_manager_no)
                         .bind(&row.agent_no)
                         .bind(&row.computer_name)
-                        .bind(&connector.version)
-                        .bind(&connector.host)
+                        .bind(connector_id)
                         .bind(&row.source_file)
                         .bind(row.source_line.and_then(|l| i64::try_from(l).ok()))
                         .bind(now);
@@ -410,7 +418,7 @@ async fn raw_run(url: &str, work: &Workload, workers: usize) -> anyhow::Result<D
     Ok(elapsed)
 }
 
-const LOG_COLUMNS: usize = 15;
+const LOG_COLUMNS: usize = 14;
 
 /// A multi-row `INSERT` of `rows` rows. SQLite gets anonymous `?` parameters: it looks every
 /// named one (`$7`) up in a list, which makes a 30,000-parameter statement take seconds to
@@ -418,8 +426,7 @@ const LOG_COLUMNS: usize = 15;
 fn insert_sql(backend: Backend, rows: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO logs (company_id, event_at_ms, idem_key, user_name, account, kind, recorded_at_ms, \
-         sub_manager_no, agent_no, computer_name, connector_version, connector_host, source_file, source_line, \
-         received_at_ms) VALUES ",
+         sub_manager_no, agent_no, computer_name, connector_id, source_file, source_line, received_at_ms) VALUES ",
     );
     for row in 0..rows {
         if row > 0 {
@@ -474,11 +481,11 @@ mod tests {
     #[test]
     fn the_insert_numbers_every_parameter_once() {
         let sql = insert_sql(Backend::Postgres, 2);
-        assert!(sql.contains("($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15),($16,"));
-        assert!(sql.contains("$30)"));
-        assert!(!sql.contains("$31"));
+        assert!(sql.contains("($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14),($15,"));
+        assert!(sql.contains("$28)"));
+        assert!(!sql.contains("$29"));
         let sql = insert_sql(Backend::Sqlite, 2);
-        assert_eq!(sql.matches('?').count(), 30);
+        assert_eq!(sql.matches('?').count(), 28);
         assert!(!sql.contains('$'));
     }
 }

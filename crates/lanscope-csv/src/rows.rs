@@ -1,6 +1,6 @@
 //! Turning one CSV row into records, a skip, or a [`RowError`].
 //!
-//! Rows that are not a person's PC start or end (the `SYSTEM` account, other ログ種類) are
+//! Rows that are not a person's PC start or end (the `SYSTEM` account under any domain, as `NT AUTHORITY\\SYSTEM`; other ログ種類) are
 //! counted rather than reported: they are normal in every LanScope export and are nobody's
 //! mistake. Each bad row yields exactly one error, for the first problem found, so the report
 //! has one line per row to fix.
@@ -13,9 +13,6 @@ use loginrec_rules::LogKind;
 use crate::datetime::{parse_local_date, parse_local_datetime, parse_local_time, to_timestamp};
 use crate::header::{Columns, Field, Layout};
 use crate::{LogRecord, ReadOptions, ReadReport, RowError};
-
-/// The Windows account services run under.
-const SYSTEM_USER: &str = "SYSTEM";
 
 /// Blank lines and rows of empty cells (as spreadsheets leave behind) carry no data.
 pub(crate) fn is_blank(record: &StringRecord) -> bool {
@@ -131,7 +128,7 @@ impl<'a> Row<'a> {
 }
 
 fn is_system(user_name: Option<&str>) -> bool {
-    user_name.is_some_and(|name| name.eq_ignore_ascii_case(SYSTEM_USER))
+    user_name.is_some_and(loginrec_rules::validation::is_system_user)
 }
 
 /// The skips are decided before anything is validated: a `SYSTEM` or type-3 row with a broken
@@ -290,6 +287,14 @@ mod tests {
         assert_eq!(report.skipped_system, 3);
         assert!(report.records.is_empty());
         assert!(report.errors.is_empty());
+    }
+
+    #[test]
+    fn windows_own_account_in_its_own_domain_is_skipped_and_counted() {
+        let report =
+            read(&format!("{EVENTS},2024/02/09 9:03,NT AUTHORITY\\SYSTEM,1\n,2024/02/09 9:04,NT AUTHORITY¥SYSTEM,2\n"));
+        assert_eq!(report.skipped_system, 2);
+        assert!(report.records.is_empty());
     }
 
     #[test]

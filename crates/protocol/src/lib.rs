@@ -35,6 +35,45 @@ pub struct ConnectorInfo {
     pub collection_start: Option<String>,
 }
 
+/// Longest connector version the server stores.
+pub const MAX_CONNECTOR_VERSION_CHARS: usize = 64;
+/// Longest connector host name the server stores (a DNS name's limit).
+pub const MAX_CONNECTOR_HOST_CHARS: usize = 255;
+
+/// Why the server refuses a whole batch for what it says about its sender.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectorProblem {
+    #[error("connector.{field} longer than {max} characters")]
+    TooLong { field: &'static str, max: usize },
+    #[error("connector.{field} contains control characters")]
+    ControlCharacters { field: &'static str },
+    #[error("connector.collection_start is not a time of day as HH:MM")]
+    CollectionStart,
+}
+
+impl ConnectorInfo {
+    /// Checks what the batch says about its sender, as the server will: these values are
+    /// stored and shown in ログ表示, so they are bounded and free of control characters.
+    pub fn validate(&self) -> Result<(), ConnectorProblem> {
+        let fields =
+            [("version", &self.version, MAX_CONNECTOR_VERSION_CHARS), ("host", &self.host, MAX_CONNECTOR_HOST_CHARS)];
+        for (field, value, max) in fields {
+            if value.chars().count() > max {
+                return Err(ConnectorProblem::TooLong { field, max });
+            }
+            if value.chars().any(char::is_control) {
+                return Err(ConnectorProblem::ControlCharacters { field });
+            }
+        }
+        if let Some(start) = &self.collection_start
+            && (start.len() > 16 || start.parse::<loginrec_rules::DayChangeTime>().is_err())
+        {
+            return Err(ConnectorProblem::CollectionStart);
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestRow {
     /// The row's idempotency key (`loginrec_rules::idempotency_key`).
@@ -98,6 +137,8 @@ pub enum RowProblem {
     TooLong { field: &'static str },
     #[error("{field} contains control characters")]
     ControlCharacters { field: &'static str },
+    #[error("Windows のシステムアカウント (SYSTEM) のログは記録しません (rows of the SYSTEM account are not recorded)")]
+    SystemAccount,
     #[error("event time {0} ms is outside 2000–2099")]
     OutOfRange(i64),
     #[error("idempotency key does not match the row's fields")]
@@ -114,6 +155,7 @@ pub fn validate_row(company_code: &str, row: &IngestRow) -> Result<(), RowProble
         ("sub_manager_no", row.sub_manager_no.as_ref()),
         ("agent_no", row.agent_no.as_ref()),
         ("computer_name", row.computer_name.as_ref()),
+        ("source_file", row.source_file.as_ref()),
     ];
     for (field, value) in fields {
         if let Some(v) = value {
@@ -124,6 +166,10 @@ pub fn validate_row(company_code: &str, row: &IngestRow) -> Result<(), RowProble
                 return Err(RowProblem::ControlCharacters { field });
             }
         }
+    }
+    // The connector skips these as it reads; an older one may still send them.
+    if loginrec_rules::validation::is_system_user(&row.user_name) {
+        return Err(RowProblem::SystemAccount);
     }
     if !(EARLIEST_MS..LATEST_MS).contains(&row.event_at_ms) {
         return Err(RowProblem::OutOfRange(row.event_at_ms));
@@ -201,6 +247,51 @@ mod tests {
         let mut r = row();
         r.event_at_ms += 1;
         assert!(validate_row("ABC", &r).is_err());
+    }
+
+    fn connector() -> ConnectorInfo {
+        ConnectorInfo { version: "1.0.0.5".into(), host: "lsmgr".into(), collection_start: Some("05:00".into()) }
+    }
+
+    #[test]
+    fn a_connector_as_the_connector_describes_itself_is_valid() {
+        assert_eq!(connector().validate(), Ok(()));
+        assert_eq!(ConnectorInfo { host: String::new(), collection_start: None, ..connector() }.validate(), Ok(()));
+    }
+
+    #[test]
+    fn an_over_long_or_forged_connector_is_refused_with_the_field_named() {
+        let long = ConnectorInfo { version: "9".repeat(20_000), ..connector() };
+        assert!(long.validate().unwrap_err().to_string().contains("connector.version longer than 64"));
+        let host = ConnectorInfo { host: "pc\nINFO forged".into(), ..connector() };
+        assert!(host.validate().unwrap_err().to_string().contains("connector.host contains control"));
+        let start = ConnectorInfo { collection_start: Some("25:00".into()), ..connector() };
+        assert_eq!(start.validate(), Err(ConnectorProblem::CollectionStart));
+    }
+
+    #[test]
+    fn an_over_long_source_file_name_is_refused() {
+        let mut r = row();
+        r.source_file = Some("a".repeat(10_000));
+        assert!(validate_row("ABC", &r).unwrap_err().to_string().contains("source_file"));
+    }
+
+    #[test]
+    fn the_system_account_is_refused_under_its_own_domain_only() {
+        let system = IngestRow::new(
+            "ABC",
+            "NT AUTHORITY\\SYSTEM".into(),
+            LogKind::Logon,
+            1_707_436_980_000,
+            None,
+            None,
+            None,
+            None,
+        );
+        assert_eq!(validate_row("ABC", &system), Err(RowProblem::SystemAccount));
+        let person =
+            IngestRow::new("ABC", "CORP\\system".into(), LogKind::Logon, 1_707_436_980_000, None, None, None, None);
+        assert_eq!(validate_row("ABC", &person), Ok(()));
     }
 
     #[test]

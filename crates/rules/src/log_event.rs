@@ -54,10 +54,16 @@ impl LogKind {
     }
 }
 
-/// The part of a LanScope user name that matches a サービスアカウント: `CORP\tarou` → `tarou`.
-/// Case is kept: the manual says matching is exact, case included.
+/// What separates a domain from the user in `CORP\tarou`: the backslash, and the two characters
+/// it becomes on Japanese systems (`¥`, where a code page shows 0x5C as the yen sign, and the
+/// full-width `＼`).
+pub const DOMAIN_SEPARATORS: [char; 3] = ['\\', '¥', '＼'];
+
+/// The part of a LanScope user name that matches a サービスアカウント: `CORP\tarou` → `tarou`
+/// (also `CORP¥tarou` and `CORP＼tarou`). Case is kept: the manual says matching is exact, case
+/// included.
 pub fn bare_account(user_name: &str) -> &str {
-    user_name.rsplit('\\').next().unwrap_or(user_name)
+    user_name.rsplit(DOMAIN_SEPARATORS).next().unwrap_or(user_name)
 }
 
 /// The idempotency key of one LanScope event: the same event read from any file, any
@@ -98,6 +104,9 @@ mod tests {
         assert_eq!(bare_account("CORP\\tarouk"), "tarouk");
         assert_eq!(bare_account("tarouk"), "tarouk");
         assert_eq!(bare_account("TarouK"), "TarouK");
+        assert_eq!(bare_account("CORP¥tarouk"), "tarouk");
+        assert_eq!(bare_account("CORP＼tarouk"), "tarouk");
+        assert_eq!(bare_account("NT AUTHORITY\\SYSTEM"), "SYSTEM");
     }
 
     #[test]

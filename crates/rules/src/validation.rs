@@ -22,6 +22,10 @@ pub enum ValidationError {
     EmployeeCode(String),
     #[error("日付変更時間は HH:MM (00:00〜23:59) で指定してください (day change time must be HH:MM): {0:?}")]
     DayChangeTime(String),
+    #[error("サービスアカウント {0:?} は使えません。{max} 文字以内で、タブや改行を含まないものにしてください", max = ServiceAccount::MAX_CHARS)]
+    ServiceAccount(String),
+    #[error("サービスアカウント {0:?} にドメイン名が含まれています。「\\」の後ろのユーザー名だけを入力してください")]
+    ServiceAccountDomain(String),
 }
 
 /// 企業コード: the first 3 or 6 characters of a login ID.
@@ -111,6 +115,38 @@ impl fmt::Display for EmployeeCode {
     }
 }
 
+/// サービスアカウント: the LanScope user name, without its domain, that an employee's logs carry.
+/// Every link is written through [`ServiceAccount::parse`], whichever screen or command it came from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServiceAccount(String);
+
+impl ServiceAccount {
+    pub const MAX_CHARS: usize = 256;
+
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        if s.is_empty() || s.chars().count() > Self::MAX_CHARS || s.chars().any(char::is_control) {
+            return Err(ValidationError::ServiceAccount(s.chars().take(64).collect()));
+        }
+        if s.contains(crate::log_event::DOMAIN_SEPARATORS) {
+            return Err(ValidationError::ServiceAccountDomain(s.to_string()));
+        }
+        Ok(ServiceAccount(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Whether a LanScope user name is Windows' own account, which services run under: `SYSTEM`
+/// alone or in its own domain (`NT AUTHORITY\SYSTEM`, with any of the domain separators). A
+/// user called `system` in a company's domain (`CORP\system`) is a person.
+pub fn is_system_user(user_name: &str) -> bool {
+    let account = crate::bare_account(user_name);
+    let domain = user_name[..user_name.len() - account.len()].trim_end_matches(crate::log_event::DOMAIN_SEPARATORS);
+    account.eq_ignore_ascii_case("SYSTEM") && (domain.is_empty() || domain.eq_ignore_ascii_case("NT AUTHORITY"))
+}
+
 /// When `typed` is unknown but equals a known code with its leading zeros removed, the
 /// file was most likely saved by Excel; returns that known code so the error can say so.
 pub fn excel_stripped_zeros<'a>(typed: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
@@ -125,6 +161,23 @@ pub fn excel_stripped_zeros<'a>(typed: &str, known: impl IntoIterator<Item = &'a
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_service_account_is_a_bare_user_name_of_a_person() {
+        assert_eq!(ServiceAccount::parse("tarouk").unwrap().as_str(), "tarouk");
+        for bad in ["", "a\tb", "a\rb", "a\nb"] {
+            assert_eq!(ServiceAccount::parse(bad), Err(ValidationError::ServiceAccount(bad.into())));
+        }
+        let long = "x".repeat(500_000);
+        assert!(ServiceAccount::parse(&long).unwrap_err().to_string().contains("256 文字以内"));
+        for domain in ["CORP\\tarou", "CORP¥tarou", "CORP＼tarou"] {
+            assert_eq!(ServiceAccount::parse(domain), Err(ValidationError::ServiceAccountDomain(domain.into())));
+        }
+        assert!(
+            is_system_user("NT AUTHORITY\\SYSTEM") && is_system_user("nt authority¥system") && is_system_user("SYSTEM")
+        );
+        assert!(!is_system_user("CORP\\system") && !is_system_user("CORP\\tarou"));
+    }
 
     #[test]
     fn company_codes_are_three_or_six_letters_or_digits() {

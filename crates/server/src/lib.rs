@@ -3,6 +3,7 @@
 //! translate HTTP to store calls and back; they decide no rule.
 #![forbid(unsafe_code)]
 
+pub mod csv_cell;
 pub mod format;
 mod http;
 pub mod links;

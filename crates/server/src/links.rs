@@ -10,13 +10,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use loginrec_rules::validation::excel_stripped_zeros;
+use loginrec_rules::validation::{ServiceAccount, excel_stripped_zeros};
 use loginrec_store::LinkRow;
+
+use crate::csv_cell::{neutralise_formula, restore_formula};
 
 pub const HEADER: [&str; 5] = ["連携種別", "種別コード", "打刻先アカウント", "姓・名", "サービスアカウント"];
 pub const LINK_TYPE: &str = "LanScope連携";
 pub const LINK_TYPE_CODE: &str = "2";
-const MAX_ACCOUNT_CHARS: usize = 256;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CsvEncoding {
@@ -79,17 +80,6 @@ pub fn export(rows: &[LinkRow], encoding: CsvEncoding) -> Result<Vec<u8>, LineEr
             }
             Ok(bytes.into_owned())
         }
-    }
-}
-
-pub fn neutralise_formula(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@']) { format!("'{cell}") } else { cell.to_string() }
-}
-
-fn restore_formula(cell: &str) -> &str {
-    match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest,
-        _ => cell,
     }
 }
 
@@ -251,14 +241,10 @@ pub fn read_import(bytes: &[u8], current: &[LinkRow]) -> Result<ImportPlan, Vec<
             }
             continue;
         }
-        if account.chars().count() > MAX_ACCOUNT_CHARS || account.chars().any(char::is_control) {
-            err(format!("サービスアカウント {account:?} は使えません"));
-            continue;
-        }
-        if account.contains('\\') || account.contains('¥') {
-            err(format!(
-                "サービスアカウント {account:?} にドメイン名が含まれています。「\\」の後ろのユーザー名だけを入力してください"
-            ));
+        if !account.is_empty()
+            && let Err(e) = ServiceAccount::parse(&account)
+        {
+            err(e.to_string());
             continue;
         }
         plan.push((code, (!account.is_empty()).then_some(account), line, name));

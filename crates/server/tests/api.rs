@@ -144,6 +144,56 @@ test_support::engine_tests! {
     }
 }
 
+/// A batch of `rows` sent with what the sender says of itself in `connector`, as raw JSON.
+async fn post_with_connector(app: &TestApp, connector: serde_json::Value, rows: Vec<IngestRow>) -> reqwest::Response {
+    let body = serde_json::json!({ "company_code": "ABC", "connector": connector, "rows": rows });
+    reqwest::Client::new()
+        .post(format!("{}{INGEST_PATH}", app.server.base_url))
+        .bearer_auth(&app.token)
+        .header(ingest_protocol::COMPANY_CODE_HEADER, "ABC")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+test_support::engine_tests! {
+    async fn a_batch_with_an_over_long_or_forged_connector_is_refused_and_stores_nothing(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
+        let rows: Vec<IngestRow> = (0..50)
+            .map(|i| {
+                let mut r = row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:00:00");
+                r.event_at_ms += i;
+                IngestRow::new("ABC", r.user_name, r.kind, r.event_at_ms, None, Some("1".into()), None, None)
+            })
+            .collect();
+        let huge = serde_json::json!({ "version": "9".repeat(20_000), "host": "lsmgr" });
+        let response = post_with_connector(&app, huge, rows.clone()).await;
+        assert_eq!(response.status(), 400, "{engine:?}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(body["message"].as_str().unwrap().contains("connector.version longer than 64"), "{body}");
+        let forged = serde_json::json!({ "version": "1.0", "host": "lsmgr\nINFO forged line" });
+        assert_eq!(post_with_connector(&app, forged, rows.clone()).await.status(), 400);
+        assert_eq!(app.store.log_count(app.company.id).await.unwrap(), 0, "nothing stored");
+        assert!(app.store.connectors_seen(app.company.id).await.unwrap().is_empty());
+        app.finish().await;
+    }
+
+    async fn a_connector_is_stored_once_however_many_logs_it_sends(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
+        let connector = serde_json::json!({ "version": "1.2.3", "host": "lsmgr" });
+        let first = vec![row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:00:00")];
+        let second = vec![row("ABC", "tarou", LogKind::Logoff, "2024-02-08T18:00:00")];
+        assert_eq!(post_with_connector(&app, connector.clone(), first).await.status(), 200);
+        assert_eq!(post_with_connector(&app, connector, second).await.status(), 200);
+        assert_eq!(app.store.log_count(app.company.id).await.unwrap(), 2);
+        assert_eq!(app.store.connectors_seen(app.company.id).await.unwrap(), vec![("1.2.3".into(), "lsmgr".into())]);
+        let page = app.page("/companies/ABC/logs").await;
+        assert_eq!(page.matches("1.2.3").count(), 2, "ログ表示 shows the version beside each log: {page}");
+        app.finish().await;
+    }
+}
+
 #[tokio::test]
 async fn a_batch_over_the_row_limit_is_refused_whole() {
     let app = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
@@ -182,6 +232,17 @@ test_support::engine_tests! {
             row("ABC", "CORP\\tarou", LogKind::Logon, "2024-02-08T09:00:00"),
             row("ABC", "CORP\\tarou", LogKind::Logoff, "2024-02-08T18:00:00"),
             row("ABC", "Hanako", LogKind::Logon, "2024-02-08T09:00:00"),
+        ])
+        .await;
+        assert_eq!(app.timecard().await, vec!["0001,2024-02-08,2024/02/08 09:00,2024/02/08 18:00,PC"]);
+        app.finish().await;
+    }
+
+    async fn a_yen_sign_or_full_width_backslash_separates_the_domain_as_the_backslash_does(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
+        app.send_batch(vec![
+            row("ABC", "CORP¥tarou", LogKind::Logon, "2024-02-08T09:00:00"),
+            row("ABC", "CORP＼tarou", LogKind::Logoff, "2024-02-08T18:00:00"),
         ])
         .await;
         assert_eq!(app.timecard().await, vec!["0001,2024-02-08,2024/02/08 09:00,2024/02/08 18:00,PC"]);

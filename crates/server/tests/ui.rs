@@ -553,3 +553,31 @@ test_support::engine_tests! {
         app.finish().await;
     }
 }
+
+test_support::engine_tests! {
+    async fn the_diagnostics_link_checks_the_account_as_the_link_import_does(engine: Engine) {
+        let ui = TestApp::start(engine, &EMPLOYEES).await;
+        let csrf = ui.admin.csrf("/companies/ABC/diagnostics").await;
+        let huge = format!("x\ty\r\nz{}", "w".repeat(500_000));
+        // 診断 lists LanScope user names as they came (`CORP\hanakok`) and links the part after
+        // the domain; what it cannot take is what the import refuses too.
+        for account in [huge.as_str(), "hana\tkok", "CORP\\hana\rkok"] {
+            for action in ["link", "apply"] {
+                let r = ui
+                    .admin
+                    .post_form(
+                        &format!("/companies/ABC/diagnostics/{action}"),
+                        &[("csrf", &csrf), ("account", account), ("employee_code", "3000")],
+                    )
+                    .await;
+                assert_eq!(r.status(), 400, "{action} {:?}", &account[..12.min(account.len())]);
+                let page = r.text().await.unwrap();
+                assert!(page.contains("サービスアカウント"), "the reason is said: {}", &page[..page.len().min(2000)]);
+                assert!(page.len() < 200_000, "the refused account is not echoed whole");
+            }
+        }
+        let links = ui.store.link_rows(ui.company.id).await.unwrap();
+        assert!(links.iter().all(|l| l.service_account.as_deref().is_none_or(|a| !a.contains('w') && !a.contains("kok"))), "nothing linked");
+        ui.finish().await;
+    }
+}

@@ -74,6 +74,9 @@ pub enum Refusal {
     UnknownTimeZone(String),
     #[error("ログインID は 1〜64 文字で、制御文字を含まないものにしてください。")]
     LoginId,
+    /// A サービスアカウント no LanScope user name of a person can match.
+    #[error("{0}")]
+    Account(loginrec_rules::validation::ValidationError),
     #[error("サービスアカウント {0:?} が2回指定されています。")]
     AccountTwice(String),
     #[error("サービスアカウント {account:?} は打刻先アカウント {holder:?} に設定済みです。")]

@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
+use loginrec_rules::validation::ServiceAccount;
 use loginrec_rules::{DayChangeTime, LinkInterval, Timeline, business_day_in, relink};
 use sqlx::{AnyConnection, Row};
 
@@ -156,6 +157,11 @@ impl Store {
         effective: Option<Timestamp>,
         apply: Apply,
     ) -> Result<LinkReport> {
+        // The one place links are written: every account is checked here, whichever screen or
+        // command it came from.
+        for account in links.iter().filter_map(|(_, account)| account.as_deref()) {
+            ServiceAccount::parse(account).map_err(|e| StoreError::Refused(Refusal::Account(e)))?;
+        }
         let at = effective.unwrap_or_else(Timestamp::now);
         let _guard = self.write_guard().await;
         let (mut tx, ctx) = self.begin_change(company_id).await?;

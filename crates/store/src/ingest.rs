@@ -41,7 +41,7 @@ pub struct IngestOutcome {
     pub punches_written: u64,
 }
 
-/// Rows per multi-row INSERT: few round trips, and few enough parameters (15 a row) for
+/// Rows per multi-row INSERT: few round trips, and few enough parameters (14 a row) for
 /// SQLite to prepare quickly.
 const INSERT_CHUNK: usize = 100;
 /// On SQLite, binding costs grow with the square of a statement's parameters (each bind looks its
@@ -50,17 +50,19 @@ const INSERT_CHUNK: usize = 100;
 /// rows a statement).
 const INSERT_CHUNK_SQLITE: usize = 25;
 
+/// Parameters of one row of [`insert_logs_sql`].
+const LOG_COLUMNS: usize = 14;
+
 /// `INSERT … VALUES (…), (…) ON CONFLICT DO NOTHING RETURNING` for `rows` rows; the same text
 /// for the same count, so the prepared statement is reused.
 fn insert_logs_sql(rows: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO logs (company_id, event_at_ms, idem_key, user_name, account, kind, recorded_at_ms, \
-         sub_manager_no, agent_no, computer_name, connector_version, connector_host, source_file, source_line, \
-         received_at_ms) VALUES ",
+         sub_manager_no, agent_no, computer_name, connector_id, source_file, source_line, received_at_ms) VALUES ",
     );
     for r in 0..rows {
         sql.push_str(if r == 0 { "(" } else { ", (" });
-        let params: Vec<String> = (1..=15).map(|c| format!("${}", r * 15 + c)).collect();
+        let params: Vec<String> = (1..=LOG_COLUMNS).map(|c| format!("${}", r * LOG_COLUMNS + c)).collect();
         sql.push_str(&params.join(", "));
         sql.push(')');
     }
@@ -102,6 +104,7 @@ impl Store {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         pipeline::lock_company(&mut tx, self.backend, company.id, false).await?;
+        let connector_id = connector_id(&mut tx, company.id, connector).await?;
         let mut outcome = IngestOutcome::default();
         let mut new_logs: Vec<(String, i64)> = Vec::new();
         let chunk_rows = match self.backend {
@@ -123,8 +126,7 @@ impl Store {
                     .bind(&row.sub_manager_no)
                     .bind(&row.agent_no)
                     .bind(&row.computer_name)
-                    .bind(&connector.version)
-                    .bind(&connector.host)
+                    .bind(connector_id)
                     .bind(&row.source_file)
                     .bind(row.source_line.and_then(|l| i64::try_from(l).ok()))
                     .bind(now);
@@ -170,6 +172,30 @@ impl Store {
         }
         Ok(outcome)
     }
+}
+
+/// The company's row for this connector version and host, added the first time they are seen:
+/// a batch's sender is stored once, not on each of its logs.
+async fn connector_id(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    company_id: i64,
+    connector: &ConnectorInfo,
+) -> Result<i64> {
+    sqlx::query(
+        "INSERT INTO connectors (company_id, version, host) VALUES ($1, $2, $3) \
+         ON CONFLICT (company_id, version, host) DO NOTHING",
+    )
+    .bind(company_id)
+    .bind(&connector.version)
+    .bind(&connector.host)
+    .execute(&mut **tx)
+    .await?;
+    Ok(sqlx::query_scalar("SELECT id FROM connectors WHERE company_id = $1 AND version = $2 AND host = $3")
+        .bind(company_id)
+        .bind(&connector.version)
+        .bind(&connector.host)
+        .fetch_one(&mut **tx)
+        .await?)
 }
 
 /// Deadlocks and serialisation failures on PostgreSQL, and a busy SQLite, are worth a retry:

@@ -101,7 +101,9 @@ impl Store {
         let sql = format!(
             concat!(
                 "SELECT l.event_at_ms, l.user_name, l.account, l.kind, e.code AS employee_code, \
-                    e.last_name || ' ' || e.first_name AS full_name, l.connector_version, l.computer_name, l.agent_no, \
+                    e.last_name || ' ' || e.first_name AS full_name, \
+                    COALESCE((SELECT c.version FROM connectors c WHERE c.id = l.connector_id), '') AS connector_version, \
+                    l.computer_name, l.agent_no, \
                     (SELECT MIN(p.kind) FROM {} p WHERE p.company_id = l.company_id AND p.employee_id = e.id \
                         AND p.at_ms = l.event_at_ms AND p.method = 'PC') AS punch_kind",
                 filtered_logs!(),
@@ -122,6 +124,15 @@ impl Store {
     pub async fn log_count_matching(&self, company_id: i64, filter: &LogFilter) -> Result<i64> {
         let sql = concat!("SELECT COUNT(*) AS logs", filtered_logs!());
         Ok(filter.bind(company_id, sqlx::query(sql)).fetch_one(&self.pool).await?.try_get("logs")?)
+    }
+
+    /// The connectors (version, host) the company's logs came from, each once.
+    pub async fn connectors_seen(&self, company_id: i64) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT version, host FROM connectors WHERE company_id = $1 ORDER BY id")
+            .bind(company_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get("version")?, r.try_get("host")?))).collect()
     }
 
     /// How many logs the company has received.

@@ -52,6 +52,7 @@ pub(crate) async fn ingest_logs(
             company
         }
     };
+    batch.connector.validate().map_err(|problem| ApiError::BadRequest(problem.to_string()))?;
     if batch.rows.len() > MAX_BATCH_ROWS {
         return Err(ApiError::BatchTooLarge { max: MAX_BATCH_ROWS, got: batch.rows.len() });
     }

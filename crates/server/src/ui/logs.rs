@@ -217,7 +217,7 @@ pub(crate) async fn logs_csv(
             line.pc,
             line.outcome,
         ];
-        let _ = writer.write_record(cells.iter().map(|c| crate::links::neutralise_formula(c)));
+        let _ = writer.write_record(cells.iter().map(|c| crate::csv_cell::neutralise_formula(c).into_owned()));
     }
     let bytes = writer.into_inner().unwrap_or_default();
     Ok((

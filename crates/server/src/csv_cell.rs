@@ -1,0 +1,37 @@
+//! Cells of the CSV files we hand out (連携設定, ログ表示, タイムカード). A spreadsheet runs a cell
+//! that starts with `=`, `+`, `-` or `@` as a formula, and some also do after a leading TAB or
+//! CR, so every cell we write goes through [`neutralise_formula`]: such a cell gets a leading
+//! `'`, which the spreadsheet shows as text. Our own import takes the `'` off again.
+
+use std::borrow::Cow;
+
+/// The first characters that make a spreadsheet read a cell as a formula.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// The cell as a spreadsheet will show it as text, never run it.
+pub fn neutralise_formula(cell: &str) -> Cow<'_, str> {
+    if cell.starts_with(FORMULA_STARTS) { Cow::Owned(format!("'{cell}")) } else { Cow::Borrowed(cell) }
+}
+
+/// A cell of a file we wrote, read back: the `'` [`neutralise_formula`] added is taken off.
+pub fn restore_formula(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
+        _ => cell,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_a_spreadsheet_would_run_is_written_as_text() {
+        for cell in ["=1+2", "+81", "-1", "@SUM(A1)", "\t=1+2", "\r=1+2"] {
+            assert_eq!(neutralise_formula(cell), format!("'{cell}"));
+            assert_eq!(restore_formula(&neutralise_formula(cell)), cell);
+        }
+        assert_eq!(neutralise_formula("0012"), "0012");
+        assert_eq!(restore_formula("'0012"), "'0012", "a quote the user wrote is kept");
+    }
+}
