@@ -5,6 +5,7 @@
 //! - [`history`]: effective-dated departments and 日付変更時間, and サービスアカウント holders.
 //! - [`day_totals`]: what a business day adds up to: worked, overtime and late-night minutes,
 //!   and its error mark.
+//! - [`punch_moment`]: when a punch given by a person or a client may be, for its 勤務日.
 //! - [`punch`]: how the logs and other methods' punches of one business day become 出勤 / 退勤.
 //! - [`log_event`]: the kinds of LanScope log and their deterministic idempotency key.
 //! - [`holidays`]: Japanese public holidays (祝日, 振替休日, 国民の休日) for 勤務日種別.
@@ -18,6 +19,7 @@ pub mod history;
 pub mod holidays;
 pub mod log_event;
 pub mod punch;
+pub mod punch_moment;
 pub mod remote_window;
 pub mod retention;
 pub mod validation;

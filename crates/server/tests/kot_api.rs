@@ -214,3 +214,27 @@ test_support::engine_tests! {
         app.finish().await;
     }
 }
+
+test_support::engine_tests! {
+    async fn a_posted_punch_must_fall_on_its_date_or_the_night_after_as_a_manual_punch_must(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
+        let (http, base, token) = api(&app).await;
+        let employees: serde_json::Value =
+            http.get(format!("{base}/employees")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let tarou = key_of(&employees, "0001");
+        let post = |date: &str, time: &str| {
+            let body = serde_json::json!({ "date": date, "time": time, "code": "1" });
+            http.post(format!("{base}/daily-workings/timerecord/{tarou}")).bearer_auth(&token).json(&body).send()
+        };
+        for (date, time) in [("2024-02-09", "1999-02-09T09:00:00+09:00"), ("9999-12-31", "9999-12-30T09:00:00+09:00"), ("2024-02-09", "2024-02-08T23:00:00+09:00")] {
+            let r = post(date, time).await.unwrap();
+            assert_eq!(r.status(), 400, "{engine:?}: {date} {time}");
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(body["errors"][0]["code"], 300, "{body}");
+        }
+        assert!(app.timecard().await.is_empty(), "{engine:?}: nothing recorded");
+        let r = post("2024-02-09", "2024-02-10T01:30:00+09:00").await.unwrap();
+        assert_eq!(r.status(), 201, "{engine:?}: a clock-in after midnight of its day is fine");
+        app.finish().await;
+    }
+}

@@ -77,6 +77,9 @@ pub enum Refusal {
     /// A サービスアカウント no LanScope user name of a person can match.
     #[error("{0}")]
     Account(loginrec_rules::validation::ValidationError),
+    /// A punch given for a 勤務日 at a moment that cannot be on it.
+    #[error("{0}")]
+    PunchMoment(loginrec_rules::punch_moment::PunchMomentError),
     #[error("サービスアカウント {0:?} が2回指定されています。")]
     AccountTwice(String),
     #[error("サービスアカウント {account:?} は打刻先アカウント {holder:?} に設定済みです。")]

@@ -346,6 +346,9 @@ async fn punch(
         Err(loginrec_store::StoreError::NotFound(_)) => {
             return Err(KotError::new(StatusCode::NOT_FOUND, 200, format!("employee {employee_key} not found")));
         }
+        Err(loginrec_store::StoreError::Refused(loginrec_store::Refusal::PunchMoment(e))) => {
+            return Err(KotError::new(StatusCode::BAD_REQUEST, 300, e.english()));
+        }
         Err(e) => return Err(e.into()),
     }
     let name = body.code.name().to_string();

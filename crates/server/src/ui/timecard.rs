@@ -12,6 +12,7 @@ use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use loginrec_rules::PunchKind;
+use loginrec_rules::punch_moment::check_punch_moment;
 use loginrec_store::{Missing, StoreError};
 use serde::Deserialize;
 
@@ -300,10 +301,6 @@ fn parse_local(s: &str) -> Option<DateTime> {
     s.trim().replacen(' ', "T", 1).parse().ok()
 }
 
-fn to_millis(at: DateTime, tz: &TimeZone) -> Option<i64> {
-    loginrec_rules::local_instant(at, tz).map(|t| t.as_millisecond())
-}
-
 /// Clears a 手入力 punch: the day gets back what PC logs and the API say.
 pub(crate) async fn clear_manual_punch(
     State(state): State<AppState>,
@@ -374,18 +371,13 @@ pub(crate) async fn manual_punch(
     Ok(Redirect::to(&target).into_response())
 }
 
-/// The instant of a 手入力 日時, which must fall on the 勤務日 or the day after it.
+/// The instant of a 手入力 日時, which must fall on the 勤務日 or the day after it
+/// ([`check_punch_moment`], the rule of every way a punch is given).
 fn punch_moment(typed: &str, date: Date, tz: &TimeZone) -> Result<i64, String> {
     let at = parse_local(typed).ok_or_else(|| format!("日時は YYYY-MM-DD HH:MM で入力してください: {typed}"))?;
-    let next_day = date.tomorrow().unwrap_or(date);
-    if at.date() != date && at.date() != next_day {
-        return Err(format!(
-            "日時は勤務日 {} の当日か翌日にしてください (入力: {})。",
-            date_ja(date),
-            at.strftime("%Y/%m/%d %H:%M")
-        ));
-    }
-    to_millis(at, tz).ok_or_else(|| "日時が不正です。".to_string())
+    let instant = loginrec_rules::local_instant(at, tz).ok_or_else(|| "日時が不正です。".to_string())?;
+    check_punch_moment(date, instant, tz).map_err(|e| e.to_string())?;
+    Ok(instant.as_millisecond())
 }
 
 #[derive(Deserialize)]

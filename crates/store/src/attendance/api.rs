@@ -239,6 +239,9 @@ impl Attendance<'_> {
         at_ms: i64,
         code: i64,
     ) -> Result<()> {
+        let at = jiff::Timestamp::from_millisecond(at_ms).map_err(StoreError::corrupt)?;
+        loginrec_rules::punch_moment::check_punch_moment(date, at, &company.tz()?)
+            .map_err(|e| StoreError::Refused(crate::Refusal::PunchMoment(e)))?;
         let _guard = self.store.write_guard().await;
         let mut tx = self.store.pool.begin().await?;
         crate::pipeline::lock_company(&mut tx, self.store.backend, company.id, false).await?;

@@ -5,11 +5,12 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 use loginrec_rules::PunchKind;
+use loginrec_rules::punch_moment::check_punch_moment;
 
 use super::Attendance;
 use crate::history::Apply;
 use crate::pipeline::{self, CompanyContext, Recomputed, Scope};
-use crate::{Missing, Result, StoreError, now_ms};
+use crate::{Missing, Refusal, Result, StoreError, now_ms};
 
 impl Attendance<'_> {
     /// Enters or corrects a punch by hand (method `手入力`) for the live employee with this code:
@@ -52,6 +53,10 @@ impl Attendance<'_> {
         let mut tx = self.store.pool.begin().await?;
         pipeline::lock_company(&mut tx, self.store.backend, company_id, false).await?;
         let ctx = CompanyContext::load(&mut tx, company_id).await?;
+        if let Some(at_ms) = at_ms {
+            let at = jiff::Timestamp::from_millisecond(at_ms).map_err(StoreError::corrupt)?;
+            check_punch_moment(business_date, at, &ctx.tz).map_err(|e| StoreError::Refused(Refusal::PunchMoment(e)))?;
+        }
         let result: Result<_> = async {
         let employee_id: i64 = sqlx::query_scalar(
             "SELECT id FROM employees WHERE company_id = $1 AND code = $2 AND deleted_at_ms IS NULL",
