@@ -131,11 +131,12 @@ enum CompanyCommand {
     },
     /// Sends the company's punches to a remote KING OF TIME-shaped service instead of the
     /// embedded module (the service's token is read from standard input); also resumes
-    /// sending after a rejected token.
+    /// sending after a rejected token or a redirect.
     SetRemote {
         #[arg(long)]
         code: String,
-        /// Base URL of the API, e.g. https://api.example.com/v1.0
+        /// Base URL of the API, e.g. https://api.example.com/v1.0. Its host must resolve, and
+        /// not to this machine, a link-local or a private address (see --allow-private).
         #[arg(long)]
         base_url: String,
         /// Wait this long after a business day ends before sending its 退勤.
@@ -143,6 +144,11 @@ enum CompanyCommand {
         settle_minutes: i64,
         #[arg(long, required = true)]
         token_stdin: bool,
+        /// Accept a service on this machine (127.0.0.0/8, ::1, localhost), a link-local address
+        /// (169.254.0.0/16, fe80::/10) or a private network (10/8, 172.16/12, 192.168/16,
+        /// 100.64/10, fc00::/7): a local test service, or one inside the company's network.
+        #[arg(long)]
+        allow_private: bool,
     },
     /// Sends the company's punches to the embedded attendance module again.
     SetEmbedded {
@@ -369,9 +375,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Company(CompanyCommand::IssueToken { code }) => commands::issue_token(&url, &code).await,
         Command::Company(CompanyCommand::IssueApiToken { code }) => commands::issue_api_token(&url, &code).await,
-        Command::Company(CompanyCommand::SetRemote { code, base_url, settle_minutes, token_stdin: _ }) => {
-            commands::set_remote(&url, &code, &base_url, settle_minutes).await
-        }
+        Command::Company(CompanyCommand::SetRemote {
+            code,
+            base_url,
+            settle_minutes,
+            token_stdin: _,
+            allow_private,
+        }) => commands::set_remote(&url, &code, &base_url, settle_minutes, allow_private).await,
         Command::Company(CompanyCommand::SetEmbedded { code }) => commands::set_embedded(&url, &code).await,
         Command::Admin(AdminCommand::Create { company, login_id, password_stdin: _ }) => {
             commands::admin_create(&url, company.as_deref(), &login_id).await

@@ -581,3 +581,18 @@ test_support::engine_tests! {
         ui.finish().await;
     }
 }
+
+#[tokio::test]
+async fn the_diagnostics_name_the_remote_service_without_its_user_and_password() {
+    let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
+    let remote = loginrec_store::remote::RemoteConfig {
+        base_url: "https://operator:s3cret-pw@kot.example.com/v1.0".into(),
+        token: "remote-token-1234".into(),
+        settle_minutes: 60,
+    };
+    ui.store.remote().set_remote(ui.company.id, Some(&remote)).await.unwrap();
+    let page = ui.page("/companies/ABC/diagnostics").await;
+    assert!(page.contains("送信先: https://***:***@kot.example.com/v1.0"), "{page}");
+    assert!(!page.contains("s3cret-pw") && !page.contains("remote-token-1234"), "{page}");
+    ui.finish().await;
+}

@@ -20,7 +20,8 @@ use sqlx::any::AnyRow;
 use crate::users::SyncResult;
 use crate::{Backend, Result, Store, now_ms};
 
-/// The remote service of a company. Its `Debug` never shows the token.
+/// The remote service of a company. Its `Debug` never shows the token, nor a user and password
+/// written into the base URL.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RemoteConfig {
     pub base_url: String,
@@ -30,7 +31,30 @@ pub struct RemoteConfig {
 
 impl std::fmt::Debug for RemoteConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RemoteConfig").field("base_url", &self.base_url).field("token", &"***").finish()
+        f.debug_struct("RemoteConfig")
+            .field("base_url", &shown_base_url(&self.base_url))
+            .field("token", &"***")
+            .field("settle_minutes", &self.settle_minutes)
+            .finish()
+    }
+}
+
+/// A remote service's base URL as a screen, a command's output or a log may show it: a user and
+/// password written into it (`https://user:pass@host/…`) become `***:***`. Every place that
+/// shows the base URL goes through here.
+///
+/// The authority ends where a URL parser ends it for `http(s)` (`/`, `\`, `?` or `#`), and its
+/// user information is everything before its last `@`, so what is masked is what the client
+/// would send as credentials.
+pub fn shown_base_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority = &rest[..rest.find(['/', '\\', '?', '#']).unwrap_or(rest.len())];
+    match authority.rfind('@') {
+        Some(at) => format!("{}***:***{}", &url[..scheme_end], &rest[at..]),
+        None => url.to_string(),
     }
 }
 
@@ -268,6 +292,18 @@ impl Remote<'_> {
         rows.iter().map(|r| Ok((r.try_get("state")?, r.try_get("punches")?))).collect()
     }
 
+    /// The reason recorded for each outbox row that has one (why it waits, failed or is
+    /// unknown), as `(state, reason)`: what 診断 and the logs may repeat.
+    pub async fn remote_punch_reasons(&self, company_id: i64) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT state, last_error FROM remote_punches WHERE company_id = $1 AND last_error IS NOT NULL ORDER BY id",
+        )
+        .bind(company_id)
+        .fetch_all(&self.store.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("state")?, r.try_get("last_error")?))).collect()
+    }
+
     /// Makes the local attendance tables mirror the remote service's employees (the master in
     /// remote mode), keyed on the employee key, then syncs ログイン記録's users from them.
     pub async fn mirror_remote_employees(&self, company_id: i64, employees: &[RemoteEmployee]) -> Result<SyncResult> {
@@ -353,5 +389,34 @@ impl Remote<'_> {
             self.store.settle(tx, result, crate::history::Apply::Commit).await?;
         }
         self.store.sync_users(company_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_base_url_is_shown_without_its_user_and_password() {
+        assert_eq!(shown_base_url("https://api.example.com/v1.0"), "https://api.example.com/v1.0");
+        assert_eq!(shown_base_url("https://user:s3cret@api.example.com/v1.0"), "https://***:***@api.example.com/v1.0");
+        assert_eq!(shown_base_url("https://user@api.example.com"), "https://***:***@api.example.com");
+        // A password holding `@`: the last one ends the user information, as for the client.
+        assert_eq!(shown_base_url("http://u:p@ss@10.0.0.1:8080/x"), "http://***:***@10.0.0.1:8080/x");
+        // An `@` after the authority is not user information.
+        assert_eq!(shown_base_url("https://api.example.com/v1.0?to=a@b"), "https://api.example.com/v1.0?to=a@b");
+        assert_eq!(shown_base_url("https://u:pw@host\\@x/"), "https://***:***@host\\@x/");
+    }
+
+    #[test]
+    fn a_remote_config_debugs_without_token_or_credentials() {
+        let config = RemoteConfig {
+            base_url: "https://user:s3cret@api.example.com/v1.0".into(),
+            token: "t0ken".into(),
+            settle_minutes: 60,
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret") && !shown.contains("t0ken") && !shown.contains("user"), "{shown}");
+        assert!(shown.contains("api.example.com/v1.0"), "{shown}");
     }
 }

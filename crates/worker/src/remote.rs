@@ -7,14 +7,28 @@
 //! | 2xx | sent |
 //! | 429, `{"code":"303"}`, 5xx, connection refused | retried later (the punch was not recorded) |
 //! | 401 / 403 | the company's sending pauses; 診断 shows why |
-//! | other 4xx | failed for good, shown with the service's message |
+//! | 3xx (a redirect) | not followed; the company's sending pauses; 診断 shows why |
+//! | 303 See Other to a POST | unknown: the answer says the POST was handled elsewhere |
+//! | other 4xx | failed for good |
 //! | timeout or broken connection mid-request | unknown: never resent, since a POST adds a punch |
+//!
+//! What must stay true, because the base URL is typed by an operator and the answers are
+//! written by someone else:
+//! - **Redirects are never followed** ([`http_client`]): a service that answers 3xx would
+//!   otherwise send our token-bearing client, from inside our network, to any address it names.
+//! - **A remote body is never repeated** to anyone: what is recorded and shown (the paused
+//!   reason in 診断, the outbox row's reason, the 連携実行 run history and page) says the HTTP
+//!   status and at most the API's numeric error code (`{"errors":[{"code":…}]}`), in our own
+//!   words. The body's free text is not even logged.
+//! - **The base URL's user and password are never shown** (`loginrec_store::remote::shown_base_url`),
+//!   and the transport's errors are stripped of their URL before they are recorded.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use loginrec_rules::remote_window::{is_blocked, next_allowed, service_time_zone};
-use loginrec_store::remote::{RemoteConfig, RemoteEmployee, RemoteOutcome, RemotePunch};
+use loginrec_store::remote::{RemoteConfig, RemoteEmployee, RemoteOutcome, RemotePunch, shown_base_url};
 use loginrec_store::{Company, Store, SyncResult};
 
 /// Rows claimed per round.
@@ -32,13 +46,78 @@ pub struct SendReport {
     pub unknown: u64,
 }
 
+/// The client of the remote service. It follows no redirect: a 3xx answer comes back as it is
+/// and is classified as the service's failure (see the module docs).
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(30))
         .user_agent(concat!("loginrec/", env!("CARGO_PKG_VERSION")))
         .build()
-        .unwrap_or_default()
+        // Fails only where TLS cannot start at all, where `reqwest::Client::new()` panics as
+        // well. Never fall back to `Client::default()`: it follows redirects.
+        .expect("the HTTP client of the remote attendance service (TLS cannot start)")
+}
+
+/// The host a base URL names, read by the parser the client uses, so that what is checked is
+/// what will be contacted (`http://2130706433/` is `127.0.0.1`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RemoteHost {
+    Ip(IpAddr),
+    /// A host name, lower case, to be resolved.
+    Name(String),
+}
+
+/// The host and port of an `http://` or `https://` base URL; `None` when it is not one, or
+/// names no host.
+pub fn remote_host(base_url: &str) -> Option<(RemoteHost, u16)> {
+    let url = reqwest::Url::parse(base_url).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    let port = url.port_or_known_default()?;
+    let host = url.host_str().filter(|h| !h.is_empty())?;
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let host = match bare.parse::<IpAddr>() {
+        Ok(ip) => RemoteHost::Ip(ip),
+        Err(_) => RemoteHost::Name(host.to_string()),
+    };
+    Some((host, port))
+}
+
+/// A transport error in words, with its causes and without its URL (which may carry the base
+/// URL's user and password).
+fn transport_error(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+/// The KOT API's numeric error code in an answer, the only part of a remote body that is ever
+/// repeated: ` (エラーコード 102)`, or nothing.
+fn code_note(answer: &kot_protocol::Answer) -> String {
+    let code = match answer {
+        kot_protocol::Answer::Errors(e) => e.errors.first().map(|e| e.code.to_string()),
+        kot_protocol::Answer::Busy(_) => Some(kot_protocol::BUSY_CODE.to_string()),
+        kot_protocol::Answer::Other => None,
+    };
+    code.map(|c| format!(" (エラーコード {c})")).unwrap_or_default()
+}
+
+/// Why sending paused on a redirect, as 診断 shows it.
+fn redirect_reason(status: u16) -> String {
+    format!(
+        "勤怠サービスが別のアドレスへの転送 (HTTP {status}) を返しました。転送には従わず、送信を停止しました。\
+         送信先アドレスを確かめ、set-remote で設定し直してください \
+         (the remote attendance service answered with a redirect, which is not followed)"
+    )
 }
 
 /// Sends every due punch. `clock` is read before every claim and every request, so a long
@@ -102,9 +181,16 @@ async fn post_punch(http: &reqwest::Client, punch: &RemotePunch, now: Timestamp)
     let response = match http.post(&url).bearer_auth(&punch.remote.token).json(&body).send().await {
         Ok(r) => r,
         Err(e) if e.is_connect() => {
-            return retry(now, RETRY_MS, format!("cannot connect to {}: {e}", punch.remote.base_url));
+            let shown = shown_base_url(&punch.remote.base_url);
+            return retry(now, RETRY_MS, format!("cannot connect to {shown}: {}", transport_error(e)));
         }
-        Err(e) => return RemoteOutcome::Unknown(format!("the request to {url} broke off: {e}")),
+        Err(e) => {
+            return RemoteOutcome::Unknown(format!(
+                "the request to {} broke off: {}",
+                shown_base_url(&url),
+                transport_error(e)
+            ));
+        }
     };
     let status = response.status();
     let retry_after = response
@@ -113,49 +199,72 @@ async fn post_punch(http: &reqwest::Client, punch: &RemotePunch, now: Timestamp)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok())
         .map(|s| s * 1000);
+    if status.is_redirection() {
+        // 303 See Other is how a service says it handled a POST: the punch may be recorded.
+        if status == reqwest::StatusCode::SEE_OTHER {
+            return RemoteOutcome::Unknown(
+                "the service answered 303 See Other (a redirect, not followed): the punch may have been recorded; check the remote side"
+                    .into(),
+            );
+        }
+        return RemoteOutcome::Pause(redirect_reason(status.as_u16()));
+    }
     let text = response.text().await.unwrap_or_default();
     let answer = kot_protocol::Answer::read(&text);
     let busy = matches!(answer, kot_protocol::Answer::Busy(_));
     if status.is_success() && !busy {
         return RemoteOutcome::Sent;
     }
-    let message = answer.message().map(str::to_string).unwrap_or_else(|| text.chars().take(200).collect());
+    let code = code_note(&answer);
     match status.as_u16() {
-        _ if busy => retry(now, retry_after.unwrap_or(RETRY_MS), format!("the service is busy (code 303): {message}")),
-        429 => {
-            retry(now, retry_after.unwrap_or(RETRY_MS), format!("the service asked to slow down (HTTP 429): {message}"))
-        }
+        _ if busy => retry(now, retry_after.unwrap_or(RETRY_MS), "the service is busy (code 303)".into()),
+        429 => retry(now, retry_after.unwrap_or(RETRY_MS), format!("the service asked to slow down (HTTP 429){code}")),
         403 if answer.is_blocked_window() => {
-            retry(now, RETRY_MS, format!("the service is in a blocked window (HTTP 403, code 104): {message}"))
+            retry(now, RETRY_MS, "the service is in a blocked window (HTTP 403, code 104)".into())
         }
         401 | 403 => RemoteOutcome::Pause(format!(
-            "勤怠サービスがアクセストークンを拒否しました (the remote attendance service rejected the token, HTTP {}): {message}",
+            "勤怠サービスがアクセストークンを拒否しました (the remote attendance service rejected the token, HTTP {}){code}",
             status.as_u16()
         )),
         s if s >= 500 => {
-            retry(now, retry_after.unwrap_or(2 * RETRY_MS), format!("the service failed (HTTP {s}): {message}"))
+            retry(now, retry_after.unwrap_or(2 * RETRY_MS), format!("the service failed (HTTP {s}){code}"))
         }
-        s => RemoteOutcome::Failed(format!("HTTP {s}: {message}")),
+        s => RemoteOutcome::Failed(format!("the service refused the punch (HTTP {s}){code}")),
     }
 }
 
 /// Why a 勤革時連携 (連携実行) did not finish. The words are the administrator's, in Japanese:
-/// the screen and the job history show them as they are.
+/// the screen and the job history show them as they are, so none of them carries what the
+/// remote side wrote, and the URL is shown without its user and password.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("勤怠サービス ({url}) に接続できませんでした。アドレスとネットワークを確認してください。")]
-    Unreachable { url: String, detail: String },
+    Unreachable {
+        /// The base URL as [`shown_base_url`] shows it.
+        url: String,
+        /// The transport's error, without its URL.
+        detail: String,
+    },
     #[error("勤怠サービスがアクセストークンを拒否しました (HTTP {status})。送信を停止しました。")]
     TokenRejected { status: u16 },
+    /// The service answered with a redirect, which is not followed: sending pauses too.
+    #[error(
+        "勤怠サービスが別のアドレスへの転送 (HTTP {status}) を返しました。転送には従わず、送信を停止しました。送信先アドレスを確認してください。"
+    )]
+    Redirected { status: u16 },
     /// The service takes no requests 08:30–10:00 and 17:30–18:30 JST.
     #[error(
         "勤怠サービスの利用制限時間帯 (8:30〜10:00、17:30〜18:30) のため連携できません。{resume} 以降に実行してください。"
     )]
     BlockedWindow { resume: String },
-    #[error("勤怠サービスが HTTP {status} で応答しました: {message}")]
-    Refused { status: u16, message: String },
+    /// Any other refusal: the status and at most the API's numeric error code, never its text.
+    #[error("勤怠サービスが HTTP {status} で応答しました{}。", .code.map(|c| format!(" (エラーコード {c})")).unwrap_or_default())]
+    Refused { status: u16, code: Option<u32> },
     #[error("勤怠サービスの応答が従業員の一覧として読めませんでした。")]
-    BadAnswer { detail: String },
+    BadAnswer {
+        /// Where the JSON broke, without its content.
+        detail: String,
+    },
     #[error("一時的なエラーのため連携できませんでした。しばらくしてから再度お試しください。")]
     Store(#[from] loginrec_store::StoreError),
 }
@@ -173,10 +282,16 @@ pub async fn sync_remote_employees(
         return Err(SyncError::BlockedWindow { resume: window_end(now) });
     }
     let url = format!("{}/employees", remote.base_url);
-    let unreachable =
-        |e: reqwest::Error| SyncError::Unreachable { url: remote.base_url.clone(), detail: e.to_string() };
+    let unreachable = |e: reqwest::Error| SyncError::Unreachable {
+        url: shown_base_url(&remote.base_url),
+        detail: transport_error(e),
+    };
     let response = http.get(&url).bearer_auth(&remote.token).send().await.map_err(unreachable)?;
     let status = response.status();
+    if status.is_redirection() {
+        store.remote().pause_remote(company.id, &redirect_reason(status.as_u16())).await?;
+        return Err(SyncError::Redirected { status: status.as_u16() });
+    }
     let text = response.text().await.map_err(unreachable)?;
     if !status.is_success() {
         let answer = kot_protocol::Answer::read(&text);
@@ -188,11 +303,16 @@ pub async fn sync_remote_employees(
             store.remote().pause_remote(company.id, &reason).await?;
             return Err(SyncError::TokenRejected { status: status.as_u16() });
         }
-        let message = answer.message().map(str::to_string).unwrap_or_else(|| text.chars().take(200).collect());
-        return Err(SyncError::Refused { status: status.as_u16(), message });
+        let code = match answer {
+            kot_protocol::Answer::Errors(e) => e.errors.first().map(|e| e.code),
+            _ => None,
+        };
+        return Err(SyncError::Refused { status: status.as_u16(), code });
     }
-    let list: Vec<kot_protocol::Employee> =
-        serde_json::from_str(&text).map_err(|e| SyncError::BadAnswer { detail: e.to_string() })?;
+    let list: Vec<kot_protocol::Employee> = serde_json::from_str(&text).map_err(|e| SyncError::BadAnswer {
+        // serde_json's message quotes the offending value: keep only its kind and place.
+        detail: format!("{:?} at line {} column {}", e.classify(), e.line(), e.column()),
+    })?;
     let employees: Vec<RemoteEmployee> = list
         .into_iter()
         .map(|v| RemoteEmployee {

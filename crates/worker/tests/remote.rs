@@ -259,7 +259,8 @@ async fn a_rejected_token_pauses_the_company_and_shows_why() {
     let http = http_client();
     assert_eq!(send_due(&store, &http, "w", || jst("2024-02-08T12:00:00")).await.unwrap().paused, 1);
     let paused = store.company_by_code("ABC").await.unwrap().unwrap().remote_paused_reason.unwrap();
-    assert!(paused.contains("401") && paused.contains("invalid token"), "{paused}");
+    assert!(paused.contains("401") && paused.contains("102"), "{paused}");
+    assert!(!paused.contains("invalid token"), "the service's words are never repeated: {paused}");
     send_due(&store, &http, "w", || jst("2024-02-08T15:00:00")).await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 1, "a paused company sends nothing");
     assert_eq!(
@@ -579,5 +580,194 @@ async fn an_employee_sync_is_not_started_in_a_blocked_window_and_a_window_answer
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     let company_now = store.company_by_code("ABC").await.unwrap().unwrap();
     assert_eq!(company_now.remote_paused_reason, None, "a blocked window is not a rejected token");
+    store.close().await;
+}
+
+/// What an internal service would answer, which must never reach an administrator.
+const SECRET: &str = "INTERNAL-SECRET-7f3a";
+/// Words a remote service writes in its answers, which must never be repeated either.
+const MARKER: &str = "REMOTE-WORDS-91c2";
+
+/// Serves `app` on a fresh port of 127.0.0.1 and gives its address.
+async fn serve(app: axum::Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    address
+}
+
+/// An internal service: every request, whatever its method and path, is counted and answered
+/// 400 with `SECRET` in the KOT error shape, so that a client repeating messages would show it.
+async fn internal_service() -> (String, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let app = axum::Router::new().fallback(move || {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let body = format!(r#"{{"errors":[{{"message":"{SECRET}","code":1}}]}}"#);
+            (StatusCode::BAD_REQUEST, [("content-type", "application/json")], body).into_response()
+        }
+    });
+    (format!("http://{}", serve(app).await), calls)
+}
+
+/// A remote service that answers every request with `status` and `Location: location`, its
+/// body naming `MARKER`, counting the calls.
+async fn redirecting_service(status: StatusCode, location: String) -> (String, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let app = axum::Router::new().fallback(move || {
+        let (counter, location) = (counter.clone(), location.clone());
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            (status, [("location", location)], format!("moved: {MARKER}")).into_response()
+        }
+    });
+    (format!("http://{}/api/v1.0", serve(app).await), calls)
+}
+
+/// Everything an administrator may read about the company's remote sending: the paused reason
+/// (診断) and every outbox row's recorded reason.
+async fn shown_to_the_administrator(store: &Store, company: &Company) -> String {
+    let paused = store.company_by_code(&company.code).await.unwrap().unwrap().remote_paused_reason.unwrap_or_default();
+    let reasons = store.remote().remote_punch_reasons(company.id).await.unwrap();
+    format!("{paused}\n{reasons:?}")
+}
+
+#[tokio::test]
+async fn a_redirected_punch_is_not_followed_pauses_the_company_and_shows_no_body() {
+    for status in [StatusCode::FOUND, StatusCode::MOVED_PERMANENTLY, StatusCode::TEMPORARY_REDIRECT] {
+        let db = TestDb::new(test_support::Engine::Sqlite).await;
+        let (internal, internal_calls) = internal_service().await;
+        let (url, calls) = redirecting_service(status, format!("{internal}/latest/meta-data")).await;
+        let (store, company) = local_with_one_punch(&db, &url).await;
+        let report = send_due(&store, &http_client(), "w", || jst("2024-02-08T12:00:00")).await.unwrap();
+        assert_eq!((report.sent, report.paused), (0, 1), "{status}: {report:?}");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(internal_calls.load(Ordering::SeqCst), 0, "{status}: the redirect was followed");
+        assert_eq!(
+            state(&store.remote().remote_punch_states(company.id).await.unwrap(), "pending"),
+            1,
+            "the punch is kept"
+        );
+        let shown = shown_to_the_administrator(&store, &company).await;
+        assert!(shown.contains(&format!("HTTP {}", status.as_u16())) && shown.contains("転送"), "{shown}");
+        assert!(!shown.contains(SECRET) && !shown.contains(MARKER) && !shown.contains("meta-data"), "{shown}");
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_punch_answered_see_other_is_unknown_and_never_sent_again() {
+    let db = TestDb::new(test_support::Engine::Sqlite).await;
+    let (internal, internal_calls) = internal_service().await;
+    let (url, calls) = redirecting_service(StatusCode::SEE_OTHER, format!("{internal}/done")).await;
+    let (store, company) = local_with_one_punch(&db, &url).await;
+    let http = http_client();
+    assert_eq!(send_due(&store, &http, "w", || jst("2024-02-08T12:00:00")).await.unwrap().unknown, 1);
+    send_due(&store, &http, "w", || jst("2024-02-09T12:00:00")).await.unwrap();
+    assert_eq!((calls.load(Ordering::SeqCst), internal_calls.load(Ordering::SeqCst)), (1, 0));
+    assert_eq!(state(&store.remote().remote_punch_states(company.id).await.unwrap(), "unknown"), 1);
+    let shown = shown_to_the_administrator(&store, &company).await;
+    assert!(!shown.contains(SECRET) && !shown.contains(MARKER), "{shown}");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn an_employee_sync_answered_with_a_redirect_is_not_followed_and_shows_no_body() {
+    let db = TestDb::new(test_support::Engine::Sqlite).await;
+    let (internal, internal_calls) = internal_service().await;
+    let (url, calls) = redirecting_service(StatusCode::FOUND, format!("{internal}/internal/employees")).await;
+    let (store, company) = local_instance(&db, &url, "remote-token").await;
+    let config = store.remote().remote_config(company.id).await.unwrap().unwrap();
+    let err = sync_remote_employees(&store, &http_client(), &company, &config, noon()).await.unwrap_err();
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(internal_calls.load(Ordering::SeqCst), 0, "the redirect was followed");
+    assert!(matches!(err, loginrec_worker::remote::SyncError::Redirected { status: 302 }), "{err:?}");
+    // What the page and the run history show (Display), and what the log gets (Debug).
+    let said = format!("{err} {err:?} {}", shown_to_the_administrator(&store, &company).await);
+    assert!(said.contains("302") && said.contains("転送"), "{said}");
+    assert!(!said.contains(SECRET) && !said.contains(MARKER), "{said}");
+    let paused = store.company_by_code("ABC").await.unwrap().unwrap().remote_paused_reason;
+    assert!(paused.is_some(), "the company's sending pauses until the address is set again");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_refused_punch_is_recorded_with_its_status_and_code_never_the_services_words() {
+    let body = r#"{"errors":[{"message":"REMOTE-WORDS-91c2 <script>","code":200}]}"#;
+    for (status, outcome) in [
+        (StatusCode::BAD_REQUEST, "failed"),
+        (StatusCode::INTERNAL_SERVER_ERROR, "pending"),
+        (StatusCode::TOO_MANY_REQUESTS, "pending"),
+        (StatusCode::FORBIDDEN, "pending"),
+    ] {
+        let db = TestDb::new(test_support::Engine::Sqlite).await;
+        let (url, _calls) = double(status, body, None).await;
+        let (store, company) = local_with_one_punch(&db, &url).await;
+        send_due(&store, &http_client(), "w", || jst("2024-02-08T12:00:00")).await.unwrap();
+        assert_eq!(state(&store.remote().remote_punch_states(company.id).await.unwrap(), outcome), 1, "{status}");
+        let shown = shown_to_the_administrator(&store, &company).await;
+        assert!(shown.contains(&format!("HTTP {}", status.as_u16())) && shown.contains("200"), "{status}: {shown}");
+        assert!(!shown.contains(MARKER) && !shown.contains("<script>"), "{status}: {shown}");
+        store.close().await;
+    }
+    // Text that is not the API's shape is not repeated either.
+    let db = TestDb::new(test_support::Engine::Sqlite).await;
+    let (url, _calls) = double(StatusCode::UNPROCESSABLE_ENTITY, "<html>REMOTE-WORDS-91c2</html>", None).await;
+    let (store, company) = local_with_one_punch(&db, &url).await;
+    assert_eq!(send_due(&store, &http_client(), "w", || jst("2024-02-08T12:00:00")).await.unwrap().failed, 1);
+    let shown = shown_to_the_administrator(&store, &company).await;
+    assert!(shown.contains("HTTP 422") && !shown.contains(MARKER), "{shown}");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn an_employee_sync_refusal_or_bad_list_never_repeats_the_services_words() {
+    for (status, body, expected) in [
+        (
+            StatusCode::BAD_REQUEST,
+            r#"{"errors":[{"message":"REMOTE-WORDS-91c2","code":200}]}"#,
+            "HTTP 400 で応答しました (エラーコード 200)",
+        ),
+        (StatusCode::NOT_FOUND, "<html>REMOTE-WORDS-91c2</html>", "HTTP 404 で応答しました。"),
+        // A success whose body is no list: serde_json's message would quote the value.
+        (StatusCode::OK, r#""REMOTE-WORDS-91c2""#, "従業員の一覧として読めませんでした"),
+    ] {
+        let db = TestDb::new(test_support::Engine::Sqlite).await;
+        let (url, calls) = employee_list_double(status, body).await;
+        let (store, company) = local_instance(&db, &url, "remote-token").await;
+        let config = store.remote().remote_config(company.id).await.unwrap().unwrap();
+        let err = sync_remote_employees(&store, &http_client(), &company, &config, noon()).await.unwrap_err();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // What the page and the run history show (Display), and what the log gets (Debug).
+        let said = format!("{err}\n{err:?}");
+        assert!(said.contains(expected), "{status}: {said}");
+        assert!(!said.contains(MARKER), "{status}: {said}");
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn the_base_urls_user_and_password_are_never_shown_in_a_reason() {
+    // A port nothing listens on: taken, then let go.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let url = format!("http://operator:s3cret-pw@{closed}/api/v1.0");
+    let db = TestDb::new(test_support::Engine::Sqlite).await;
+    let (store, company) = local_with_one_punch(&db, &url).await;
+    let config = store.remote().remote_config(company.id).await.unwrap().unwrap();
+    assert!(!format!("{config:?}").contains("s3cret-pw"), "{config:?}");
+
+    let err = sync_remote_employees(&store, &http_client(), &company, &config, noon()).await.unwrap_err();
+    assert!(matches!(err, loginrec_worker::remote::SyncError::Unreachable { .. }), "{err:?}");
+    let said = format!("{err}\n{err:?}");
+    assert!(said.contains(&format!("http://***:***@{closed}/api/v1.0")), "{said}");
+    assert!(!said.contains("s3cret-pw") && !said.contains("operator"), "{said}");
+
+    let report = send_due(&store, &http_client(), "w", || jst("2024-02-08T12:00:00")).await.unwrap();
+    assert_eq!(report.retried, 1, "{report:?}");
+    let shown = shown_to_the_administrator(&store, &company).await;
+    assert!(shown.contains("***:***@") && !shown.contains("s3cret-pw") && !shown.contains("operator"), "{shown}");
     store.close().await;
 }

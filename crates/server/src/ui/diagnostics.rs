@@ -153,7 +153,7 @@ async fn diagnostics_page(
             .collect(),
         stale: d.stale,
         ingest_status,
-        remote: company.remote_base_url.clone().unwrap_or_default(),
+        remote: company.remote_base_url.as_deref().map(loginrec_store::remote::shown_base_url).unwrap_or_default(),
         remote_paused: d.remote_paused.clone().unwrap_or_default(),
         remote_problems: d
             .remote_problems
