@@ -160,6 +160,19 @@ impl ProxyAddress {
     }
 }
 
+/// A host of this machine: an address in 127.0.0.0/8, `::1` (written `[::1]` in a URL) or
+/// `localhost`. Only to such a host may the token travel in plain http.
+pub fn is_loopback_host(host: &str) -> bool {
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => {
+            let name = bare.strip_suffix('.').unwrap_or(bare);
+            name.eq_ignore_ascii_case("localhost")
+        }
+    }
+}
+
 /// `host`, `host:port`, `[v6]`, `[v6]:port`, or a bare IPv6 address.
 fn split_host_port(authority: &str) -> Result<(String, Option<u16>), String> {
     let bad_host = || {
@@ -264,6 +277,108 @@ pub enum ConfigError {
     Write { path: PathBuf, source: std::io::Error },
 }
 
+/// Every key the file may hold, as written in it (`proxy.password` for `password` under
+/// `[proxy]`). Only these are named when the file cannot be read.
+const KNOWN_KEYS: &[&str] = &[
+    "company_code",
+    "access_token",
+    "log_dir",
+    "server_url",
+    "time_zone",
+    "collection_start",
+    "settle_seconds",
+    "scan_interval_seconds",
+    "batch_rows",
+    "data_dir",
+    "columns",
+    "columns.recorded_at",
+    "columns.event_at",
+    "columns.user_name",
+    "columns.log_type",
+    "columns.sub_manager_no",
+    "columns.agent_no",
+    "columns.computer_name",
+    "columns.date",
+    "columns.start",
+    "columns.end",
+    "proxy",
+    "proxy.enabled",
+    "proxy.address",
+    "proxy.port",
+    "proxy.user",
+    "proxy.password",
+];
+
+/// Says where a file that is not valid TOML (or holds a value of the wrong kind) is wrong: its
+/// line and, when it is one of [`KNOWN_KEYS`], its key. Never the line's text nor a value: the
+/// `toml` crate's own message quotes the line, and its messages about values quote the value,
+/// and in this file that can be the access token or the proxy password.
+fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message();
+    let span = error.span();
+    let line = span.as_ref().map(|span| {
+        let at = span.start.min(text.len().saturating_sub(1));
+        text.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1
+    });
+    let missing = message.starts_with("missing field");
+    let key = if missing {
+        // `missing field `enabled``, pointing at the `[proxy]` header it is missing from, or
+        // at nothing for the top of the file. The name is serde's, never the file's text.
+        let name = message.split('`').nth(1).unwrap_or_default();
+        let table = match (&span, line) {
+            (Some(span), Some(line)) if !span.is_empty() => table_of_line(text, line + 1),
+            _ => None,
+        };
+        Some(table.map_or_else(|| name.to_string(), |t| format!("{t}.{name}")))
+    } else {
+        // What is written before `=` is a key only if it is one of ours: on a broken line it
+        // could be anything, the token included.
+        line.and_then(|line| key_on_line(text, line)).filter(|key| KNOWN_KEYS.contains(&key.as_str()))
+    };
+    let problem = if missing {
+        "必要な設定がありません (a required key is missing)"
+    } else if message.starts_with("unknown field") {
+        "知らない設定です (an unknown key: check its spelling and the [section] it is in)"
+    } else if message.starts_with("invalid type") || message.starts_with("invalid value") {
+        "値の種類が正しくありません (a value of the wrong kind: text goes in quotes, numbers and true/false without)"
+    } else {
+        "TOML の書き方が正しくありません (not valid TOML: look for a missing quote, bracket or '=')"
+    };
+    let place = match (line.filter(|_| !missing), key) {
+        (Some(line), Some(key)) => format!("{line} 行目 (line {line}), {key}: "),
+        (Some(line), None) => format!("{line} 行目 (line {line}): "),
+        (None, Some(key)) => format!("{key}: "),
+        (None, None) => String::new(),
+    };
+    let hidden = if missing {
+        ""
+    } else {
+        "; この行は表示しません (the line is not shown: it may hold the access token or the proxy password)"
+    };
+    format!("{place}{problem}{hidden}")
+}
+
+/// The last `[table]` header above line `line` (1-based).
+fn table_of_line(text: &str, line: usize) -> Option<String> {
+    text.lines().take(line.saturating_sub(1)).fold(None, |table, l| {
+        let l = l.trim();
+        match l.strip_prefix('[').filter(|_| !l.starts_with("[[")).and_then(|h| h.split_once(']')) {
+            Some((name, _)) => Some(name.trim().to_string()),
+            None => table,
+        }
+    })
+}
+
+/// The key that line `line` (1-based) sets (`key = …`), qualified by its table.
+fn key_on_line(text: &str, line: usize) -> Option<String> {
+    let (written, _) = text.lines().nth(line.checked_sub(1)?)?.split_once('=')?;
+    let written = written.trim();
+    Some(match table_of_line(text, line) {
+        Some(table) => format!("{table}.{written}"),
+        None => written.to_string(),
+    })
+}
+
 impl Config {
     pub fn new(company_code: CompanyCode, token: &AccessToken, log_dir: PathBuf, server_url: String) -> Config {
         Config {
@@ -295,7 +410,42 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ConfigError::Missing(path.into())),
             Err(source) => return Err(ConfigError::Read { path: path.into(), source }),
         };
-        toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: path.into(), message: e.to_string() })
+        toml::from_str(&text)
+            .map_err(|e| ConfigError::Invalid { path: path.into(), message: describe_toml_error(&text, &e) })
+    }
+
+    /// Refuses what would carry the access token across the network unencrypted: an http://
+    /// server that is not this machine, or an http:// server reached through a proxy that is
+    /// not. Checked where settings are saved (`register`, `proxy --enable`) and where the token
+    /// would be sent (every [`crate::sender::Sender`]); a file holding such settings still
+    /// loads, so that `status` shows it and `register` can put it right.
+    pub fn check_transport(&self) -> Result<(), String> {
+        let url = reqwest::Url::parse(&self.server_url)
+            .map_err(|e| format!("送信先の URL を読めません (the server URL is not a valid URL: {e})"))?;
+        if url.scheme() != "http" {
+            return Ok(());
+        }
+        let host = url.host_str().unwrap_or_default();
+        if !is_loopback_host(host) {
+            return Err(format!(
+                "送信先に http:// は使えません。アクセストークンが暗号化されずにネットワークを流れます \
+                 (the server http://{host} is not this machine, and plain http would carry the access token across \
+                 the network unencrypted): https:// の URL を指定してください (give an https:// server URL; http:// \
+                 is accepted only for 127.0.0.1, ::1 and localhost)"
+            ));
+        }
+        if self.proxy.enabled
+            && let Ok(proxy) = self.proxy.host_and_port()
+            && !is_loopback_host(&proxy.host)
+        {
+            return Err(format!(
+                "http:// の送信先にプロキシ {proxy} を経由して送ると、アクセストークンが暗号化されずにプロキシまで流れます \
+                 (the server is plain http and the proxy {proxy} is not this machine: the access token would reach \
+                 the proxy unencrypted): https:// の送信先を指定するか、プロキシを使わない設定にしてください (give an \
+                 https:// server URL, or turn the proxy off with `lanscope-connector proxy --disable`)"
+            ));
+        }
+        Ok(())
     }
 
     /// Checks every value, naming the key that is wrong.
@@ -449,5 +599,110 @@ mod tests {
             assert!(text.contains("proxy.example.jp") && text.contains("alice"), "the rest is shown: {text}");
         }
         assert!(!format!("{config:?}").contains(&config.access_token));
+    }
+
+    fn toml_error(text: &str) -> String {
+        let error = toml::from_str::<Config>(text).expect_err("the text is refused");
+        describe_toml_error(text, &error)
+    }
+
+    #[test]
+    fn a_toml_error_names_the_line_and_known_key_but_never_a_value() {
+        let token = "abcdEFGH0123456789abcdEFGH012345";
+        let head = "company_code = \"ACME01\"\n";
+        let tail = "log_dir = \"/l\"\nserver_url = \"https://x\"\n";
+        let cases = [
+            (format!("{head}access_token = \"{token}\n{tail}"), token, "2 行目 (line 2), access_token: TOML"),
+            (format!("{head}access_token = 12345678901234567890123456789012\n{tail}"), "1234567890", "値の種類"),
+            (format!("{head}access_token = \"{token}\"\n{tail}settle_seconds = \"soon\"\n"), "soon", "settle_seconds"),
+            (format!("{head}access_token = \"{token}\"\n{tail}acess_tokn = \"{token}\"\n"), "acess_tokn", "5 行目"),
+            // Before `=` on a broken line can be anything: it is named only when it is a key.
+            (format!("{head}{token} = \n{tail}"), token, "2 行目 (line 2): TOML"),
+            (
+                format!("{head}access_token = \"{token}\"\n{tail}[proxy]\nenabled = true\npassword = 'p@ss\n"),
+                "p@ss",
+                "7 行目 (line 7), proxy.password",
+            ),
+        ];
+        for (text, secret, said) in cases {
+            let message = toml_error(&text);
+            assert!(message.contains(said), "{said:?} in {message:?}");
+            assert!(!message.contains(secret), "{secret:?} in {message:?}");
+            assert!(!message.contains('"'), "no text of the file in {message:?}");
+        }
+        let message = toml_error("access_token = \"x\"\n");
+        assert!(message.starts_with("company_code: 必要な設定がありません"), "{message}");
+        let message = toml_error(&format!("{head}access_token = \"x\"\n{tail}[proxy]\naddress = \"p\"\n"));
+        assert!(message.starts_with("proxy.enabled: 必要な設定がありません"), "{message}");
+    }
+
+    #[test]
+    fn every_key_a_saved_file_can_hold_is_known() {
+        let mut config = Config::new(
+            CompanyCode::parse("ACME01").unwrap(),
+            &AccessToken::parse(&"a".repeat(32)).unwrap(),
+            PathBuf::from("/lanscope"),
+            DEFAULT_SERVER_URL.into(),
+        );
+        config.data_dir = Some(PathBuf::from("/data"));
+        config.proxy = ProxyConfig {
+            enabled: true,
+            address: "p".into(),
+            port: 1,
+            user: Some("u".into()),
+            password: Some("w".into()),
+        };
+        let some = || Some(String::from("h"));
+        config.columns = ColumnMap {
+            recorded_at: some(),
+            event_at: some(),
+            user_name: some(),
+            log_type: some(),
+            sub_manager_no: some(),
+            agent_no: some(),
+            computer_name: some(),
+            date: some(),
+            start: some(),
+            end: some(),
+        };
+        let table: toml::Table = toml::from_str(&toml::to_string(&config).unwrap()).unwrap();
+        for (key, value) in &table {
+            assert!(KNOWN_KEYS.contains(&key.as_str()), "{key}");
+            for inner in value.as_table().into_iter().flat_map(|t| t.keys()) {
+                assert!(KNOWN_KEYS.contains(&format!("{key}.{inner}").as_str()), "{key}.{inner}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_token_travels_in_plain_http_only_to_this_machine() {
+        let mut config = Config::new(
+            CompanyCode::parse("ACME01").unwrap(),
+            &AccessToken::parse(&"a".repeat(32)).unwrap(),
+            PathBuf::from("/lanscope"),
+            DEFAULT_SERVER_URL.into(),
+        );
+        for (server, accepted) in [
+            ("http://127.0.0.1:8080", true),
+            ("http://127.1.2.3", true),
+            ("http://[::1]:8080/loginrec", true),
+            ("http://LOCALHOST:8080", true),
+            ("https://loginrec.example.jp", true),
+            ("HTTPS://192.0.2.10", true),
+            ("http://192.0.2.10", false),
+            ("http://[::ffff:c000:20a]", false),
+            ("http://localhost.example.jp", false),
+            ("http://", false),
+        ] {
+            config.server_url = server.into();
+            assert_eq!(config.check_transport().is_ok(), accepted, "{server}: {:?}", config.check_transport());
+        }
+        config.server_url = "http://127.0.0.1:8080".into();
+        for (proxy, accepted) in [("127.0.0.1", true), ("localhost", true), ("[::1]", true), ("10.0.0.1", false)] {
+            config.proxy = ProxyConfig { enabled: true, address: proxy.into(), port: 3128, ..ProxyConfig::default() };
+            assert_eq!(config.check_transport().is_ok(), accepted, "{proxy}");
+        }
+        config.server_url = "https://loginrec.example.jp".into();
+        assert!(config.check_transport().is_ok(), "https:// goes through any proxy in a tunnel");
     }
 }

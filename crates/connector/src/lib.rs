@@ -32,10 +32,11 @@ pub enum OnceOutcome {
     Failed(DeliveryError),
 }
 
-/// The outbox and the sender of a configuration.
+/// The outbox and the sender of a configuration. Settings the sender refuses (the token
+/// would travel unencrypted) stop the connector before it reads or stores anything.
 async fn open(config: &Config, config_path: &Path) -> anyhow::Result<(Outbox, Sender)> {
-    let outbox = Outbox::open(&config.data_dir(config_path)).await?;
     let sender = Sender::new(config)?;
+    let outbox = Outbox::open(&config.data_dir(config_path)).await?;
     Ok((outbox, sender))
 }
 

@@ -36,17 +36,26 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// 連携サービスの設定: company code, access token and LanScope's CSV output folder.
+    #[command(group(clap::ArgGroup::new("token").args(["access_token", "access_token_stdin"])))]
     Register {
         /// 企業コード (3 or 6 letters/digits)
-        #[arg(long, required_unless_present = "check", requires = "access_token")]
+        #[arg(long, required_unless_present = "check", requires = "token")]
         company_code: Option<String>,
-        /// アクセストークン (32 letters/digits)
-        #[arg(long, required_unless_present = "check", requires = "company_code")]
+        /// アクセストークン (32 letters/digits). コマンドラインの値はプロセス一覧 (ps、タスクマネージャー)
+        /// で他のユーザーにも見えます: --access-token-stdin を推奨します (a token on the command line is
+        /// visible to other users in the process list: prefer --access-token-stdin).
+        #[arg(long, requires = "company_code")]
         access_token: Option<String>,
+        /// アクセストークンを標準入力から読む (推奨) (read the access token from standard input, one
+        /// line, spaces trimmed; preferred: it never shows in the process list). On a terminal it is
+        /// asked for and not shown as it is typed.
+        #[arg(long, requires = "company_code")]
+        access_token_stdin: bool,
         /// ログサーバーのログ出力先 (LanScope's OUTPUTDIR; default C:\TEMP on Windows)
         #[arg(long, requires = "company_code")]
         log_dir: Option<PathBuf>,
-        /// ログイン記録 server URL [default: http://127.0.0.1:8080]
+        /// ログイン記録 server URL: https://, or http:// for this machine only (127.0.0.1, ::1, localhost)
+        /// [default: http://127.0.0.1:8080]
         #[arg(long, requires = "company_code")]
         server: Option<String>,
         /// 接続を確認する: try the company code and token against the server (no log is sent).
@@ -259,6 +268,38 @@ fn read_proxy_password(from_stdin: bool) -> anyhow::Result<String> {
     Ok(password)
 }
 
+/// `register --access-token-stdin`: one line of standard input, spaces trimmed. On a terminal
+/// it is asked for, and not shown as it is typed where the terminal allows. Never printed.
+fn read_access_token() -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    let mut line = String::new();
+    if stdin.is_terminal() {
+        let hidden = HiddenInput::start();
+        if hidden.is_some() {
+            eprint!("アクセストークン (access token): ");
+        } else {
+            eprint!("アクセストークン (access token; 入力した文字は表示されます / what you type is shown): ");
+        }
+        let _ = std::io::stderr().flush();
+        let read = stdin.lock().read_line(&mut line);
+        if hidden.is_some() {
+            eprintln!();
+        }
+        drop(hidden);
+        read?;
+    } else {
+        stdin.lock().read_line(&mut line)?;
+    }
+    let token = line.trim();
+    if token.is_empty() {
+        anyhow::bail!(
+            "アクセストークンが標準入力にありません (no access token on standard input): give it as one line, e.g. \
+             `lanscope-connector register --access-token-stdin … < token.txt`"
+        );
+    }
+    Ok(token.to_string())
+}
+
 /// Turns the terminal's echo off while it lives (Unix, through `stty`); `None` where it
 /// cannot, and the password is then read as typed.
 #[cfg_attr(not(unix), allow(dead_code))]
@@ -295,13 +336,20 @@ fn stty(setting: &str) -> bool {
 
 fn execute(command: Command, config_path: PathBuf, options: &ServiceOptions) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Register { company_code, access_token, log_dir, server, check } => {
-            let (Some(company_code), Some(access_token)) = (company_code, access_token) else {
+        Command::Register { company_code, access_token, access_token_stdin, log_dir, server, check } => {
+            let Some(company_code) = company_code else {
                 // `--check` alone: the saved settings, unchanged.
                 let config = Config::load(&config_path)?;
                 return check_connection(&config);
             };
             let code = CompanyCode::parse(&company_code)?;
+            let access_token = match access_token {
+                Some(token) => token,
+                None if access_token_stdin => read_access_token()?,
+                None => {
+                    anyhow::bail!("--access-token-stdin か --access-token を指定してください (give the access token)")
+                }
+            };
             let token = AccessToken::parse(&access_token)?;
             let server = server.unwrap_or_else(|| DEFAULT_SERVER_URL.to_string());
             let log_dir = log_dir
@@ -323,6 +371,7 @@ fn execute(command: Command, config_path: PathBuf, options: &ServiceOptions) -> 
             config.log_dir = log_dir;
             config.server_url = server;
             config.validate().map_err(|m| anyhow::anyhow!(m))?;
+            config.check_transport().map_err(|m| anyhow::anyhow!("登録できません (not registered): {m}"))?;
             config.save(&config_path)?;
             println!("登録しました (registered): {}", config_path.display());
             if !check {
@@ -375,6 +424,11 @@ fn execute(command: Command, config_path: PathBuf, options: &ServiceOptions) -> 
                 );
             }
             config.validate().map_err(|m| anyhow::anyhow!(m))?;
+            if config.proxy.enabled {
+                config
+                    .check_transport()
+                    .map_err(|m| anyhow::anyhow!("プロキシ設定を保存できません (not saved): {m}"))?;
+            }
             config.save(&config_path)?;
             match config.proxy.host_and_port() {
                 Ok(address) if config.proxy.enabled => {

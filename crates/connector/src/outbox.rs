@@ -14,6 +14,10 @@
 //!   second copy of a row still waiting. A row already delivered and read again from a
 //!   rewritten file is sent again and answered as a duplicate.
 //! - **LanScope's files are only read**, never moved, changed or deleted.
+//! - **Only its owner can read it.** The rows name users and PCs: on Unix the database is
+//!   created with mode 0600 before SQLite opens it, so its `-wal` and `-shm` files, which
+//!   SQLite creates with the database's permissions, are 0600 as well; files left wider by an
+//!   older version are narrowed when the outbox is opened.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -59,8 +63,10 @@ pub struct DeadLetter {
 impl Outbox {
     pub async fn open(dir: &Path) -> Result<Outbox, sqlx::Error> {
         std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+        let path = dir.join(OUTBOX_FILE);
+        owner_only(&path).map_err(sqlx::Error::Io)?;
         let options = SqliteConnectOptions::from_str("sqlite://")?
-            .filename(dir.join(OUTBOX_FILE))
+            .filename(&path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
@@ -273,6 +279,35 @@ impl FileTransaction {
         self.tx.commit().await?;
         Ok(self.added)
     }
+}
+
+/// Creates the database file readable by its owner only (Unix), and narrows it and its
+/// `-wal` and `-shm` files when an older version left them wider. Narrowing a file of another
+/// user fails; that is said in the log and the outbox is opened as before.
+fn owner_only(database: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(database) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = database.as_os_str().to_owned();
+            name.push(suffix);
+            let path = std::path::PathBuf::from(name);
+            let Ok(meta) = std::fs::metadata(&path) else { continue };
+            if meta.permissions().mode() & 0o077 != 0
+                && let Err(e) = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            {
+                tracing::warn!(file = %path.display(), error = %e, "Cannot make the outbox readable by its owner only.");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = database;
+    Ok(())
 }
 
 pub(crate) fn now_ms() -> i64 {

@@ -73,7 +73,10 @@ pub struct Sender {
 }
 
 impl Sender {
+    /// Refuses settings that would send the access token unencrypted across the network
+    /// ([`Config::check_transport`]), whatever command asks.
     pub fn new(config: &Config) -> anyhow::Result<Sender> {
+        config.check_transport().map_err(|m| anyhow::anyhow!("送信しません (nothing is sent): {m}"))?;
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))

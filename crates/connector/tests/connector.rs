@@ -399,7 +399,8 @@ async fn a_proxy_password_with_special_characters_is_stored_exactly_and_never_sh
     std::fs::create_dir(&log_dir).unwrap();
     let token = "abcdEFGH0123456789abcdEFGH012345";
     let password = "p@ss:w#rd%/";
-    assert_eq!(register(&config, COMPANY, token, &log_dir, "http://127.0.0.1:9").await.code, 0);
+    // https://: the proxies below are not this machine, and a plain http server is refused through them.
+    assert_eq!(register(&config, COMPANY, token, &log_dir, "https://127.0.0.1:9").await.code, 0);
 
     let args =
         ["proxy", "--enable", "--address", "proxy.example.jp", "--port", "8080", "--user", "alice", "--password-stdin"];
@@ -452,6 +453,132 @@ async fn a_token_with_a_character_other_than_letters_and_digits_is_refused_namin
     assert!(!config.exists());
 }
 
+/// A hand-edited configuration whose token (or proxy password) line is broken: every command
+/// that reads the file names the file, the line and the key, and never repeats the line.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_token_line_is_reported_by_file_line_and_key_without_showing_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("connector.toml");
+    let token = "abcdEFGH0123456789abcdEFGH012345";
+    let digits = "12345678901234567890123456789012";
+    let password = "p@ss:w#rd%/";
+    let top = "company_code = \"ACME01\"\n";
+    let rest = "log_dir = \"/lanscope\"\nserver_url = \"http://127.0.0.1:9\"\n";
+    let cases = [
+        // An unterminated string, a token without quotes, a token of digits (read as a number).
+        (format!("{top}access_token = \"{token}\n{rest}"), token, "2 行目 (line 2), access_token"),
+        (format!("{top}access_token = {token}\n{rest}"), token, "2 行目 (line 2), access_token"),
+        (format!("{top}access_token = {digits}\n{rest}"), digits, "2 行目 (line 2), access_token"),
+        (
+            format!("{top}access_token = \"{token}\"\n{rest}\n[proxy]\nenabled = true\npassword = {password}\n"),
+            password,
+            "8 行目 (line 8), proxy.password",
+        ),
+    ];
+    for (text, secret, place) in cases {
+        std::fs::write(&config, &text).unwrap();
+        for command in [&["status"][..], &["run", "--once"], &["proxy", "--disable"], &["register", "--check"]] {
+            let run = connector(&config, command, None).await;
+            assert_ne!(run.code, 0, "{command:?} read a broken file: {run:?}");
+            assert!(!run.all().contains(secret), "{command:?} showed the secret: {run:?}");
+            assert!(
+                !run.all().contains(&secret[2..secret.len() - 2]),
+                "{command:?} showed part of the secret: {run:?}"
+            );
+            assert!(run.stderr.contains(&config.display().to_string()), "{command:?} names the file: {run:?}");
+            assert!(run.stderr.contains(place), "{command:?} names {place:?}: {run:?}");
+            assert!(run.stderr.contains("the line is not shown"), "{command:?}: {run:?}");
+        }
+        assert_eq!(std::fs::read_to_string(&config).unwrap(), text, "the file is left as it was");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn register_reads_the_token_from_standard_input_and_help_prefers_it_to_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("connector.toml");
+    let log_dir = dir.path().join("lanscope");
+    std::fs::create_dir(&log_dir).unwrap();
+    let log_dir = log_dir.to_str().unwrap();
+    let token = "abcdEFGH0123456789abcdEFGH012345";
+    let base = ["register", "--company-code", COMPANY, "--log-dir", log_dir, "--server", "http://127.0.0.1:9"];
+
+    let with_stdin = [&base[..], &["--access-token-stdin"]].concat();
+    let run = connector(&config, &with_stdin, Some(&format!("  {token} \r\nsecond line\n"))).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.all().contains(token), "{run:?}");
+    assert_eq!(Config::load(&config).unwrap().access_token, token, "one line, spaces trimmed");
+
+    // Nothing on standard input: refused, and the saved token stays.
+    for stdin in [None, Some(""), Some(" \r\n")] {
+        let run = connector(&config, &with_stdin, stdin).await;
+        assert_ne!(run.code, 0, "{stdin:?}: {run:?}");
+        assert!(run.stderr.contains("アクセストークンが標準入力にありません"), "{run:?}");
+        assert!(run.stderr.contains("no access token on standard input"), "{run:?}");
+    }
+    // A bad token on standard input is described, not echoed.
+    let run = connector(&config, &with_stdin, Some("abcdEFGH-123456789abcdEFGH012345\n")).await;
+    assert!(run.stderr.contains("9 文字目「-」") && !run.all().contains("EFGH-1234"), "{run:?}");
+    assert_eq!(Config::load(&config).unwrap().access_token, token);
+
+    // Both ways at once: refused by the command line itself.
+    let both = [&with_stdin[..], &["--access-token", token]].concat();
+    let run = connector(&config, &both, Some(token)).await;
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("cannot be used with"), "{run:?}");
+
+    let help = connector(&config, &["register", "--help"], None).await;
+    assert_eq!(help.code, 0, "{help:?}");
+    for words in [
+        "--access-token-stdin",
+        "プロセス一覧",
+        "visible to other users in the process list",
+        "prefer --access-token-stdin",
+        "標準入力",
+        "read the access token from standard input",
+    ] {
+        assert!(help.stdout.contains(words), "--help says {words:?}:\n{}", help.stdout);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn register_refuses_a_plain_http_server_that_is_not_this_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("connector.toml");
+    let log_dir = dir.path().join("lanscope");
+    std::fs::create_dir(&log_dir).unwrap();
+    let token = "abcdEFGH0123456789abcdEFGH012345";
+
+    for server in [
+        "http://192.0.2.10:8080",
+        "http://loginrec.example.jp",
+        "http://[2001:db8::1]:80",
+        "http://127.0.0.1.example.jp",
+    ] {
+        let run = register(&config, COMPANY, token, &log_dir, server).await;
+        assert_ne!(run.code, 0, "{server} accepted: {run:?}");
+        assert!(run.stderr.contains("送信先に http:// は使えません"), "{server}: {run:?}");
+        assert!(run.stderr.contains("would carry the access token across the network unencrypted"), "{run:?}");
+        assert!(run.stderr.contains("give an https:// server URL"), "{run:?}");
+        assert!(!run.all().contains(token), "{run:?}");
+        assert!(!config.exists(), "{server} was saved");
+    }
+    for server in ["https://192.0.2.10:8443", "http://localhost:9", "http://[::1]:9", "http://127.0.0.2:9"] {
+        let run = register(&config, COMPANY, token, &log_dir, server).await;
+        assert_eq!(run.code, 0, "{server} refused: {run:?}");
+        assert_eq!(Config::load(&config).unwrap().server_url, server);
+    }
+
+    // A plain http server on this machine, reached through a proxy elsewhere, would put the
+    // token on the network as well.
+    let run = proxy_enable(&config, "proxy.example.jp", &["--port", "8080"], None).await;
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("proxy.example.jp:8080"), "{run:?}");
+    assert!(run.stderr.contains("the access token would reach the proxy unencrypted"), "{run:?}");
+    assert!(!Config::load(&config).unwrap().proxy.enabled, "the proxy was not saved");
+    assert_eq!(proxy_enable(&config, "127.0.0.1", &["--port", "8080"], None).await.code, 0);
+}
+
 /// `proxy --enable` with `args` after the address, on `config`.
 async fn proxy_enable(config: &Path, address: &str, more: &[&str], stdin: Option<&str>) -> Run {
     let mut args = vec!["proxy", "--enable", "--address", address];
@@ -465,7 +592,8 @@ async fn a_proxy_address_given_as_a_url_or_a_host_is_stored_as_host_and_port() {
     let config = dir.path().join("connector.toml");
     let log_dir = dir.path().join("lanscope");
     std::fs::create_dir(&log_dir).unwrap();
-    assert_eq!(register(&config, COMPANY, WRONG_TOKEN, &log_dir, "http://127.0.0.1:9").await.code, 0);
+    // https://: the proxies below are not this machine, and a plain http server is refused through them.
+    assert_eq!(register(&config, COMPANY, WRONG_TOKEN, &log_dir, "https://127.0.0.1:9").await.code, 0);
 
     let accepted: [(&str, &[&str], &str, u16); 9] = [
         ("http://proxy.example.jp:8080", &["--port", "8080"], "proxy.example.jp", 8080),
@@ -553,7 +681,8 @@ async fn a_proxy_user_without_a_password_is_refused_and_a_piped_password_is_read
     let config = dir.path().join("connector.toml");
     let log_dir = dir.path().join("lanscope");
     std::fs::create_dir(&log_dir).unwrap();
-    assert_eq!(register(&config, COMPANY, WRONG_TOKEN, &log_dir, "http://127.0.0.1:9").await.code, 0);
+    // https://: the proxies below are not this machine, and a plain http server is refused through them.
+    assert_eq!(register(&config, COMPANY, WRONG_TOKEN, &log_dir, "https://127.0.0.1:9").await.code, 0);
     let before = std::fs::read(&config).unwrap();
     let user = ["--port", "8080", "--user", "alice"];
 
@@ -1002,6 +1131,35 @@ async fn a_wrong_server_address_keeps_the_rows_instead_of_refusing_them() {
     assert_eq!(fx.log_count().await, record_count(&sim));
 }
 
+/// A configuration saved by an older version with a plain http server elsewhere still loads
+/// (`status` shows it) but sends nothing, and registering an acceptable server puts it right.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plain_http_server_elsewhere_stops_run_before_anything_is_sent() {
+    let fx = Fixture::with_tarou().await;
+    fx.write_file("kintai_20240209.csv", &events_csv(&[TAROU_IN, TAROU_OUT]));
+    fx.register().await;
+    edit_config(&fx.config_path(), |c| c.server_url = "http://192.0.2.10:8080".into());
+
+    let started = std::time::Instant::now();
+    for command in [&["run", "--once"][..], &["run"], &["register", "--check"]] {
+        let run = connector(&fx.config_path(), command, None).await;
+        assert_ne!(run.code, 0, "{command:?}: {run:?}");
+        assert!(run.stderr.contains("送信しません (nothing is sent)"), "{command:?}: {run:?}");
+        assert!(run.stderr.contains("送信先に http:// は使えません"), "{command:?}: {run:?}");
+        assert!(run.stderr.contains("http://192.0.2.10"), "{command:?} names the server: {run:?}");
+        assert!(!run.all().contains(&fx.token), "{run:?}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(20), "refused at once, not after trying to connect");
+    let status = fx.status().await;
+    assert_eq!(status_value(&status, "送信先"), "http://192.0.2.10:8080", "{status}");
+    assert_eq!(status_count(&status, "送信待ち"), 0, "nothing was read for the refused server:\n{status}");
+
+    fx.register().await;
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(fx.log_count().await, 2);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_row_the_server_refuses_becomes_a_dead_letter_and_the_others_arrive() {
     let fx = Fixture::with_tarou().await;
@@ -1296,6 +1454,52 @@ async fn run_writes_a_daily_log_file_without_the_token_or_the_proxy_password() {
         assert!(!run.all().contains(secret), "the output holds a secret ({secret}): {run:?}");
     }
     assert!(!log.contains(&fx.token[4..28]), "the log file holds part of the token");
+}
+
+/// The mode bits of `path` that say who may read and write it.
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn the_outbox_and_the_log_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let fx = Fixture::with_tarou().await;
+    fx.write_file("kintai_20240209.csv", &events_csv(&[TAROU_IN, TAROU_OUT]));
+    fx.register().await;
+    let data = fx.config_path().parent().unwrap().to_path_buf();
+    let outbox = data.join("outbox.db");
+
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let logs: Vec<PathBuf> = std::fs::read_dir(data.join("logs")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    for file in [&outbox, &logs[0]] {
+        assert_eq!(mode(file), 0o600, "{} must be readable by its owner only", file.display());
+    }
+
+    // While the outbox is open, SQLite's -wal and -shm files exist: owner-only as well.
+    let open = Outbox::open(&data).await.unwrap();
+    open.set_state("probe", "1").await.unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let file = data.join(format!("outbox.db{suffix}"));
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+    open.close().await;
+
+    // Files left readable to everyone by an older version are narrowed on the next run.
+    for file in [&outbox, &logs[0]] {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    for file in [&outbox, &logs[0]] {
+        assert_eq!(mode(file), 0o600, "{} was narrowed", file.display());
+    }
+    assert!(log_text(&fx.config_path()).contains("The connector delivered everything."));
 }
 
 // ---------------------------------------------------------------------------------------------
