@@ -180,7 +180,7 @@ async fn ingest_run(url: &str, work: &Workload, concurrency: usize) -> anyhow::R
     let server = tokio::spawn(loginrec_server::serve(
         listener,
         store.clone(),
-        loginrec_server::ServerOptions { secure_cookies: false, behind_proxy: false },
+        loginrec_server::ServerOptions { secure_cookies: false, behind_proxy: false, ..Default::default() },
         async {
             let _ = stopped.await;
         },

@@ -1019,7 +1019,7 @@ async fn while_the_server_is_down_rows_wait_and_arrive_once_it_is_back() {
     let server = tokio::spawn(loginrec_server::serve(
         listener,
         fx.store.clone(),
-        ServerOptions { secure_cookies: false, behind_proxy: false },
+        ServerOptions { secure_cookies: false, behind_proxy: false, ..Default::default() },
         async {
             let _ = stopped.await;
         },

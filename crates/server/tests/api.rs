@@ -306,7 +306,11 @@ async fn pages_ask_for_login_and_health_does_not() {
     let db = TestDb::new(Engine::Sqlite).await;
     let store = db.store().await;
     seed_company(&store, "ABC").await;
-    let server = TestServer::start_with(store, ServerOptions { secure_cookies: true, behind_proxy: false }).await;
+    let server = TestServer::start_with(
+        store,
+        ServerOptions { secure_cookies: true, behind_proxy: false, ..Default::default() },
+    )
+    .await;
     let anonymous = AdminClient::new(&server.base_url);
     let response = anonymous.get("/companies/ABC/daily").await;
     assert_eq!(response.status(), 303);

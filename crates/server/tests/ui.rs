@@ -71,7 +71,7 @@ async fn guesses_from_other_addresses_do_not_lock_the_real_user_out() {
     let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
     let proxy = test_support::TestServer::start_with(
         ui.store.clone(),
-        loginrec_server::ServerOptions { secure_cookies: false, behind_proxy: true },
+        loginrec_server::ServerOptions { secure_cookies: false, behind_proxy: true, ..Default::default() },
     )
     .await;
     for i in 1..=5 {
@@ -93,7 +93,7 @@ async fn a_good_login_does_not_reopen_an_address_that_sprays_other_accounts() {
     let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
     let proxy = test_support::TestServer::start_with(
         ui.store.clone(),
-        loginrec_server::ServerOptions { secure_cookies: false, behind_proxy: true },
+        loginrec_server::ServerOptions { secure_cookies: false, behind_proxy: true, ..Default::default() },
     )
     .await;
     let sprayer = "203.0.113.50";

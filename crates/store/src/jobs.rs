@@ -117,8 +117,13 @@ impl Store {
         if target.exists() {
             return Err(crate::StoreError::Taken(crate::Taken::File(target.display().to_string())));
         }
+        // VACUUM INTO writes into an empty file it finds: made first, it is the owner's only.
+        crate::owner_only(target, true)?;
         let path = target.to_string_lossy().replace('\'', "''");
-        sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{path}'"))).execute(&self.pool).await?;
+        if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{path}'"))).execute(&self.pool).await {
+            let _ = std::fs::remove_file(target);
+            return Err(e.into());
+        }
         Ok(())
     }
 }

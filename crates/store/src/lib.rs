@@ -182,6 +182,12 @@ fn prepare_sqlite_url(url: &str) -> Result<String> {
     {
         std::fs::create_dir_all(parent).map_err(|e| StoreError::Io(parent.display().to_string(), e))?;
     }
+    if path != ":memory:" && !path.is_empty() {
+        // SQLite gives its -wal and -shm files the mode of the database file.
+        for file in [path.to_string(), format!("{path}-wal"), format!("{path}-shm")] {
+            owner_only(Path::new(&file), file == path)?;
+        }
+    }
     let mut url = format!("sqlite://{path}");
     if query.is_empty() {
         url.push_str("?mode=rwc");
@@ -193,6 +199,33 @@ fn prepare_sqlite_url(url: &str) -> Result<String> {
         }
     }
     Ok(url)
+}
+
+/// Makes `path` readable and writable by its owner only (mode 0600 on Unix), creating it empty
+/// when `create` is set and it does not exist: the database holds every employee's logs and
+/// punches, and a file made with the process's umask would often be readable by everyone.
+pub(crate) fn owner_only(path: &Path, create: bool) -> Result<()> {
+    let io = |e| StoreError::Io(path.display().to_string(), e);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if create {
+            std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(path).map_err(io)?;
+        }
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    #[cfg(not(unix))]
+    if create {
+        std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(path).map_err(io)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn now_ms() -> i64 {

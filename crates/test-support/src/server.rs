@@ -16,7 +16,8 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(store: Store) -> TestServer {
-        Self::start_with(store, ServerOptions { secure_cookies: false, behind_proxy: false }).await
+        Self::start_with(store, ServerOptions { secure_cookies: false, behind_proxy: false, ..Default::default() })
+            .await
     }
 
     pub async fn start_with(store: Store, options: ServerOptions) -> TestServer {
