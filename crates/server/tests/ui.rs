@@ -596,3 +596,16 @@ async fn the_diagnostics_name_the_remote_service_without_its_user_and_password()
     assert!(!page.contains("s3cret-pw") && !page.contains("remote-token-1234"), "{page}");
     ui.finish().await;
 }
+
+#[tokio::test]
+async fn a_log_page_number_past_what_can_be_counted_is_refused_not_wrapped() {
+    let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
+    for page in ["9223372036854775807", "92233720368547759", "0", "-3"] {
+        let (status, body) = ui.admin.get_text(&format!("/companies/ABC/logs?page={page}")).await;
+        assert_eq!(status, 400, "page {page}: {body}");
+        assert!(body.contains("ページ番号が不正です"), "{body}");
+    }
+    let (status, _) = ui.admin.get_text("/companies/ABC/logs?page=2").await;
+    assert_eq!(status, 200);
+    ui.finish().await;
+}

@@ -152,7 +152,11 @@ pub(crate) async fn logs(
     let nav = page.nav(Tab::Logs);
     let CompanyPage { company, csrf, problems, .. } = page;
     let tz = company.tz()?;
-    let page = q.page.unwrap_or(1).max(1);
+    // A page past what an offset can count is an edited URL: said, not wrapped round to page 1.
+    let page = q.page.unwrap_or(1);
+    if !(1..=i64::MAX / LOGS_PER_PAGE).contains(&page) {
+        return Err(UiError::BadRequest(format!("ページ番号が不正です: {page}")));
+    }
     let mut filter = q.filter(&tz)?;
     filter.limit = LOGS_PER_PAGE + 1;
     filter.offset = (page - 1) * LOGS_PER_PAGE;
