@@ -39,27 +39,7 @@ pub async fn run(listen: SocketAddr, data_dir: &Path, users: usize, serve_foreve
     let written = simulate::write(&config, &lanscope_dir, data_dir, Duration::ZERO).await?;
     let sim = &written.simulation;
 
-    let departments: Vec<DepartmentInput> = sim
-        .departments
-        .iter()
-        .map(|d| DepartmentInput { code: d.code.clone(), name: d.name.clone(), day_change: d.day_change })
-        .collect();
-    store.attendance().upsert_departments(company.id, &departments).await?;
-    let employees: Vec<EmployeeInput> = sim
-        .employees
-        .iter()
-        .map(|e| EmployeeInput {
-            code: e.code.clone(),
-            last_name: e.last_name.clone(),
-            first_name: e.first_name.clone(),
-            department_code: e.department_code.clone(),
-        })
-        .collect();
-    store.attendance().upsert_employees(company.id, &employees).await?;
-    let current = store.link_rows(company.id).await?;
-    let plan = links::plan_import(lanscope_simulator::links_csv(sim).as_bytes(), &current)
-        .map_err(|e| anyhow::anyhow!("demo links: {:?}", e))?;
-    let linked = store.apply_links(company.id, &plan).await?;
+    let (employees, linked) = load_masters(&store, company.id, sim).await?;
     let token = store.issue_token(company.id).await?;
     let admin_password = loginrec_store::tokens::random_token()[..16].to_string();
     let hash = loginrec_server::hash_password(admin_password.clone()).await?;
@@ -109,7 +89,7 @@ pub async fn run(listen: SocketAddr, data_dir: &Path, users: usize, serve_foreve
     let comparison = simulate::compare(&lanscope_simulator::expected_punches_csv(sim), &timecard);
     println!(
         "勤革時: {} employees ({} linked), {} employee-days with punches; ground truth: {} matched, {} missing, {} extra.",
-        employees.len(),
+        employees,
         linked,
         comparison.matched + comparison.extra.len(),
         comparison.matched,
@@ -143,6 +123,37 @@ pub async fn run(listen: SocketAddr, data_dir: &Path, users: usize, serve_foreve
     server.await.context("server task")??;
     store.close().await;
     Ok(())
+}
+
+/// The simulation's departments, employees and links, as an administrator imports them; returns
+/// how many employees there are and how many were linked.
+pub(crate) async fn load_masters(
+    store: &Store,
+    company_id: i64,
+    sim: &lanscope_simulator::Simulation,
+) -> anyhow::Result<(usize, usize)> {
+    let departments: Vec<DepartmentInput> = sim
+        .departments
+        .iter()
+        .map(|d| DepartmentInput { code: d.code.clone(), name: d.name.clone(), day_change: d.day_change })
+        .collect();
+    store.attendance().upsert_departments(company_id, &departments).await?;
+    let employees: Vec<EmployeeInput> = sim
+        .employees
+        .iter()
+        .map(|e| EmployeeInput {
+            code: e.code.clone(),
+            last_name: e.last_name.clone(),
+            first_name: e.first_name.clone(),
+            department_code: e.department_code.clone(),
+        })
+        .collect();
+    store.attendance().upsert_employees(company_id, &employees).await?;
+    let current = store.link_rows(company_id).await?;
+    let plan = links::plan_import(lanscope_simulator::links_csv(sim).as_bytes(), &current)
+        .map_err(|e| anyhow::anyhow!("demo links: {:?}", e))?;
+    let linked = store.apply_links(company_id, &plan).await?;
+    Ok((employees.len(), linked))
 }
 
 /// The lock file inside the demo's folder; every other entry is removed by the next run.

@@ -10,6 +10,8 @@ mod demo;
 mod masters;
 #[cfg(feature = "demo")]
 mod simulate;
+#[cfg(feature = "demo")]
+mod soak;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -103,6 +105,35 @@ enum Command {
         /// Exit after the punches are delivered instead of serving until Ctrl-C.
         #[arg(long)]
         no_serve: bool,
+    },
+    /// Conservation under faults: the real connector and server processes, simulated LanScope
+    /// files written badly, a proxy breaking requests and answers, processes killed and started
+    /// again; then every generated row and every ground-truth punch is counted. Fails on any
+    /// difference. With --database-url postgres://… a fresh database is created on that server
+    /// (and dropped), and two server processes run; otherwise SQLite in --data-dir.
+    #[cfg(feature = "demo")]
+    Soak {
+        /// Number of simulated employees.
+        #[arg(long, default_value_t = 50)]
+        users: usize,
+        /// Number of LanScope days (one file each).
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// How long the faults go on, in minutes.
+        #[arg(long, default_value_t = 2.0)]
+        minutes: f64,
+        /// Seed of the simulation and of the faults: the same seed draws the same faults.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The share of requests that meet a fault (0–1).
+        #[arg(long, default_value_t = 0.4)]
+        fault_rate: f64,
+        /// Where the soak keeps its files and its SQLite database (emptied first).
+        #[arg(long, default_value = "./data/soak")]
+        data_dir: PathBuf,
+        /// The lanscope-connector program (default: beside this one).
+        #[arg(long)]
+        connector: Option<PathBuf>,
     },
 }
 
@@ -446,5 +477,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         #[cfg(feature = "demo")]
         Command::Demo { listen, data_dir, users, no_serve } => demo::run(listen, &data_dir, users, !no_serve).await,
+        #[cfg(feature = "demo")]
+        Command::Soak { users, days, minutes, seed, fault_rate, data_dir, connector } => {
+            let postgres = url.starts_with("postgres").then(|| url.clone());
+            soak::run(soak::SoakOptions { users, days, minutes, postgres, data_dir, seed, fault_rate, connector }).await
+        }
     }
 }
