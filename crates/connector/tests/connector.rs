@@ -2029,3 +2029,101 @@ fn the_test_base64_matches_the_rfc_4648_examples() {
         assert_eq!(base64(plain.as_bytes()), encoded);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// A UTF-8 file with a stray byte
+
+const HANAKO_IN: &str = "2024/02/09 08:45:10,2024/02/09 08:45:00,佐藤花子,1,1,2,営業部-PC002";
+const HANAKO_OUT: &str = "2024/02/09 17:45:10,2024/02/09 17:45:00,佐藤花子,2,1,2,営業部-PC002";
+const SUZUKI_IN: &str = "2024/02/09 09:10:10,2024/02/09 09:10:00,鈴木一郎,1,1,3,開発部-PC003";
+
+/// A UTF-8 events file of tarou, 佐藤花子 and 鈴木一郎 with one stray 0xFF inside 鈴木一郎 on
+/// line 4, as a copy that lost a byte leaves it.
+fn utf8_events_with_a_stray_byte() -> Vec<u8> {
+    let mut bytes = events_csv(&[TAROU_IN, HANAKO_IN, SUZUKI_IN, HANAKO_OUT, TAROU_OUT]).into_bytes();
+    let at = bytes.windows("一郎".len()).position(|w| w == "一郎".as_bytes()).expect("鈴木一郎 is in the file");
+    bytes.insert(at, 0xFF);
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_utf8_file_with_a_stray_byte_delivers_the_other_rows_under_their_japanese_names_and_status_lists_the_line() {
+    let fx = Fixture::with_tarou().await;
+    let id = fx.company.id;
+    let hanako = EmployeeInput {
+        code: "0002".into(),
+        last_name: "佐藤".into(),
+        first_name: "花子".into(),
+        department_code: "100".into(),
+    };
+    fx.store.attendance().upsert_employees(id, &[hanako]).await.expect("employee");
+    fx.store.apply_links(id, &[("0002".into(), Some("佐藤花子".into()))]).await.expect("link");
+    std::fs::write(fx.log_dir().join("kintai_20240209.csv"), utf8_events_with_a_stray_byte()).expect("write");
+    fx.register().await;
+
+    let run = fx.run_once().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(fx.log_count().await, 4, "every row but the damaged one arrives");
+    assert_eq!(
+        fx.timecard_between(date(2024, 2, 1), date(2024, 2, 29)).await,
+        vec![TAROU_DAY.to_string(), "0002,2024-02-09,2024/02/09 08:45,2024/02/09 17:45".to_string()],
+        "佐藤花子 is read as 佐藤花子, not as CP932 mojibake"
+    );
+    let status = fx.status().await;
+    assert_eq!(status_count(&status, "読めない行"), 1, "{status}");
+    assert!(
+        status.contains(
+            "kintai_20240209.csv: line 4, field ログオンユーザ名: UTF-8 として読めないバイト 0xFF があります"
+        ),
+        "{status}"
+    );
+    assert!(!status.contains("無視したファイル"), "the file is not ignored:\n{status}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_utf8_file_read_in_pieces_reports_what_it_reports_read_whole() {
+    let dir = tempfile::tempdir().expect("folder");
+    std::fs::write(dir.path().join("kintai_20240209.csv"), utf8_events_with_a_stray_byte()).expect("write");
+    let mut header = events_csv(&[TAROU_IN]).into_bytes();
+    header.insert(3, 0xFF);
+    std::fs::write(dir.path().join("kintai_20240210.csv"), header).expect("write");
+
+    let mut outcomes = Vec::new();
+    for pieces in [
+        folder::PieceSizes::default(),
+        folder::PieceSizes { large_file_bytes: 1, piece_bytes: 1 },
+        folder::PieceSizes { large_file_bytes: 1, piece_bytes: 100 },
+    ] {
+        let data = tempfile::tempdir().expect("data folder");
+        let outbox = Outbox::open(data.path()).await.expect("outbox");
+        let options = lanscope_csv::ReadOptions::default();
+        folder::read_ready_files_with(dir.path(), COMPANY, &options, Duration::ZERO, &outbox, pieces)
+            .await
+            .expect("read the folder");
+        let rows: Vec<(String, Option<u64>)> = outbox
+            .next_batch(1000)
+            .await
+            .expect("rows")
+            .into_iter()
+            .map(|(_, r)| (r.user_name, r.source_line))
+            .collect();
+        let errors = outbox.row_errors().await.expect("row errors");
+        let problems = outbox.file_problems().await.expect("problems");
+        outbox.close().await;
+        outcomes.push((rows, errors, problems));
+    }
+    let (rows, errors, problems) = &outcomes[0];
+    let users: Vec<(&str, Option<u64>)> = rows.iter().map(|(u, l)| (u.as_str(), *l)).collect();
+    assert_eq!(users, vec![("tarou", Some(2)), ("佐藤花子", Some(3)), ("佐藤花子", Some(5)), ("tarou", Some(6))]);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].1, 4);
+    assert!(errors[0].2.contains("0xFF"), "{errors:?}");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].1.contains("UTF-8 のファイルに UTF-8 として読めないバイトがあります (1 行目 2 文字目)"),
+        "{problems:?}"
+    );
+    for (i, other) in outcomes.iter().enumerate().skip(1) {
+        assert_eq!(other, &outcomes[0], "read in pieces ({i})");
+    }
+}

@@ -212,6 +212,15 @@ impl Columns {
         self.positions[field.index()]
     }
 
+    /// The header of the column at `position` as the file spells it, for error messages; a
+    /// column without a header is named by its number.
+    pub(crate) fn header_at(&self, position: usize) -> String {
+        match self.headers.get(position) {
+            Some(header) if !header.is_empty() => header.clone(),
+            _ => format!("column {}", position + 1),
+        }
+    }
+
     /// The header of a field as the file spells it, for error messages.
     pub(crate) fn header_name(&self, field: Field) -> String {
         self.position(field)

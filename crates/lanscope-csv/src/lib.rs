@@ -14,9 +14,12 @@
 //! A file is read as far as it can be: one bad row becomes a [`RowError`] and the good rows
 //! around it are still returned, because a typo in one line must not cost everybody else their
 //! punches. Only problems with the whole file (encoding, unknown header, no header) are a
-//! [`ReadError`].
+//! [`ReadError`]. The same holds for a UTF-8 file with a few bytes that are not UTF-8: each row
+//! holding one is a [`RowError`] and the others are read as UTF-8, never the whole file as CP932
+//! (see [`decode`] for how the two are told apart).
 #![forbid(unsafe_code)]
 
+mod damage;
 mod datetime;
 mod encoding;
 mod header;
@@ -31,11 +34,10 @@ use jiff::tz::TimeZone;
 use loginrec_rules::{DayChangeTime, LogKind};
 
 pub use datetime::{parse_local_date, parse_local_datetime, parse_local_time};
-pub use encoding::FileEncoding;
-pub use encoding::{SHIFT_JIS_NAME, UTF_8, decode};
+pub use encoding::{DAMAGED_UTF8_RATIO, EncodingSniffer, FileEncoding, SHIFT_JIS_NAME, UTF_8, decode};
 pub use header::{ColumnMap, Layout};
 pub use lines::LineCounter;
-pub use segments::{EncodingSniffer, SegmentsError, SegmentsSummary, read_in_segments};
+pub use segments::{SegmentsError, SegmentsSummary, read_in_segments};
 
 /// How to read a file: the connector's configuration.
 #[derive(Clone, Debug)]
@@ -126,6 +128,15 @@ pub enum ReadError {
         "the file is neither valid UTF-8 nor valid Shift_JIS (CP932): invalid byte sequence at byte offset {offset}"
     )]
     Encoding { offset: usize },
+    /// A file judged to be UTF-8 (see [`decode`]) with bytes that are not UTF-8 where nothing of
+    /// the file can be read without them: in its header, or anywhere for [`decode`].
+    #[error(
+        "UTF-8 のファイルに UTF-8 として読めないバイトがあります ({line} 行目 {column} 文字目) / \
+         the file is UTF-8 but holds bytes that are not: {} at line {line}, column {column} (byte offset {offset}); \
+         it is not read as Shift_JIS (CP932), which would garble its Japanese text",
+        damage::hex_bytes(bytes)
+    )]
+    DamagedUtf8 { line: u64, column: u64, offset: usize, bytes: Vec<u8> },
     #[error(
         "not a LanScope log file: the header must name, once each, イベント日時, a user name and ログ種類 \
          (event layout) or a user name and 開始/終了 (daily summary layout); headers seen: {}",
@@ -150,25 +161,34 @@ fn quoted_list(items: &[String]) -> String {
 /// Bad rows end up in [`ReadReport::errors`] and never stop the good rows; an `Err` means the
 /// file as a whole cannot be read.
 pub fn read_lanscope_csv(bytes: &[u8], options: &ReadOptions) -> Result<ReadReport, ReadError> {
-    let (text, encoding) = decode(bytes)?;
-    read_decoded(&text, encoding, options)
+    let decoded = encoding::decode_as(bytes, encoding::sniff(bytes))?;
+    read_decoded(&decoded, options)
 }
 
-/// Reads decoded text; `encoding` is only reported.
-pub(crate) fn read_decoded(text: &str, encoding: &'static str, options: &ReadOptions) -> Result<ReadReport, ReadError> {
+/// Reads decoded text; rows holding damage are reported and skipped, damage in the header makes
+/// the file unreadable.
+pub(crate) fn read_decoded(decoded: &encoding::Decoded<'_>, options: &ReadOptions) -> Result<ReadReport, ReadError> {
+    let text: &str = &decoded.text;
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut record = csv::StringRecord::new();
     let mut lines = lines::LineCounter::new(text);
+    let mut damage = decoded.damage.iter().peekable();
+    // Where the record just read ends: csv's position is at or before the start of the next one.
+    let end_of_record = |reader: &csv::Reader<&[u8]>| usize::try_from(reader.position().byte()).unwrap_or(usize::MAX);
 
     let columns = loop {
         if !next_record(&mut reader, &mut record, &mut lines)? {
             return Err(ReadError::Empty);
         }
         if !rows::is_blank(&record) {
+            if let Some(first) = damage::take_before(&mut damage, end_of_record(&reader)) {
+                return Err(first.to_error(text));
+            }
             let headers: Vec<&str> = record.iter().collect();
             break header::Columns::detect(&headers, &options.columns)?;
         }
     };
+    let encoding = decoded.encoding;
 
     let mut report = ReadReport {
         layout: columns.layout,
@@ -182,7 +202,13 @@ pub(crate) fn read_decoded(text: &str, encoding: &'static str, options: &ReadOpt
         if rows::is_blank(&record) {
             continue;
         }
-        let line = lines.line_of_record_at(record.position().map_or(0, csv::Position::byte));
+        let start = record.position().map_or(0, csv::Position::byte);
+        let line = lines.line_of_record_at(start);
+        if let Some(first) = damage::take_before(&mut damage, end_of_record(&reader)) {
+            let start = usize::try_from(start).unwrap_or(usize::MAX);
+            report.errors.push(damage::row_error(text, &record, start, line, first, &columns));
+            continue;
+        }
         rows::read_row(&record, line, &columns, options, &mut report);
     }
     Ok(report)
@@ -265,6 +291,39 @@ mod tests {
         let message = err.to_string();
         assert!(message.starts_with("not a LanScope log file"), "{message}");
         assert!(message.ends_with("headers seen: \"従業員コード\", \"姓\", \"名\", \"所属コード\""), "{message}");
+    }
+
+    #[test]
+    fn a_stray_byte_at_the_very_end_of_a_row_or_of_the_file_belongs_to_that_row() {
+        let header = "日時,イベント日時,ログオンユーザ名,ログ種類,コンピュータ名\r\n";
+        let row = |pc: &str| format!("2024/02/09 9:00,2024/02/09 9:00,佐藤花子,1,{pc}");
+        for ending in ["\r\n", "\n", ""] {
+            let mut bytes = format!("{header}{}\r\n{}", row("PC-1"), row("PC-2")).into_bytes();
+            bytes.push(0xFF);
+            bytes.extend_from_slice(ending.as_bytes());
+            bytes.extend_from_slice(format!("{}\r\n", row("PC-3")).as_bytes());
+            let report = read_lanscope_csv(&bytes, &ReadOptions::default()).unwrap();
+            let read: Vec<(u64, Option<&str>)> =
+                report.records.iter().map(|r| (r.line, r.computer_name.as_deref())).collect();
+            let errors: Vec<(u64, &str, &str)> =
+                report.errors.iter().map(|e| (e.line, e.field.as_str(), e.value.as_str())).collect();
+            if ending.is_empty() {
+                // Without a line break the next row runs on in the same last cell.
+                assert_eq!(read, vec![(2, Some("PC-1"))]);
+                assert_eq!(errors.len(), 1);
+                assert_eq!((errors[0].0, errors[0].1), (3, "コンピュータ名"));
+            } else {
+                assert_eq!(read, vec![(2, Some("PC-1")), (4, Some("PC-3"))], "ending {ending:?}");
+                assert_eq!(errors, vec![(3, "コンピュータ名", "PC-2\u{fffd}")], "ending {ending:?}");
+            }
+        }
+        // The last byte of the file.
+        let mut bytes = format!("{header}{}", row("PC-1")).into_bytes();
+        bytes.push(0xE6);
+        let report = read_lanscope_csv(&bytes, &ReadOptions::default()).unwrap();
+        assert!(report.records.is_empty());
+        assert_eq!(report.errors[0].line, 2);
+        assert!(report.errors[0].reason.contains("0xE6"), "{}", report.errors[0]);
     }
 
     #[test]

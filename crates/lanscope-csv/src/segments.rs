@@ -7,54 +7,20 @@
 //! with line breaks is never cut. The bytes that matter (`"`, `,`, `\n`) never occur inside a
 //! multi-byte character in UTF-8 or in CP932, so cutting works on the raw bytes of either.
 //!
-//! The encoding is decided once for the whole file ([`EncodingSniffer`]), because a piece of
-//! CP932 text can happen to be valid UTF-8.
+//! The encoding is decided once for the whole file ([`crate::EncodingSniffer`]), because a piece
+//! of CP932 text can happen to be valid UTF-8, and a piece of damaged UTF-8 can happen to hold
+//! none of the damage or nothing but the damage. Bytes that are not UTF-8 never span a record
+//! boundary (a line break is ASCII), so a piece holds the same damage, in the same rows, as the
+//! whole file.
 
 use std::io::Read;
 
 use crate::encoding::{FileEncoding, UTF_8_BOM, decode_as};
 use crate::{ReadError, ReadOptions, ReadReport, read_decoded};
 
-/// Decides a file's encoding from its bytes, fed in chunks of any size: UTF-8 when it has a
-/// BOM or is valid UTF-8 throughout, CP932 otherwise (as [`crate::decode`] decides).
-#[derive(Debug, Default)]
-pub struct EncodingSniffer {
-    start: Vec<u8>,
-    carry: Vec<u8>,
-    invalid_utf8: bool,
-}
-
-impl EncodingSniffer {
-    pub fn feed(&mut self, chunk: &[u8]) {
-        if self.start.len() < UTF_8_BOM.len() {
-            let take = (UTF_8_BOM.len() - self.start.len()).min(chunk.len());
-            self.start.extend_from_slice(&chunk[..take]);
-        }
-        if self.invalid_utf8 {
-            return;
-        }
-        let mut data = std::mem::take(&mut self.carry);
-        data.extend_from_slice(chunk);
-        match std::str::from_utf8(&data) {
-            Ok(_) => {}
-            // An incomplete character at the end may be completed by the next chunk.
-            Err(e) if e.error_len().is_none() => self.carry = data[e.valid_up_to()..].to_vec(),
-            Err(_) => self.invalid_utf8 = true,
-        }
-    }
-
-    pub fn finish(self) -> FileEncoding {
-        if self.start.as_slice() == UTF_8_BOM || (!self.invalid_utf8 && self.carry.is_empty()) {
-            FileEncoding::Utf8
-        } else {
-            FileEncoding::Cp932
-        }
-    }
-}
-
 /// Where the csv parser is, for finding record boundaries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Scan {
+pub(crate) enum Scan {
     FieldStart,
     Unquoted,
     Quoted,
@@ -63,7 +29,7 @@ enum Scan {
 
 impl Scan {
     /// The state after `byte`, and whether `byte` ended a record.
-    fn step(self, byte: u8) -> (Scan, bool) {
+    pub(crate) fn step(self, byte: u8) -> (Scan, bool) {
         match (self, byte) {
             (Scan::Quoted, b'"') => (Scan::QuoteInQuoted, false),
             (Scan::Quoted, _) => (Scan::Quoted, false),
@@ -180,8 +146,7 @@ pub fn read_in_segments<R: Read, E>(
 }
 
 fn read_segment(bytes: &[u8], encoding: FileEncoding, options: &ReadOptions) -> Result<ReadReport, ReadError> {
-    let (text, name) = decode_as(bytes, encoding)?;
-    read_decoded(&text, name, options)
+    read_decoded(&decode_as(bytes, encoding)?, options)
 }
 
 fn count_newlines(bytes: &[u8]) -> u64 {

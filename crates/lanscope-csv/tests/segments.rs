@@ -1,10 +1,18 @@
 //! Reading a file in segments gives exactly what reading it whole gives: the same records,
-//! the same errors, the same line numbers, whatever the segment size.
+//! the same errors, the same line numbers, whatever the segment size; for a damaged UTF-8 file
+//! too, whose damaged rows (or damaged header) are reported alike.
 
-use lanscope_csv::{EncodingSniffer, FileEncoding, ReadOptions, ReadReport, read_in_segments, read_lanscope_csv};
+use lanscope_csv::{
+    EncodingSniffer, FileEncoding, ReadOptions, ReadReport, SegmentsError, read_in_segments, read_lanscope_csv,
+};
 use proptest::prelude::*;
 
 fn segmented(bytes: &[u8], segment: usize) -> ReadReport {
+    segmented_or_error(bytes, segment).expect("segments")
+}
+
+/// The segments' reports summed into one, or the file's error as its message.
+fn segmented_or_error(bytes: &[u8], segment: usize) -> Result<ReadReport, String> {
     let mut sniffer = EncodingSniffer::default();
     for chunk in bytes.chunks(7) {
         sniffer.feed(chunk);
@@ -24,8 +32,11 @@ fn segmented(bytes: &[u8], segment: usize) -> ReadReport {
         }
         Ok(())
     })
-    .expect("segments");
-    all.expect("at least one segment")
+    .map_err(|e| match e {
+        SegmentsError::File(e) => e.to_string(),
+        other => format!("{other:?}"),
+    })?;
+    Ok(all.expect("at least one segment"))
 }
 
 fn cell() -> impl Strategy<Value = String> {
@@ -73,13 +84,31 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
     #[test]
-    fn segments_of_any_size_read_like_the_whole_file((text, _, _) in file(), segment in 1usize..300, cp932 in any::<bool>(), bom in any::<bool>()) {
+    fn segments_of_any_size_read_like_the_whole_file(
+        (text, _, _) in file(),
+        segment in 1usize..300,
+        cp932 in any::<bool>(),
+        bom in any::<bool>(),
+        strays in proptest::collection::vec((any::<prop::sample::Index>(), 0x80u8..=0xFF), 0..=3),
+    ) {
         let mut bytes = if cp932 { encoding_rs::SHIFT_JIS.encode(&text).0.into_owned() } else { text.into_bytes() };
+        if !cp932 {
+            // Stray bytes in UTF-8, each in front of a separator (the header's included): each is
+            // one sequence that is not UTF-8, and the header's 40 characters keep the file UTF-8.
+            let commas: Vec<usize> = bytes.iter().enumerate().filter(|(_, b)| **b == b',').map(|(i, _)| i).collect();
+            let mut at: Vec<usize> = strays.iter().map(|(i, _)| commas[i.index(commas.len())]).collect();
+            at.sort_unstable_by(|a, b| b.cmp(a));
+            at.dedup();
+            for (position, (_, byte)) in at.iter().zip(&strays) {
+                bytes.insert(*position, *byte);
+            }
+        }
         if bom && !cp932 {
             bytes.splice(0..0, [0xEF, 0xBB, 0xBF]);
         }
-        let whole = read_lanscope_csv(&bytes, &ReadOptions::default()).unwrap();
-        let pieces = segmented(&bytes, segment);
+        let whole = read_lanscope_csv(&bytes, &ReadOptions::default()).map_err(|e| e.to_string());
+        prop_assert!(cp932 || strays.is_empty() || whole.as_ref().map_or(true, |r| r.encoding == "UTF-8"));
+        let pieces = segmented_or_error(&bytes, segment);
         prop_assert_eq!(pieces, whole);
     }
 }
