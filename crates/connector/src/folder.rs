@@ -85,6 +85,23 @@ impl Default for PieceSizes {
     }
 }
 
+/// How many settle times a file whose last line has no line break is left alone: a minute with
+/// the default three seconds, as long as `run --once` waits for a file.
+pub const UNTERMINATED_SETTLE_FACTOR: u32 = 20;
+
+/// Whether the file is empty or ends with a line break.
+fn ends_with_line_break(path: &Path) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    if file.metadata()?.len() == 0 {
+        return Ok(true);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    Ok(matches!(last[0], b'\n' | b'\r'))
+}
+
 /// [`read_ready_files`] with explicit piece sizes.
 pub async fn read_ready_files_with(
     dir: &Path,
@@ -105,6 +122,15 @@ pub async fn read_ready_files_with(
         }
         let age = SystemTime::now().duration_since(candidate.modified).unwrap_or(Duration::ZERO);
         if age < settle {
+            summary.unsettled.push(candidate.path.clone());
+            continue;
+        }
+        // A last line without its line break is most likely still being written: read now, it
+        // would give a row with a cut-off last field (a PC name) under the same key as the whole
+        // row, and the whole row would then be a duplicate. It is waited for longer, and read as
+        // it is once it has stayed so (some exporters end the last line without a break).
+        if age < settle * UNTERMINATED_SETTLE_FACTOR && !ends_with_line_break(&candidate.path).unwrap_or(true) {
+            tracing::debug!(file = %key, "A LanScope file's last line has no line break yet.");
             summary.unsettled.push(candidate.path.clone());
             continue;
         }

@@ -50,7 +50,7 @@ pub async fn run_once(config: &Config, config_path: &Path, policy: RetryPolicy) 
     let options = config.read_options();
     // Files still being written are waited for, a settle time at a time, up to a limit.
     let mut waited = Duration::ZERO;
-    let limit = settle.max(Duration::from_secs(1)) * 20;
+    let limit = settle.max(Duration::from_secs(1)) * folder::UNTERMINATED_SETTLE_FACTOR;
     loop {
         let summary =
             folder::read_ready_files(&config.log_dir, &config.company_code, &options, settle, &outbox).await?;

@@ -101,7 +101,12 @@ impl Sender {
             info: ConnectorInfo {
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 host,
-                collection_start: Some(config.collection_start.clone()),
+                // As HH:MM whatever the file's spelling (` 5:00`): the server takes nothing else.
+                collection_start: config
+                    .collection_start
+                    .parse::<loginrec_rules::DayChangeTime>()
+                    .ok()
+                    .map(|t| t.to_string()),
             },
         })
     }

@@ -66,7 +66,7 @@ impl ConnectorInfo {
             }
         }
         if let Some(start) = &self.collection_start
-            && (start.len() > 16 || start.parse::<loginrec_rules::DayChangeTime>().is_err())
+            && (start.len() > 5 || start.trim() != start || start.parse::<loginrec_rules::DayChangeTime>().is_err())
         {
             return Err(ConnectorProblem::CollectionStart);
         }
@@ -267,6 +267,8 @@ mod tests {
         assert!(host.validate().unwrap_err().to_string().contains("connector.host contains control"));
         let start = ConnectorInfo { collection_start: Some("25:00".into()), ..connector() };
         assert_eq!(start.validate(), Err(ConnectorProblem::CollectionStart));
+        let padded = ConnectorInfo { collection_start: Some("\n05:00".into()), ..connector() };
+        assert_eq!(padded.validate(), Err(ConnectorProblem::CollectionStart));
     }
 
     #[test]

@@ -226,7 +226,7 @@ test_support::engine_tests! {
             let body = serde_json::json!({ "date": date, "time": time, "code": "1" });
             http.post(format!("{base}/daily-workings/timerecord/{tarou}")).bearer_auth(&token).json(&body).send()
         };
-        for (date, time) in [("2024-02-09", "1999-02-09T09:00:00+09:00"), ("9999-12-31", "9999-12-30T09:00:00+09:00"), ("2024-02-09", "2024-02-08T23:00:00+09:00")] {
+        for (date, time) in [("2024-02-09", "1999-02-09T09:00:00+09:00"), ("9999-12-31", "9999-12-30T09:00:00+09:00"), ("2024-02-09", "2024-02-08T23:00:00+09:00"), ("20240209", "2024-02-09T09:00:00+09:00"), ("2024-02-09T00:00", "2024-02-09T09:00:00+09:00")] {
             let r = post(date, time).await.unwrap();
             assert_eq!(r.status(), 400, "{engine:?}: {date} {time}");
             let body: serde_json::Value = r.json().await.unwrap();

@@ -336,8 +336,11 @@ async fn punch(
     let company = company(&state, &headers).await?;
     let body: PunchRequest = serde_json::from_slice(&body)
         .map_err(|e| KotError::new(StatusCode::BAD_REQUEST, 300, format!("malformed body: {e}")))?;
-    let date: Date =
-        body.date.parse().map_err(|_| KotError::new(StatusCode::BAD_REQUEST, 300, "date must be YYYY-MM-DD"))?;
+    // Exactly YYYY-MM-DD: the answer repeats the date as sent, so it must be the date recorded.
+    let date = Date::strptime("%Y-%m-%d", &body.date)
+        .ok()
+        .filter(|d| d.strftime("%Y-%m-%d").to_string() == body.date)
+        .ok_or_else(|| KotError::new(StatusCode::BAD_REQUEST, 300, "date must be YYYY-MM-DD"))?;
     let time = kot_protocol::parse_time(&body.time)
         .ok_or_else(|| KotError::new(StatusCode::BAD_REQUEST, 300, "time must be like 2016-05-01T09:00:00+09:00"))?;
     let code = i64::from(body.code.0);
