@@ -106,6 +106,21 @@ fn count_rows(generated: &BTreeMap<Identity, usize>, stored: &BTreeMap<Identity,
     count
 }
 
+/// The log files under `dir` that contain `secret` (or its first half, as a truncated value would
+/// show it).
+pub fn secret_in_logs(dir: &std::path::Path, secret: &str) -> anyhow::Result<Vec<String>> {
+    let half = &secret[..secret.len() / 2];
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let text = String::from_utf8_lossy(&std::fs::read(&path)?).into_owned();
+        if text.contains(half) {
+            found.push(path.display().to_string());
+        }
+    }
+    Ok(found)
+}
+
 pub struct PunchCount {
     pub expected: usize,
     pub found: usize,

@@ -257,6 +257,12 @@ async fn soak(options: &SoakOptions, db: &SoakDb) -> anyhow::Result<()> {
     );
     println!("{}", file_faults.summary());
     println!("took {:.0} s; logs of the programs in {}", began.elapsed().as_secs_f64(), logs_dir.display());
+    let mut leaks = check::secret_in_logs(&logs_dir, &token)?;
+    leaks.extend(check::secret_in_logs(&connector_dir.join("logs"), &token)?);
+    if !leaks.is_empty() {
+        bail!("the access token appears in {}", leaks.join(", "));
+    }
+    println!("secrets: the access token appears in none of the programs' logs (theirs and the connector's own)");
     if !delivered {
         bail!("the connector could not deliver everything once the faults stopped; see {}", logs_dir.display());
     }
