@@ -300,3 +300,41 @@ fn a_bad_master_file_is_refused_naming_file_line_and_field() {
         Command::new(BIN).args(["--database-url", &url, "link", "export", "--company", "ABC"]).output().unwrap();
     assert!(export.status.success());
 }
+
+#[tokio::test]
+async fn a_login_id_with_a_line_break_cannot_forge_a_line_of_the_servers_log_nor_log_the_password() {
+    let db = TestDb::new(Engine::Sqlite).await;
+    loginrec(&db.url, &["company", "create", "--code", "ABC", "--name", "株式会社サンプル"]);
+    let log_dir = tempfile::tempdir().unwrap();
+    let log_path = log_dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(BIN)
+        .args(["--database-url", &db.url, "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start the server");
+    let server = ServerProcess(child);
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Short enough (64 characters at most) to reach the password check and its log line.
+    let forged = "admin\n2026-12-03T00:00:00.000000Z  INFO login succeeded";
+    let status = test_support::AdminClient::new(&base).login("ABC", forged, "pw-marker-8d1f").await;
+    assert_eq!(status, 401);
+    drop(server);
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(text.contains("A login failed."), "the failure is logged: {text}");
+    assert!(text.contains("admin\\n2026-12-03T00:00:00"), "the line break is escaped: {text}");
+    assert!(
+        !text.lines().any(|line| line.starts_with("2026-12-03T00:00:00.000000Z")),
+        "no line of the log is the forged one: {text}"
+    );
+    assert!(!text.contains("pw-marker-8d1f"), "the password is never logged: {text}");
+    db.cleanup().await;
+}
