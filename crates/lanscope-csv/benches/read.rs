@@ -1,4 +1,5 @@
-//! Reading a ~20 MB events-layout LanScope file: `read_lanscope_csv` on UTF-8 and CP932 bytes,
+//! Reading a ~20 MB events-layout LanScope file: `read_lanscope_csv` (records collected) and
+//! `read_lanscope_rows` (rows handed over, as the connector reads) on UTF-8 and CP932 bytes,
 //! against the raw `csv` crate splitting the same UTF-8 bytes into `StringRecord`s (the floor:
 //! no decoding, no date parsing, no records built).
 //!
@@ -9,7 +10,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use lanscope_csv::{ReadOptions, read_lanscope_csv};
+use lanscope_csv::{ReadOptions, read_lanscope_csv, read_lanscope_rows};
 
 const HEADER: &str = "日時,イベント日時,ログオンユーザ名,ログ種類,サブマネージャno,エージェントno,コンピュータ名";
 const TARGET_BYTES: usize = 20 * 1024 * 1024;
@@ -81,11 +82,22 @@ fn read(c: &mut Criterion) {
     group.bench_function("read_lanscope_csv_utf8", |b| {
         b.iter(|| read_lanscope_csv(black_box(&utf8), &options).expect("readable").records.len())
     });
+    group.bench_function("read_lanscope_rows_utf8", |b| b.iter(|| streamed_rows(black_box(&utf8), &options)));
     group.throughput(Throughput::Bytes(cp932.len() as u64));
     group.bench_function("read_lanscope_csv_cp932", |b| {
         b.iter(|| read_lanscope_csv(black_box(&cp932), &options).expect("readable").records.len())
     });
+    group.bench_function("read_lanscope_rows_cp932", |b| b.iter(|| streamed_rows(black_box(&cp932), &options)));
     group.finish();
+}
+
+/// The rows handed over one at a time, as the connector takes them.
+fn streamed_rows(bytes: &[u8], options: &ReadOptions) -> u64 {
+    read_lanscope_rows(bytes, options, |row| {
+        black_box(&row);
+    })
+    .expect("readable")
+    .rows
 }
 
 /// The baseline: the `csv` crate alone, as `read_lanscope_csv` configures it.

@@ -175,10 +175,20 @@ pub(crate) struct Decoded<'a> {
 /// read the rest of such a file, see [`crate::read_lanscope_csv`], which skips only the rows
 /// holding them.
 pub fn decode(bytes: &[u8]) -> Result<(Cow<'_, str>, &'static str), ReadError> {
-    let decoded = decode_as(bytes, sniff(bytes))?;
+    let decoded = decode_whole(bytes)?;
     match decoded.damage.first() {
         Some(damage) => Err(damage.to_error(&decoded.text)),
         None => Ok((decoded.text, decoded.encoding)),
+    }
+}
+
+/// Decodes a whole file held in memory by the rule of [`decode`], keeping its damage. Valid
+/// UTF-8 (the usual re-saved file) is checked once and borrowed.
+pub(crate) fn decode_whole(bytes: &[u8]) -> Result<Decoded<'_>, ReadError> {
+    let body = bytes.strip_prefix(UTF_8_BOM).unwrap_or(bytes);
+    match std::str::from_utf8(body) {
+        Ok(text) => Ok(Decoded { text: Cow::Borrowed(text), encoding: UTF_8, damage: Vec::new() }),
+        Err(_) => decode_as(bytes, sniff(bytes)),
     }
 }
 

@@ -37,7 +37,7 @@ pub use datetime::{parse_local_date, parse_local_datetime, parse_local_time};
 pub use encoding::{DAMAGED_UTF8_RATIO, EncodingSniffer, FileEncoding, SHIFT_JIS_NAME, UTF_8, decode};
 pub use header::{ColumnMap, Layout};
 pub use lines::LineCounter;
-pub use segments::{SegmentsError, SegmentsSummary, read_in_segments};
+pub use segments::{SegmentSink, SegmentsError, SegmentsSummary, read_in_segments, read_rows_in_segments};
 
 /// How to read a file: the connector's configuration.
 #[derive(Clone, Debug)]
@@ -82,6 +82,55 @@ pub struct LogRecord {
     pub sub_manager_no: Option<String>,
     pub agent_no: Option<String>,
     pub computer_name: Option<String>,
+}
+
+/// One PC start or end as [`read_lanscope_rows`] hands it over: its text borrowed from the row
+/// being read, so that reading a file allocates nothing per row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogRow<'a> {
+    /// 1-based physical line of the file where the row starts; the header is line 1.
+    pub line: u64,
+    /// As in the file (case and any `DOMAIN\` prefix kept); only surrounding whitespace trimmed.
+    pub user_name: &'a str,
+    pub kind: LogKind,
+    /// イベント日時: when it happened on the PC.
+    pub event_at: Timestamp,
+    /// 日時: when the manager recorded it.
+    pub recorded_at: Option<Timestamp>,
+    pub sub_manager_no: Option<&'a str>,
+    pub agent_no: Option<&'a str>,
+    pub computer_name: Option<&'a str>,
+}
+
+impl LogRow<'_> {
+    pub fn to_record(&self) -> LogRecord {
+        LogRecord {
+            line: self.line,
+            user_name: self.user_name.to_string(),
+            kind: self.kind,
+            event_at: self.event_at,
+            recorded_at: self.recorded_at,
+            sub_manager_no: self.sub_manager_no.map(str::to_string),
+            agent_no: self.agent_no.map(str::to_string),
+            computer_name: self.computer_name.map(str::to_string),
+        }
+    }
+}
+
+/// What reading a file row by row found besides the rows themselves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowsRead {
+    pub layout: Layout,
+    /// `"UTF-8"` or `"Shift_JIS"` (CP932).
+    pub encoding: &'static str,
+    /// Rows handed over.
+    pub rows: u64,
+    /// Rows of the user `SYSTEM`: Windows services, not a person at the PC.
+    pub skipped_system: u64,
+    /// Events whose ログ種類 is a number other than 1 or 2.
+    pub skipped_other_types: u64,
+    /// Rows that could not be read, in file order.
+    pub errors: Vec<RowError>,
 }
 
 /// A row that could not be read; the rest of the file still is.
@@ -161,13 +210,61 @@ fn quoted_list(items: &[String]) -> String {
 /// Bad rows end up in [`ReadReport::errors`] and never stop the good rows; an `Err` means the
 /// file as a whole cannot be read.
 pub fn read_lanscope_csv(bytes: &[u8], options: &ReadOptions) -> Result<ReadReport, ReadError> {
-    let decoded = encoding::decode_as(bytes, encoding::sniff(bytes))?;
-    read_decoded(&decoded, options)
+    let mut records = Vec::new();
+    let read = read_lanscope_rows(bytes, options, |row| records.push(row.to_record()))?;
+    Ok(ReadReport::new(read, records))
+}
+
+/// Reads a LanScope CSV file as [`read_lanscope_csv`] does, handing each row to `on_row` as it
+/// is read instead of collecting them.
+pub fn read_lanscope_rows(
+    bytes: &[u8],
+    options: &ReadOptions,
+    on_row: impl FnMut(LogRow<'_>),
+) -> Result<RowsRead, ReadError> {
+    let decoded = encoding::decode_whole(bytes)?;
+    read_decoded(&decoded, options, LineShift::NONE, on_row)
+}
+
+impl ReadReport {
+    pub(crate) fn new(read: RowsRead, records: Vec<LogRecord>) -> ReadReport {
+        ReadReport {
+            layout: read.layout,
+            encoding: read.encoding,
+            records,
+            skipped_system: read.skipped_system,
+            skipped_other_types: read.skipped_other_types,
+            errors: read.errors,
+        }
+    }
+}
+
+/// Moves the line numbers of a piece of a file (read with the file's header in front of it)
+/// back to the file's own.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LineShift {
+    /// Lines of the header put in front of the piece; 0 leaves line numbers as they are.
+    pub(crate) header_lines: u64,
+    /// Lines of the file in front of the piece, its header included.
+    pub(crate) lines_before: u64,
+}
+
+impl LineShift {
+    pub(crate) const NONE: LineShift = LineShift { header_lines: 0, lines_before: 0 };
+
+    fn apply(self, line: u64) -> u64 {
+        if self.header_lines == 0 { line } else { line.saturating_sub(self.header_lines) + self.lines_before }
+    }
 }
 
 /// Reads decoded text; rows holding damage are reported and skipped, damage in the header makes
 /// the file unreadable.
-pub(crate) fn read_decoded(decoded: &encoding::Decoded<'_>, options: &ReadOptions) -> Result<ReadReport, ReadError> {
+pub(crate) fn read_decoded(
+    decoded: &encoding::Decoded<'_>,
+    options: &ReadOptions,
+    shift: LineShift,
+    mut on_row: impl FnMut(LogRow<'_>),
+) -> Result<RowsRead, ReadError> {
     let text: &str = &decoded.text;
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut record = csv::StringRecord::new();
@@ -188,30 +285,41 @@ pub(crate) fn read_decoded(decoded: &encoding::Decoded<'_>, options: &ReadOption
             break header::Columns::detect(&headers, &options.columns)?;
         }
     };
-    let encoding = decoded.encoding;
 
-    let mut report = ReadReport {
+    let mut read = RowsRead {
         layout: columns.layout,
-        encoding,
-        records: Vec::new(),
+        encoding: decoded.encoding,
+        rows: 0,
         skipped_system: 0,
         skipped_other_types: 0,
         errors: Vec::new(),
     };
+    let mut clock = datetime::LocalClock::new(&options.time_zone);
     while next_record(&mut reader, &mut record, &mut lines)? {
         if rows::is_blank(&record) {
             continue;
         }
         let start = record.position().map_or(0, csv::Position::byte);
-        let line = lines.line_of_record_at(start);
+        let line = shift.apply(lines.line_of_record_at(start));
         if let Some(first) = damage::take_before(&mut damage, end_of_record(&reader)) {
             let start = usize::try_from(start).unwrap_or(usize::MAX);
-            report.errors.push(damage::row_error(text, &record, start, line, first, &columns));
+            read.errors.push(damage::row_error(text, &record, start, line, first, &columns));
             continue;
         }
-        rows::read_row(&record, line, &columns, options, &mut report);
+        let row = rows::Row { record: &record, line, columns: &columns };
+        match rows::read_row(&row, options, &mut clock) {
+            Ok(rows::Outcome::Rows(first, second)) => {
+                for row in [first, second].into_iter().flatten() {
+                    read.rows += 1;
+                    on_row(row);
+                }
+            }
+            Ok(rows::Outcome::System) => read.skipped_system += 1,
+            Ok(rows::Outcome::OtherType) => read.skipped_other_types += 1,
+            Err(error) => read.errors.push(error),
+        }
     }
-    Ok(report)
+    Ok(read)
 }
 
 fn next_record(

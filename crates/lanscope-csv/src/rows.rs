@@ -10,45 +10,38 @@ use jiff::Timestamp;
 use jiff::civil::{Date, DateTime};
 use loginrec_rules::LogKind;
 
-use crate::datetime::{parse_local_date, parse_local_datetime, parse_local_time, to_timestamp};
+use crate::datetime::{LocalClock, parse_local_date, parse_local_datetime, parse_local_time};
 use crate::header::{Columns, Field, Layout};
-use crate::{LogRecord, ReadOptions, ReadReport, RowError};
+use crate::{LogRow, ReadOptions, RowError};
 
 /// Blank lines and rows of empty cells (as spreadsheets leave behind) carry no data.
 pub(crate) fn is_blank(record: &StringRecord) -> bool {
     record.iter().all(|cell| cell.trim().is_empty())
 }
 
-pub(crate) fn read_row(
-    record: &StringRecord,
-    line: u64,
-    columns: &Columns,
+pub(crate) fn read_row<'a>(
+    row: &Row<'a>,
     options: &ReadOptions,
-    report: &mut ReadReport,
-) {
-    let row = Row { record, line, columns };
-    let outcome = match columns.layout {
-        Layout::Events => event_row(&row, options),
-        Layout::DailySummary => summary_row(&row, options),
-    };
-    match outcome {
-        Ok(Outcome::Records(records)) => report.records.extend(records),
-        Ok(Outcome::System) => report.skipped_system += 1,
-        Ok(Outcome::OtherType) => report.skipped_other_types += 1,
-        Err(error) => report.errors.push(error),
+    clock: &mut LocalClock<'_>,
+) -> Result<Outcome<'a>, RowError> {
+    match row.columns.layout {
+        Layout::Events => event_row(row, clock),
+        Layout::DailySummary => summary_row(row, options, clock),
     }
 }
 
-enum Outcome {
-    Records(Vec<LogRecord>),
+#[expect(clippy::large_enum_variant, reason = "consumed at once, row by row; boxing would allocate per row")]
+pub(crate) enum Outcome<'a> {
+    /// A summary row gives up to two (its start and its end); an event row one.
+    Rows(Option<LogRow<'a>>, Option<LogRow<'a>>),
     System,
     OtherType,
 }
 
-struct Row<'a> {
-    record: &'a StringRecord,
-    line: u64,
-    columns: &'a Columns,
+pub(crate) struct Row<'a> {
+    pub(crate) record: &'a StringRecord,
+    pub(crate) line: u64,
+    pub(crate) columns: &'a Columns,
 }
 
 /// A cell of a field, distinguishing a short row from an empty cell for the error message.
@@ -65,7 +58,7 @@ impl<'a> Row<'a> {
         let Some(position) = self.columns.position(field) else {
             return Cell::Missing;
         };
-        match self.record.get(position).map(str::trim) {
+        match self.record.get(position).map(trim) {
             None => Cell::Missing,
             Some("") => Cell::Empty,
             Some(value) => Cell::Value(value),
@@ -101,29 +94,42 @@ impl<'a> Row<'a> {
         field: Field,
         value: &str,
         local: DateTime,
-        options: &ReadOptions,
+        clock: &mut LocalClock<'_>,
     ) -> Result<Timestamp, RowError> {
-        to_timestamp(local, &options.time_zone)
-            .ok_or_else(|| self.error(field, value, "a date-time outside the supported range"))
+        clock.instant(local).ok_or_else(|| self.error(field, value, "a date-time outside the supported range"))
     }
 
-    fn date_time(&self, field: Field, value: &str, options: &ReadOptions) -> Result<Timestamp, RowError> {
+    fn date_time(&self, field: Field, value: &str, clock: &mut LocalClock<'_>) -> Result<Timestamp, RowError> {
         let local = parse_local_datetime(value).ok_or_else(|| self.error(field, value, "not a date-time"))?;
-        self.timestamp(field, value, local, options)
+        self.timestamp(field, value, local, clock)
     }
 
-    fn record(&self, user_name: &str, kind: LogKind, event_at: Timestamp, recorded_at: Option<Timestamp>) -> LogRecord {
-        let owned = |field| self.value(field).map(str::to_string);
-        LogRecord {
+    fn log_row(
+        &self,
+        user_name: &'a str,
+        kind: LogKind,
+        event_at: Timestamp,
+        recorded_at: Option<Timestamp>,
+    ) -> LogRow<'a> {
+        LogRow {
             line: self.line,
-            user_name: user_name.to_string(),
+            user_name,
             kind,
             event_at,
             recorded_at,
-            sub_manager_no: owned(Field::SubManagerNo),
-            agent_no: owned(Field::AgentNo),
-            computer_name: owned(Field::ComputerName),
+            sub_manager_no: self.value(Field::SubManagerNo),
+            agent_no: self.value(Field::AgentNo),
+            computer_name: self.value(Field::ComputerName),
         }
+    }
+}
+
+/// `str::trim`, without its Unicode scan for the usual cell that starts and ends with a
+/// printable ASCII character.
+fn trim(cell: &str) -> &str {
+    match (cell.as_bytes().first(), cell.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => cell,
+        _ => cell.trim(),
     }
 }
 
@@ -133,7 +139,7 @@ fn is_system(user_name: Option<&str>) -> bool {
 
 /// The skips are decided before anything is validated: a `SYSTEM` or type-3 row with a broken
 /// date is still just a row nobody needs.
-fn event_row(row: &Row<'_>, options: &ReadOptions) -> Result<Outcome, RowError> {
+fn event_row<'a>(row: &Row<'a>, clock: &mut LocalClock<'_>) -> Result<Outcome<'a>, RowError> {
     let user_name = row.value(Field::UserName);
     if is_system(user_name) {
         return Ok(Outcome::System);
@@ -147,12 +153,12 @@ fn event_row(row: &Row<'_>, options: &ReadOptions) -> Result<Outcome, RowError> 
     };
     let user_name = row.required(Field::UserName, "user name")?;
     let event_at = row.required(Field::EventAt, "event time")?;
-    let event_at = row.date_time(Field::EventAt, event_at, options)?;
+    let event_at = row.date_time(Field::EventAt, event_at, clock)?;
     let recorded_at = match row.value(Field::RecordedAt) {
-        Some(value) => Some(row.date_time(Field::RecordedAt, value, options)?),
+        Some(value) => Some(row.date_time(Field::RecordedAt, value, clock)?),
         None => None,
     };
-    Ok(Outcome::Records(vec![row.record(user_name, kind, event_at, recorded_at)]))
+    Ok(Outcome::Rows(Some(row.log_row(user_name, kind, event_at, recorded_at)), None))
 }
 
 /// Digits only: `-1` or `+1` is not something LanScope writes, so it is an error, not a skip.
@@ -164,7 +170,7 @@ fn log_type_number(value: &str) -> Option<u64> {
     Some(value.parse().unwrap_or(u64::MAX))
 }
 
-fn summary_row(row: &Row<'_>, options: &ReadOptions) -> Result<Outcome, RowError> {
+fn summary_row<'a>(row: &Row<'a>, options: &ReadOptions, clock: &mut LocalClock<'_>) -> Result<Outcome<'a>, RowError> {
     let user_name = row.value(Field::UserName);
     if is_system(user_name) {
         return Ok(Outcome::System);
@@ -173,21 +179,23 @@ fn summary_row(row: &Row<'_>, options: &ReadOptions) -> Result<Outcome, RowError
     let end = row.value(Field::End);
     if start.is_none() && end.is_none() {
         // A day the user did not use a PC: LanScope still lists them.
-        return Ok(Outcome::Records(Vec::new()));
+        return Ok(Outcome::Rows(None, None));
     }
     let user_name = row.required(Field::UserName, "user name")?;
     let date = match row.value(Field::Date) {
         Some(value) => Some(summary_date(value).ok_or_else(|| row.error(Field::Date, value, "not a date"))?),
         None => None,
     };
-    let mut records = Vec::with_capacity(2);
-    for (field, value, kind) in [(Field::Start, start, LogKind::Logon), (Field::End, end, LogKind::Logoff)] {
-        if let Some(value) = value {
-            let at = summary_moment(row, field, value, date, options)?;
-            records.push(row.record(user_name, kind, at, None));
-        }
-    }
-    Ok(Outcome::Records(records))
+    // Both ends are checked before either is handed over: a row with one bad cell gives its
+    // error and no record.
+    let mut moment = |field, value: Option<&str>, kind| -> Result<Option<LogRow<'a>>, RowError> {
+        let Some(value) = value else { return Ok(None) };
+        let at = summary_moment(row, field, value, date, options, clock)?;
+        Ok(Some(row.log_row(user_name, kind, at, None)))
+    };
+    let start = moment(Field::Start, start, LogKind::Logon)?;
+    let end = moment(Field::End, end, LogKind::Logoff)?;
+    Ok(Outcome::Rows(start, end))
 }
 
 /// The day column, which Excel likes to turn into a midnight date-time.
@@ -206,9 +214,10 @@ fn summary_moment(
     value: &str,
     date: Option<Date>,
     options: &ReadOptions,
+    clock: &mut LocalClock<'_>,
 ) -> Result<Timestamp, RowError> {
     if let Some(local) = parse_local_datetime(value) {
-        return row.timestamp(field, value, local, options);
+        return row.timestamp(field, value, local, clock);
     }
     let Some(time) = parse_local_time(value) else {
         return Err(row.error(field, value, "not a date-time or a time of day"));
@@ -225,7 +234,7 @@ fn summary_moment(
     } else {
         date
     };
-    row.timestamp(field, value, day.to_datetime(time), options)
+    row.timestamp(field, value, day.to_datetime(time), clock)
 }
 
 #[cfg(test)]
@@ -234,7 +243,8 @@ mod tests {
     use loginrec_rules::DayChangeTime;
 
     use super::*;
-    use crate::{ReadError, read_lanscope_csv};
+    use crate::datetime::to_timestamp;
+    use crate::{LogRecord, ReadError, ReadReport, read_lanscope_csv};
 
     fn read(text: &str) -> ReadReport {
         read_lanscope_csv(text.as_bytes(), &ReadOptions::default()).unwrap()

@@ -16,7 +16,7 @@
 use std::io::Read;
 
 use crate::encoding::{FileEncoding, UTF_8_BOM, decode_as};
-use crate::{ReadError, ReadOptions, ReadReport, read_decoded};
+use crate::{LineShift, LogRecord, LogRow, ReadError, ReadOptions, ReadReport, RowsRead, read_decoded};
 
 /// Where the csv parser is, for finding record boundaries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,16 +63,49 @@ pub enum SegmentsError<E> {
     Handler(E),
 }
 
+/// Where [`read_rows_in_segments`] hands what it reads: each row as it is read, then what the
+/// segment found besides its rows, once the segment is done.
+pub trait SegmentSink {
+    type Error;
+    fn row(&mut self, row: LogRow<'_>);
+    fn end_segment(&mut self, read: RowsRead) -> Result<(), Self::Error>;
+}
+
 /// Reads `source` in segments of about `segment_bytes`, handing each segment's report (with
 /// file line numbers) to `on_segment` in file order. Records and errors are those the whole
 /// file read at once would give.
 pub fn read_in_segments<R: Read, E>(
+    source: R,
+    encoding: FileEncoding,
+    options: &ReadOptions,
+    segment_bytes: usize,
+    on_segment: impl FnMut(ReadReport) -> Result<(), E>,
+) -> Result<SegmentsSummary, SegmentsError<E>> {
+    struct Reports<F> {
+        records: Vec<LogRecord>,
+        on_segment: F,
+    }
+    impl<E, F: FnMut(ReadReport) -> Result<(), E>> SegmentSink for Reports<F> {
+        type Error = E;
+        fn row(&mut self, row: LogRow<'_>) {
+            self.records.push(row.to_record());
+        }
+        fn end_segment(&mut self, read: RowsRead) -> Result<(), E> {
+            (self.on_segment)(ReadReport::new(read, std::mem::take(&mut self.records)))
+        }
+    }
+    read_rows_in_segments(source, encoding, options, segment_bytes, &mut Reports { records: Vec::new(), on_segment })
+}
+
+/// [`read_in_segments`] without building records: each row goes to `sink` as it is read, with
+/// its file line number, and nothing of a segment is kept once it is read.
+pub fn read_rows_in_segments<R: Read, S: SegmentSink>(
     mut source: R,
     encoding: FileEncoding,
     options: &ReadOptions,
     segment_bytes: usize,
-    mut on_segment: impl FnMut(ReadReport) -> Result<(), E>,
-) -> Result<SegmentsSummary, SegmentsError<E>> {
+    sink: &mut S,
+) -> Result<SegmentsSummary, SegmentsError<S::Error>> {
     let segment_bytes = segment_bytes.max(1);
     let mut summary = SegmentsSummary::default();
     // The header record, kept to put in front of every segment.
@@ -85,6 +118,7 @@ pub fn read_in_segments<R: Read, E>(
     // Line breaks in the file before `pending` (header included).
     let mut lines_before: u64 = 0;
     let mut chunk = vec![0u8; 64 * 1024];
+    let mut text = Vec::new();
     let mut at_end = false;
     while !at_end {
         let n = source.read(&mut chunk)?;
@@ -112,41 +146,39 @@ pub fn read_in_segments<R: Read, E>(
                 // A file without a line break: its one line is the header.
                 None => (&[][..], 0),
             };
-            let mut text = Vec::with_capacity(header_bytes.len() + cut);
+            text.clear();
             text.extend_from_slice(header_bytes);
             text.extend_from_slice(&pending[..cut]);
-            let mut report = read_segment(&text, encoding, options).map_err(SegmentsError::File)?;
-            let shift = |line: u64| line.saturating_sub(header_lines) + lines_before;
-            if header_lines > 0 {
-                for r in &mut report.records {
-                    r.line = shift(r.line);
-                }
-                for e in &mut report.errors {
-                    e.line = shift(e.line);
-                }
-            }
+            let shift = LineShift { header_lines, lines_before };
+            let read = read_segment(&text, encoding, options, shift, sink).map_err(SegmentsError::File)?;
             lines_before += count_newlines(&pending[..cut]);
             pending.drain(..cut);
             boundary = 0;
             summary.segments += 1;
-            summary.records += report.records.len();
-            summary.errors += report.errors.len();
-            summary.skipped += report.skipped_system + report.skipped_other_types;
-            on_segment(report).map_err(SegmentsError::Handler)?;
+            summary.records += usize::try_from(read.rows).unwrap_or(usize::MAX);
+            summary.errors += read.errors.len();
+            summary.skipped += read.skipped_system + read.skipped_other_types;
+            sink.end_segment(read).map_err(SegmentsError::Handler)?;
         }
     }
     if summary.segments == 0 {
         // Only a header (or nothing): read it as the whole file would be.
         let text = header.map(|h| h.0).unwrap_or_default();
-        let report = read_segment(&text, encoding, options).map_err(SegmentsError::File)?;
+        let read = read_segment(&text, encoding, options, LineShift::NONE, sink).map_err(SegmentsError::File)?;
         summary.segments = 1;
-        on_segment(report).map_err(SegmentsError::Handler)?;
+        sink.end_segment(read).map_err(SegmentsError::Handler)?;
     }
     Ok(summary)
 }
 
-fn read_segment(bytes: &[u8], encoding: FileEncoding, options: &ReadOptions) -> Result<ReadReport, ReadError> {
-    read_decoded(&decode_as(bytes, encoding)?, options)
+fn read_segment<S: SegmentSink>(
+    bytes: &[u8],
+    encoding: FileEncoding,
+    options: &ReadOptions,
+    shift: LineShift,
+    sink: &mut S,
+) -> Result<RowsRead, ReadError> {
+    read_decoded(&decode_as(bytes, encoding)?, options, shift, |row| sink.row(row))
 }
 
 fn count_newlines(bytes: &[u8]) -> u64 {
