@@ -3,7 +3,10 @@
 //! the `loginrec` binary: a production server has no use for them.
 #![forbid(unsafe_code)]
 
+mod connector;
+mod csv_read;
 mod ingest;
+mod report;
 mod workload;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +35,15 @@ enum Command {
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
     },
+    /// The LanScope CSV reader against the raw csv crate, on UTF-8 and CP932 text.
+    Csv,
+    /// The lanscope-connector process reading one large CP932 file into its outbox, against
+    /// the raw csv crate over the same file, with the connector's peak memory.
+    Connector {
+        /// Size of the file, MiB.
+        #[arg(long, default_value_t = 512)]
+        mib: u64,
+    },
 }
 
 #[tokio::main]
@@ -40,6 +52,11 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Ingest { employees, concurrency } => {
             ingest::run(&cli.database_url, employees, concurrency.max(1)).await
+        }
+        Command::Csv => csv_read::run(),
+        Command::Connector { mib } => {
+            connector::run(mib).await?.print();
+            Ok(())
         }
     }
 }

@@ -8,11 +8,12 @@ use std::time::{Duration, SystemTime};
 
 use ingest_protocol::IngestRow;
 use lanscope_csv::{
-    EncodingSniffer, FileEncoding, Layout, ReadOptions, ReadReport, read_in_segments, read_lanscope_csv,
+    EncodingSniffer, FileEncoding, Layout, LogRow, ReadOptions, ReadReport, RowsRead, SegmentSink, read_lanscope_csv,
+    read_rows_in_segments,
 };
 use sha2::{Digest, Sha256};
 
-use crate::outbox::{FileMark, FileRead, Outbox};
+use crate::outbox::{FileMark, FileRead, Outbox, QueuedRow};
 
 #[derive(Clone, Debug)]
 pub struct Candidate {
@@ -81,7 +82,7 @@ pub struct PieceSizes {
 
 impl Default for PieceSizes {
     fn default() -> Self {
-        PieceSizes { large_file_bytes: 32 * 1024 * 1024, piece_bytes: 4 * 1024 * 1024 }
+        PieceSizes { large_file_bytes: 32 * 1024 * 1024, piece_bytes: 1024 * 1024 }
     }
 }
 
@@ -290,26 +291,27 @@ async fn read_large_file(
         return Ok(LargeFile::Unchanged);
     }
     let file_name = candidate.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let (send, mut receive) = tokio::sync::mpsc::channel::<ReadReport>(2);
+    let (send, mut receive) = tokio::sync::mpsc::channel::<Piece>(2);
     let (path, options_owned, piece_bytes) = (candidate.path.clone(), options.clone(), pieces.piece_bytes);
+    let (company, name) = (company_code.to_string(), file_name.clone());
     let reader = tokio::task::spawn_blocking(move || -> Result<bool, String> {
         let Some(file) = open_if_complete(&path).map_err(|e| e.to_string())? else { return Ok(false) };
         let reader = std::io::BufReader::new(file);
-        read_in_segments(reader, encoding, &options_owned, piece_bytes, |report| send.blocking_send(report))
+        let mut pieces = PieceSink { company_code: &company, file_name: &name, rows: Vec::new(), send };
+        read_rows_in_segments(reader, encoding, &options_owned, piece_bytes, &mut pieces)
             .map(|_| true)
             .map_err(|e| e.to_string())
     });
     let mut file = outbox.begin_file(key).await?;
     let (mut layout, mut skipped, mut rows) = (None, 0u64, 0usize);
-    while let Some(report) = receive.recv().await {
-        let read = report_to_rows(report, &file_name, company_code);
-        layout = read.layout.clone();
-        skipped += read.skipped;
-        rows += read.rows.len();
-        for (line, message) in &read.row_errors {
+    while let Some(piece) = receive.recv().await {
+        layout = Some(layout_name(piece.layout));
+        skipped += piece.skipped;
+        rows += piece.rows.len();
+        for (line, message) in &piece.row_errors {
             tracing::warn!(file = %key, line, message = %message, "Skipped a bad CSV row.");
         }
-        file.add(&read.rows, &read.row_errors).await?;
+        file.add_queued(&piece.rows, &piece.row_errors).await?;
     }
     match reader.await? {
         Ok(true) => {}
@@ -327,9 +329,60 @@ async fn read_large_file(
     if !unchanged_since(candidate) {
         return Ok(LargeFile::Unsettled);
     }
-    let added = file.finish(&mark, layout.as_deref(), skipped, None).await?;
+    let added = file.finish(&mark, layout, skipped, None).await?;
     tracing::info!(file = %key, rows, new = added, skipped, "Read a large LanScope file in pieces.");
     Ok(LargeFile::Read { added })
+}
+
+/// What one piece of a large file gave, in the outbox's form.
+struct Piece {
+    layout: Layout,
+    rows: Vec<QueuedRow>,
+    row_errors: Vec<(u64, String)>,
+    skipped: u64,
+}
+
+/// Turns each row of a piece into its outbox form as it is read, and hands the piece on.
+struct PieceSink<'a> {
+    company_code: &'a str,
+    file_name: &'a str,
+    rows: Vec<QueuedRow>,
+    send: tokio::sync::mpsc::Sender<Piece>,
+}
+
+impl SegmentSink for PieceSink<'_> {
+    type Error = tokio::sync::mpsc::error::SendError<Piece>;
+
+    fn row(&mut self, row: LogRow<'_>) {
+        self.rows.push(QueuedRow::of(&ingest_row(&row, self.file_name, self.company_code)));
+    }
+
+    fn end_segment(&mut self, read: RowsRead) -> Result<(), Self::Error> {
+        let piece = Piece {
+            layout: read.layout,
+            rows: std::mem::take(&mut self.rows),
+            row_errors: read.errors.iter().map(|e| (e.line, format!("{}: {e}", self.file_name))).collect(),
+            skipped: read.skipped_system + read.skipped_other_types,
+        };
+        self.send.blocking_send(piece)
+    }
+}
+
+/// The row sent to the server for a row of a file.
+fn ingest_row(row: &LogRow<'_>, file_name: &str, company_code: &str) -> IngestRow {
+    let mut ingest = IngestRow::new(
+        company_code,
+        row.user_name.to_string(),
+        row.kind,
+        row.event_at.as_millisecond(),
+        row.recorded_at.map(|t| t.as_millisecond()),
+        row.sub_manager_no.map(str::to_string),
+        row.agent_no.map(str::to_string),
+        row.computer_name.map(str::to_string),
+    );
+    ingest.source_file = Some(file_name.to_string());
+    ingest.source_line = Some(row.line);
+    ingest
 }
 
 /// Parses one file into outbox rows (pure).
@@ -346,21 +399,19 @@ pub fn report_to_rows(report: ReadReport, file_name: &str, company_code: &str) -
         layout: Some(layout_name(report.layout).into()),
         rows: report
             .records
-            .into_iter()
+            .iter()
             .map(|r| {
-                let mut row = IngestRow::new(
-                    company_code,
-                    r.user_name,
-                    r.kind,
-                    r.event_at.as_millisecond(),
-                    r.recorded_at.map(|t| t.as_millisecond()),
-                    r.sub_manager_no,
-                    r.agent_no,
-                    r.computer_name,
-                );
-                row.source_file = Some(file_name.to_string());
-                row.source_line = Some(r.line);
-                row
+                let row = LogRow {
+                    line: r.line,
+                    user_name: &r.user_name,
+                    kind: r.kind,
+                    event_at: r.event_at,
+                    recorded_at: r.recorded_at,
+                    sub_manager_no: r.sub_manager_no.as_deref(),
+                    agent_no: r.agent_no.as_deref(),
+                    computer_name: r.computer_name.as_deref(),
+                };
+                ingest_row(&row, file_name, company_code)
             })
             .collect(),
         row_errors: report.errors.iter().map(|e| (e.line, format!("{file_name}: {e}"))).collect(),

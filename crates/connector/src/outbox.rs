@@ -10,7 +10,9 @@
 //!   (accepted or duplicate) or refused them for good. A crash between the server's commit
 //!   and ours leaves the rows here: they are sent again and the server counts them as
 //!   duplicates, so nothing is lost and nothing is stored twice.
-//! - **One row per key.** `outbox.key` is unique: a rewritten or re-exported file adds no
+//! - **One row per key.** `(event_at_ms, key)` is unique, and the key is made from the event
+//!   time among the rest, so the key is (time first keeps the index growing at its end, rows
+//!   coming in time order): a rewritten or re-exported file adds no
 //!   second copy of a row still waiting. A row already delivered and read again from a
 //!   rewritten file is sent again and answered as a duplicate.
 //! - **LanScope's files are only read**, never moved, changed or deleted.
@@ -23,6 +25,8 @@ use std::path::Path;
 use std::str::FromStr;
 
 use ingest_protocol::IngestRow;
+use loginrec_rules::LogKind;
+use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, Transaction};
 
@@ -117,7 +121,7 @@ impl Outbox {
 
     /// The oldest waiting rows, at most `limit`.
     pub async fn next_batch(&self, limit: usize) -> Result<Vec<(i64, IngestRow)>, sqlx::Error> {
-        let rows = sqlx::query("SELECT id, payload FROM outbox ORDER BY id LIMIT ?")
+        let rows = sqlx::query("SELECT id, key, event_at_ms, payload FROM outbox ORDER BY id LIMIT ?")
             .bind(limit as i64)
             .fetch_all(&self.pool)
             .await?;
@@ -125,8 +129,8 @@ impl Outbox {
         let mut unreadable = Vec::new();
         for r in rows {
             let id: i64 = r.get(0);
-            let payload: String = r.get(1);
-            match serde_json::from_str::<IngestRow>(&payload) {
+            let queued = QueuedRow { key: r.get(1), event_at_ms: r.get(2), payload: r.get(3) };
+            match queued.to_ingest_row() {
                 Ok(row) => out.push((id, row)),
                 Err(e) => unreadable.push((id, format!("unreadable outbox entry: {e}"))),
             }
@@ -143,18 +147,36 @@ impl Outbox {
         let now = now_ms();
         let mut tx: Transaction<'_, Sqlite> = self.pool.begin().await?;
         for (id, reason) in refused {
-            sqlx::query(
-                "INSERT INTO dead_letters (key, payload, reason, at_ms) SELECT key, payload, ?, ? FROM outbox WHERE id = ?",
-            )
-            .bind(reason)
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("DELETE FROM outbox WHERE id = ?").bind(id).execute(&mut *tx).await?;
+            let Some(r) = sqlx::query("SELECT key, event_at_ms, payload FROM outbox WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                continue;
+            };
+            let queued = QueuedRow { key: r.get(0), event_at_ms: r.get(1), payload: r.get(2) };
+            // The administrator reads a dead letter as the row that was sent.
+            let payload = match queued.to_ingest_row() {
+                Ok(row) => serde_json::to_string(&row).unwrap_or(queued.payload),
+                Err(_) => queued.payload,
+            };
+            sqlx::query("INSERT INTO dead_letters (key, payload, reason, at_ms) VALUES (?, ?, ?, ?)")
+                .bind(&queued.key)
+                .bind(payload)
+                .bind(reason)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
         }
-        for id in delivered {
-            sqlx::query("DELETE FROM outbox WHERE id = ?").bind(id).execute(&mut *tx).await?;
+        let ids: Vec<i64> = delivered.iter().copied().chain(refused.iter().map(|(id, _)| *id)).collect();
+        for chunk in ids.chunks(ROWS_PER_INSERT) {
+            // Only placeholders are put together here; every id is bound.
+            let sql = format!("DELETE FROM outbox WHERE id IN ({})", vec!["?"; chunk.len()].join(", "));
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id);
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -222,18 +244,106 @@ pub struct FileTransaction {
     added: u64,
 }
 
+/// A row as the outbox keeps it: its key, its event time and its payload, made where the row is
+/// read so that the transaction only writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueuedRow {
+    pub key: String,
+    pub event_at_ms: i64,
+    pub payload: String,
+}
+
+/// The payload of a queued row: the fields of an [`IngestRow`] but its key and event time (kept
+/// in their own columns) as a JSON array, about a third of the row as a JSON object, which made
+/// the outbox of a large file three times the file. A payload that is a JSON object is an
+/// `IngestRow` written by an earlier version.
+#[derive(Serialize, Deserialize)]
+struct StoredRow(
+    String,
+    LogKind,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<u64>,
+);
+
+impl QueuedRow {
+    pub fn of(row: &IngestRow) -> QueuedRow {
+        let stored = StoredRow(
+            row.user_name.clone(),
+            row.kind,
+            row.recorded_at_ms,
+            row.sub_manager_no.clone(),
+            row.agent_no.clone(),
+            row.computer_name.clone(),
+            row.source_file.clone(),
+            row.source_line,
+        );
+        // Strings, numbers and a unit enum only: serializing cannot fail.
+        let payload = serde_json::to_string(&stored).expect("a stored row serializes");
+        QueuedRow { key: row.key.clone(), event_at_ms: row.event_at_ms, payload }
+    }
+
+    /// The row to send, from what the outbox holds.
+    pub fn to_ingest_row(&self) -> Result<IngestRow, serde_json::Error> {
+        if !self.payload.trim_start().starts_with('[') {
+            return serde_json::from_str(&self.payload);
+        }
+        let StoredRow(
+            user_name,
+            kind,
+            recorded_at_ms,
+            sub_manager_no,
+            agent_no,
+            computer_name,
+            source_file,
+            source_line,
+        ) = serde_json::from_str(&self.payload)?;
+        Ok(IngestRow {
+            key: self.key.clone(),
+            user_name,
+            kind,
+            event_at_ms: self.event_at_ms,
+            recorded_at_ms,
+            sub_manager_no,
+            agent_no,
+            computer_name,
+            source_file,
+            source_line,
+        })
+    }
+}
+
+/// Rows per INSERT: a statement per row cost a round trip to SQLite's thread each, which was
+/// most of the time spent reading a file (4 parameters a row, far below SQLite's limit).
+const ROWS_PER_INSERT: usize = 500;
+
+fn insert_rows_sql(rows: usize) -> String {
+    let mut sql = String::from("INSERT OR IGNORE INTO outbox (key, event_at_ms, payload, enqueued_at_ms) VALUES ");
+    for i in 0..rows {
+        sql.push_str(if i == 0 { "(?, ?, ?, ?)" } else { ", (?, ?, ?, ?)" });
+    }
+    sql
+}
+
 impl FileTransaction {
     /// Adds rows (a duplicate of a row still waiting is ignored) and bad-line reports.
     pub async fn add(&mut self, rows: &[IngestRow], row_errors: &[(u64, String)]) -> Result<(), sqlx::Error> {
-        for row in rows {
-            let payload = serde_json::to_string(row).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-            self.added += sqlx::query("INSERT OR IGNORE INTO outbox (key, payload, enqueued_at_ms) VALUES (?, ?, ?)")
-                .bind(&row.key)
-                .bind(payload)
-                .bind(self.now)
-                .execute(&mut *self.tx)
-                .await?
-                .rows_affected();
+        let queued: Vec<QueuedRow> = rows.iter().map(QueuedRow::of).collect();
+        self.add_queued(&queued, row_errors).await
+    }
+
+    /// [`FileTransaction::add`] for rows already in the outbox's form.
+    pub async fn add_queued(&mut self, rows: &[QueuedRow], row_errors: &[(u64, String)]) -> Result<(), sqlx::Error> {
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            // Only placeholders are put together here; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_rows_sql(chunk.len())));
+            for row in chunk {
+                query = query.bind(&row.key).bind(row.event_at_ms).bind(&row.payload).bind(self.now);
+            }
+            self.added += query.execute(&mut *self.tx).await?.rows_affected();
         }
         for (line, message) in row_errors {
             sqlx::query("INSERT INTO row_errors (file, line, message, at_ms) VALUES (?, ?, ?, ?)")
@@ -312,4 +422,132 @@ fn owner_only(database: &Path) -> std::io::Result<()> {
 
 pub(crate) fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(line: u64, computer_name: Option<&str>) -> IngestRow {
+        let mut row = IngestRow::new(
+            "ABC",
+            "CORP\\佐藤".into(),
+            LogKind::Logoff,
+            1_707_469_200_000 + line as i64,
+            Some(1_707_469_260_000),
+            Some("3".into()),
+            None,
+            computer_name.map(str::to_string),
+        );
+        row.source_file = Some("kintai_20240209.csv".into());
+        row.source_line = Some(line);
+        row
+    }
+
+    #[test]
+    fn a_queued_row_gives_back_the_row_it_was_made_from() {
+        for original in
+            [row(2, Some("営業部-PC01 \"x\",y")), row(3, None), IngestRow { source_file: None, ..row(4, None) }]
+        {
+            let queued = QueuedRow::of(&original);
+            assert_eq!(queued.to_ingest_row().unwrap(), original);
+            assert!(
+                queued.payload.len() < serde_json::to_string(&original).unwrap().len() / 2 + 40,
+                "{}",
+                queued.payload
+            );
+        }
+    }
+
+    #[test]
+    fn a_payload_written_by_an_earlier_version_is_read_as_it_was() {
+        let original = row(5, Some("PC-1"));
+        let queued = QueuedRow {
+            key: original.key.clone(),
+            event_at_ms: original.event_at_ms,
+            payload: serde_json::to_string(&original).unwrap(),
+        };
+        assert_eq!(queued.to_ingest_row().unwrap(), original);
+    }
+
+    /// Rows waiting in an outbox of the first schema keep their ids, keys and payloads, the
+    /// next id follows the last one handed out, and a key stays unique.
+    #[tokio::test]
+    async fn the_migration_keeps_waiting_rows_and_the_id_sequence() {
+        let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
+        sqlx::raw_sql(include_str!("../migrations/0001_outbox.sql")).execute(&pool).await.unwrap();
+        let old = row(6, Some("PC-1"));
+        let payload = serde_json::to_string(&old).unwrap();
+        for (key, payload) in [("gone", "{}"), (old.key.as_str(), payload.as_str()), ("last", "{}")] {
+            sqlx::query("INSERT INTO outbox (key, payload, enqueued_at_ms) VALUES (?, ?, 1)")
+                .bind(key)
+                .bind(payload)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        sqlx::query("DELETE FROM outbox WHERE key IN ('gone', 'last')").execute(&pool).await.unwrap();
+        sqlx::raw_sql(include_str!("../migrations/0002_outbox_key_by_time.sql")).execute(&pool).await.unwrap();
+
+        let r = sqlx::query("SELECT id, key, event_at_ms, payload FROM outbox").fetch_one(&pool).await.unwrap();
+        assert_eq!(r.get::<i64, _>(0), 2);
+        let queued = QueuedRow { key: r.get(1), event_at_ms: r.get(2), payload: r.get(3) };
+        assert_eq!(queued.to_ingest_row().unwrap(), old);
+        let next: i64 = sqlx::query_scalar(
+            "INSERT INTO outbox (key, event_at_ms, payload, enqueued_at_ms) VALUES ('k', 1, '[]', 1) RETURNING id",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(next, 4, "ids go on from the last one handed out");
+        let again = sqlx::query(
+            "INSERT OR IGNORE INTO outbox (key, event_at_ms, payload, enqueued_at_ms) VALUES (?, ?, '[]', 1)",
+        )
+        .bind(&old.key)
+        .bind(old.event_at_ms)
+        .execute(&pool)
+        .await
+        .unwrap();
+        assert_eq!(again.rows_affected(), 0);
+    }
+
+    #[tokio::test]
+    async fn after_the_migration_of_an_emptied_outbox_ids_go_on_from_the_last_one() {
+        let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
+        sqlx::raw_sql(include_str!("../migrations/0001_outbox.sql")).execute(&pool).await.unwrap();
+        for key in ["a", "b", "c"] {
+            sqlx::query("INSERT INTO outbox (key, payload, enqueued_at_ms) VALUES (?, '{}', 1)")
+                .bind(key)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        sqlx::query("DELETE FROM outbox").execute(&pool).await.unwrap();
+        sqlx::raw_sql(include_str!("../migrations/0002_outbox_key_by_time.sql")).execute(&pool).await.unwrap();
+        let next: i64 = sqlx::query_scalar(
+            "INSERT INTO outbox (key, event_at_ms, payload, enqueued_at_ms) VALUES ('k', 1, '[]', 1) RETURNING id",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(next, 4);
+    }
+
+    #[tokio::test]
+    async fn a_refused_row_becomes_a_dead_letter_holding_the_whole_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open(dir.path()).await.unwrap();
+        let original = row(7, Some("PC-7"));
+        let mark = FileMark { size: 1, mtime_ns: 1, sha256: "x".into() };
+        let read = FileRead { rows: vec![original.clone(), row(8, None)], ..FileRead::default() };
+        assert_eq!(outbox.record_file("f.csv", &mark, &read).await.unwrap(), 2);
+        let batch = outbox.next_batch(10).await.unwrap();
+        assert_eq!(batch.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(), vec![original.clone(), row(8, None)]);
+        outbox.settle(&[batch[1].0], &[(batch[0].0, "refused".into())]).await.unwrap();
+        assert_eq!(outbox.queued().await.unwrap(), 0);
+        let dead = outbox.dead_letters().await.unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!(serde_json::from_str::<IngestRow>(&dead[0].payload).unwrap(), original);
+        outbox.close().await;
+    }
 }
