@@ -82,7 +82,7 @@ pub struct PieceSizes {
 
 impl Default for PieceSizes {
     fn default() -> Self {
-        PieceSizes { large_file_bytes: 32 * 1024 * 1024, piece_bytes: 1024 * 1024 }
+        PieceSizes { large_file_bytes: 32 * 1024 * 1024, piece_bytes: 512 * 1024 }
     }
 }
 
@@ -291,7 +291,7 @@ async fn read_large_file(
         return Ok(LargeFile::Unchanged);
     }
     let file_name = candidate.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let (send, mut receive) = tokio::sync::mpsc::channel::<Piece>(2);
+    let (send, mut receive) = tokio::sync::mpsc::channel::<Piece>(1);
     let (path, options_owned, piece_bytes) = (candidate.path.clone(), options.clone(), pieces.piece_bytes);
     let (company, name) = (company_code.to_string(), file_name.clone());
     let reader = tokio::task::spawn_blocking(move || -> Result<bool, String> {
