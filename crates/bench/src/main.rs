@@ -44,6 +44,15 @@ enum Command {
         #[arg(long, default_value_t = 512)]
         mib: u64,
     },
+    /// Every measurement, one after the other: csv, connector on 512 MiB and on 1 GiB, and
+    /// ingest on the database of --database-url and, when given, on PostgreSQL too.
+    All {
+        #[arg(long, default_value_t = 100_000)]
+        employees: usize,
+        /// A PostgreSQL server to measure ingest on as well (postgres://USER@HOST/DB).
+        #[arg(long)]
+        postgres_url: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -56,6 +65,21 @@ async fn main() -> anyhow::Result<()> {
         Command::Csv => csv_read::run(),
         Command::Connector { mib } => {
             connector::run(mib).await?.print();
+            Ok(())
+        }
+        Command::All { employees, postgres_url } => {
+            println!("== LanScope CSV reading");
+            csv_read::run()?;
+            for mib in [512, 1024] {
+                println!("== connector, {mib} MiB");
+                connector::run(mib).await?.print();
+            }
+            println!("== ingest, {}", if cli.database_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" });
+            ingest::run(&cli.database_url, employees, 4).await?;
+            if let Some(url) = postgres_url {
+                println!("== ingest, PostgreSQL");
+                ingest::run(&url, employees, 4).await?;
+            }
             Ok(())
         }
     }
