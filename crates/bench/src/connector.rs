@@ -126,7 +126,7 @@ pub async fn run(mib: u64) -> anyhow::Result<ConnectorFigures> {
 }
 
 /// `lanscope-connector` built beside this program (`cargo build --release --workspace --bins`).
-fn connector_exe() -> anyhow::Result<PathBuf> {
+pub(crate) fn connector_exe() -> anyhow::Result<PathBuf> {
     let me = std::env::current_exe()?;
     let exe = me.with_file_name(format!("lanscope-connector{}", std::env::consts::EXE_SUFFIX));
     anyhow::ensure!(

@@ -21,14 +21,14 @@ use crate::workload::{
 };
 
 /// A fresh database of the engine `database_url` names; dropped by [`FreshDb::cleanup`].
-struct FreshDb {
-    url: String,
+pub(crate) struct FreshDb {
+    pub(crate) url: String,
     /// PostgreSQL: the server's URL and the database's name, to drop it.
     postgres: Option<(String, String)>,
 }
 
 impl FreshDb {
-    async fn create(engine_url: &str, dir: Option<&tempfile::TempDir>, label: &str) -> anyhow::Result<FreshDb> {
+    pub(crate) async fn create(engine_url: &str, dir: Option<&tempfile::TempDir>, label: &str) -> anyhow::Result<FreshDb> {
         match dir {
             Some(dir) => Ok(FreshDb { url: format!("sqlite://{}/{label}.db", dir.path().display()), postgres: None }),
             None => {
@@ -42,7 +42,7 @@ impl FreshDb {
         }
     }
 
-    async fn cleanup(self) {
+    pub(crate) async fn cleanup(self) {
         let Some((server, name)) = self.postgres else { return };
         if let Err(e) = drop_postgres_database(&server, &name).await {
             eprintln!("warning: could not drop database {name}: {e}");
@@ -115,11 +115,11 @@ pub async fn run(database_url: &str, employees: usize, concurrency: usize) -> an
     Ok(())
 }
 
-struct Setup {
-    total: Duration,
+pub(crate) struct Setup {
+    pub(crate) total: Duration,
     /// `upsert_employees` (with its 連携実行) and `apply_links`, in chunks of [`SETUP_CHUNK`].
-    employees: Duration,
-    links: Duration,
+    pub(crate) employees: Duration,
+    pub(crate) links: Duration,
 }
 
 struct IngestFigures {
@@ -135,6 +135,91 @@ struct IngestFigures {
 
 async fn ingest_run(url: &str, work: &Workload, concurrency: usize) -> anyhow::Result<IngestFigures> {
     let store = Store::connect(url).await.context("opening the benchmark database")?;
+    let (company, token, setup) = set_up_company(&store, work).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding 127.0.0.1:0")?;
+    let base_url = format!("http://{}", listener.local_addr()?);
+    let server = Server::start(listener, &store);
+    let sent = send_all(&base_url, &token, work, concurrency).await;
+    let metrics = match &sent {
+        Ok(_) => Some(fetch_text(&format!("{base_url}/metrics")).await),
+        Err(_) => None,
+    };
+    server.stop().await;
+    let elapsed = sent?;
+    let punches_written = metric(&metrics.transpose()?.unwrap_or_default(), "loginrec_punches_written_total")?;
+    let timecard_rows = check_punches(&store, company.id, work).await?;
+    let expected_punches = 2 * work.employees as u64;
+    if punches_written != expected_punches {
+        bail!("the server wrote {punches_written} punches, expected {expected_punches} (one 出勤 and one 退勤 each)");
+    }
+
+    let (daily, daily_rows) =
+        best_of_3(|| async { Ok(store.attendance().daily(company.id, &DailyFilter::all(work.day)).await?.rows.len()) })
+            .await?;
+    if daily_rows != work.employees {
+        bail!("日別データ lists {daily_rows} rows for {} employees", work.employees);
+    }
+    let filter = LogFilter { limit: LOG_PAGE_ROWS, ..LogFilter::default() };
+    let (logs_page, logs_page_rows) = best_of_3(|| async { Ok(store.logs(company.id, &filter).await?.len()) }).await?;
+    store.close().await;
+    Ok(IngestFigures { setup, elapsed, punches_written, timecard_rows, daily, daily_rows, logs_page, logs_page_rows })
+}
+
+/// The server of the benchmark, in this process, on a port of its own.
+pub(crate) struct Server {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    pub(crate) fn start(listener: tokio::net::TcpListener, store: &Store) -> Server {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(loginrec_server::serve(
+            listener,
+            store.clone(),
+            loginrec_server::ServerOptions { secure_cookies: false, behind_proxy: false, ..Default::default() },
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Server { stop, task }
+    }
+
+    pub(crate) async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// Every employee has exactly one timecard row, with the first logon and the last logoff.
+/// Returns the number of rows.
+pub(crate) async fn check_punches(store: &Store, company_id: i64, work: &Workload) -> anyhow::Result<usize> {
+    let timecard = store.attendance().timecard(company_id, work.day, work.day).await?;
+    if timecard.len() != work.employees {
+        bail!(
+            "the timecard has {} rows for {} employees: the ingest lost or split punches",
+            timecard.len(),
+            work.employees
+        );
+    }
+    for row in &timecard {
+        let employee: usize = row.employee_code[1..].parse().context("an employee code of the benchmark")?;
+        let (first, last) = work.first_and_last_ms(employee);
+        let clock_in = row.clock_in.as_ref().map(|p| p.at_ms);
+        let clock_out = row.clock_out.as_ref().map(|p| p.at_ms);
+        if (clock_in, clock_out) != (Some(first), Some(last)) {
+            bail!("employee {} has punches {clock_in:?} / {clock_out:?}, expected {first} / {last}", row.employee_code);
+        }
+    }
+    Ok(timecard.len())
+}
+
+/// The company, its employees and their links, in chunks of [`SETUP_CHUNK`], and a connector
+/// access token.
+pub(crate) async fn set_up_company(
+    store: &Store,
+    work: &Workload,
+) -> anyhow::Result<(loginrec_store::Company, String, Setup)> {
     let setup_start = Instant::now();
     let company = store.create_company(COMPANY_CODE, "ベンチマーク株式会社", TIME_ZONE).await?;
     store
@@ -173,70 +258,7 @@ async fn ingest_run(url: &str, work: &Workload, concurrency: usize) -> anyhow::R
     }
     let token = store.issue_token(company.id).await?;
     let setup = Setup { total: setup_start.elapsed(), employees: employees_time, links: links_time };
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding 127.0.0.1:0")?;
-    let base_url = format!("http://{}", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(loginrec_server::serve(
-        listener,
-        store.clone(),
-        loginrec_server::ServerOptions { secure_cookies: false, behind_proxy: false, ..Default::default() },
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    let sent = send_all(&base_url, &token, work, concurrency).await;
-    let metrics = match &sent {
-        Ok(_) => Some(fetch_text(&format!("{base_url}/metrics")).await),
-        Err(_) => None,
-    };
-    let _ = stop.send(());
-    let _ = server.await;
-    let elapsed = sent?;
-    let punches_written = metric(&metrics.transpose()?.unwrap_or_default(), "loginrec_punches_written_total")?;
-
-    // Every employee has exactly one timecard row, with the first logon and the last logoff.
-    let timecard = store.attendance().timecard(company.id, work.day, work.day).await?;
-    if timecard.len() != work.employees {
-        bail!(
-            "the timecard has {} rows for {} employees: the ingest lost or split punches",
-            timecard.len(),
-            work.employees
-        );
-    }
-    for row in &timecard {
-        let employee: usize = row.employee_code[1..].parse().context("an employee code of the benchmark")?;
-        let (first, last) = work.first_and_last_ms(employee);
-        let clock_in = row.clock_in.as_ref().map(|p| p.at_ms);
-        let clock_out = row.clock_out.as_ref().map(|p| p.at_ms);
-        if (clock_in, clock_out) != (Some(first), Some(last)) {
-            bail!("employee {} has punches {clock_in:?} / {clock_out:?}, expected {first} / {last}", row.employee_code);
-        }
-    }
-    let expected_punches = 2 * work.employees as u64;
-    if punches_written != expected_punches {
-        bail!("the server wrote {punches_written} punches, expected {expected_punches} (one 出勤 and one 退勤 each)");
-    }
-
-    let (daily, daily_rows) =
-        best_of_3(|| async { Ok(store.attendance().daily(company.id, &DailyFilter::all(work.day)).await?.rows.len()) })
-            .await?;
-    if daily_rows != work.employees {
-        bail!("日別データ lists {daily_rows} rows for {} employees", work.employees);
-    }
-    let filter = LogFilter { limit: LOG_PAGE_ROWS, ..LogFilter::default() };
-    let (logs_page, logs_page_rows) = best_of_3(|| async { Ok(store.logs(company.id, &filter).await?.len()) }).await?;
-    store.close().await;
-    Ok(IngestFigures {
-        setup,
-        elapsed,
-        punches_written,
-        timecard_rows: timecard.len(),
-        daily,
-        daily_rows,
-        logs_page,
-        logs_page_rows,
-    })
+    Ok((company, token, setup))
 }
 
 /// Sends every batch through the ingest API, `concurrency` requests at a time; the wall time

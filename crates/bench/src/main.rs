@@ -5,6 +5,7 @@
 
 mod connector;
 mod csv_read;
+mod end_to_end;
 mod ingest;
 mod report;
 mod workload;
@@ -44,8 +45,14 @@ enum Command {
         #[arg(long, default_value_t = 512)]
         mib: u64,
     },
-    /// Every measurement, one after the other: csv, connector on 512 MiB and on 1 GiB, and
-    /// ingest on the database of --database-url and, when given, on PostgreSQL too.
+    /// A company's day from CP932 files through the connector, HTTP and the server into
+    /// punches, against the database's own bulk load of the same rows.
+    EndToEnd {
+        #[arg(long, default_value_t = 100_000)]
+        employees: usize,
+    },
+    /// Every measurement, one after the other: csv, connector on 512 MiB and on 1 GiB, then
+    /// end to end and ingest on the database of --database-url and, when given, on PostgreSQL.
     All {
         #[arg(long, default_value_t = 100_000)]
         employees: usize,
@@ -67,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
             connector::run(mib).await?.print();
             Ok(())
         }
+        Command::EndToEnd { employees } => end_to_end::run(&cli.database_url, employees).await,
         Command::All { employees, postgres_url } => {
             println!("== LanScope CSV reading");
             csv_read::run()?;
@@ -74,11 +82,14 @@ async fn main() -> anyhow::Result<()> {
                 println!("== connector, {mib} MiB");
                 connector::run(mib).await?.print();
             }
-            println!("== ingest, {}", if cli.database_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" });
-            ingest::run(&cli.database_url, employees, 4).await?;
-            if let Some(url) = postgres_url {
-                println!("== ingest, PostgreSQL");
-                ingest::run(&url, employees, 4).await?;
+            let mut engines = vec![cli.database_url.clone()];
+            engines.extend(postgres_url);
+            for url in &engines {
+                let engine = if url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
+                println!("== end to end, {engine}");
+                end_to_end::run(url, employees).await?;
+                println!("== ingest, {engine}");
+                ingest::run(url, employees, 4).await?;
             }
             Ok(())
         }
