@@ -137,7 +137,10 @@ fn write_files(work: &Workload, log_dir: &Path, rows_file: &Path) -> anyhow::Res
         for employee in (file * per_file)..((file + 1) * per_file).min(work.employees) {
             for (kind, at_ms) in work.event_times_ms(employee) {
                 let local = |ms: i64| -> anyhow::Result<String> {
-                    Ok(tz.to_datetime(jiff::Timestamp::from_millisecond(ms)?).strftime("%Y/%m/%d %-H:%M:%S").to_string())
+                    Ok(tz
+                        .to_datetime(jiff::Timestamp::from_millisecond(ms)?)
+                        .strftime("%Y/%m/%d %-H:%M:%S")
+                        .to_string())
                 };
                 let kind = match kind {
                     LogKind::Logon => 1,
@@ -163,7 +166,10 @@ fn write_files(work: &Workload, log_dir: &Path, rows_file: &Path) -> anyhow::Res
         out.flush()?;
         drop(out);
         // Settled: the connector reads the files at once.
-        std::fs::File::options().write(true).open(&path)?.set_modified(SystemTime::now() - Duration::from_secs(3600))?;
+        std::fs::File::options()
+            .write(true)
+            .open(&path)?
+            .set_modified(SystemTime::now() - Duration::from_secs(3600))?;
     }
     decoded.flush()?;
     Ok(rows)
@@ -194,7 +200,11 @@ async fn sqlite_import(rows_file: &Path, dir: &Path) -> anyhow::Result<Duration>
     }
     let output = child.wait_with_output().await?;
     let elapsed = start.elapsed();
-    ensure!(output.status.success() && output.stderr.is_empty(), "sqlite3: {}", String::from_utf8_lossy(&output.stderr));
+    ensure!(
+        output.status.success() && output.stderr.is_empty(),
+        "sqlite3: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let count = tokio::process::Command::new("sqlite3").arg(&db).arg("SELECT COUNT(*) FROM logs").output().await?;
     ensure!(!String::from_utf8_lossy(&count.stdout).trim().starts_with('0'), "sqlite3 imported nothing");
     Ok(elapsed)

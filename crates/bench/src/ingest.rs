@@ -28,7 +28,11 @@ pub(crate) struct FreshDb {
 }
 
 impl FreshDb {
-    pub(crate) async fn create(engine_url: &str, dir: Option<&tempfile::TempDir>, label: &str) -> anyhow::Result<FreshDb> {
+    pub(crate) async fn create(
+        engine_url: &str,
+        dir: Option<&tempfile::TempDir>,
+        label: &str,
+    ) -> anyhow::Result<FreshDb> {
         match dir {
             Some(dir) => Ok(FreshDb { url: format!("sqlite://{}/{label}.db", dir.path().display()), postgres: None }),
             None => {
@@ -161,7 +165,11 @@ async fn ingest_run(url: &str, work: &Workload, concurrency: usize) -> anyhow::R
     }
     let filter = LogFilter { limit: LOG_PAGE_ROWS, ..LogFilter::default() };
     let (logs_page, logs_page_rows) = best_of_3(|| async { Ok(store.logs(company.id, &filter).await?.len()) }).await?;
+    let daily_pages = daily_pages(&store, company.id, work).await?;
+    let log_pages = log_pages(&store, company.id, work).await?;
     store.close().await;
+    daily_pages.print("日別データ, a page of 100, every order both ways, first to last page");
+    log_pages.print("ログ表示, a page of 100, each filter, first to last page");
     Ok(IngestFigures { setup, elapsed, punches_written, timecard_rows, daily, daily_rows, logs_page, logs_page_rows })
 }
 
@@ -259,6 +267,79 @@ pub(crate) async fn set_up_company(
     let token = store.issue_token(company.id).await?;
     let setup = Setup { total: setup_start.elapsed(), employees: employees_time, links: links_time };
     Ok((company, token, setup))
+}
+
+/// How long each page of a screen's query took.
+pub(crate) struct PageTimes(Vec<Duration>);
+
+impl PageTimes {
+    fn p95(&self) -> Duration {
+        let mut times = self.0.clone();
+        times.sort();
+        times.get((times.len() * 95).div_ceil(100).saturating_sub(1)).copied().unwrap_or_default()
+    }
+
+    fn print(&self, what: &str) {
+        let max = self.0.iter().max().copied().unwrap_or_default();
+        let p95 = self.p95();
+        println!(
+            "{what}: {} pages, p95 {:.1} ms, slowest {:.1} ms (goal p95 ≤ 100 ms: {})",
+            self.0.len(),
+            p95.as_secs_f64() * 1000.0,
+            max.as_secs_f64() * 1000.0,
+            if p95 <= Duration::from_millis(100) { "holds" } else { "MISSED" }
+        );
+    }
+}
+
+/// Pages at the start, a quarter, the middle, three quarters and the end of the list.
+fn page_offsets(total: i64, per_page: i64) -> Vec<i64> {
+    let last = (total - 1).max(0) / per_page;
+    let mut pages: Vec<i64> = [0, last / 4, last / 2, last * 3 / 4, last].into();
+    pages.dedup();
+    pages.into_iter().map(|p| p * per_page).collect()
+}
+
+async fn daily_pages(store: &Store, company_id: i64, work: &Workload) -> anyhow::Result<PageTimes> {
+    use loginrec_store::DailyOrder;
+    let mut times = Vec::new();
+    for order in [DailyOrder::Code, DailyOrder::Name, DailyOrder::Department, DailyOrder::ClockIn, DailyOrder::ClockOut]
+    {
+        for descending in [false, true] {
+            for offset in page_offsets(work.employees as i64, 100) {
+                let filter = DailyFilter { order, descending, limit: Some(100), offset, ..DailyFilter::all(work.day) };
+                let start = Instant::now();
+                let page = store.attendance().daily(company_id, &filter).await?;
+                times.push(start.elapsed());
+                ensure!(!page.rows.is_empty() && page.total == work.employees as i64, "日別データ page at {offset}");
+            }
+        }
+    }
+    Ok(PageTimes(times))
+}
+
+async fn log_pages(store: &Store, company_id: i64, work: &Workload) -> anyhow::Result<PageTimes> {
+    let one = work.employees / 2;
+    let (first, _) = work.first_and_last_ms(one);
+    let filters = [
+        LogFilter::default(),
+        LogFilter { account: Some(account(one)), ..LogFilter::default() },
+        LogFilter { kind: Some("logon".into()), ..LogFilter::default() },
+        LogFilter { linked: Some(true), ..LogFilter::default() },
+        LogFilter { linked: Some(false), ..LogFilter::default() },
+        LogFilter { from_ms: Some(first - 600_000), to_ms: Some(first + 600_000), ..LogFilter::default() },
+        LogFilter { kind: Some("logoff".into()), linked: Some(true), from_ms: Some(first), ..LogFilter::default() },
+    ];
+    let mut times = Vec::new();
+    for filter in filters {
+        for offset in page_offsets(work.rows() as i64, 100) {
+            let filter = LogFilter { limit: LOG_PAGE_ROWS, offset, ..filter.clone() };
+            let start = Instant::now();
+            store.logs(company_id, &filter).await?;
+            times.push(start.elapsed());
+        }
+    }
+    Ok(PageTimes(times))
 }
 
 /// Sends every batch through the ingest API, `concurrency` requests at a time; the wall time
