@@ -15,7 +15,9 @@ use jiff::Timestamp;
 use jiff::civil::{Date, date};
 use jiff::tz::TimeZone;
 use loginrec_rules::{DayChangeTime, LogKind, PunchKind};
-use loginrec_store::{Apply, Company, DepartmentInput, EmployeeInput, Store};
+use loginrec_store::{
+    Apply, Company, DepartmentInput, EmployeeDetails, EmployeeInput, Missing, Store, StoreError, SyncResult,
+};
 use rand::{Rng, SeedableRng};
 use test_support::TestDb;
 
@@ -90,6 +92,16 @@ async fn punches(store: &Store, company: &Company) -> Vec<String> {
     rows.iter()
         .map(|r| format!("{} {} {} / {}", r.employee_code, r.business_date, cell(&r.clock_in), cell(&r.clock_out)))
         .collect()
+}
+
+/// ログイン記録's users not removed, as `code name Some(account)`, by code.
+async fn users(store: &Store, company: &Company) -> Vec<String> {
+    let rows = store.link_rows(company.id).await.unwrap();
+    rows.iter().map(|u| format!("{} {} {:?}", u.employee_code, u.full_name, u.service_account)).collect()
+}
+
+async fn employee_id(store: &Store, company: &Company, code: &str) -> i64 {
+    store.attendance().employee_by_code(company.id, code).await.unwrap().unwrap().id
 }
 
 async fn rebuild_differences(store: &Store, company: &Company) -> usize {
@@ -252,6 +264,191 @@ test_support::engine_tests! {
             "{engine:?}: before 2/7 the old department's 00:00 holds"
         );
         assert_eq!(rebuild_differences(store, &c).await, 0);
+    }
+
+    async fn an_employee_import_creates_renames_and_moves_from_its_date_and_the_users_follow(engine: Engine) {
+        let db = TestDb::new(engine).await;
+        let store = &db.store().await;
+        let c = company(store, "ABC", "Asia/Tokyo").await;
+        link(store, &c, &[("0002", Some("hanako")), ("0003", Some("jirou"))], None).await;
+        // Under department 2's 05:00, each 01:00 logoff belongs to the day before.
+        ingest(
+            store,
+            &c,
+            &[
+                ("jirou", LogKind::Logon, "2024-02-05T09:00:00"),
+                ("jirou", LogKind::Logoff, "2024-02-06T01:00:00"),
+                ("jirou", LogKind::Logon, "2024-02-08T09:00:00"),
+                ("jirou", LogKind::Logoff, "2024-02-09T01:00:00"),
+            ],
+        )
+        .await;
+        let before = punches(store, &c).await;
+        let e = |code: &str, last: &str, dept: &str| EmployeeInput {
+            code: code.into(),
+            last_name: last.into(),
+            first_name: code.into(),
+            department_code: dept.into(),
+        };
+        let batch = [
+            e("0001", "勤怠", "1"),
+            e("0004", "新人", "2"),
+            e("0002", "改名", "1"),
+            e("0003", "勤怠", "1"),
+            e("0005", "新人", "1"),
+        ];
+        let from = Some(date(2024, 2, 7));
+        let (n, preview) = store.attendance().import_employees(c.id, &batch, from, Apply::Preview).await.unwrap();
+        assert_eq!(n, 5);
+        assert_eq!(store.attendance().employee_list(c.id, true).await.unwrap().len(), 3, "a preview saves nothing");
+        assert_eq!(store.link_rows(c.id).await.unwrap().len(), 3, "nor does it sync the users");
+        assert_eq!(punches(store, &c).await, before);
+
+        let (n, done) = store.attendance().import_employees(c.id, &batch, from, Apply::Commit).await.unwrap();
+        assert_eq!(n, 5);
+        assert_eq!(done.changes, preview.changes, "saving does what the preview showed");
+        let changed: Vec<(&str, Date)> =
+            done.changes.iter().map(|d| (d.employee_code.as_str(), d.business_date)).collect();
+        assert_eq!(changed, [("0003", date(2024, 2, 8)), ("0003", date(2024, 2, 9))], "{engine:?}");
+
+        let employees = store.attendance().employee_list(c.id, true).await.unwrap();
+        let rows: Vec<(&str, String, &str)> = employees
+            .iter()
+            .map(|e| (e.code.as_str(), e.full_name(), e.department_code.as_str()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("0001", "勤怠 0001".to_string(), "1"),
+                ("0002", "改名 0002".to_string(), "1"),
+                ("0003", "勤怠 0003".to_string(), "1"),
+                ("0004", "新人 0004".to_string(), "2"),
+                ("0005", "新人 0005".to_string(), "1"),
+            ],
+            "{engine:?}"
+        );
+        assert!(employees[3].id < employees[4].id, "new employees are created in the file's order");
+        let mut histories = Vec::new();
+        for employee in &employees {
+            let history = store.attendance().employee_department_history(c.id, employee.id).await.unwrap();
+            histories.push((employee.code.clone(), history));
+        }
+        // A row with the 所属 the employee has states it again from the date: every day's 所属 stays.
+        let (one, two) = ("1 所属1".to_string(), "2 所属2".to_string());
+        assert_eq!(
+            histories,
+            [
+                ("0001".to_string(), vec![(None, one.clone()), (from, one.clone())]),
+                ("0002".to_string(), vec![(None, one.clone()), (from, one.clone())]),
+                ("0003".to_string(), vec![(None, two.clone()), (from, one.clone())]),
+                ("0004".to_string(), vec![(None, two)]),
+                ("0005".to_string(), vec![(None, one)]),
+            ],
+            "{engine:?}: a move holds from its date, a new employee's first 所属 from the beginning"
+        );
+
+        let users = store.link_rows(c.id).await.unwrap();
+        let users: Vec<(&str, &str, Option<&str>)> = users
+            .iter()
+            .map(|u| (u.employee_code.as_str(), u.full_name.as_str(), u.service_account.as_deref()))
+            .collect();
+        assert_eq!(
+            users,
+            [
+                ("0001", "勤怠 0001", None),
+                ("0002", "改名 0002", Some("hanako")),
+                ("0003", "勤怠 0003", Some("jirou")),
+                ("0004", "新人 0004", None),
+                ("0005", "新人 0005", None),
+            ],
+            "{engine:?}: users keep their accounts across a rename"
+        );
+        assert_eq!(
+            punches(store, &c).await,
+            [
+                "0003 2024-02-05 PC 02/05 09:00 / PC 02/06 01:00",
+                "0003 2024-02-08 PC 02/08 09:00 / -",
+                "0003 2024-02-09 PC 02/09 01:00 / -",
+            ],
+            "{engine:?}: days before 2/7 keep department 2's 05:00"
+        );
+        assert_eq!(rebuild_differences(store, &c).await, 0);
+
+        // The same file again moves no punch and changes no employee.
+        let (_, again) = store.attendance().import_employees(c.id, &batch, from, Apply::Commit).await.unwrap();
+        assert!(again.changes.is_empty(), "{again:?}");
+        assert_eq!(store.attendance().employee_list(c.id, true).await.unwrap(), employees);
+    }
+
+    async fn an_employee_import_with_an_unknown_department_or_a_new_code_twice_saves_nothing(engine: Engine) {
+        let db = TestDb::new(engine).await;
+        let store = &db.store().await;
+        let c = company(store, "ABC", "Asia/Tokyo").await;
+        let e = |code: &str, dept: &str| EmployeeInput {
+            code: code.into(),
+            last_name: "改名".into(),
+            first_name: code.into(),
+            department_code: dept.into(),
+        };
+        let before = store.attendance().employee_list(c.id, true).await.unwrap();
+        let unknown = [e("0001", "2"), e("0004", "1"), e("0005", "9"), e("0006", "8")];
+        let err = store.attendance().upsert_employees(c.id, &unknown).await.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::NotFound(Missing::DepartmentCode(code)) if code == "9"),
+            "{engine:?}: the first unknown code is named: {err:?}"
+        );
+        // A new code listed twice before the unknown department fails on the code, as it always did.
+        let twice = [e("0004", "1"), e("0004", "2"), e("0005", "9")];
+        let err = store.attendance().upsert_employees(c.id, &twice).await.unwrap_err();
+        assert!(matches!(err, StoreError::Database(_)), "{engine:?}: {err:?}");
+        assert_eq!(store.attendance().employee_list(c.id, true).await.unwrap(), before);
+        assert_eq!(store.link_rows(c.id).await.unwrap().len(), 3);
+        // A live code listed twice: its rows apply in order, the last one winning.
+        let named = |last: &str, dept: &str| EmployeeInput { last_name: last.into(), ..e("0001", dept) };
+        let (n, _) = store
+            .attendance()
+            .import_employees(c.id, &[named("甲", "2"), named("乙", "1")], None, Apply::Commit)
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+        let first = store.attendance().employee_by_code(c.id, "0001").await.unwrap().unwrap();
+        assert_eq!((first.full_name(), first.department_code.as_str()), ("乙 0001".to_string(), "1"), "{engine:?}");
+        assert_eq!(store.attendance().employee_department_history(c.id, first.id).await.unwrap().len(), 2);
+    }
+
+    async fn a_sync_adds_renames_removes_and_brings_back_users_and_counts_each(engine: Engine) {
+        let db = TestDb::new(engine).await;
+        let store = &db.store().await;
+        let c = company(store, "ABC", "Asia/Tokyo").await;
+        link(store, &c, &[("0002", Some("hanako"))], None).await;
+        let details = |code: &str, last: &str| EmployeeDetails {
+            code: code.into(),
+            last_name: last.into(),
+            first_name: code.into(),
+            department_code: "1".into(),
+            employment_type: "正社員".into(),
+        };
+        // 従業員設定 changes the attendance tables only; users follow on 連携実行.
+        store.attendance().update_employee(c.id, employee_id(store, &c, "0001").await, &details("0001", "改名")).await.unwrap();
+        store.attendance().delete_employee(c.id, employee_id(store, &c, "0002").await).await.unwrap();
+        store.attendance().create_employee(c.id, &details("0004", "新人")).await.unwrap();
+        assert_eq!(users(store, &c).await, ["0001 勤怠 0001 None", "0002 勤怠 0002 Some(\"hanako\")", "0003 勤怠 0003 None"]);
+        let synced = store.sync_users(c.id).await.unwrap();
+        assert_eq!(synced, SyncResult { added: 1, updated: 1, removed: 1 }, "{engine:?}");
+        assert_eq!(users(store, &c).await, ["0001 改名 0001 None", "0003 勤怠 0003 None", "0004 新人 0004 None"]);
+
+        let deleted = store.attendance().employee_list(c.id, true).await.unwrap();
+        let deleted = deleted.iter().find(|e| e.code == "0002").unwrap().id;
+        store.attendance().restore_employee(c.id, deleted).await.unwrap();
+        store.attendance().update_employee(c.id, deleted, &details("0002", "復帰")).await.unwrap();
+        let synced = store.sync_users(c.id).await.unwrap();
+        assert_eq!(synced, SyncResult { added: 1, updated: 0, removed: 0 }, "{engine:?}: a user brought back counts as added");
+        assert_eq!(
+            users(store, &c).await,
+            ["0001 改名 0001 None", "0002 復帰 0002 Some(\"hanako\")", "0003 勤怠 0003 None", "0004 新人 0004 None"],
+            "{engine:?}: the user comes back with its サービスアカウント"
+        );
+        assert_eq!(store.sync_users(c.id).await.unwrap(), SyncResult::default());
     }
 
     async fn linking_by_csv_import_applies_the_logs_that_came_before_the_link(engine: Engine) {

@@ -22,9 +22,10 @@ use loginrec_rules::validation::ServiceAccount;
 use loginrec_rules::{DayChangeTime, LinkInterval, Timeline, business_day_in, relink};
 use sqlx::{AnyConnection, Row};
 
+use crate::bulk::{json, json_rows};
 use crate::day_change::day_change_minutes;
 use crate::pipeline::{self, CompanyContext, DateRange, Recomputed, Scope};
-use crate::{Missing, Refusal, Result, Store, StoreError, now_ms};
+use crate::{Backend, Missing, Refusal, Result, Store, StoreError, now_ms};
 
 /// Whether a change is saved or only shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -348,26 +349,43 @@ impl Store {
         from: Option<Date>,
         scope: &mut Scope,
     ) -> Result<()> {
-        let before = schedule.departments.clone();
-        let from = from.unwrap_or_else(|| {
-            let now = Timestamp::now();
-            business_day_in(now, &ctx.tz, schedule)
-        });
-        let mut after = before.clone();
-        after.set_from(from, department_id);
-        if after == before {
+        let Some(moved) = department_move(ctx, schedule, department_id, from, Timestamp::now()) else {
             return Ok(());
-        }
-        TimelineTable::EmployeeDepartments.replace(conn, ctx.id, employee_id, after.entries()).await?;
+        };
+        TimelineTable::EmployeeDepartments.replace(conn, ctx.id, employee_id, &moved.entries).await?;
         sqlx::query("UPDATE employees SET department_id = $1 WHERE company_id = $2 AND id = $3")
-            .bind(last_value(&after).unwrap_or(department_id))
+            .bind(moved.current)
             .bind(ctx.id)
             .bind(employee_id)
             .execute(&mut *conn)
             .await?;
-        if !before.is_empty() {
-            scope.add(employee_id, DateRange { from: from.yesterday().ok(), to: None });
+        if let Some(days) = moved.days {
+            scope.add(employee_id, days);
         }
+        Ok(())
+    }
+
+    /// Writes the moves of many employees, keyed by employee id, inside a change: their whole
+    /// 所属 histories and current departments, with one statement each whatever their number.
+    pub(crate) async fn write_department_moves(
+        conn: &mut AnyConnection,
+        backend: Backend,
+        company_id: i64,
+        moves: &BTreeMap<i64, DepartmentMove>,
+    ) -> Result<()> {
+        if moves.is_empty() {
+            return Ok(());
+        }
+        let timelines: Vec<(i64, &Entries)> = moves.iter().map(|(id, m)| (*id, m.entries.as_slice())).collect();
+        TimelineTable::EmployeeDepartments.replace_many(conn, backend, company_id, &timelines).await?;
+        let current: Vec<(i64, i64)> = moves.iter().map(|(id, m)| (*id, m.current)).collect();
+        let sql = format!(
+            "WITH v AS MATERIALIZED (SELECT CAST(value->>0 AS BIGINT) AS id, CAST(value->>1 AS BIGINT) AS dept \
+             FROM {}) \
+             UPDATE employees SET department_id = v.dept FROM v WHERE employees.company_id = $1 AND employees.id = v.id",
+            json_rows(backend, 2)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(json(&current)).execute(&mut *conn).await?;
         Ok(())
     }
 
@@ -429,6 +447,47 @@ fn last_value<T: Copy>(timeline: &Timeline<T>) -> Option<T> {
     timeline.entries().last().map(|(_, v)| *v)
 }
 
+/// An employee's 所属 history once moved, as [`department_move`] works it out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DepartmentMove {
+    /// Every entry of the history, (effective from, department id); `None` is "from the
+    /// beginning".
+    pub entries: Vec<(Option<Date>, i64)>,
+    /// The department the history ends in, kept denormalised in `employees.department_id`.
+    pub current: i64,
+    /// The days whose punches may move: from the day before the move, which now ends where the
+    /// move's first day starts. `None` for an employee who had no 所属 yet.
+    pub days: Option<DateRange>,
+}
+
+/// The move of an employee to `department_id` from business date `from` on (default: the
+/// employee's business date at `now`), or `None` when its 所属 history already says so.
+/// `schedule` is the employee's, as [`pipeline::schedules`] read it in the change's transaction.
+pub(crate) fn department_move(
+    ctx: &CompanyContext,
+    schedule: &loginrec_rules::EmployeeSchedule,
+    department_id: i64,
+    from: Option<Date>,
+    now: Timestamp,
+) -> Option<DepartmentMove> {
+    let before = &schedule.departments;
+    let from = from.unwrap_or_else(|| business_day_in(now, &ctx.tz, schedule));
+    let mut after = before.clone();
+    after.set_from(from, department_id);
+    if after == *before {
+        return None;
+    }
+    let days = (!before.is_empty()).then(|| DateRange { from: from.yesterday().ok(), to: None });
+    Some(DepartmentMove {
+        entries: after.entries().to_vec(),
+        current: last_value(&after).unwrap_or(department_id),
+        days,
+    })
+}
+
+/// A stored timeline's rows: (effective from, value); `None` is "from the beginning".
+type Entries = [(Option<Date>, i64)];
+
 /// The two effective-dated timelines that are stored as rows.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum TimelineTable {
@@ -467,6 +526,38 @@ impl TimelineTable {
             .bind(value)
             .execute(&mut *conn)
             .await?;
+        Ok(())
+    }
+
+    /// Replaces every stored entry of the given owners' timelines, each owner listed once: one
+    /// DELETE and one INSERT whatever their number. The entries keep the order given.
+    async fn replace_many(
+        self,
+        conn: &mut AnyConnection,
+        backend: Backend,
+        company_id: i64,
+        timelines: &[(i64, &Entries)],
+    ) -> Result<()> {
+        let (table, owner_column, value_column) = self.names();
+        let owners: Vec<(i64,)> = timelines.iter().map(|(owner, _)| (*owner,)).collect();
+        let delete = format!(
+            "DELETE FROM {table} WHERE company_id = $1 AND {owner_column} IN \
+             (SELECT CAST(value->>0 AS BIGINT) FROM {})",
+            json_rows(backend, 2)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(delete)).bind(company_id).bind(json(&owners)).execute(&mut *conn).await?;
+        let entries: Vec<(i64, Option<String>, i64)> = timelines
+            .iter()
+            .flat_map(|(owner, entries)| {
+                entries.iter().map(|(from, value)| (*owner, from.map(|d| d.to_string()), *value))
+            })
+            .collect();
+        let insert = format!(
+            "INSERT INTO {table} (company_id, {owner_column}, effective_from, {value_column}) \
+             SELECT $1, CAST(value->>0 AS BIGINT), value->>1, CAST(value->>2 AS BIGINT) FROM {} ORDER BY j.key",
+            json_rows(backend, 2)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(insert)).bind(company_id).bind(json(&entries)).execute(&mut *conn).await?;
         Ok(())
     }
 

@@ -25,6 +25,7 @@
 
 pub mod admins;
 mod attendance;
+mod bulk;
 mod companies;
 mod day_change;
 pub mod diagnostics;

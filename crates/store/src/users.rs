@@ -14,9 +14,10 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
-use crate::{Result, Store, now_ms};
+use crate::bulk::{json, json_rows, select_json};
+use crate::{Backend, Result, Store, now_ms};
 
 /// One row of 連携設定: 打刻先アカウント, 姓・名, サービスアカウント.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,17 +35,129 @@ fn link_row_from_row(r: &sqlx::any::AnyRow) -> Result<LinkRow> {
     })
 }
 
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyncResult {
+    pub added: usize,
+    pub updated: usize,
+    pub removed: usize,
+}
+
+/// Creates users, with no サービスアカウント, for employees that have none.
+async fn add_users(conn: &mut AnyConnection, backend: Backend, company_id: i64, rows: &[UserRow<'_>]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO lr_users (company_id, employee_key, employee_code, full_name) \
+         SELECT $1, value->>0, value->>1, value->>2 FROM {} ORDER BY j.key",
+        json_rows(backend, 2)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(json(rows)).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Gives users their employee's code and name, and brings back removed ones.
+async fn update_users(conn: &mut AnyConnection, backend: Backend, company_id: i64, rows: &[UserRow<'_>]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "WITH v AS MATERIALIZED (SELECT value->>0 AS k, value->>1 AS code, value->>2 AS name FROM {}) \
+         UPDATE lr_users SET employee_code = v.code, full_name = v.name, removed_at_ms = NULL FROM v \
+         WHERE lr_users.company_id = $1 AND lr_users.employee_key = v.k",
+        json_rows(backend, 2)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(json(rows)).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Marks removed, from now, the users with these keys.
+async fn remove_users(conn: &mut AnyConnection, backend: Backend, company_id: i64, keys: &[(&str,)]) -> Result<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE lr_users SET removed_at_ms = $2 WHERE company_id = $1 AND employee_key IN (SELECT value->>0 FROM {})",
+        json_rows(backend, 3)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(now_ms()).bind(json(keys)).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// A user as 連携実行 compares it with its employee.
 struct UserState {
     code: String,
     name: String,
     removed: bool,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SyncResult {
-    pub added: usize,
-    pub updated: usize,
-    pub removed: usize,
+/// The company's live employees by key: (code, full name as ログイン記録 shows it).
+async fn live_employees(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    company_id: i64,
+) -> Result<BTreeMap<String, (String, String)>> {
+    let rows: Vec<(String, String, String, String)> = select_json(
+        conn,
+        backend,
+        "employee_key, code, last_name, first_name",
+        "FROM employees WHERE company_id = $1 AND deleted_at_ms IS NULL",
+        company_id,
+    )
+    .await?;
+    Ok(rows.into_iter().map(|(key, code, last, first)| (key, (code, format!("{last} {first}")))).collect())
+}
+
+/// Every user of the company, removed or not, by employee key.
+async fn users(conn: &mut AnyConnection, backend: Backend, company_id: i64) -> Result<BTreeMap<String, UserState>> {
+    let rows: Vec<(String, String, String, Option<i64>)> = select_json(
+        conn,
+        backend,
+        "employee_key, employee_code, full_name, removed_at_ms",
+        "FROM lr_users WHERE company_id = $1",
+        company_id,
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(key, code, name, removed)| (key, UserState { code, name, removed: removed.is_some() }))
+        .collect())
+}
+
+/// A user as 連携実行 writes it: (employee key, code, full name).
+type UserRow<'a> = (&'a str, &'a str, &'a str);
+
+/// [`Store::sync_users`] inside the caller's transaction.
+pub(crate) async fn sync_users_in(conn: &mut AnyConnection, backend: Backend, company_id: i64) -> Result<SyncResult> {
+    let employees = live_employees(conn, backend, company_id).await?;
+    let users = users(conn, backend, company_id).await?;
+    let mut result = SyncResult::default();
+    let (mut added, mut changed): (Vec<UserRow>, Vec<UserRow>) = (Vec::new(), Vec::new());
+    for (key, (code, name)) in &employees {
+        let row = (key.as_str(), code.as_str(), name.as_str());
+        match users.get(key) {
+            None => {
+                added.push(row);
+                result.added += 1;
+            }
+            Some(user) if user.removed || (&user.code, &user.name) != (code, name) => {
+                changed.push(row);
+                if user.removed {
+                    result.added += 1;
+                } else {
+                    result.updated += 1;
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    let removed: Vec<(&str,)> =
+        users.iter().filter(|(k, u)| !u.removed && !employees.contains_key(*k)).map(|(k, _)| (k.as_str(),)).collect();
+    result.removed = removed.len();
+    add_users(conn, backend, company_id, &added).await?;
+    update_users(conn, backend, company_id, &changed).await?;
+    remove_users(conn, backend, company_id, &removed).await?;
+    Ok(result)
 }
 
 impl Store {
@@ -54,82 +167,7 @@ impl Store {
     pub async fn sync_users(&self, company_id: i64) -> Result<SyncResult> {
         let _guard = self.write_guard().await;
         let mut tx = self.pool.begin().await?;
-        let employees: BTreeMap<String, (String, String)> = sqlx::query(
-            "SELECT employee_key, code, last_name, first_name FROM employees \
-             WHERE company_id = $1 AND deleted_at_ms IS NULL",
-        )
-        .bind(company_id)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| {
-            let last: String = r.try_get("last_name")?;
-            let first: String = r.try_get("first_name")?;
-            Ok((r.try_get("employee_key")?, (r.try_get("code")?, format!("{last} {first}"))))
-        })
-        .collect::<Result<_>>()?;
-        let users: BTreeMap<String, UserState> = sqlx::query(
-            "SELECT employee_key, employee_code, full_name, removed_at_ms FROM lr_users WHERE company_id = $1",
-        )
-        .bind(company_id)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| {
-            let removed: Option<i64> = r.try_get("removed_at_ms")?;
-            let user = UserState {
-                code: r.try_get("employee_code")?,
-                name: r.try_get("full_name")?,
-                removed: removed.is_some(),
-            };
-            Ok((r.try_get("employee_key")?, user))
-        })
-        .collect::<Result<_>>()?;
-        let mut result = SyncResult::default();
-        for (key, (code, name)) in &employees {
-            match users.get(key) {
-                None => {
-                    sqlx::query(
-                        "INSERT INTO lr_users (company_id, employee_key, employee_code, full_name) VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind(company_id)
-                    .bind(key)
-                    .bind(code)
-                    .bind(name)
-                    .execute(&mut *tx)
-                    .await?;
-                    result.added += 1;
-                }
-                Some(user) if user.removed || (&user.code, &user.name) != (code, name) => {
-                    sqlx::query(
-                        "UPDATE lr_users SET employee_code = $1, full_name = $2, removed_at_ms = NULL \
-                         WHERE company_id = $3 AND employee_key = $4",
-                    )
-                    .bind(code)
-                    .bind(name)
-                    .bind(company_id)
-                    .bind(key)
-                    .execute(&mut *tx)
-                    .await?;
-                    if user.removed {
-                        result.added += 1;
-                    } else {
-                        result.updated += 1;
-                    }
-                }
-                Some(_) => {}
-            }
-        }
-        let now = now_ms();
-        for (key, _) in users.iter().filter(|(k, u)| !u.removed && !employees.contains_key(*k)) {
-            sqlx::query("UPDATE lr_users SET removed_at_ms = $1 WHERE company_id = $2 AND employee_key = $3")
-                .bind(now)
-                .bind(company_id)
-                .bind(key)
-                .execute(&mut *tx)
-                .await?;
-            result.removed += 1;
-        }
+        let result = sync_users_in(&mut tx, self.backend, company_id).await?;
         tx.commit().await?;
         Ok(result)
     }

@@ -1,7 +1,14 @@
 //! 所属設定 and 従業員設定 of the embedded module: departments with their 日付変更時間 and
 //! employees with their 所属, both effective-dated; imports from the masters' CSV.
 
+use loginrec_rules::EmployeeSchedule;
+use sqlx::AnyConnection;
+
 use super::*;
+use crate::Backend;
+use crate::bulk::{json, json_rows};
+use crate::history::{DepartmentMove, department_move};
+use crate::pipeline::CompanyContext;
 
 impl Attendance<'_> {
     /// Creates or updates departments by code, a changed 日付変更時間 holding from the
@@ -70,7 +77,7 @@ impl Attendance<'_> {
     /// 従業員 import: creates or updates live employees by code; an employee gets its immutable
     /// key on creation, and its first 所属 holds from the beginning. A changed 所属コード holds
     /// from business date `from` (default: the employee's current business date). ログイン記録's
-    /// users follow at once when committed, as 連携実行 would make them.
+    /// users follow at once when committed, as 連携実行 would make them, in the same transaction.
     pub async fn import_employees(
         &self,
         company_id: i64,
@@ -78,71 +85,23 @@ impl Attendance<'_> {
         from: Option<Date>,
         apply: Apply,
     ) -> Result<(usize, Recomputed)> {
-        let recomputed = {
-            let _guard = self.store.write_guard().await;
-            let (mut tx, ctx) = self.store.begin_change(company_id).await?;
-            let result: Result<_> = async {
-                let mut scope = Scope::default();
-                // Read once, not per row: imports can list 100 000 employees.
-                let departments: BTreeMap<String, i64> =
-                    sqlx::query("SELECT code, id FROM departments WHERE company_id = $1")
-                        .bind(company_id)
-                        .fetch_all(&mut *tx)
-                        .await?
-                        .iter()
-                        .map(|r| Ok((r.try_get("code")?, r.try_get("id")?)))
-                        .collect::<Result<_>>()?;
-                let live: BTreeMap<String, i64> =
-                    sqlx::query("SELECT code, id FROM employees WHERE company_id = $1 AND deleted_at_ms IS NULL")
-                        .bind(company_id)
-                        .fetch_all(&mut *tx)
-                        .await?
-                        .iter()
-                        .map(|r| Ok((r.try_get("code")?, r.try_get("id")?)))
-                        .collect::<Result<_>>()?;
-                let existing: Vec<i64> = employees.iter().filter_map(|e| live.get(&e.code).copied()).collect();
-                let schedules = crate::pipeline::schedules(&mut tx, company_id, &existing).await?;
-                for e in employees {
-                    let dept = *departments
-                        .get(&e.department_code)
-                        .ok_or_else(|| StoreError::NotFound(Missing::DepartmentCode(e.department_code.clone())))?;
-                    match live.get(&e.code) {
-                        Some(&id) => {
-                            sqlx::query("UPDATE employees SET last_name = $1, first_name = $2 WHERE id = $3")
-                                .bind(&e.last_name)
-                                .bind(&e.first_name)
-                                .bind(id)
-                                .execute(&mut *tx)
-                                .await?;
-                            let schedule = schedules.get(&id).cloned().unwrap_or_default();
-                            Store::set_employee_department(&mut tx, &ctx, id, &schedule, dept, from, &mut scope).await?;
-                        }
-                        None => {
-                            let id: i64 = sqlx::query_scalar(
-                                "INSERT INTO employees (company_id, employee_key, code, last_name, first_name, department_id) \
-                                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                            )
-                            .bind(company_id)
-                            .bind(new_employee_key())
-                            .bind(&e.code)
-                            .bind(&e.last_name)
-                            .bind(&e.first_name)
-                            .bind(dept)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                            // A new employee's first 所属 holds from the beginning.
-                            TimelineTable::EmployeeDepartments.insert(&mut tx, company_id, id, None, dept).await?;
-                        }
-                    }
-                }
-                crate::pipeline::rederive(&mut tx, self.store.backend, &ctx, &scope).await
+        let backend = self.store.backend;
+        let _guard = self.store.write_guard().await;
+        let (mut tx, ctx) = self.store.begin_change(company_id).await?;
+        let result: Result<_> = async {
+            let plan = EmployeeImport::plan(&mut tx, backend, &ctx, employees, from).await?;
+            plan.write(&mut tx, backend, company_id).await?;
+            if let Some(code) = plan.unknown_department {
+                return Err(StoreError::NotFound(Missing::DepartmentCode(code.to_string())));
             }
-            .await;
-            self.store.settle(tx, result, apply).await?
-        };
-        if apply == Apply::Commit {
-            self.store.sync_users(company_id).await?;
+            let recomputed = crate::pipeline::rederive(&mut tx, backend, &ctx, &plan.scope).await?;
+            if apply == Apply::Commit {
+                crate::users::sync_users_in(&mut tx, backend, company_id).await?;
+            }
+            Ok(recomputed)
         }
+        .await;
+        let recomputed = self.store.settle(tx, result, apply).await?;
         Ok((employees.len(), recomputed))
     }
 
@@ -464,4 +423,177 @@ impl Attendance<'_> {
         out.sort();
         Ok(out)
     }
+}
+
+/// A live employee as an import finds it.
+struct StoredEmployee {
+    id: i64,
+    last_name: String,
+    first_name: String,
+}
+
+/// An employee an import creates: (key, code, last name, first name, department id).
+type NewEmployee<'a> = (String, &'a str, &'a str, &'a str, i64);
+
+/// What an employee import writes, worked out in memory from one read of the departments and of
+/// the listed employees, and written with a few statements whatever the number of rows. The rows apply in order, as if
+/// one at a time against the masters as they were read: for a code listed twice the last names
+/// win, and so does the last 所属 that differs from the stored history.
+struct EmployeeImport<'a> {
+    /// (id, last name, first name) of the employees whose names change.
+    renamed: Vec<(i64, &'a str, &'a str)>,
+    moved: BTreeMap<i64, DepartmentMove>,
+    created: Vec<NewEmployee<'a>>,
+    /// The employee-days the moves may change.
+    scope: Scope,
+    /// The first department code the company does not have. The rows before it are planned and
+    /// written all the same, so that a code listed twice among them fails on the live-code
+    /// index first, as it did when rows were written one at a time.
+    unknown_department: Option<&'a str>,
+}
+
+impl<'a> EmployeeImport<'a> {
+    async fn plan(
+        conn: &mut AnyConnection,
+        backend: Backend,
+        ctx: &CompanyContext,
+        employees: &'a [EmployeeInput],
+        from: Option<Date>,
+    ) -> Result<EmployeeImport<'a>> {
+        let departments = department_ids(conn, ctx.id).await?;
+        let live = live_employees(conn, backend, ctx.id, employees).await?;
+        let existing: Vec<i64> = employees.iter().filter_map(|e| live.get(&e.code).map(|s| s.id)).collect();
+        let schedules = crate::pipeline::schedules(conn, ctx.id, &existing).await?;
+        let no_schedule = EmployeeSchedule::default();
+        let now = jiff::Timestamp::now();
+        let mut plan = EmployeeImport {
+            renamed: Vec::new(),
+            moved: BTreeMap::new(),
+            created: Vec::new(),
+            scope: Scope::default(),
+            unknown_department: None,
+        };
+        let mut names: BTreeMap<i64, (&StoredEmployee, &'a str, &'a str)> = BTreeMap::new();
+        for e in employees {
+            let Some(&dept) = departments.get(&e.department_code) else {
+                plan.unknown_department = Some(&e.department_code);
+                break;
+            };
+            let Some(stored) = live.get(&e.code) else {
+                plan.created.push((new_employee_key(), &e.code, &e.last_name, &e.first_name, dept));
+                continue;
+            };
+            names.insert(stored.id, (stored, &e.last_name, &e.first_name));
+            let schedule = schedules.get(&stored.id).unwrap_or(&no_schedule);
+            if let Some(moved) = department_move(ctx, schedule, dept, from, now) {
+                if let Some(days) = moved.days {
+                    plan.scope.add(stored.id, days);
+                }
+                plan.moved.insert(stored.id, moved);
+            }
+        }
+        plan.renamed = names
+            .into_values()
+            .filter(|(stored, last, first)| (stored.last_name.as_str(), stored.first_name.as_str()) != (*last, *first))
+            .map(|(stored, last, first)| (stored.id, last, first))
+            .collect();
+        Ok(plan)
+    }
+
+    async fn write(&self, conn: &mut AnyConnection, backend: Backend, company_id: i64) -> Result<()> {
+        rename_employees(conn, backend, company_id, &self.renamed).await?;
+        Store::write_department_moves(conn, backend, company_id, &self.moved).await?;
+        insert_employees(conn, backend, company_id, &self.created).await
+    }
+}
+
+/// The company's department ids by code.
+async fn department_ids(conn: &mut AnyConnection, company_id: i64) -> Result<BTreeMap<String, i64>> {
+    sqlx::query("SELECT code, id FROM departments WHERE company_id = $1")
+        .bind(company_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("code")?, r.try_get("id")?)))
+        .collect()
+}
+
+/// The live employees that have the listed codes, by code: the import's rows, not the whole
+/// company, so that adding a few employees to a large company reads a few.
+async fn live_employees(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    company_id: i64,
+    employees: &[EmployeeInput],
+) -> Result<BTreeMap<String, StoredEmployee>> {
+    let codes: Vec<(&str,)> = employees.iter().map(|e| (e.code.as_str(),)).collect();
+    let sql = format!(
+        "SELECT code, id, last_name, first_name FROM employees WHERE company_id = $1 AND deleted_at_ms IS NULL \
+         AND code IN (SELECT value->>0 FROM {})",
+        json_rows(backend, 2)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(company_id)
+        .bind(json(&codes))
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| {
+            let stored = StoredEmployee {
+                id: r.try_get("id")?,
+                last_name: r.try_get("last_name")?,
+                first_name: r.try_get("first_name")?,
+            };
+            Ok((r.try_get("code")?, stored))
+        })
+        .collect()
+}
+
+async fn rename_employees(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    company_id: i64,
+    renamed: &[(i64, &str, &str)],
+) -> Result<()> {
+    if renamed.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "WITH v AS MATERIALIZED (SELECT CAST(value->>0 AS BIGINT) AS id, value->>1 AS last_name, \
+         value->>2 AS first_name FROM {}) \
+         UPDATE employees SET last_name = v.last_name, first_name = v.first_name FROM v \
+         WHERE employees.company_id = $1 AND employees.id = v.id",
+        json_rows(backend, 2)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(json(renamed)).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Creates the employees, in the order given, each with its first 所属 holding from the
+/// beginning.
+async fn insert_employees(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    company_id: i64,
+    created: &[NewEmployee<'_>],
+) -> Result<()> {
+    if created.is_empty() {
+        return Ok(());
+    }
+    let rows = json(created);
+    let employees = format!(
+        "INSERT INTO employees (company_id, employee_key, code, last_name, first_name, department_id) \
+         SELECT $1, value->>0, value->>1, value->>2, value->>3, CAST(value->>4 AS BIGINT) FROM {} ORDER BY j.key",
+        json_rows(backend, 2)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(employees)).bind(company_id).bind(&rows).execute(&mut *conn).await?;
+    // Found again by their keys, which are unique per company, so that no id needs to come back.
+    let departments = format!(
+        "INSERT INTO employee_departments (company_id, employee_id, effective_from, department_id) \
+         SELECT e.company_id, e.id, NULL, e.department_id FROM employees e \
+         WHERE e.company_id = $1 AND e.employee_key IN (SELECT value->>0 FROM {}) ORDER BY e.id",
+        json_rows(backend, 2)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(departments)).bind(company_id).bind(&rows).execute(&mut *conn).await?;
+    Ok(())
 }
