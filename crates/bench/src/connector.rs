@@ -7,7 +7,7 @@
 //! measured is the time until the file's rows are committed to the outbox (the durable
 //! hand-over), not the sending.
 
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -196,7 +196,7 @@ pub(crate) fn write_events_file(path: &Path, target: u64) -> anyhow::Result<u64>
 
 /// The baseline: the `csv` crate's ByteRecord loop over the file, read from disk.
 fn raw_records(path: &Path) -> anyhow::Result<u64> {
-    let source: Box<dyn Read> = Box::new(BufReader::with_capacity(1 << 16, std::fs::File::open(path)?));
+    let source = BufReader::with_capacity(1 << 16, std::fs::File::open(path)?);
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(source);
     let mut record = csv::ByteRecord::new();
     let mut rows = 0;

@@ -470,15 +470,12 @@ mod tests {
         assert_eq!(queued.to_ingest_row().unwrap(), original);
     }
 
-    /// Rows waiting in an outbox of the first schema keep their ids, keys and payloads, the
-    /// next id follows the last one handed out, and a key stays unique.
-    #[tokio::test]
-    async fn the_migration_keeps_waiting_rows_and_the_id_sequence() {
+    /// An outbox of the first schema that was given `rows` (key, payload) in order, then
+    /// emptied of those keyed `deleted`, migrated to the current one.
+    async fn migrated_outbox(rows: &[(&str, &str)], deleted: &[&str]) -> SqlitePool {
         let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
         sqlx::raw_sql(include_str!("../migrations/0001_outbox.sql")).execute(&pool).await.unwrap();
-        let old = row(6, Some("PC-1"));
-        let payload = serde_json::to_string(&old).unwrap();
-        for (key, payload) in [("gone", "{}"), (old.key.as_str(), payload.as_str()), ("last", "{}")] {
+        for (key, payload) in rows {
             sqlx::query("INSERT INTO outbox (key, payload, enqueued_at_ms) VALUES (?, ?, 1)")
                 .bind(key)
                 .bind(payload)
@@ -486,20 +483,38 @@ mod tests {
                 .await
                 .unwrap();
         }
-        sqlx::query("DELETE FROM outbox WHERE key IN ('gone', 'last')").execute(&pool).await.unwrap();
+        for key in deleted {
+            sqlx::query("DELETE FROM outbox WHERE key = ?").bind(key).execute(&pool).await.unwrap();
+        }
         sqlx::raw_sql(include_str!("../migrations/0002_outbox_key_by_time.sql")).execute(&pool).await.unwrap();
+        pool
+    }
+
+    /// The id the next queued row gets.
+    async fn next_id(pool: &SqlitePool) -> i64 {
+        sqlx::query_scalar(
+            "INSERT INTO outbox (key, event_at_ms, payload, enqueued_at_ms) VALUES ('k', 1, '[]', 1) RETURNING id",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    }
+
+    /// Rows waiting in an outbox of the first schema keep their ids, keys and payloads, the
+    /// next id follows the last one handed out, and a key stays unique.
+    #[tokio::test]
+    async fn the_migration_keeps_waiting_rows_and_the_id_sequence() {
+        let old = row(6, Some("PC-1"));
+        let payload = serde_json::to_string(&old).unwrap();
+        let pool =
+            migrated_outbox(&[("gone", "{}"), (old.key.as_str(), payload.as_str()), ("last", "{}")], &["gone", "last"])
+                .await;
 
         let r = sqlx::query("SELECT id, key, event_at_ms, payload FROM outbox").fetch_one(&pool).await.unwrap();
         assert_eq!(r.get::<i64, _>(0), 2);
         let queued = QueuedRow { key: r.get(1), event_at_ms: r.get(2), payload: r.get(3) };
         assert_eq!(queued.to_ingest_row().unwrap(), old);
-        let next: i64 = sqlx::query_scalar(
-            "INSERT INTO outbox (key, event_at_ms, payload, enqueued_at_ms) VALUES ('k', 1, '[]', 1) RETURNING id",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        assert_eq!(next, 4, "ids go on from the last one handed out");
+        assert_eq!(next_id(&pool).await, 4, "ids go on from the last one handed out");
         let again = sqlx::query(
             "INSERT OR IGNORE INTO outbox (key, event_at_ms, payload, enqueued_at_ms) VALUES (?, ?, '[]', 1)",
         )
@@ -513,24 +528,8 @@ mod tests {
 
     #[tokio::test]
     async fn after_the_migration_of_an_emptied_outbox_ids_go_on_from_the_last_one() {
-        let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
-        sqlx::raw_sql(include_str!("../migrations/0001_outbox.sql")).execute(&pool).await.unwrap();
-        for key in ["a", "b", "c"] {
-            sqlx::query("INSERT INTO outbox (key, payload, enqueued_at_ms) VALUES (?, '{}', 1)")
-                .bind(key)
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
-        sqlx::query("DELETE FROM outbox").execute(&pool).await.unwrap();
-        sqlx::raw_sql(include_str!("../migrations/0002_outbox_key_by_time.sql")).execute(&pool).await.unwrap();
-        let next: i64 = sqlx::query_scalar(
-            "INSERT INTO outbox (key, event_at_ms, payload, enqueued_at_ms) VALUES ('k', 1, '[]', 1) RETURNING id",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        assert_eq!(next, 4);
+        let pool = migrated_outbox(&[("a", "{}"), ("b", "{}"), ("c", "{}")], &["a", "b", "c"]).await;
+        assert_eq!(next_id(&pool).await, 4);
     }
 
     #[tokio::test]
