@@ -251,6 +251,8 @@ pub fn read_import(bytes: &[u8], current: &[LinkRow]) -> Result<ImportPlan, Vec<
     }
     // Every サービスアカウント belongs to one user, counting the users this file leaves alone.
     let listed: BTreeSet<&str> = plan.iter().map(|(c, _, _, _)| c.as_str()).collect();
+    let held_by: BTreeMap<&str, &str> =
+        current.iter().filter_map(|r| r.service_account.as_deref().map(|a| (a, r.employee_code.as_str()))).collect();
     let mut holders: BTreeMap<&str, (u64, &str)> = BTreeMap::new();
     let mut seen_codes: BTreeMap<&str, u64> = BTreeMap::new();
     for (code, account, line, _) in &plan {
@@ -267,15 +269,10 @@ pub fn read_import(bytes: &[u8], current: &[LinkRow]) -> Result<ImportPlan, Vec<
                 message: format!("サービスアカウント {account:?} が {first}行目と重複しています"),
             });
         }
-        if let Some(other) = current.iter().find(|r| {
-            r.service_account.as_deref() == Some(account.as_str()) && !listed.contains(r.employee_code.as_str())
-        }) {
+        if let Some(other) = held_by.get(account.as_str()).filter(|code| !listed.contains(*code)) {
             errors.push(LineError {
                 line: *line,
-                message: format!(
-                    "サービスアカウント {account:?} は打刻先アカウント {:?} に設定済みです",
-                    other.employee_code
-                ),
+                message: format!("サービスアカウント {account:?} は打刻先アカウント {other:?} に設定済みです"),
             });
         }
     }

@@ -903,6 +903,60 @@ test_support::engine_tests! {
         }
     }
 
+    async fn a_link_import_naming_one_user_twice_is_refused_whole(engine: Engine) {
+        let db = TestDb::new(engine).await;
+        let store = &db.store().await;
+        let c = company(store, "ABC", "Asia/Tokyo").await;
+        link(store, &c, &[("0002", Some("hanako"))], None).await;
+        let before = users(store, &c).await;
+        let twice = [("0001".to_string(), Some("tarou".to_string())), ("0001".to_string(), Some("jirou".to_string()))];
+        let err = store.change_links(c.id, &twice, None, Apply::Commit).await.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Refused(loginrec_store::Refusal::UserTwice(code)) if code == "0001"),
+            "{engine:?}: {err:?}"
+        );
+        assert_eq!(users(store, &c).await, before, "{engine:?}: nothing of the import is saved");
+    }
+
+    /// A company's size in one change of masters: every employee linked by one import, then moved
+    /// to another department by one employee import, each deriving every employee's days again
+    /// in one transaction (PostgreSQL once took a lock per employee and ran out of lock table).
+    async fn thirty_thousand_employees_are_linked_and_moved_in_one_import_each(engine: Engine) {
+        const N: usize = 30_000;
+        let db = TestDb::new(engine).await;
+        let store = &db.store().await;
+        let c = company(store, "BIG", "Asia/Tokyo").await;
+        let e = |i: usize, dept: &str| EmployeeInput {
+            code: format!("E{i:06}"),
+            last_name: "社員".into(),
+            first_name: i.to_string(),
+            department_code: dept.into(),
+        };
+        let all: Vec<EmployeeInput> = (0..N).map(|i| e(i, "1")).collect();
+        store.attendance().upsert_employees(c.id, &all).await.unwrap();
+        let links: Vec<(String, Option<String>)> = (0..N).map(|i| (format!("E{i:06}"), Some(format!("u{i}")))).collect();
+        let report = store.change_links(c.id, &links, Some(jst("2024-02-01T00:00:00")), Apply::Commit).await.unwrap();
+        assert_eq!(report.updated, N, "{engine:?}");
+        ingest(store, &c, &[("u7", LogKind::Logon, "2024-02-08T04:30:00"), ("u29999", LogKind::Logon, "2024-02-08T09:00:00")])
+            .await;
+        let moved: Vec<EmployeeInput> = (0..N).map(|i| e(i, "2")).collect();
+        store.attendance().import_employees(c.id, &moved, Some(date(2024, 2, 1)), Apply::Commit).await.unwrap();
+        let rows = store.link_rows(c.id).await.unwrap();
+        assert_eq!(rows.len(), N + 3, "{engine:?}");
+        assert_eq!(rows.iter().filter(|r| r.service_account.is_some()).count(), N, "{engine:?}");
+        assert_eq!(
+            store.link_rows(c.id).await.unwrap().iter().find(|r| r.employee_code == "E029999").unwrap().service_account,
+            Some("u29999".to_string())
+        );
+        // Department 2 cuts days at 05:00: the 04:30 logon now belongs to 2/7.
+        assert_eq!(
+            punches(store, &c).await,
+            ["E000007 2024-02-07 PC 02/08 04:30 / -", "E029999 2024-02-08 PC 02/08 09:00 / -"],
+            "{engine:?}"
+        );
+        assert_eq!(rebuild_differences(store, &c).await, 0, "{engine:?}");
+    }
+
     async fn the_day_change_warning_stays_while_past_days_with_logs_are_cut_at_another_time(engine: Engine) {
         let db = TestDb::new(engine).await;
         let store = &db.store().await;

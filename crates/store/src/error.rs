@@ -82,6 +82,8 @@ pub enum Refusal {
     PunchMoment(loginrec_rules::punch_moment::PunchMomentError),
     #[error("サービスアカウント {0:?} が2回指定されています。")]
     AccountTwice(String),
+    #[error("打刻先アカウント {0:?} が2回指定されています。")]
+    UserTwice(String),
     #[error("サービスアカウント {account:?} は打刻先アカウント {holder:?} に設定済みです。")]
     AccountHeld { account: String, holder: String },
     #[error("backup copies SQLite databases; for PostgreSQL use pg_dump (see the README)")]

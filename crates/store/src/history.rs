@@ -47,35 +47,78 @@ fn ms(t: Option<Timestamp>) -> Option<i64> {
     t.map(|t| t.as_millisecond())
 }
 
-/// Replaces the stored link history of one account.
+/// Replaces the stored link history of the given accounts, each listed once: one DELETE and
+/// one INSERT whatever their number.
 async fn store_account_links(
     conn: &mut AnyConnection,
+    backend: Backend,
     company_id: i64,
-    account: &str,
-    intervals: &[LinkInterval<i64>],
+    accounts: &[(&str, &[LinkInterval<i64>])],
 ) -> Result<()> {
-    sqlx::query("DELETE FROM link_history WHERE company_id = $1 AND account = $2")
+    if accounts.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<(&str,)> = accounts.iter().map(|(account, _)| (*account,)).collect();
+    let delete = format!(
+        "DELETE FROM link_history WHERE company_id = $1 AND account IN (SELECT value->>0 FROM {})",
+        json_rows(backend, 2)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(delete)).bind(company_id).bind(json(&names)).execute(&mut *conn).await?;
+    let rows: Vec<(&str, i64, Option<i64>, Option<i64>)> = accounts
+        .iter()
+        .flat_map(|(account, intervals)| intervals.iter().map(|i| (*account, i.employee, ms(i.from), ms(i.to))))
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let insert = format!(
+        "INSERT INTO link_history (company_id, account, employee_id, from_ms, to_ms, changed_at_ms) \
+         SELECT $1, value->>0, CAST(value->>1 AS BIGINT), CAST(value->>2 AS BIGINT), CAST(value->>3 AS BIGINT), $2 \
+         FROM {} ORDER BY j.key",
+        json_rows(backend, 3)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(insert))
         .bind(company_id)
-        .bind(account)
+        .bind(now_ms())
+        .bind(json(&rows))
         .execute(&mut *conn)
         .await?;
-    let now = now_ms();
-    for i in intervals {
-        sqlx::query(
-            "INSERT INTO link_history (company_id, account, employee_id, from_ms, to_ms, changed_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(company_id)
-        .bind(account)
-        .bind(i.employee)
-        .bind(ms(i.from))
-        .bind(ms(i.to))
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    Ok(())
+}
+
+/// Writes the current links as 連携設定 shows them (`lr_users.service_account`), by user id: every
+/// account in `clear` is emptied first, so that two users can swap and an account a removed user
+/// still holds can be given; then each user of `set` gets its account. Two statements.
+///
+/// By primary key rather than by company and code: without statistics (a company's first
+/// import) PostgreSQL estimated a company's live users as one row and joined the list to each
+/// of them in turn, which took minutes at 30 000 users.
+async fn set_current_links(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    clear: &[(i64,)],
+    set: &[(i64, &str)],
+) -> Result<()> {
+    if !clear.is_empty() {
+        let sql = format!(
+            "UPDATE lr_users SET service_account = NULL WHERE id IN (SELECT CAST(value->>0 AS BIGINT) FROM {})",
+            json_rows(backend, 1)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(json(clear)).execute(&mut *conn).await?;
+    }
+    if !set.is_empty() {
+        let sql = format!(
+            "WITH v AS MATERIALIZED (SELECT CAST(value->>0 AS BIGINT) AS id, value->>1 AS account FROM {}) \
+             UPDATE lr_users SET service_account = v.account FROM v WHERE lr_users.id = v.id",
+            json_rows(backend, 1)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(json(set)).execute(&mut *conn).await?;
     }
     Ok(())
 }
+
+/// One account's link history before and after a change.
+type Relink = (Vec<LinkInterval<i64>>, Vec<LinkInterval<i64>>);
 
 /// The employee-days changes of accounts' holders from `at` on affect: for each employee who
 /// held one before or after, every day from the one holding `at` on (or every day, where the
@@ -83,7 +126,7 @@ async fn store_account_links(
 async fn scope_of_relinks(
     conn: &mut AnyConnection,
     ctx: &CompanyContext,
-    moved: &[(Vec<LinkInterval<i64>>, Vec<LinkInterval<i64>>)],
+    moved: &[Relink],
     at: Timestamp,
 ) -> Result<Scope> {
     let employees: Vec<i64> = moved
@@ -123,6 +166,8 @@ pub struct LinkHistoryRow {
 
 /// The live employee behind a ログイン記録 user, by 打刻先アカウント.
 struct LinkedUser {
+    /// `lr_users.id`.
+    id: i64,
     employee_code: String,
     employee_id: i64,
     account: Option<String>,
@@ -135,7 +180,7 @@ impl Store {
     ) -> Result<(sqlx::Transaction<'static, sqlx::Any>, CompanyContext)> {
         let mut tx = self.pool.begin().await?;
         pipeline::lock_company(&mut tx, self.backend, company_id, true).await?;
-        let ctx = CompanyContext::load(&mut tx, company_id).await?;
+        let ctx = CompanyContext { held_exclusively: true, ..CompanyContext::load(&mut tx, company_id).await? };
         Ok((tx, ctx))
     }
 
@@ -169,7 +214,7 @@ impl Store {
         let result: Result<_> = async {
             // Every live user once, rather than a query per row: imports can list 100 000.
             let live: BTreeMap<String, LinkedUser> = sqlx::query(
-                "SELECT u.employee_code, e.id AS employee_id, u.service_account FROM lr_users u \
+                "SELECT u.id, u.employee_code, e.id AS employee_id, u.service_account FROM lr_users u \
                  JOIN employees e ON e.company_id = u.company_id AND e.employee_key = u.employee_key \
                  WHERE u.company_id = $1 AND u.removed_at_ms IS NULL",
             )
@@ -179,6 +224,7 @@ impl Store {
             .iter()
             .map(|row| {
                 let user = LinkedUser {
+                    id: row.try_get("id")?,
                     employee_code: row.try_get("employee_code")?,
                     employee_id: row.try_get("employee_id")?,
                     account: row.try_get("service_account")?,
@@ -192,7 +238,12 @@ impl Store {
             for (code, _) in links {
                 users.push(live.get(code).ok_or_else(|| StoreError::NotFound(Missing::User(code.clone())))?);
             }
-            let listed: BTreeSet<&str> = links.iter().map(|(c, _)| c.as_str()).collect();
+            let mut listed: BTreeSet<&str> = BTreeSet::new();
+            for (code, _) in links {
+                if !listed.insert(code.as_str()) {
+                    return Err(StoreError::Refused(Refusal::UserTwice(code.clone())));
+                }
+            }
             // Who holds each account once the import is done: the listed user who gets it.
             let mut new_holder: BTreeMap<String, i64> = BTreeMap::new();
             for ((_, account), user) in links.iter().zip(&users) {
@@ -222,45 +273,45 @@ impl Store {
             }
             let accounts: Vec<&str> = touched.keys().map(String::as_str).collect();
             let histories = pipeline::links_of_accounts(&mut tx, company_id, &accounts).await?;
-            let mut moved = Vec::new();
-            for (account, holder) in &touched {
-                let before = histories.get(account).cloned().unwrap_or_default();
-                let after = relink(&before, at, *holder);
-                store_account_links(&mut tx, company_id, account, &after).await?;
-                moved.push((before, after));
-            }
+            let moved: Vec<Relink> = touched
+                .iter()
+                .map(|(account, holder)| {
+                    let before = histories.get(account).cloned().unwrap_or_default();
+                    let after = relink(&before, at, *holder);
+                    (before, after)
+                })
+                .collect();
+            let stored: Vec<(&str, &[LinkInterval<i64>])> =
+                touched.keys().zip(&moved).map(|(account, (_, after))| (account.as_str(), after.as_slice())).collect();
+            store_account_links(&mut tx, self.backend, company_id, &stored).await?;
             let scope = scope_of_relinks(&mut tx, &ctx, &moved, at).await?;
-            // The current links, as 連携設定 shows them. Cleared first so that two users can swap.
-            for user in &users {
-                sqlx::query(
-                    "UPDATE lr_users SET service_account = NULL WHERE company_id = $1 AND employee_code = $2 \
-                 AND removed_at_ms IS NULL",
-                )
-                .bind(company_id)
-                .bind(&user.employee_code)
-                .execute(&mut *tx)
-                .await?;
-            }
-            for ((code, account), _) in links.iter().zip(&users) {
-                let Some(account) = account else { continue };
-                sqlx::query(
-                    "UPDATE lr_users SET service_account = NULL WHERE company_id = $1 AND service_account = $2 \
-                 AND removed_at_ms IS NOT NULL",
-                )
-                .bind(company_id)
-                .bind(account)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "UPDATE lr_users SET service_account = $1 WHERE company_id = $2 AND employee_code = $3 \
-                 AND removed_at_ms IS NULL",
-                )
-                .bind(account)
-                .bind(company_id)
-                .bind(code)
-                .execute(&mut *tx)
-                .await?;
-            }
+            // Users whose account stays are left alone: no one else can be given it.
+            let changing: Vec<(&Option<String>, &LinkedUser)> = links
+                .iter()
+                .zip(&users)
+                .map(|((_, account), user)| (account, *user))
+                .filter(|(a, u)| **a != u.account)
+                .collect();
+            let given: BTreeSet<&str> = changing.iter().filter_map(|(account, _)| account.as_deref()).collect();
+            let removed_holders: Vec<(i64, String)> = sqlx::query(
+                "SELECT id, service_account FROM lr_users WHERE company_id = $1 AND removed_at_ms IS NOT NULL \
+                 AND service_account IS NOT NULL",
+            )
+            .bind(company_id)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get("id")?, row.try_get("service_account")?)))
+            .collect::<Result<_>>()?;
+            let clear: Vec<(i64,)> = changing
+                .iter()
+                .filter(|(_, user)| user.account.is_some())
+                .map(|(_, user)| (user.id,))
+                .chain(removed_holders.iter().filter(|(_, a)| given.contains(a.as_str())).map(|(id, _)| (*id,)))
+                .collect();
+            let set: Vec<(i64, &str)> =
+                changing.iter().filter_map(|(account, user)| account.as_deref().map(|a| (user.id, a))).collect();
+            set_current_links(&mut tx, self.backend, &clear, &set).await?;
             pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await
         }
         .await;

@@ -27,8 +27,9 @@ use ingest_protocol::{ConnectorInfo, IngestRow};
 use loginrec_rules::bare_account;
 use sqlx::Row;
 
+use crate::bulk::{json, json_rows};
 use crate::pipeline::{self, CompanyContext};
-use crate::{Company, Result, Store, StoreError, now_ms};
+use crate::{Backend, Company, Result, Store, StoreError, now_ms};
 
 /// A row that passed validation, ready to store.
 pub type AcceptedRow = IngestRow;
@@ -41,34 +42,37 @@ pub struct IngestOutcome {
     pub punches_written: u64,
 }
 
-/// Rows per multi-row INSERT: few round trips, and few enough parameters (14 a row) for
-/// SQLite to prepare quickly.
-const INSERT_CHUNK: usize = 100;
-/// On SQLite, binding costs grow with the square of a statement's parameters (each bind looks its
-/// name up in a list), while a statement costs no round trip: smaller statements are faster
-/// (`perf` on `loginrec bench ingest`: `sqlite3_bind_parameter_name` took 16 % of the run at 100
-/// rows a statement).
-const INSERT_CHUNK_SQLITE: usize = 25;
-
-/// Parameters of one row of [`insert_logs_sql`].
-const LOG_COLUMNS: usize = 14;
-
-/// `INSERT … VALUES (…), (…) ON CONFLICT DO NOTHING RETURNING` for `rows` rows; the same text
-/// for the same count, so the prepared statement is reused.
-fn insert_logs_sql(rows: usize) -> String {
-    let mut sql = String::from(
+/// `INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING`: the batch's rows come as one JSON
+/// parameter (`$4`, see [`crate::bulk`]), so the statement is the same text for every batch and
+/// binds four parameters whatever its size (one `$N` a field cost O(P²) to bind on SQLite:
+/// `sqlite3_bind_parameter_name` was the largest cost of an ingest under `perf`). SQLite needs the
+/// `WHERE` to read the `ON CONFLICT` as the upsert's.
+fn insert_logs_sql(backend: Backend) -> String {
+    format!(
         "INSERT INTO logs (company_id, event_at_ms, idem_key, user_name, account, kind, recorded_at_ms, \
-         sub_manager_no, agent_no, computer_name, connector_id, source_file, source_line, received_at_ms) VALUES ",
-    );
-    for r in 0..rows {
-        sql.push_str(if r == 0 { "(" } else { ", (" });
-        let params: Vec<String> = (1..=LOG_COLUMNS).map(|c| format!("${}", r * LOG_COLUMNS + c)).collect();
-        sql.push_str(&params.join(", "));
-        sql.push(')');
-    }
-    sql.push_str(" ON CONFLICT (company_id, event_at_ms, idem_key) DO NOTHING RETURNING event_at_ms, idem_key");
-    sql
+         sub_manager_no, agent_no, computer_name, connector_id, source_file, source_line, received_at_ms) \
+         SELECT $1, CAST(value->>0 AS BIGINT), value->>1, value->>2, value->>3, value->>4, \
+         CAST(value->>5 AS BIGINT), value->>6, value->>7, value->>8, $2, value->>9, CAST(value->>10 AS BIGINT), $3 \
+         FROM {} WHERE 1 = 1 ORDER BY j.key \
+         ON CONFLICT (company_id, event_at_ms, idem_key) DO NOTHING RETURNING event_at_ms, idem_key",
+        json_rows(backend, 4)
+    )
 }
+
+/// One row of [`insert_logs_sql`]'s JSON: the log's fields in the statement's order.
+type LogFields<'a> = (
+    i64,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<i64>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<i64>,
+);
 
 impl Store {
     /// Stores a batch of validated rows and derives the punches they change.
@@ -107,47 +111,44 @@ impl Store {
         let connector_id = connector_id(&mut tx, company.id, connector).await?;
         let mut outcome = IngestOutcome::default();
         let mut new_logs: Vec<(String, i64)> = Vec::new();
-        let chunk_rows = match self.backend {
-            crate::Backend::Sqlite => INSERT_CHUNK_SQLITE,
-            crate::Backend::Postgres => INSERT_CHUNK,
-        };
-        for chunk in rows.chunks(chunk_rows) {
-            let sql = insert_logs_sql(chunk.len());
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for row in chunk {
-                query = query
-                    .bind(company.id)
-                    .bind(row.event_at_ms)
-                    .bind(&row.key)
-                    .bind(&row.user_name)
-                    .bind(bare_account(&row.user_name))
-                    .bind(row.kind.as_str())
-                    .bind(row.recorded_at_ms)
-                    .bind(&row.sub_manager_no)
-                    .bind(&row.agent_no)
-                    .bind(&row.computer_name)
-                    .bind(connector_id)
-                    .bind(&row.source_file)
-                    .bind(row.source_line.and_then(|l| i64::try_from(l).ok()))
-                    .bind(now);
+        let fields: Vec<LogFields> = rows
+            .iter()
+            .map(|row| {
+                (
+                    row.event_at_ms,
+                    row.key.as_str(),
+                    row.user_name.as_str(),
+                    bare_account(&row.user_name),
+                    row.kind.as_str(),
+                    row.recorded_at_ms,
+                    row.sub_manager_no.as_deref(),
+                    row.agent_no.as_deref(),
+                    row.computer_name.as_deref(),
+                    row.source_file.as_deref(),
+                    row.source_line.and_then(|l| i64::try_from(l).ok()),
+                )
+            })
+            .collect();
+        // Only the rows actually inserted come back; the others were already stored.
+        let inserted: Vec<(i64, String)> = sqlx::query(sqlx::AssertSqlSafe(insert_logs_sql(self.backend)))
+            .bind(company.id)
+            .bind(connector_id)
+            .bind(now)
+            .bind(json(&fields))
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("event_at_ms")?, r.try_get("idem_key")?)))
+            .collect::<Result<_>>()?;
+        let by_key: BTreeMap<(i64, &str), &AcceptedRow> =
+            rows.iter().map(|r| ((r.event_at_ms, r.key.as_str()), *r)).collect();
+        for (event_at_ms, key) in &inserted {
+            if let Some(row) = by_key.get(&(*event_at_ms, key.as_str())) {
+                new_logs.push((bare_account(&row.user_name).to_string(), *event_at_ms));
             }
-            // Only the rows actually inserted come back; the others were already stored.
-            let inserted: Vec<(i64, String)> = query
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| Ok((r.try_get("event_at_ms")?, r.try_get("idem_key")?)))
-                .collect::<Result<_>>()?;
-            let by_key: BTreeMap<(i64, &str), &AcceptedRow> =
-                chunk.iter().map(|r| ((r.event_at_ms, r.key.as_str()), *r)).collect();
-            for (event_at_ms, key) in &inserted {
-                if let Some(row) = by_key.get(&(*event_at_ms, key.as_str())) {
-                    new_logs.push((bare_account(&row.user_name).to_string(), *event_at_ms));
-                }
-            }
-            outcome.accepted += inserted.len() as u64;
-            outcome.duplicate += (chunk.len() - inserted.len()) as u64;
         }
+        outcome.accepted = inserted.len() as u64;
+        outcome.duplicate = (rows.len() - inserted.len()) as u64;
         let ctx = CompanyContext::load(&mut tx, company.id).await?;
         let (scope, schedules) = pipeline::scope_of_logs(&mut tx, &ctx, &new_logs).await?;
         let recomputed = pipeline::rederive_with(&mut tx, self.backend, &ctx, &scope, Some(schedules)).await?;

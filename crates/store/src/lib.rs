@@ -86,6 +86,11 @@ impl Backend {
             Err(StoreError::UnsupportedUrl(scheme.to_string()))
         }
     }
+
+    /// The engine behind a connection, for the statements whose text differs by engine.
+    pub(crate) fn of(conn: &sqlx::AnyConnection) -> Backend {
+        if conn.backend_name() == "PostgreSQL" { Backend::Postgres } else { Backend::Sqlite }
+    }
 }
 
 /// A handle on the database; cheap to clone.

@@ -15,6 +15,9 @@ pub(crate) struct CompanyContext {
     pub tz: TimeZone,
     /// Remote mode: minutes to wait after a day ends before its 退勤 is sent.
     pub remote_settle_minutes: Option<i64>,
+    /// The transaction holds the company's lock exclusively (a change of masters): nothing else
+    /// derives this company's punches until it ends.
+    pub held_exclusively: bool,
 }
 
 impl CompanyContext {
@@ -27,7 +30,12 @@ impl CompanyContext {
         let tz = crate::time_zone(&row.try_get::<String, _>("time_zone")?)?;
         let remote: Option<String> = row.try_get("remote_base_url")?;
         let settle: i64 = row.try_get("remote_settle_minutes")?;
-        Ok(CompanyContext { id: company_id, tz, remote_settle_minutes: remote.map(|_| settle) })
+        Ok(CompanyContext {
+            id: company_id,
+            tz,
+            remote_settle_minutes: remote.map(|_| settle),
+            held_exclusively: false,
+        })
     }
 }
 

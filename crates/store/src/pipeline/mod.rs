@@ -41,8 +41,13 @@ pub(crate) use read::{DayRows, Schedules, department_timelines, links_of_account
 use read::{employee_codes, links_of_employees, ts};
 pub(crate) use scope::{DateRange, Scope};
 
+use crate::bulk::{json, json_rows};
 use crate::port::{AttendancePunches, Embedded, RemoteOutbox};
 use crate::{Backend, Result};
+
+/// Beyond every instant a log can have (jiff's range ends near ±3.2 × 10¹⁴ ms) and exact in a
+/// JSON number: the bound of a link interval that never ends.
+const OPEN_END_MS: i64 = 1 << 53;
 
 /// Namespace of the advisory locks that serialise punch derivation per employee.
 pub(crate) const PUNCH_LOCK_NAMESPACE: i64 = 1 << 56;
@@ -121,19 +126,16 @@ pub(crate) async fn rederive_with(
         return Ok(Recomputed::default());
     }
     let employees = scope.employees();
-    if backend == Backend::Postgres {
-        // In key order, so that two transactions never wait for each other in a circle.
-        for chunk in employees.chunks(1000) {
-            let sql = format!(
-                "SELECT pg_advisory_xact_lock(k) FROM (VALUES {}) AS v(k) ORDER BY k",
-                (1..=chunk.len()).map(|i| format!("(CAST(${i} AS BIGINT))")).collect::<Vec<_>>().join(", ")
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                query = query.bind(PUNCH_LOCK_NAMESPACE | id);
-            }
-            query.execute(&mut *conn).await?;
-        }
+    if backend == Backend::Postgres && !ctx.held_exclusively {
+        // In key order, so that two transactions never wait for each other in a circle. Under
+        // the company's exclusive lock no other transaction derives this company's punches, and
+        // a lock per employee of a 100 000-employee change would exhaust the lock table.
+        let keys: Vec<(i64,)> = employees.iter().map(|id| (PUNCH_LOCK_NAMESPACE | id,)).collect();
+        let sql = format!(
+            "SELECT pg_advisory_xact_lock(k) FROM (SELECT CAST(value->>0 AS BIGINT) AS k FROM {}) AS v ORDER BY k",
+            json_rows(backend, 1)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(json(&keys)).execute(&mut *conn).await?;
     }
     let schedules = match known {
         Some(known) => known,
@@ -158,42 +160,28 @@ pub(crate) async fn rederive_with(
                 {
                     continue;
                 }
-                // An open end is the extreme instant rather than NULL: the bounds stay an index
-                // range over `logs_by_account`.
+                // An open end is an instant beyond any log rather than NULL: the bounds stay an
+                // index range over `logs_by_account`.
                 segments.push((
                     *employee,
                     link.account.as_str(),
-                    lo.map(|t| t.as_millisecond()).unwrap_or(i64::MIN),
-                    hi.map(|t| t.as_millisecond()).unwrap_or(i64::MAX),
+                    lo.map(|t| t.as_millisecond()).unwrap_or(-OPEN_END_MS),
+                    hi.map(|t| t.as_millisecond()).unwrap_or(OPEN_END_MS),
                 ));
             }
         }
     }
 
     let mut inputs: BTreeMap<(i64, Date), DayInputs> = BTreeMap::new();
-    for chunk in segments.chunks(300) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p = 2 + i * 4;
-                format!(
-                    "(CAST(${} AS BIGINT), CAST(${} AS TEXT), CAST(${} AS BIGINT), CAST(${} AS BIGINT))",
-                    p,
-                    p + 1,
-                    p + 2,
-                    p + 3
-                )
-            })
-            .collect();
+    if !segments.is_empty() {
         let sql = format!(
-            "WITH v (employee_id, account, lo, hi) AS (VALUES {}) \
+            "WITH v (employee_id, account, lo, hi) AS (SELECT CAST(value->>0 AS BIGINT), value->>1, \
+             CAST(value->>2 AS BIGINT), CAST(value->>3 AS BIGINT) FROM {}) \
              SELECT v.employee_id, l.event_at_ms, l.idem_key FROM v CROSS JOIN logs l WHERE l.company_id = $1 \
              AND l.account = v.account AND l.event_at_ms >= v.lo AND l.event_at_ms < v.hi",
-            values.join(", ")
+            json_rows(backend, 2)
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ctx.id);
-        for (employee, account, lo, hi) in chunk {
-            query = query.bind(*employee).bind(*account).bind(*lo).bind(*hi);
-        }
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ctx.id).bind(json(&segments));
         for r in query.fetch_all(&mut *conn).await? {
             let employee: i64 = r.try_get("employee_id")?;
             let at = ts(r.try_get("event_at_ms")?)?;

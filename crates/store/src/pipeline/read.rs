@@ -1,6 +1,6 @@
 //! How the pipeline reads its inputs: the masters' timelines, the link history, and the
-//! punch-like rows of a scope's employee-days, each with a handful of statements whatever the
-//! scope's size (ids bound in chunks, employees joined as a `VALUES` list).
+//! punch-like rows of a scope's employee-days, each with one statement whatever the scope's size
+//! (the ids or employees as one JSON parameter, see [`crate::bulk`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,39 +11,26 @@ use sqlx::{AnyConnection, Row};
 
 use super::changes::DayChange;
 use super::scope::Scope;
+use crate::bulk::{json, json_rows};
 use crate::day_change::minutes_to_day_change;
-use crate::{Result, StoreError, parse_date};
+use crate::{Backend, Result, StoreError, parse_date};
 
-/// Ids or names bound in one statement: `loginrec bench ingest` at 100 000 employees took 19 s on
-/// PostgreSQL with 500 and 30 s with 250, while SQLite gained 4 % from 250.
-const LIST_CHUNK: usize = 500;
-
-/// `$first, $first+1, …`: `count` consecutive placeholders.
-pub(super) fn params(count: usize, first: usize) -> String {
-    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
-/// Runs `sql`, which ends in `… WHERE company_id = $1 AND column IN`, for `items` in chunks of
-/// [`LIST_CHUNK`], and returns every row.
-pub(super) async fn select_in<'a, T>(
+/// Runs `sql`, which ends in `… WHERE company_id = $1 AND column IN`, for every one of `items`
+/// at once (they come as one JSON parameter, see [`crate::bulk`]), and returns every row.
+/// `cast` is the SQL type of the column (`BIGINT`, `TEXT`).
+pub(super) async fn select_in<T: serde::Serialize>(
     conn: &mut AnyConnection,
     sql: &str,
+    cast: &str,
     company_id: i64,
-    items: &'a [T],
-) -> Result<Vec<sqlx::any::AnyRow>>
-where
-    T: sqlx::Encode<'a, sqlx::Any> + sqlx::Type<sqlx::Any> + Copy + Send + 'a,
-{
-    let mut out = Vec::new();
-    for chunk in items.chunks(LIST_CHUNK) {
-        let sql = format!("{sql} ({})", params(chunk.len(), 2));
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id);
-        for item in chunk {
-            query = query.bind(*item);
-        }
-        out.extend(query.fetch_all(&mut *conn).await?);
+    items: &[T],
+) -> Result<Vec<sqlx::any::AnyRow>> {
+    if items.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    let rows: Vec<(&T,)> = items.iter().map(|item| (item,)).collect();
+    let sql = format!("{sql} (SELECT CAST(value->>0 AS {cast}) FROM {})", json_rows(Backend::of(conn), 2));
+    Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(json(&rows)).fetch_all(&mut *conn).await?)
 }
 
 pub(super) fn ts(ms: i64) -> Result<Timestamp> {
@@ -85,7 +72,7 @@ pub(crate) async fn schedules(
     let mut entries: BTreeMap<i64, Vec<(Option<Date>, i64)>> = BTreeMap::new();
     let sql = "SELECT employee_id, effective_from, department_id FROM employee_departments \
                WHERE company_id = $1 AND employee_id IN";
-    for r in select_in(conn, sql, company_id, employees).await? {
+    for r in select_in(conn, sql, "BIGINT", company_id, employees).await? {
         entries
             .entry(r.try_get("employee_id")?)
             .or_default()
@@ -130,7 +117,7 @@ pub(crate) async fn links_of_accounts(
 ) -> Result<BTreeMap<String, Vec<LinkInterval<i64>>>> {
     let mut out: BTreeMap<String, Vec<LinkInterval<i64>>> = BTreeMap::new();
     let sql = "SELECT account, employee_id, from_ms, to_ms FROM link_history WHERE company_id = $1 AND account IN";
-    for r in select_in(conn, sql, company_id, accounts).await? {
+    for r in select_in(conn, sql, "TEXT", company_id, accounts).await? {
         let link = link_from_row(&r)?;
         out.entry(link.account).or_default().push(link.interval);
     }
@@ -145,7 +132,7 @@ pub(super) async fn links_of_employees(
 ) -> Result<BTreeMap<i64, Vec<StoredLink>>> {
     let mut out: BTreeMap<i64, Vec<StoredLink>> = BTreeMap::new();
     let sql = "SELECT account, employee_id, from_ms, to_ms FROM link_history WHERE company_id = $1 AND employee_id IN";
-    for r in select_in(conn, sql, company_id, employees).await? {
+    for r in select_in(conn, sql, "BIGINT", company_id, employees).await? {
         let link = link_from_row(&r)?;
         out.entry(link.interval.employee).or_default().push(link);
     }
@@ -172,9 +159,9 @@ pub(crate) struct DayRows<'a> {
 
 impl DayRows<'_> {
     /// The rows of `table` (with `date_column`, a punch-kind `kind_column`, `at_ms` and the
-    /// `extra` columns) that fall on the scope's employee-days, in chunks of employees.
+    /// `extra` columns) that fall on the scope's employee-days, in one statement.
     ///
-    /// The employees are joined as a `VALUES` list rather than tested with `IN (…)`: both engines
+    /// The employees are joined as a list rather than tested with `IN (…)`: both engines
     /// then reach each employee's rows through the `(company_id, employee_id, …)` index (or
     /// PostgreSQL hashes the list), where PostgreSQL compared an `IN` list of hundreds against
     /// every row of the date (`loginrec bench ingest`: 62 s → 19 s at 100 000 employees).
@@ -188,31 +175,30 @@ impl DayRows<'_> {
     ) -> Result<Vec<DayRow>> {
         let (first, last) = self.scope.date_bounds();
         let mut out = Vec::new();
-        for chunk in self.employees.chunks(LIST_CHUNK) {
-            let values: Vec<String> = (0..chunk.len()).map(|i| format!("(CAST(${} AS BIGINT))", 4 + i)).collect();
-            // Table and column names come from the callers in this module, never from input.
-            // `CROSS JOIN` makes SQLite take the list as the outer loop and probe the index for
-            // each employee; PostgreSQL plans it as any inner join.
-            let sql = format!(
-                "WITH v (employee_id) AS (VALUES {}) SELECT t.employee_id AS employee_id, \
-                 t.{date_column} AS day, t.{kind_column} AS kind, t.at_ms AS at_ms{extra} \
-                 FROM v CROSS JOIN {table} t WHERE t.company_id = $1 AND t.employee_id = v.employee_id \
-                 AND t.{date_column} >= $2 AND t.{date_column} <= $3",
-                values.join(", ")
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(self.company_id).bind(&first).bind(&last);
-            for id in chunk {
-                query = query.bind(*id);
+        if self.employees.is_empty() {
+            return Ok(out);
+        }
+        let employees: Vec<(i64,)> = self.employees.iter().map(|id| (*id,)).collect();
+        // Table and column names come from the callers in this module, never from input.
+        // `CROSS JOIN` makes SQLite take the list as the outer loop and probe the index for
+        // each employee; PostgreSQL plans it as any inner join.
+        let sql = format!(
+            "WITH v (employee_id) AS (SELECT CAST(value->>0 AS BIGINT) FROM {}) SELECT t.employee_id AS employee_id, \
+             t.{date_column} AS day, t.{kind_column} AS kind, t.at_ms AS at_ms{extra} \
+             FROM v CROSS JOIN {table} t WHERE t.company_id = $1 AND t.employee_id = v.employee_id \
+             AND t.{date_column} >= $2 AND t.{date_column} <= $3",
+            json_rows(Backend::of(conn), 4)
+        );
+        let query =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(self.company_id).bind(&first).bind(&last).bind(json(&employees));
+        for row in query.fetch_all(&mut *conn).await? {
+            let key = (row.try_get::<i64, _>("employee_id")?, parse_date(&row.try_get::<String, _>("day")?)?);
+            if !self.scope.contains(key.0, key.1) {
+                continue;
             }
-            for row in query.fetch_all(&mut *conn).await? {
-                let key = (row.try_get::<i64, _>("employee_id")?, parse_date(&row.try_get::<String, _>("day")?)?);
-                if !self.scope.contains(key.0, key.1) {
-                    continue;
-                }
-                let kind = PunchKind::from_code(row.try_get("kind")?);
-                let at = ts(row.try_get("at_ms")?)?;
-                out.push(DayRow { key, kind, at, row });
-            }
+            let kind = PunchKind::from_code(row.try_get("kind")?);
+            let at = ts(row.try_get("at_ms")?)?;
+            out.push(DayRow { key, kind, at, row });
         }
         Ok(out)
     }
@@ -227,7 +213,7 @@ pub(super) async fn employee_codes(
     let ids: Vec<i64> = changes.iter().map(|c| c.employee_id).collect::<BTreeSet<_>>().into_iter().collect();
     let mut out = BTreeMap::new();
     let sql = "SELECT id, code, employee_key FROM employees WHERE company_id = $1 AND id IN";
-    for r in select_in(conn, sql, company_id, &ids).await? {
+    for r in select_in(conn, sql, "BIGINT", company_id, &ids).await? {
         out.insert(r.try_get("id")?, (r.try_get("code")?, r.try_get("employee_key")?));
     }
     Ok(out)
