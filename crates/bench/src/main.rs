@@ -7,6 +7,7 @@ mod connector;
 mod csv_read;
 mod end_to_end;
 mod ingest;
+mod masters;
 mod report;
 mod workload;
 
@@ -51,8 +52,14 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         employees: usize,
     },
+    /// The employee import and the 連携設定 import of a whole company, each against a raw
+    /// multi-row upsert of the same pairs, on a fresh database.
+    Masters {
+        #[arg(long, default_value_t = 100_000)]
+        employees: usize,
+    },
     /// Every measurement, one after the other: csv, connector on 512 MiB and on 1 GiB, then
-    /// end to end and ingest on the database of --database-url and, when given, on PostgreSQL.
+    /// end to end, masters and ingest on the database of --database-url and, when given, on PostgreSQL.
     All {
         #[arg(long, default_value_t = 100_000)]
         employees: usize,
@@ -75,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::EndToEnd { employees } => end_to_end::run(&cli.database_url, employees).await,
+        Command::Masters { employees } => masters::run(&cli.database_url, employees).await,
         Command::All { employees, postgres_url } => {
             println!("== LanScope CSV reading");
             csv_read::run()?;
@@ -88,6 +96,8 @@ async fn main() -> anyhow::Result<()> {
                 let engine = if url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
                 println!("== end to end, {engine}");
                 end_to_end::run(url, employees).await?;
+                println!("== masters, {engine}");
+                masters::run(url, employees).await?;
                 println!("== ingest, {engine}");
                 ingest::run(url, employees, 4).await?;
             }

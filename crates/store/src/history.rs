@@ -22,7 +22,7 @@ use loginrec_rules::validation::ServiceAccount;
 use loginrec_rules::{DayChangeTime, LinkInterval, Timeline, business_day_in, relink};
 use sqlx::{AnyConnection, Row};
 
-use crate::bulk::{json, json_rows};
+use crate::bulk::{json, json_rows, select_json};
 use crate::day_change::day_change_minutes;
 use crate::pipeline::{self, CompanyContext, DateRange, Recomputed, Scope};
 use crate::{Backend, Missing, Refusal, Result, Store, StoreError, now_ms};
@@ -213,25 +213,20 @@ impl Store {
         let (mut tx, ctx) = self.begin_change(company_id).await?;
         let result: Result<_> = async {
             // Every live user once, rather than a query per row: imports can list 100 000.
-            let live: BTreeMap<String, LinkedUser> = sqlx::query(
-                "SELECT u.id, u.employee_code, e.id AS employee_id, u.service_account FROM lr_users u \
-                 JOIN employees e ON e.company_id = u.company_id AND e.employee_key = u.employee_key \
+            let live: BTreeMap<String, LinkedUser> = select_json::<(i64, String, i64, Option<String>)>(
+                &mut tx,
+                self.backend,
+                "u.id, u.employee_code, e.id, u.service_account",
+                "FROM lr_users u JOIN employees e ON e.company_id = u.company_id AND e.employee_key = u.employee_key \
                  WHERE u.company_id = $1 AND u.removed_at_ms IS NULL",
+                company_id,
             )
-            .bind(company_id)
-            .fetch_all(&mut *tx)
             .await?
-            .iter()
-            .map(|row| {
-                let user = LinkedUser {
-                    id: row.try_get("id")?,
-                    employee_code: row.try_get("employee_code")?,
-                    employee_id: row.try_get("employee_id")?,
-                    account: row.try_get("service_account")?,
-                };
-                Ok((user.employee_code.clone(), user))
+            .into_iter()
+            .map(|(id, employee_code, employee_id, account)| {
+                (employee_code.clone(), LinkedUser { id, employee_code, employee_id, account })
             })
-            .collect::<Result<_>>()?;
+            .collect();
             let holders: BTreeMap<&str, &str> =
                 live.values().filter_map(|u| u.account.as_deref().map(|a| (a, u.employee_code.as_str()))).collect();
             let mut users: Vec<&LinkedUser> = Vec::new();

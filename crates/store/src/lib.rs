@@ -115,9 +115,12 @@ impl Store {
                     .max_connections(4)
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
+                            // A page cache of up to 64 MiB a connection (SQLite's default is
+                            // 2 MiB): at 100 000 employees the indexes a change walks no longer
+                            // fit in 2 MiB, and every miss is a read from the file.
                             conn.execute(
                                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
-                                 PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
+                                 PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;",
                             )
                             .await?;
                             Ok(())

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use crate::bulk::{json, json_rows, select_json};
 use crate::{Backend, Result, Store, now_ms};
@@ -25,14 +25,6 @@ pub struct LinkRow {
     pub employee_code: String,
     pub full_name: String,
     pub service_account: Option<String>,
-}
-
-fn link_row_from_row(r: &sqlx::any::AnyRow) -> Result<LinkRow> {
-    Ok(LinkRow {
-        employee_code: r.try_get("employee_code")?,
-        full_name: r.try_get("full_name")?,
-        service_account: r.try_get("service_account")?,
-    })
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -174,14 +166,22 @@ impl Store {
 
     /// The 連携設定 table, by 打刻先アカウント.
     pub async fn link_rows(&self, company_id: i64) -> Result<Vec<LinkRow>> {
-        let rows = sqlx::query(
-            "SELECT employee_code, full_name, service_account FROM lr_users \
-             WHERE company_id = $1 AND removed_at_ms IS NULL ORDER BY employee_code",
+        let mut conn = self.pool.acquire().await?;
+        // One JSON value rather than a row each: a company's users cross the driver at once.
+        let mut rows: Vec<(String, String, Option<String>)> = select_json(
+            &mut conn,
+            self.backend,
+            "employee_code, full_name, service_account",
+            "FROM lr_users WHERE company_id = $1 AND removed_at_ms IS NULL",
+            company_id,
         )
-        .bind(company_id)
-        .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(link_row_from_row).collect()
+        // By code as bytes on both engines, whatever the server's collation.
+        rows.sort_unstable();
+        Ok(rows
+            .into_iter()
+            .map(|(employee_code, full_name, service_account)| LinkRow { employee_code, full_name, service_account })
+            .collect())
     }
 
     /// Sets the サービスアカウント of the listed users (by 打刻先アカウント) from now on, in one
