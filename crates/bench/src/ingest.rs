@@ -13,7 +13,9 @@ use anyhow::{Context, bail, ensure};
 use ingest_protocol::{COMPANY_CODE_HEADER, INGEST_PATH, IngestBatch, IngestResponse};
 use loginrec_rules::{DayChangeTime, bare_account};
 use loginrec_store::url::{create_postgres_database, drop_postgres_database, redacted, with_database};
-use loginrec_store::{Backend, DailyFilter, DepartmentInput, EmployeeInput, LogFilter, Store};
+use loginrec_store::{
+    Backend, DailyFilter, DepartmentInput, EmployeeInput, LogCursor, LogFilter, MATCHING_LOGS_COUNTED, Store,
+};
 
 use crate::workload::{
     BATCH_ROWS, COMPANY_CODE, DEPARTMENT_CODE, LOG_PAGE_ROWS, SETUP_CHUNK, TIME_ZONE, Workload, account, connector,
@@ -333,9 +335,20 @@ async fn log_pages(store: &Store, company_id: i64, work: &Workload) -> anyhow::R
     let mut times = Vec::new();
     for filter in filters {
         for offset in page_offsets(work.rows() as i64, 100) {
-            let filter = LogFilter { limit: LOG_PAGE_ROWS, offset, ..filter.clone() };
+            // The page 次へ leads to at this depth: its cursor is the log just before it (found
+            // unmeasured, by offset); the page reads from there and counts its filter's logs up
+            // to the screen's cap, as ログ表示 does.
+            let cursor = match offset.checked_sub(1) {
+                Some(before) => {
+                    let at = LogFilter { limit: 1, offset: before, ..filter.clone() };
+                    store.logs(company_id, &at).await?.first().map(|l| LogCursor::Older(l.event_at_ms, l.id))
+                }
+                None => None,
+            };
+            let page = LogFilter { limit: LOG_PAGE_ROWS, cursor, ..filter.clone() };
             let start = Instant::now();
-            store.logs(company_id, &filter).await?;
+            store.logs(company_id, &page).await?;
+            store.log_count_matching(company_id, &page, MATCHING_LOGS_COUNTED + 1).await?;
             times.push(start.elapsed());
         }
     }

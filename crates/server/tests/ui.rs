@@ -327,6 +327,78 @@ async fn the_log_page_filters_pages_and_exports() {
     ui.finish().await;
 }
 
+/// The users of ログ表示's rows named `pagerNNN`, in the page's order.
+fn pager_users(page: &str) -> Vec<String> {
+    page.split("<td>pager").skip(1).map(|rest| format!("pager{}", &rest[..3])).collect()
+}
+
+/// The address a pager link (`id="next"` / `id="previous"`) leads to, if the page has it.
+fn pager_link(page: &str, id: &str) -> Option<String> {
+    let rest = page.split(&format!("id=\"{id}\" href=\"")).nth(1)?;
+    Some(format!("/companies/ABC/logs{}", rest.split('"').next()?.replace("&amp;", "&")))
+}
+
+test_support::engine_tests! {
+    async fn the_log_pages_show_every_log_once_forward_and_the_same_pages_backward(engine: Engine) {
+        let ui = TestApp::start(engine, &EMPLOYEES).await;
+        // 250 logs, five to a second: the pages must break ties the same way each time.
+        let lines: Vec<(String, String)> = (0..250)
+            .map(|i| (format!("pager{i:03}"), format!("2024-02-08T09:{:02}:{:02}", i / 5 / 60, (i / 5) % 60)))
+            .collect();
+        let logs: Vec<_> = lines.iter().map(|(user, at)| (user.as_str(), LogKind::Logon, at.as_str(), "7")).collect();
+        ui.send_log_lines(&logs).await;
+        let mut pages = Vec::new();
+        let mut address = Some("/companies/ABC/logs?account=pager".to_string());
+        while let Some(next) = address {
+            let (status, page) = ui.admin.get_text(&next).await;
+            assert_eq!(status, 200, "{next}: {page}");
+            address = pager_link(&page, "next");
+            pages.push((next, page));
+        }
+        assert_eq!(pages.len(), 3, "{engine:?}: 100 + 100 + 50");
+        let shown: Vec<String> = pages.iter().flat_map(|(_, page)| pager_users(page)).collect();
+        let mut newest_first: Vec<String> = (0..250).map(|i| format!("pager{i:03}")).collect();
+        newest_first.reverse();
+        let mut sorted = shown.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 250, "{engine:?}: every log once");
+        // Within a second the order is the order of arrival, newest first, as everywhere.
+        let seconds = |users: &[String]| users.iter().map(|u| u[5..].parse::<usize>().unwrap() / 5).collect::<Vec<_>>();
+        assert_eq!(seconds(&shown), seconds(&newest_first), "{engine:?}");
+        assert!(pages[0].1.contains("該当するログ: 250 件"), "{engine:?}");
+        assert!(pager_link(&pages[0].1, "previous").is_none(), "{engine:?}: the first page has no 前へ");
+        // 前へ from the last page shows the middle page again, then the first.
+        let back = pager_link(&pages[2].1, "previous").expect("前へ on the last page");
+        let (_, middle) = ui.admin.get_text(&back).await;
+        assert_eq!(pager_users(&middle), pager_users(&pages[1].1), "{engine:?}");
+        let back = pager_link(&middle, "previous").expect("前へ on the middle page");
+        let (_, first) = ui.admin.get_text(&back).await;
+        assert_eq!(pager_users(&first), pager_users(&pages[0].1), "{engine:?}");
+        assert!(pager_link(&first, "previous").is_none(), "{engine:?}");
+        let (status, page) = ui.admin.get_text("/companies/ABC/logs?before=12.x").await;
+        assert_eq!(status, 400, "{page}");
+        assert!(page.contains("ページの位置が不正です"), "{page}");
+        ui.finish().await;
+    }
+
+    async fn the_log_count_stops_at_its_cap(engine: Engine) {
+        let ui = TestApp::start(engine, &EMPLOYEES).await;
+        ui.send_log_lines(&[
+            ("kiosk", LogKind::Logon, "2024-02-09T10:00:00", "9"),
+            ("kiosk", LogKind::Logoff, "2024-02-09T11:00:00", "9"),
+            ("kiosk", LogKind::Logon, "2024-02-09T12:00:00", "9"),
+        ])
+        .await;
+        let all = loginrec_store::LogFilter::default();
+        let count = |cap| ui.store.log_count_matching(ui.company.id, &all, cap);
+        assert_eq!(count(2).await.unwrap(), 2, "{engine:?}");
+        assert_eq!(count(10).await.unwrap(), 3, "{engine:?}");
+        ui.finish().await;
+    }
+
+}
+
 test_support::engine_tests! {
     async fn the_log_page_counts_what_it_finds_and_matches_what_the_table_shows(engine: Engine) {
         let ui = TestApp::start(engine, &EMPLOYEES).await;

@@ -60,7 +60,7 @@ pub use error::{Missing, Refusal, StoreError, Taken};
 pub use history::{Apply, LinkHistoryRow, LinkReport};
 pub use ingest::{AcceptedRow, IngestOutcome};
 pub use jobs::{Job, JobRecord, Jobs};
-pub use logs::{LogFilter, LogView};
+pub use logs::{LogCursor, LogFilter, LogView, MATCHING_LOGS_COUNTED};
 pub use pipeline::{DayChange, Recomputed, SentDifference};
 pub use users::{LinkRow, SyncResult};
 

@@ -5,6 +5,10 @@ use sqlx::Row;
 
 use crate::{Result, Store};
 
+/// ログ表示 counts the logs that pass its filters up to this many and says "以上" past it: a year
+/// of a large company's logs is not counted again for each page.
+pub const MATCHING_LOGS_COUNTED: i64 = 10_000;
+
 #[derive(Clone, Debug, Default)]
 pub struct LogFilter {
     pub from_ms: Option<i64>,
@@ -16,10 +20,23 @@ pub struct LogFilter {
     pub linked: Option<bool>,
     pub limit: i64,
     pub offset: i64,
+    /// Keyset paging: only logs older (or newer) than this one, instead of an offset that
+    /// costs a walk over every log before the page.
+    pub cursor: Option<LogCursor>,
+}
+
+/// Where a page of ログ表示 starts: the logs [`LogCursor::Older`] or [`LogCursor::Newer`] than
+/// the log `(event_at_ms, id)`; pages are always returned newest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogCursor {
+    Older(i64, i64),
+    Newer(i64, i64),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogView {
+    /// With `event_at_ms`, the log's place in ログ表示's order (a [`LogCursor`]).
+    pub id: i64,
     pub event_at_ms: i64,
     pub user_name: String,
     pub account: String,
@@ -35,6 +52,7 @@ pub struct LogView {
 
 fn log_view_from_row(r: &sqlx::any::AnyRow) -> Result<LogView> {
     Ok(LogView {
+        id: r.try_get("id")?,
         event_at_ms: r.try_get("event_at_ms")?,
         user_name: r.try_get("user_name")?,
         account: r.try_get("account")?,
@@ -76,6 +94,19 @@ fn contains_pattern(typed: &str) -> String {
 }
 
 impl LogFilter {
+    /// `[from, to)` of the event times, narrowed to the cursor's side so that the page stays an
+    /// index range. An open end is the extreme instant, not NULL: `event_at_ms >= $2 AND
+    /// event_at_ms < $3` stays an index range on SQLite, which `($2 IS NULL OR …)` would not.
+    fn window(&self) -> (i64, i64) {
+        let (mut from, mut to) = (self.from_ms.unwrap_or(i64::MIN), self.to_ms.unwrap_or(i64::MAX));
+        match self.cursor {
+            Some(LogCursor::Older(at, _)) => to = to.min(at.saturating_add(1)),
+            Some(LogCursor::Newer(at, _)) => from = from.max(at),
+            None => {}
+        }
+        (from, to)
+    }
+
     /// Binds `$1`…`$6` of [`filtered_logs!`].
     fn bind<'q>(
         &'q self,
@@ -84,8 +115,8 @@ impl LogFilter {
     ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
         query
             .bind(company_id)
-            .bind(self.from_ms.unwrap_or(i64::MIN))
-            .bind(self.to_ms.unwrap_or(i64::MAX))
+            .bind(self.window().0)
+            .bind(self.window().1)
             .bind(self.account.as_deref().map(contains_pattern))
             .bind(self.kind.as_deref())
             .bind(self.linked)
@@ -93,37 +124,57 @@ impl LogFilter {
 }
 
 impl Store {
+    /// A page of the logs that pass the filters, newest first: `limit` logs from the cursor's,
+    /// or after skipping `offset` of them when there is no cursor.
     pub async fn logs(&self, company_id: i64, filter: &LogFilter) -> Result<Vec<LogView>> {
         let remote = crate::port::is_remote(&self.pool, company_id).await?;
-        // The relation is one of two constant texts, never input. An open end of the time window
-        // is bound as the extreme instant, not as NULL: `event_at_ms >= $2 AND event_at_ms < $3`
-        // stays an index range on SQLite, which `($2 IS NULL OR …)` would not.
+        // Each piece is one of a few constant texts, never input.
+        let (place, order) = match filter.cursor {
+            None => ("", "DESC"),
+            Some(LogCursor::Older(..)) => (" AND (l.event_at_ms < $9 OR (l.event_at_ms = $9 AND l.id < $10))", "DESC"),
+            Some(LogCursor::Newer(..)) => (" AND (l.event_at_ms > $9 OR (l.event_at_ms = $9 AND l.id > $10))", "ASC"),
+        };
         let sql = format!(
             concat!(
-                "SELECT l.event_at_ms, l.user_name, l.account, l.kind, e.code AS employee_code, \
+                "SELECT l.id, l.event_at_ms, l.user_name, l.account, l.kind, e.code AS employee_code, \
                     e.last_name || ' ' || e.first_name AS full_name, \
                     COALESCE((SELECT c.version FROM connectors c WHERE c.id = l.connector_id), '') AS connector_version, \
                     l.computer_name, l.agent_no, \
                     (SELECT MIN(p.kind) FROM {} p WHERE p.company_id = l.company_id AND p.employee_id = e.id \
                         AND p.at_ms = l.event_at_ms AND p.method = 'PC') AS punch_kind",
                 filtered_logs!(),
-                " ORDER BY l.event_at_ms DESC, l.id DESC LIMIT $7 OFFSET $8"
+                "{} ORDER BY l.event_at_ms {}, l.id {} LIMIT $7 OFFSET $8"
             ),
-            crate::port::held_punches(remote)
+            crate::port::held_punches(remote),
+            place,
+            order,
+            order
         );
-        let rows = filter
+        let (at, id) = match filter.cursor {
+            Some(LogCursor::Older(at, id) | LogCursor::Newer(at, id)) => (at, id),
+            None => (0, 0),
+        };
+        let mut query = filter
             .bind(company_id, sqlx::query(sqlx::AssertSqlSafe(sql)))
             .bind(filter.limit.clamp(1, 100_000))
-            .bind(filter.offset.max(0))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(log_view_from_row).collect()
+            .bind(if filter.cursor.is_some() { 0 } else { filter.offset.max(0) });
+        if filter.cursor.is_some() {
+            query = query.bind(at).bind(id);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        let mut logs = rows.iter().map(log_view_from_row).collect::<Result<Vec<_>>>()?;
+        if matches!(filter.cursor, Some(LogCursor::Newer(..))) {
+            logs.reverse();
+        }
+        Ok(logs)
     }
 
-    /// How many logs pass the filters (its limit and offset aside).
-    pub async fn log_count_matching(&self, company_id: i64, filter: &LogFilter) -> Result<i64> {
-        let sql = concat!("SELECT COUNT(*) AS logs", filtered_logs!());
-        Ok(filter.bind(company_id, sqlx::query(sql)).fetch_one(&self.pool).await?.try_get("logs")?)
+    /// How many logs pass the filters (their paging aside), counted up to `cap`: past it the page
+    /// says "cap 件以上" rather than count a year of logs on each page.
+    pub async fn log_count_matching(&self, company_id: i64, filter: &LogFilter, cap: i64) -> Result<i64> {
+        let sql = concat!("SELECT COUNT(*) AS logs FROM (SELECT 1", filtered_logs!(), " LIMIT $7) AS m");
+        let whole = LogFilter { cursor: None, ..filter.clone() };
+        Ok(whole.bind(company_id, sqlx::query(sql)).bind(cap.max(0)).fetch_one(&self.pool).await?.try_get("logs")?)
     }
 
     /// The connectors (version, host) the company's logs came from, each once.

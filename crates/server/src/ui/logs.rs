@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use jiff::ToSpan;
 use jiff::civil::Date;
 use loginrec_rules::PunchKind;
-use loginrec_store::{LogFilter, LogView};
+use loginrec_store::{LogCursor, LogFilter, LogView, MATCHING_LOGS_COUNTED};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -32,6 +32,22 @@ pub(crate) struct LogsQuery {
     outcome: String,
     #[serde(default, skip_serializing)]
     page: Option<i64>,
+    /// Keyset paging: the page of the logs older than `ms.id` (次へ), or newer than it (前へ).
+    #[serde(default, skip_serializing)]
+    before: Option<String>,
+    #[serde(default, skip_serializing)]
+    after: Option<String>,
+}
+
+/// `event_at_ms.id` of a log, as 次へ / 前へ carry it.
+fn cursor_text(log: &LogView) -> String {
+    format!("{}.{}", log.event_at_ms, log.id)
+}
+
+fn parse_cursor(typed: &str) -> Result<(i64, i64), UiError> {
+    let bad = || UiError::BadRequest(format!("ページの位置が不正です: {typed}"));
+    let (at, id) = typed.split_once('.').ok_or_else(bad)?;
+    Ok((at.parse().map_err(|_| bad())?, id.parse().map_err(|_| bad())?))
 }
 
 impl LogsQuery {
@@ -64,6 +80,17 @@ impl LogsQuery {
             linked,
             limit: LOGS_PER_PAGE,
             offset: 0,
+            cursor: match (&self.before, &self.after) {
+                (Some(before), _) if !before.is_empty() => {
+                    let (at, id) = parse_cursor(before)?;
+                    Some(LogCursor::Older(at, id))
+                }
+                (_, Some(after)) if !after.is_empty() => {
+                    let (at, id) = parse_cursor(after)?;
+                    Some(LogCursor::Newer(at, id))
+                }
+                _ => None,
+            },
         })
     }
 }
@@ -132,12 +159,17 @@ pub(crate) struct LogsPage {
     problems: usize,
     q: LogsQuery,
     query_string: String,
-    /// Logs that pass the filters, and all the company received.
-    matching: i64,
+    /// Logs that pass the filters (counted up to [`MATCHING_LOGS_COUNTED`]), and all the company
+    /// received.
+    matching: String,
     total: i64,
     logs: Vec<LogLine>,
     page: i64,
-    has_next: bool,
+    /// The number of the page 前へ leads to (new logs may have come in since page 1 was read).
+    previous_page: i64,
+    /// `before=…` of 次へ and `after=…` of 前へ, when there is such a page.
+    next: Option<String>,
+    previous: Option<String>,
     events: Vec<(String, String, String, String)>,
 }
 
@@ -161,8 +193,24 @@ pub(crate) async fn logs(
     filter.limit = LOGS_PER_PAGE + 1;
     filter.offset = (page - 1) * LOGS_PER_PAGE;
     let mut found = state.store.logs(company.id, &filter).await?;
-    let has_next = found.len() as i64 > LOGS_PER_PAGE;
-    found.truncate(LOGS_PER_PAGE as usize);
+    // One log more than the page shows says whether there is a page beyond it, on the side the
+    // cursor reads towards; the side it came from has a page whenever it came from one.
+    let more = found.len() as i64 > LOGS_PER_PAGE;
+    let (more_older, more_newer) = match filter.cursor {
+        Some(LogCursor::Newer(..)) => {
+            if more {
+                found.remove(0);
+            }
+            (true, more)
+        }
+        _ => {
+            found.truncate(LOGS_PER_PAGE as usize);
+            (more, page > 1 || filter.cursor.is_some())
+        }
+    };
+    let next = found.last().filter(|_| more_older).map(cursor_text);
+    let previous = found.first().filter(|_| more_newer).map(cursor_text);
+    let matching = state.store.log_count_matching(company.id, &filter, MATCHING_LOGS_COUNTED + 1).await?;
     let events = state
         .store
         .admins()
@@ -172,7 +220,11 @@ pub(crate) async fn logs(
         .map(|e| (date_time_seconds(e.at_ms, &tz), e.actor, e.action, e.detail))
         .collect();
     Ok(LogsPage {
-        matching: state.store.log_count_matching(company.id, &filter).await?,
+        matching: if matching > MATCHING_LOGS_COUNTED {
+            format!("{MATCHING_LOGS_COUNTED} 件以上")
+        } else {
+            format!("{matching} 件")
+        },
         total: state.store.log_count(company.id).await?,
         query_string: serde_urlencoded::to_string(&q).unwrap_or_default(),
         logs: found.into_iter().map(|l| LogLine::new(l, &tz)).collect(),
@@ -183,7 +235,9 @@ pub(crate) async fn logs(
         problems,
         q,
         page,
-        has_next,
+        previous_page: (page - 1).max(1),
+        next,
+        previous,
         events,
     })
 }
