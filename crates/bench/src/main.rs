@@ -7,6 +7,7 @@ mod connector;
 mod csv_read;
 mod end_to_end;
 mod ingest;
+mod kot;
 mod masters;
 mod report;
 mod workload;
@@ -58,8 +59,17 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         employees: usize,
     },
+    /// The embedded KING OF TIME API's GET /daily-workings/timerecord over a long period and
+    /// over half of it.
+    Kot {
+        #[arg(long, default_value_t = 1_000)]
+        employees: usize,
+        /// The period, days (the API answers at most 62).
+        #[arg(long, default_value_t = 62)]
+        days: usize,
+    },
     /// Every measurement, one after the other: csv, connector on 512 MiB and on 1 GiB, then
-    /// end to end, masters and ingest on the database of --database-url and, when given, on PostgreSQL.
+    /// end to end, masters, ingest and the KING OF TIME API on the database of --database-url and, when given, on PostgreSQL.
     All {
         #[arg(long, default_value_t = 100_000)]
         employees: usize,
@@ -83,6 +93,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::EndToEnd { employees } => end_to_end::run(&cli.database_url, employees).await,
         Command::Masters { employees } => masters::run(&cli.database_url, employees).await,
+        Command::Kot { employees, days } => kot::run(&cli.database_url, employees, days).await,
         Command::All { employees, postgres_url } => {
             println!("== LanScope CSV reading");
             csv_read::run()?;
@@ -100,6 +111,8 @@ async fn main() -> anyhow::Result<()> {
                 masters::run(url, employees).await?;
                 println!("== ingest, {engine}");
                 ingest::run(url, employees, 4).await?;
+                println!("== KING OF TIME API, {engine}");
+                kot::run(url, 1_000, 62).await?;
             }
             Ok(())
         }
