@@ -506,6 +506,10 @@ test_support::engine_tests! {
         assert_eq!(codes(&by_in_desc)[..3], ["0001", "0002", "0003"], "still last without one: {by_in_desc}");
         let by_name = app.page("/companies/ABC/daily?date=2024-02-08&sort=name").await;
         assert_eq!(codes(&by_name)[..3], ["0001", "0150", "0149"], "勤怠, then 姓050, 姓051 …");
+        let by_name_desc = app.page("/companies/ABC/daily?date=2024-02-08&sort=-name&page=2").await;
+        let mut reversed = codes(&by_name)[..50].to_vec();
+        reversed.reverse();
+        assert_eq!(codes(&by_name_desc), reversed, "descending is the same order reversed");
         let office = app.page("/companies/ABC/daily?date=2024-02-08&department=200&sort=-code").await;
         assert!(office.contains("1–75 / 75 名"), "{office}");
         assert_eq!(codes(&office)[0], "0149");

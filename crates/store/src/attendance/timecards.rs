@@ -17,36 +17,75 @@ impl Attendance<'_> {
         .fetch_one(&self.store.pool)
         .await?;
         let direction = if filter.descending { "DESC" } else { "ASC" };
-        let order = match filter.order {
-            DailyOrder::Code => format!("e.code {direction}, e.id"),
-            DailyOrder::Name => format!("e.last_name {direction}, e.first_name {direction}, e.code, e.id"),
-            DailyOrder::Department => format!("d.code {direction}, e.code, e.id"),
-            DailyOrder::ClockIn => format!("pi.at_ms IS NULL, pi.at_ms {direction}, e.code, e.id"),
-            DailyOrder::ClockOut => format!("po.at_ms IS NULL, po.at_ms {direction}, e.code, e.id"),
-        };
         let held = crate::port::held_punches(crate::port::is_remote(&self.store.pool, company_id).await?);
-        // The relation and the order are chosen among constant texts, never taken from input.
+        // First the page's employees alone, in the order an index can walk (a live employee's
+        // code is unique, so it ends every order; descending reverses the whole order, days
+        // without the punch aside, which stay last by code); then their rows. Sorting every employee with its punches
+        // joined, for each page, cost a third of a second at 100 000 employees.
+        let (from, order) = match filter.order {
+            DailyOrder::Code => {
+                ("employees e JOIN departments d ON d.id = e.department_id".to_string(), format!("e.code {direction}"))
+            }
+            DailyOrder::Name => (
+                "employees e JOIN departments d ON d.id = e.department_id".to_string(),
+                format!("e.last_name {direction}, e.first_name {direction}, e.code {direction}"),
+            ),
+            DailyOrder::Department => (
+                "departments d JOIN employees e ON e.company_id = d.company_id AND e.department_id = d.id".to_string(),
+                format!("d.code {direction}, e.code {direction}"),
+            ),
+            DailyOrder::ClockIn | DailyOrder::ClockOut => {
+                let kind = if filter.order == DailyOrder::ClockIn { PunchKind::ClockIn } else { PunchKind::ClockOut };
+                (
+                    format!(
+                        "employees e JOIN departments d ON d.id = e.department_id LEFT JOIN {held} p \
+                         ON p.company_id = e.company_id AND p.employee_id = e.id AND p.business_date = $5 AND p.kind = {}",
+                        kind.code()
+                    ),
+                    // Days without the punch last, by code, whichever the direction.
+                    format!("p.at_ms IS NULL, p.at_ms {direction}, e.code"),
+                )
+            }
+        };
+        // The relations and the order are chosen among constant texts, never taken from input.
+        let page_sql = format!(
+            "SELECT e.id AS id FROM {from} WHERE e.company_id = $1 AND e.deleted_at_ms IS NULL \
+             AND ($2 IS NULL OR d.code = $2) ORDER BY {order} LIMIT $3 OFFSET $4"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(page_sql))
+            .bind(company_id)
+            .bind(department)
+            .bind(filter.limit.unwrap_or(i64::MAX))
+            .bind(filter.offset.max(0));
+        if matches!(filter.order, DailyOrder::ClockIn | DailyOrder::ClockOut) {
+            query = query.bind(filter.date.to_string());
+        }
+        let page: Vec<(i64,)> =
+            query.fetch_all(&self.store.pool).await?.iter().map(|r| Ok((r.try_get("id")?,))).collect::<Result<_>>()?;
+        if page.is_empty() {
+            return Ok(DailyPage { rows: Vec::new(), total });
+        }
         let sql = format!(
             "SELECT {}, pi.at_ms AS in_at, pi.method AS in_method, po.at_ms AS out_at, po.method AS out_method \
              FROM employees e JOIN departments d ON d.id = e.department_id \
              LEFT JOIN {held} pi ON pi.company_id = e.company_id AND pi.employee_id = e.id \
-               AND pi.business_date = $3 AND pi.kind = {} \
+               AND pi.business_date = $2 AND pi.kind = {} \
              LEFT JOIN {held} po ON po.company_id = e.company_id AND po.employee_id = e.id \
-               AND po.business_date = $3 AND po.kind = {} \
-             WHERE e.company_id = $1 AND e.deleted_at_ms IS NULL AND ($2 IS NULL OR d.code = $2) \
-             ORDER BY {order} LIMIT $4 OFFSET $5",
+               AND po.business_date = $2 AND po.kind = {} \
+             WHERE e.company_id = $1 AND e.id IN (SELECT CAST(value->>0 AS BIGINT) FROM {})",
             employee_columns!(),
             PunchKind::ClockIn.code(),
             PunchKind::ClockOut.code(),
+            crate::bulk::json_rows(self.store.backend, 3),
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(company_id)
-            .bind(department)
             .bind(filter.date.to_string())
-            .bind(filter.limit.unwrap_or(i64::MAX))
-            .bind(filter.offset.max(0))
+            .bind(crate::bulk::json(&page))
             .fetch_all(&self.store.pool)
             .await?;
+        let position: BTreeMap<i64, usize> = page.iter().enumerate().map(|(i, (id,))| (*id, i)).collect();
+        rows.sort_by_cached_key(|r| r.try_get::<i64, _>("id").ok().and_then(|id| position.get(&id).copied()));
         let punch = |r: &sqlx::any::AnyRow, at: &str, method: &str| -> Result<Option<PunchView>> {
             let at_ms: Option<i64> = r.try_get(at)?;
             Ok(match at_ms {
