@@ -168,6 +168,52 @@ test_support::engine_tests! {
         assert_eq!(rebuild_differences(store, &c).await, 0);
     }
 
+    /// ログ表示's 未連携 and サービスアカウント filters read few accounts one by one and many in
+    /// time order: both ways find exactly the logs whose account had no holder at their time.
+    async fn the_unlinked_filter_finds_the_logs_of_no_holder_whether_few_or_many_accounts(engine: Engine) {
+        let db = TestDb::new(engine).await;
+        let store = &db.store().await;
+        let c = company(store, "ABC", "Asia/Tokyo").await;
+        link(store, &c, &[("0001", Some("tarou")), ("0002", Some("hanako"))], None).await;
+        ingest(store, &c, &[("CORP\\tarou", LogKind::Logon, "2024-02-08T09:00:00")]).await;
+        // tarou is unlinked at noon: his later logs have no holder; hanako's always have one.
+        link(store, &c, &[("0001", None)], Some(jst("2024-02-08T12:00:00"))).await;
+        ingest(
+            store,
+            &c,
+            &[
+                ("CORP\\tarou", LogKind::Logoff, "2024-02-08T18:00:00"),
+                ("hanako", LogKind::Logon, "2024-02-08T08:00:00"),
+                ("kiosk", LogKind::Logon, "2024-02-08T10:00:00"),
+            ],
+        )
+        .await;
+        let shown = |filter: loginrec_store::LogFilter| async move {
+            let logs = store.logs(c.id, &loginrec_store::LogFilter { limit: 1000, ..filter.clone() }).await.unwrap();
+            let count = store.log_count_matching(c.id, &filter, 1000).await.unwrap();
+            assert_eq!(count, logs.len() as i64, "{engine:?}: the count is the page's");
+            logs.iter().map(|l| format!("{} {}", l.user_name, l.kind)).collect::<Vec<_>>()
+        };
+        let unlinked = loginrec_store::LogFilter { linked: Some(false), ..Default::default() };
+        assert_eq!(shown(unlinked.clone()).await, ["CORP\\tarou logoff", "kiosk logon"], "{engine:?}");
+        let typed = |typed: &str| loginrec_store::LogFilter { account: Some(typed.into()), ..unlinked.clone() };
+        assert_eq!(shown(typed("TAR")).await, ["CORP\\tarou logoff"], "{engine:?}");
+        assert_eq!(shown(typed("corp\\")).await, ["CORP\\tarou logoff"], "{engine:?}");
+        assert!(shown(typed("hanako")).await.is_empty(), "{engine:?}");
+        let linked = loginrec_store::LogFilter { account: Some("o".into()), linked: Some(true), ..Default::default() };
+        assert_eq!(shown(linked).await, ["CORP\\tarou logon", "hanako logon"], "{engine:?}");
+        // Seventy more accounts without a holder: too many to read one by one.
+        let many: Vec<(String, LogKind, String)> =
+            (0..70).map(|i| (format!("pc{i:02}"), LogKind::Logon, format!("2024-02-09T{:02}:{:02}:00", 9 + i / 60, i % 60))).collect();
+        let rows: Vec<(&str, LogKind, &str)> = many.iter().map(|(u, k, at)| (u.as_str(), *k, at.as_str())).collect();
+        ingest(store, &c, &rows).await;
+        let all = shown(unlinked.clone()).await;
+        assert_eq!(all.len(), 72, "{engine:?}");
+        assert_eq!(all[0], "pc69 logon");
+        assert_eq!(all[70..], ["CORP\\tarou logoff", "kiosk logon"], "{engine:?}");
+        assert_eq!(shown(typed("pc6")).await.len(), 10, "{engine:?}");
+    }
+
     async fn fixing_the_day_change_time_from_a_past_date_fixes_the_past_days(engine: Engine) {
         let db = TestDb::new(engine).await;
         let store = &db.store().await;

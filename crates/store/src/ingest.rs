@@ -20,7 +20,7 @@
 //! take index locks in the same order, and each employee's days are recomputed under a
 //! transaction-scoped advisory lock so that two processes never derive from stale sets.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use ingest_protocol::{ConnectorInfo, IngestRow};
@@ -147,6 +147,17 @@ impl Store {
                 new_logs.push((bare_account(&row.user_name).to_string(), *event_at_ms));
             }
         }
+        // The user names ログ表示's filters look accounts up by, each once; in order, so that
+        // concurrent batches on PostgreSQL take their index locks in the same order.
+        let names: BTreeSet<(&str, &str)> =
+            rows.iter().map(|r| (r.user_name.as_str(), bare_account(&r.user_name))).collect();
+        let names: Vec<(&str, &str)> = names.into_iter().collect();
+        let sql = format!(
+            "INSERT INTO log_accounts (company_id, user_name, account) SELECT $1, value->>0, value->>1 FROM {} \
+             WHERE 1 = 1 ORDER BY j.key ON CONFLICT (company_id, user_name) DO NOTHING",
+            json_rows(self.backend, 2)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company.id).bind(json(&names)).execute(&mut *tx).await?;
         outcome.accepted = inserted.len() as u64;
         outcome.duplicate = (rows.len() - inserted.len()) as u64;
         let ctx = CompanyContext::load(&mut tx, company.id).await?;

@@ -3,11 +3,12 @@
 
 use sqlx::Row;
 
-use crate::{Result, Store};
+use crate::bulk::{json, json_rows};
+use crate::{Backend, Result, Store};
 
 /// ログ表示 counts the logs that pass its filters up to this many and says "以上" past it: a year
 /// of a large company's logs is not counted again for each page.
-pub const MATCHING_LOGS_COUNTED: i64 = 10_000;
+pub const MATCHING_LOGS_COUNTED: i64 = 1_000;
 
 #[derive(Clone, Debug, Default)]
 pub struct LogFilter {
@@ -68,17 +69,37 @@ fn log_view_from_row(r: &sqlx::any::AnyRow) -> Result<LogView> {
 
 /// The joins and conditions of ログ表示's filters, shared by the page and its count: the
 /// account filter is a case-insensitive partial match on the user name as LanScope wrote it
-/// (`CORP\suzuki0002`) or on the bare サービスアカウント.
-macro_rules! filtered_logs {
-    () => {
-        " FROM logs l LEFT JOIN link_history h ON h.company_id = l.company_id AND h.account = l.account \
-          AND (h.from_ms IS NULL OR h.from_ms <= l.event_at_ms) AND (h.to_ms IS NULL OR l.event_at_ms < h.to_ms) \
-          LEFT JOIN employees e ON e.id = h.employee_id \
-          WHERE l.company_id = $1 AND l.event_at_ms >= $2 AND l.event_at_ms < $3 \
-            AND ($4 IS NULL OR lower(l.user_name) LIKE $4 ESCAPE '!' OR lower(l.account) LIKE $4 ESCAPE '!') \
-            AND ($5 IS NULL OR l.kind = $5) AND ($6 IS NULL OR $6 = (e.id IS NOT NULL))"
+/// (`CORP\suzuki0002`) or on the bare サービスアカウント. With `accounts` (the number of the
+/// parameter that lists them, see [`Store::candidate_accounts`]) only those accounts' logs are
+/// read, each through its own index range.
+fn filtered_logs(backend: Backend, accounts: Option<usize>, holders: bool) -> String {
+    let (from, only) = match accounts {
+        None => ("logs l".to_string(), ""),
+        Some(param) => (format!("{} CROSS JOIN logs l", json_rows(backend, param)), " AND l.account = (j.value->>0)"),
     };
+    // Who held the account at the log's time: the page shows it; a count needs it only for
+    // the 連携済み / 未連携 filter (`$6`), and reads two index entries less a log without it.
+    let (joins, linked) = if holders {
+        (
+            " LEFT JOIN link_history h ON h.company_id = l.company_id AND h.account = l.account \
+              AND (h.from_ms IS NULL OR h.from_ms <= l.event_at_ms) AND (h.to_ms IS NULL OR l.event_at_ms < h.to_ms) \
+              LEFT JOIN employees e ON e.id = h.employee_id",
+            "($6 IS NULL OR $6 = (e.id IS NOT NULL))",
+        )
+    } else {
+        ("", "$6 IS NULL")
+    };
+    format!(
+        " FROM {from}{joins} \
+          WHERE l.company_id = $1{only} AND l.event_at_ms >= $2 AND l.event_at_ms < $3 \
+            AND ($4 IS NULL OR lower(l.user_name) LIKE $4 ESCAPE '!' OR lower(l.account) LIKE $4 ESCAPE '!') \
+            AND ($5 IS NULL OR l.kind = $5) AND {linked}"
+    )
 }
+
+/// At most this many accounts are read one by one; a filter that can match more reads the logs
+/// in time order instead, where such matches are dense enough to fill a page soon.
+const ACCOUNTS_READ_ONE_BY_ONE: usize = 64;
 
 /// `%text%` for `LIKE … ESCAPE '!'`, lower-cased: what was typed, anywhere in the value.
 fn contains_pattern(typed: &str) -> String {
@@ -124,9 +145,41 @@ impl LogFilter {
 }
 
 impl Store {
+    /// The accounts whose logs can pass a filter that few logs pass (a サービスアカウント typed, or
+    /// 未連携), when they are few enough to read one by one; `None` to read the logs in time
+    /// order. Found among the user names the company's logs came with (`log_accounts`), not
+    /// among the logs: an account whose holder held it for all time has no 未連携 log.
+    async fn candidate_accounts(&self, company_id: i64, filter: &LogFilter) -> Result<Option<Vec<(String,)>>> {
+        if filter.account.is_none() && filter.linked != Some(false) {
+            return Ok(None);
+        }
+        let mut sql = String::from("SELECT DISTINCT la.account FROM log_accounts la WHERE la.company_id = $1");
+        if filter.account.is_some() {
+            sql.push_str(" AND (lower(la.user_name) LIKE $2 ESCAPE '!' OR lower(la.account) LIKE $2 ESCAPE '!')");
+        }
+        if filter.linked == Some(false) {
+            sql.push_str(
+                " AND NOT EXISTS (SELECT 1 FROM link_history h WHERE h.company_id = la.company_id \
+                 AND h.account = la.account AND h.from_ms IS NULL AND h.to_ms IS NULL)",
+            );
+        }
+        sql.push_str(&format!(" LIMIT {}", ACCOUNTS_READ_ONE_BY_ONE + 1));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id);
+        if let Some(account) = &filter.account {
+            query = query.bind(contains_pattern(account));
+        }
+        let accounts: Vec<(String,)> =
+            query.fetch_all(&self.pool).await?.iter().map(|r| Ok((r.try_get("account")?,))).collect::<Result<_>>()?;
+        Ok((accounts.len() <= ACCOUNTS_READ_ONE_BY_ONE).then_some(accounts))
+    }
+
     /// A page of the logs that pass the filters, newest first: `limit` logs from the cursor's,
     /// or after skipping `offset` of them when there is no cursor.
     pub async fn logs(&self, company_id: i64, filter: &LogFilter) -> Result<Vec<LogView>> {
+        let accounts = self.candidate_accounts(company_id, filter).await?;
+        if accounts.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(Vec::new());
+        }
         let remote = crate::port::is_remote(&self.pool, company_id).await?;
         // Each piece is one of a few constant texts, never input.
         let (place, order) = match filter.cursor {
@@ -134,21 +187,17 @@ impl Store {
             Some(LogCursor::Older(..)) => (" AND (l.event_at_ms < $9 OR (l.event_at_ms = $9 AND l.id < $10))", "DESC"),
             Some(LogCursor::Newer(..)) => (" AND (l.event_at_ms > $9 OR (l.event_at_ms = $9 AND l.id > $10))", "ASC"),
         };
+        let accounts_param = if filter.cursor.is_some() { 11 } else { 9 };
         let sql = format!(
-            concat!(
-                "SELECT l.id, l.event_at_ms, l.user_name, l.account, l.kind, e.code AS employee_code, \
-                    e.last_name || ' ' || e.first_name AS full_name, \
-                    COALESCE((SELECT c.version FROM connectors c WHERE c.id = l.connector_id), '') AS connector_version, \
-                    l.computer_name, l.agent_no, \
-                    (SELECT MIN(p.kind) FROM {} p WHERE p.company_id = l.company_id AND p.employee_id = e.id \
-                        AND p.at_ms = l.event_at_ms AND p.method = 'PC') AS punch_kind",
-                filtered_logs!(),
-                "{} ORDER BY l.event_at_ms {}, l.id {} LIMIT $7 OFFSET $8"
-            ),
+            "SELECT l.id, l.event_at_ms, l.user_name, l.account, l.kind, e.code AS employee_code, \
+                e.last_name || ' ' || e.first_name AS full_name, \
+                COALESCE((SELECT c.version FROM connectors c WHERE c.id = l.connector_id), '') AS connector_version, \
+                l.computer_name, l.agent_no, \
+                (SELECT MIN(p.kind) FROM {} p WHERE p.company_id = l.company_id AND p.employee_id = e.id \
+                    AND p.at_ms = l.event_at_ms AND p.method = 'PC') AS punch_kind{}{place} \
+             ORDER BY l.event_at_ms {order}, l.id {order} LIMIT $7 OFFSET $8",
             crate::port::held_punches(remote),
-            place,
-            order,
-            order
+            filtered_logs(self.backend, accounts.as_ref().map(|_| accounts_param), true),
         );
         let (at, id) = match filter.cursor {
             Some(LogCursor::Older(at, id) | LogCursor::Newer(at, id)) => (at, id),
@@ -161,6 +210,9 @@ impl Store {
         if filter.cursor.is_some() {
             query = query.bind(at).bind(id);
         }
+        if let Some(accounts) = &accounts {
+            query = query.bind(json(accounts));
+        }
         let rows = query.fetch_all(&self.pool).await?;
         let mut logs = rows.iter().map(log_view_from_row).collect::<Result<Vec<_>>>()?;
         if matches!(filter.cursor, Some(LogCursor::Newer(..))) {
@@ -172,9 +224,20 @@ impl Store {
     /// How many logs pass the filters (their paging aside), counted up to `cap`: past it the page
     /// says "cap 件以上" rather than count a year of logs on each page.
     pub async fn log_count_matching(&self, company_id: i64, filter: &LogFilter, cap: i64) -> Result<i64> {
-        let sql = concat!("SELECT COUNT(*) AS logs FROM (SELECT 1", filtered_logs!(), " LIMIT $7) AS m");
+        let accounts = self.candidate_accounts(company_id, filter).await?;
+        if accounts.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(0);
+        }
+        let sql = format!(
+            "SELECT COUNT(*) AS logs FROM (SELECT 1{} LIMIT $7) AS m",
+            filtered_logs(self.backend, accounts.as_ref().map(|_| 8), filter.linked.is_some())
+        );
         let whole = LogFilter { cursor: None, ..filter.clone() };
-        Ok(whole.bind(company_id, sqlx::query(sql)).bind(cap.max(0)).fetch_one(&self.pool).await?.try_get("logs")?)
+        let mut query = whole.bind(company_id, sqlx::query(sqlx::AssertSqlSafe(sql))).bind(cap.max(0));
+        if let Some(accounts) = &accounts {
+            query = query.bind(json(accounts));
+        }
+        Ok(query.fetch_one(&self.pool).await?.try_get("logs")?)
     }
 
     /// The connectors (version, host) the company's logs came from, each once.
