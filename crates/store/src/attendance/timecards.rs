@@ -65,21 +65,23 @@ impl Attendance<'_> {
         if page.is_empty() {
             return Ok(DailyPage { rows: Vec::new(), total });
         }
+        // Driven by the list of ids, each reaching its employee by primary key: an `IN (list)`
+        // let PostgreSQL compare every employee of the company with every id (minutes when the
+        // page is every employee, as the CSV export asks).
         let sql = format!(
             "SELECT {}, pi.at_ms AS in_at, pi.method AS in_method, po.at_ms AS out_at, po.method AS out_method \
-             FROM employees e JOIN departments d ON d.id = e.department_id \
+             FROM {} CROSS JOIN employees e JOIN departments d ON d.id = e.department_id \
              LEFT JOIN {held} pi ON pi.company_id = e.company_id AND pi.employee_id = e.id \
-               AND pi.business_date = $2 AND pi.kind = {} \
+               AND pi.business_date = $1 AND pi.kind = {} \
              LEFT JOIN {held} po ON po.company_id = e.company_id AND po.employee_id = e.id \
-               AND po.business_date = $2 AND po.kind = {} \
-             WHERE e.company_id = $1 AND e.id IN (SELECT CAST(value->>0 AS BIGINT) FROM {})",
+               AND po.business_date = $1 AND po.kind = {} \
+             WHERE e.id = CAST(j.value->>0 AS BIGINT)",
             employee_columns!(),
+            crate::bulk::json_rows(self.store.backend, 2),
             PunchKind::ClockIn.code(),
             PunchKind::ClockOut.code(),
-            crate::bulk::json_rows(self.store.backend, 3),
         );
         let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(company_id)
             .bind(filter.date.to_string())
             .bind(crate::bulk::json(&page))
             .fetch_all(&self.store.pool)
