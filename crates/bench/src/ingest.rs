@@ -360,7 +360,7 @@ async fn log_pages(store: &Store, company_id: i64, work: &Workload) -> anyhow::R
             let cursor = match offset.checked_sub(1) {
                 Some(before) => {
                     let at = LogFilter { limit: 1, offset: before, ..filter.clone() };
-                    store.logs(company_id, &at).await?.first().map(|l| LogCursor::Older(l.event_at_ms, l.id))
+                    store.logs(company_id, &at).await?.first().map(|l| LogCursor::Older(l.event_at_ms, l.key.clone()))
                 }
                 None => None,
             };

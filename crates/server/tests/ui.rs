@@ -363,7 +363,7 @@ test_support::engine_tests! {
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), 250, "{engine:?}: every log once");
-        // Within a second the order is the order of arrival, newest first, as everywhere.
+        // Newest first; logs of one second in the order of their keys, the same on every page.
         let seconds = |users: &[String]| users.iter().map(|u| u[5..].parse::<usize>().unwrap() / 5).collect::<Vec<_>>();
         assert_eq!(seconds(&shown), seconds(&newest_first), "{engine:?}");
         assert!(pages[0].1.contains("該当するログ: 250 件"), "{engine:?}");

@@ -27,17 +27,20 @@ pub struct LogFilter {
 }
 
 /// Where a page of ログ表示 starts: the logs [`LogCursor::Older`] or [`LogCursor::Newer`] than
-/// the log `(event_at_ms, id)`; pages are always returned newest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// the log `(event_at_ms, key)`, its place in the unique key the logs are stored by (so that a
+/// page is read from that index in order, with nothing to sort); pages are always returned
+/// newest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogCursor {
-    Older(i64, i64),
-    Newer(i64, i64),
+    Older(i64, String),
+    Newer(i64, String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogView {
-    /// With `event_at_ms`, the log's place in ログ表示's order (a [`LogCursor`]).
-    pub id: i64,
+    /// The log's idempotency key: with `event_at_ms`, its place in ログ表示's order (a
+    /// [`LogCursor`]).
+    pub key: String,
     pub event_at_ms: i64,
     pub user_name: String,
     pub account: String,
@@ -53,7 +56,7 @@ pub struct LogView {
 
 fn log_view_from_row(r: &sqlx::any::AnyRow) -> Result<LogView> {
     Ok(LogView {
-        id: r.try_get("id")?,
+        key: r.try_get("idem_key")?,
         event_at_ms: r.try_get("event_at_ms")?,
         user_name: r.try_get("user_name")?,
         account: r.try_get("account")?,
@@ -120,9 +123,9 @@ impl LogFilter {
     /// event_at_ms < $3` stays an index range on SQLite, which `($2 IS NULL OR …)` would not.
     fn window(&self) -> (i64, i64) {
         let (mut from, mut to) = (self.from_ms.unwrap_or(i64::MIN), self.to_ms.unwrap_or(i64::MAX));
-        match self.cursor {
+        match &self.cursor {
             Some(LogCursor::Older(at, _)) => to = to.min(at.saturating_add(1)),
-            Some(LogCursor::Newer(at, _)) => from = from.max(at),
+            Some(LogCursor::Newer(at, _)) => from = from.max(*at),
             None => {}
         }
         (from, to)
@@ -184,31 +187,35 @@ impl Store {
         // Each piece is one of a few constant texts, never input.
         let (place, order) = match filter.cursor {
             None => ("", "DESC"),
-            Some(LogCursor::Older(..)) => (" AND (l.event_at_ms < $9 OR (l.event_at_ms = $9 AND l.id < $10))", "DESC"),
-            Some(LogCursor::Newer(..)) => (" AND (l.event_at_ms > $9 OR (l.event_at_ms = $9 AND l.id > $10))", "ASC"),
+            Some(LogCursor::Older(..)) => {
+                (" AND (l.event_at_ms < $9 OR (l.event_at_ms = $9 AND l.idem_key < $10))", "DESC")
+            }
+            Some(LogCursor::Newer(..)) => {
+                (" AND (l.event_at_ms > $9 OR (l.event_at_ms = $9 AND l.idem_key > $10))", "ASC")
+            }
         };
         let accounts_param = if filter.cursor.is_some() { 11 } else { 9 };
         let sql = format!(
-            "SELECT l.id, l.event_at_ms, l.user_name, l.account, l.kind, e.code AS employee_code, \
+            "SELECT l.idem_key, l.event_at_ms, l.user_name, l.account, l.kind, e.code AS employee_code, \
                 e.last_name || ' ' || e.first_name AS full_name, \
                 COALESCE((SELECT c.version FROM connectors c WHERE c.id = l.connector_id), '') AS connector_version, \
                 l.computer_name, l.agent_no, \
                 (SELECT MIN(p.kind) FROM {} p WHERE p.company_id = l.company_id AND p.employee_id = e.id \
                     AND p.at_ms = l.event_at_ms AND p.method = 'PC') AS punch_kind{}{place} \
-             ORDER BY l.event_at_ms {order}, l.id {order} LIMIT $7 OFFSET $8",
+             ORDER BY l.event_at_ms {order}, l.idem_key {order} LIMIT $7 OFFSET $8",
             crate::port::held_punches(remote),
             filtered_logs(self.backend, accounts.as_ref().map(|_| accounts_param), true),
         );
-        let (at, id) = match filter.cursor {
-            Some(LogCursor::Older(at, id) | LogCursor::Newer(at, id)) => (at, id),
-            None => (0, 0),
+        let (at, key) = match &filter.cursor {
+            Some(LogCursor::Older(at, key) | LogCursor::Newer(at, key)) => (*at, key.as_str()),
+            None => (0, ""),
         };
         let mut query = filter
             .bind(company_id, sqlx::query(sqlx::AssertSqlSafe(sql)))
             .bind(filter.limit.clamp(1, 100_000))
             .bind(if filter.cursor.is_some() { 0 } else { filter.offset.max(0) });
         if filter.cursor.is_some() {
-            query = query.bind(at).bind(id);
+            query = query.bind(at).bind(key);
         }
         if let Some(accounts) = &accounts {
             query = query.bind(json(accounts));

@@ -39,15 +39,18 @@ pub(crate) struct LogsQuery {
     after: Option<String>,
 }
 
-/// `event_at_ms.id` of a log, as 次へ / 前へ carry it.
+/// `event_at_ms.key` of a log, as 次へ / 前へ carry it.
 fn cursor_text(log: &LogView) -> String {
-    format!("{}.{}", log.event_at_ms, log.id)
+    format!("{}.{}", log.event_at_ms, log.key)
 }
 
-fn parse_cursor(typed: &str) -> Result<(i64, i64), UiError> {
+fn parse_cursor(typed: &str) -> Result<(i64, String), UiError> {
     let bad = || UiError::BadRequest(format!("ページの位置が不正です: {typed}"));
-    let (at, id) = typed.split_once('.').ok_or_else(bad)?;
-    Ok((at.parse().map_err(|_| bad())?, id.parse().map_err(|_| bad())?))
+    let (at, key) = typed.split_once('.').ok_or_else(bad)?;
+    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    Ok((at.parse().map_err(|_| bad())?, key.to_string()))
 }
 
 impl LogsQuery {
@@ -82,12 +85,12 @@ impl LogsQuery {
             offset: 0,
             cursor: match (&self.before, &self.after) {
                 (Some(before), _) if !before.is_empty() => {
-                    let (at, id) = parse_cursor(before)?;
-                    Some(LogCursor::Older(at, id))
+                    let (at, key) = parse_cursor(before)?;
+                    Some(LogCursor::Older(at, key))
                 }
                 (_, Some(after)) if !after.is_empty() => {
-                    let (at, id) = parse_cursor(after)?;
-                    Some(LogCursor::Newer(at, id))
+                    let (at, key) = parse_cursor(after)?;
+                    Some(LogCursor::Newer(at, key))
                 }
                 _ => None,
             },
@@ -196,7 +199,7 @@ pub(crate) async fn logs(
     // One log more than the page shows says whether there is a page beyond it, on the side the
     // cursor reads towards; the side it came from has a page whenever it came from one.
     let more = found.len() as i64 > LOGS_PER_PAGE;
-    let (more_older, more_newer) = match filter.cursor {
+    let (more_older, more_newer) = match &filter.cursor {
         Some(LogCursor::Newer(..)) => {
             if more {
                 found.remove(0);
