@@ -11,15 +11,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use ingest_protocol::{COMPANY_CODE_HEADER, INGEST_PATH, IngestBatch, IngestResponse};
-use loginrec_rules::{DayChangeTime, bare_account};
+use loginrec_rules::bare_account;
 use loginrec_store::url::{create_postgres_database, drop_postgres_database, redacted, with_database};
-use loginrec_store::{
-    Backend, DailyFilter, DepartmentInput, EmployeeInput, LogCursor, LogFilter, MATCHING_LOGS_COUNTED, Store,
-};
+use loginrec_store::{Backend, DailyFilter, EmployeeInput, LogCursor, LogFilter, MATCHING_LOGS_COUNTED, Store};
 
 use crate::workload::{
-    BATCH_ROWS, COMPANY_CODE, DEPARTMENT_CODE, LOG_PAGE_ROWS, SETUP_CHUNK, TIME_ZONE, Workload, account, connector,
-    employee_code,
+    BATCH_ROWS, COMPANY_CODE, LOG_PAGE_ROWS, SETUP_CHUNK, TIME_ZONE, Workload, account, connector, create_company,
+    employee, employee_code,
 };
 
 /// A fresh database of the engine `database_url` names; dropped by [`FreshDb::cleanup`].
@@ -231,29 +229,11 @@ pub(crate) async fn set_up_company(
     work: &Workload,
 ) -> anyhow::Result<(loginrec_store::Company, String, Setup)> {
     let setup_start = Instant::now();
-    let company = store.create_company(COMPANY_CODE, "ベンチマーク株式会社", TIME_ZONE).await?;
-    store
-        .attendance()
-        .upsert_departments(
-            company.id,
-            &[DepartmentInput {
-                code: DEPARTMENT_CODE.into(),
-                name: "本社".into(),
-                day_change: DayChangeTime::LANSCOPE_DEFAULT,
-            }],
-        )
-        .await?;
+    let company = create_company(store).await?;
     let (mut employees_time, mut links_time) = (Duration::ZERO, Duration::ZERO);
     for from in (0..work.employees).step_by(SETUP_CHUNK) {
         let to = (from + SETUP_CHUNK).min(work.employees);
-        let chunk: Vec<EmployeeInput> = (from..to)
-            .map(|i| EmployeeInput {
-                code: employee_code(i),
-                last_name: "社員".into(),
-                first_name: format!("{i}"),
-                department_code: DEPARTMENT_CODE.into(),
-            })
-            .collect();
+        let chunk: Vec<EmployeeInput> = (from..to).map(employee).collect();
         let step = Instant::now();
         store.attendance().upsert_employees(company.id, &chunk).await?;
         employees_time += step.elapsed();

@@ -10,12 +10,14 @@ use jiff::ToSpan;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use kot_protocol::DailyTimeRecords;
-use loginrec_rules::{DayChangeTime, LogKind};
-use loginrec_store::{Backend, DepartmentInput, EmployeeInput, Store};
+use loginrec_rules::LogKind;
+use loginrec_store::{Backend, EmployeeInput, Store};
 
 use crate::ingest::{FreshDb, Server};
 use crate::report::print_ratio;
-use crate::workload::{BATCH_ROWS, COMPANY_CODE, DEPARTMENT_CODE, TIME_ZONE, account, connector, employee_code};
+use crate::workload::{
+    BATCH_ROWS, COMPANY_CODE, TIME_ZONE, account, connector, create_company, employee, employee_code,
+};
 
 /// What the issue asks of 62 days × 1 000 employees.
 const GOAL_SECONDS: f64 = 1.0;
@@ -46,21 +48,8 @@ pub async fn run(database_url: &str, employees: usize, days: usize) -> anyhow::R
 
 async fn measure(url: &str, employees: usize, days: usize) -> anyhow::Result<(Duration, Duration)> {
     let store = Store::connect(url).await?;
-    let company = store.create_company(COMPANY_CODE, "ベンチマーク株式会社", TIME_ZONE).await?;
-    let department = DepartmentInput {
-        code: DEPARTMENT_CODE.into(),
-        name: "本社".into(),
-        day_change: DayChangeTime::LANSCOPE_DEFAULT,
-    };
-    store.attendance().upsert_departments(company.id, &[department]).await?;
-    let all: Vec<EmployeeInput> = (0..employees)
-        .map(|i| EmployeeInput {
-            code: employee_code(i),
-            last_name: "社員".into(),
-            first_name: format!("{i}"),
-            department_code: DEPARTMENT_CODE.into(),
-        })
-        .collect();
+    let company = create_company(&store).await?;
+    let all: Vec<EmployeeInput> = (0..employees).map(employee).collect();
     store.attendance().upsert_employees(company.id, &all).await?;
     let links: Vec<(String, Option<String>)> = (0..employees).map(|i| (employee_code(i), Some(account(i)))).collect();
     // Linked from the beginning, so that every day of the period is theirs.

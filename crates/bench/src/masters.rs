@@ -8,13 +8,12 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
-use loginrec_rules::DayChangeTime;
 use loginrec_server::links::{self, CsvEncoding};
-use loginrec_store::{Apply, Backend, DepartmentInput, EmployeeInput, LinkRow, Store};
+use loginrec_store::{Apply, Backend, EmployeeInput, LinkRow, Store};
 
 use crate::ingest::FreshDb;
 use crate::report::print_ratio;
-use crate::workload::{COMPANY_CODE, DEPARTMENT_CODE, TIME_ZONE, account, employee_code};
+use crate::workload::{DEPARTMENT_CODE, account, create_company, employee, employee_code};
 
 /// What the issue asks of each import at 100 000 employees, in seconds.
 const GOAL_SECONDS: f64 = 3.0;
@@ -57,21 +56,8 @@ pub async fn run(database_url: &str, employees: usize) -> anyhow::Result<()> {
 /// The two imports on a fresh company; each checked for what it saved.
 async fn product_run(url: &str, employees: usize) -> anyhow::Result<(Duration, Duration)> {
     let store = Store::connect(url).await?;
-    let company = store.create_company(COMPANY_CODE, "ベンチマーク株式会社", TIME_ZONE).await?;
-    let department = DepartmentInput {
-        code: DEPARTMENT_CODE.into(),
-        name: "本社".into(),
-        day_change: DayChangeTime::LANSCOPE_DEFAULT,
-    };
-    store.attendance().upsert_departments(company.id, &[department]).await?;
-    let all: Vec<EmployeeInput> = (0..employees)
-        .map(|i| EmployeeInput {
-            code: employee_code(i),
-            last_name: "社員".into(),
-            first_name: format!("{i}"),
-            department_code: DEPARTMENT_CODE.into(),
-        })
-        .collect();
+    let company = create_company(&store).await?;
+    let all: Vec<EmployeeInput> = (0..employees).map(employee).collect();
     let start = Instant::now();
     let (imported, _) = store.attendance().import_employees(company.id, &all, None, Apply::Commit).await?;
     let employee_import = start.elapsed();

@@ -95,6 +95,28 @@ pub(crate) fn employee_code(employee: usize) -> String {
     format!("E{employee:06}")
 }
 
+/// Employee `i` as the employee import takes it: 社員 i of the one department.
+pub(crate) fn employee(i: usize) -> loginrec_store::EmployeeInput {
+    loginrec_store::EmployeeInput {
+        code: employee_code(i),
+        last_name: "社員".into(),
+        first_name: format!("{i}"),
+        department_code: DEPARTMENT_CODE.into(),
+    }
+}
+
+/// The benchmark's company on a fresh store, with its one department (cut at 05:00).
+pub(crate) async fn create_company(store: &loginrec_store::Store) -> anyhow::Result<loginrec_store::Company> {
+    let company = store.create_company(COMPANY_CODE, "ベンチマーク株式会社", TIME_ZONE).await?;
+    let department = loginrec_store::DepartmentInput {
+        code: DEPARTMENT_CODE.into(),
+        name: "本社".into(),
+        day_change: loginrec_rules::DayChangeTime::LANSCOPE_DEFAULT,
+    };
+    store.attendance().upsert_departments(company.id, &[department]).await?;
+    Ok(company)
+}
+
 pub(crate) fn account(employee: usize) -> String {
     format!("user{employee:06}")
 }
