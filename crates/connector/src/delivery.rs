@@ -1,6 +1,7 @@
 //! Draining the outbox: batches, retries with capped exponential backoff and full jitter,
 //! `Retry-After`, token and proxy failures, and dead letters for rows refused for good.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use ingest_protocol::IngestRow;
@@ -8,9 +9,9 @@ use loginrec_rules::idempotency_key;
 use rand::Rng;
 
 use crate::Stop;
-use crate::outbox::{Outbox, now_ms};
+use crate::outbox::Outbox;
 use crate::sender::{SendError, Sender};
-use crate::status::{LAST_ERROR, LAST_SUCCESS};
+use crate::status::LAST_ERROR;
 
 /// The shortest pause between two attempts, whatever the server says.
 const MIN_PAUSE: Duration = Duration::from_millis(200);
@@ -70,6 +71,10 @@ pub async fn deliver_all(
 
 /// Like [`deliver_all`], but returns early once `stop` is requested: a batch already sent is
 /// finished and settled, no new one is started, and a pause before a retry is cut short.
+///
+/// While a batch is in flight, the batch answered before it is settled and the next one is
+/// read, so the server is never kept waiting for the outbox. Rows still leave only once the
+/// server answered for them, and in order: a batch that fails is sent again, then what follows.
 pub async fn deliver_until(
     outbox: &Outbox,
     sender: &Sender,
@@ -77,18 +82,29 @@ pub async fn deliver_until(
     policy: &RetryPolicy,
     stop: &Stop,
 ) -> Result<DeliveryReport, DeliveryError> {
+    let batch_rows = batch_rows.max(1);
     let mut report = DeliveryReport::default();
-    let mut limit = batch_rows.max(1);
+    let mut limit = batch_rows;
     let mut failures = 0u32;
+    // The last row of the last batch the server answered: what follows it is sent next.
+    let mut cursor = i64::MIN;
+    let mut ahead: Option<Vec<(i64, IngestRow)>> = None;
+    let mut answered: Option<Answered> = None;
     loop {
         if stop.requested() {
+            settle(outbox, answered.take()).await?;
             return Ok(report);
         }
-        let batch = outbox.next_batch(limit).await?;
+        let batch = match ahead.take() {
+            Some(batch) if !batch.is_empty() => batch,
+            _ => outbox.next_batch_after(cursor, limit).await?,
+        };
         if batch.is_empty() {
+            settle(outbox, answered.take()).await?;
             return Ok(report);
         }
         let (ids, mut rows): (Vec<i64>, Vec<IngestRow>) = batch.into_iter().unzip();
+        let last = *ids.last().expect("a batch is not empty");
         // The server checks every key against the company it is sent for. Rows read while a
         // mistyped company code was registered carry keys made with that code: make them again.
         for row in &mut rows {
@@ -102,25 +118,29 @@ pub async fn deliver_until(
             );
         }
         let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
-        match sender.send(rows).await {
+        let next_limit = (limit * 2).min(batch_rows);
+        let before = answered.take();
+        let (sent, meanwhile) = tokio::join!(sender.send(rows), async {
+            settle(outbox, before).await?;
+            outbox.next_batch_after(last, next_limit).await
+        });
+        let next = meanwhile?;
+        match sent {
             Ok(answer) => {
-                let refused: Vec<(i64, String)> = ids
-                    .iter()
-                    .zip(&keys)
-                    .filter_map(|(id, key)| {
-                        answer.rejections.iter().find(|r| &r.key == key).map(|r| (*id, r.reason.clone()))
-                    })
-                    .collect();
-                let delivered: Vec<i64> =
-                    ids.iter().copied().filter(|id| !refused.iter().any(|(r, _)| r == id)).collect();
-                outbox.settle(&delivered, &refused).await?;
-                for (_, reason) in &refused {
+                let reasons: HashMap<&str, &str> =
+                    answer.rejections.iter().map(|r| (r.key.as_str(), r.reason.as_str())).collect();
+                let mut done = Answered::default();
+                for (id, key) in ids.iter().zip(&keys) {
+                    match reasons.get(key.as_str()) {
+                        Some(reason) => done.refused.push((*id, (*reason).to_string())),
+                        None => done.delivered.push(*id),
+                    }
+                }
+                for (_, reason) in &done.refused {
                     tracing::warn!(reason = %reason, "The server refused a row; it is kept as a dead letter.");
                 }
-                report.delivered += delivered.len() as u64;
-                report.dead += refused.len() as u64;
-                outbox.set_state(LAST_SUCCESS, &now_ms().to_string()).await?;
-                outbox.clear_state(LAST_ERROR).await?;
+                report.delivered += done.delivered.len() as u64;
+                report.dead += done.refused.len() as u64;
                 tracing::info!(
                     rows = ids.len(),
                     accepted = answer.accepted,
@@ -128,8 +148,11 @@ pub async fn deliver_until(
                     rejected = answer.rejected,
                     "Delivered a batch."
                 );
+                answered = Some(done);
                 failures = 0;
-                limit = (limit * 2).min(batch_rows.max(1));
+                limit = next_limit;
+                cursor = last;
+                ahead = Some(next);
             }
             Err(SendError::Refused { status, message }) if ids.len() > 1 => {
                 // Something in this batch is refused as a whole: halve until the row is found.
@@ -140,7 +163,7 @@ pub async fn deliver_until(
                 let reason = format!("HTTP {status}: {message}");
                 outbox.settle(&[], &[(ids[0], reason)]).await?;
                 report.dead += 1;
-                limit = batch_rows.max(1);
+                limit = batch_rows;
             }
             Err(e @ (SendError::TokenRejected(_) | SendError::ProxyAuth | SendError::WrongAddress { .. })) => {
                 outbox.set_state(LAST_ERROR, &e.to_string()).await?;
@@ -163,6 +186,20 @@ pub async fn deliver_until(
                 }
             }
         }
+    }
+}
+
+/// A batch the server answered for, not yet settled in the outbox.
+#[derive(Default)]
+struct Answered {
+    delivered: Vec<i64>,
+    refused: Vec<(i64, String)>,
+}
+
+async fn settle(outbox: &Outbox, answered: Option<Answered>) -> Result<(), sqlx::Error> {
+    match answered {
+        Some(a) => outbox.settle_answered(&a.delivered, &a.refused).await,
+        None => Ok(()),
     }
 }
 

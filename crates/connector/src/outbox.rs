@@ -30,6 +30,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, Transaction};
 
+use crate::status::{LAST_ERROR, LAST_SUCCESS};
+
 pub const OUTBOX_FILE: &str = "outbox.db";
 
 #[derive(Clone)]
@@ -121,7 +123,14 @@ impl Outbox {
 
     /// The oldest waiting rows, at most `limit`.
     pub async fn next_batch(&self, limit: usize) -> Result<Vec<(i64, IngestRow)>, sqlx::Error> {
-        let rows = sqlx::query("SELECT id, key, event_at_ms, payload FROM outbox ORDER BY id LIMIT ?")
+        self.next_batch_after(i64::MIN, limit).await
+    }
+
+    /// The oldest waiting rows queued after the row `after` (an id), at most `limit`: the batch
+    /// that follows one still in flight.
+    pub async fn next_batch_after(&self, after: i64, limit: usize) -> Result<Vec<(i64, IngestRow)>, sqlx::Error> {
+        let rows = sqlx::query("SELECT id, key, event_at_ms, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?")
+            .bind(after)
             .bind(limit as i64)
             .fetch_all(&self.pool)
             .await?;
@@ -144,42 +153,25 @@ impl Outbox {
     /// Removes delivered rows and moves refused rows to the dead-letter table, in one
     /// transaction.
     pub async fn settle(&self, delivered: &[i64], refused: &[(i64, String)]) -> Result<(), sqlx::Error> {
-        let now = now_ms();
         let mut tx: Transaction<'_, Sqlite> = self.pool.begin().await?;
-        for (id, reason) in refused {
-            let Some(r) = sqlx::query("SELECT key, event_at_ms, payload FROM outbox WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
-            else {
-                continue;
-            };
-            let queued = QueuedRow { key: r.get(0), event_at_ms: r.get(1), payload: r.get(2) };
-            // The administrator reads a dead letter as the row that was sent.
-            let payload = match queued.to_ingest_row() {
-                Ok(row) => serde_json::to_string(&row).unwrap_or(queued.payload),
-                Err(_) => queued.payload,
-            };
-            sqlx::query("INSERT INTO dead_letters (key, payload, reason, at_ms) VALUES (?, ?, ?, ?)")
-                .bind(&queued.key)
-                .bind(payload)
-                .bind(reason)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let ids: Vec<i64> = delivered.iter().copied().chain(refused.iter().map(|(id, _)| *id)).collect();
-        for chunk in ids.chunks(ROWS_PER_INSERT) {
-            // Only placeholders are put together here; every id is bound.
-            let sql = format!("DELETE FROM outbox WHERE id IN ({})", vec!["?"; chunk.len()].join(", "));
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                query = query.bind(id);
-            }
-            query.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        settle_in(&mut tx, delivered, refused).await?;
+        tx.commit().await
+    }
+
+    /// [`Outbox::settle`] for a batch the server answered, noting in the same transaction when
+    /// the last delivery succeeded and that no error stands: one commit, one sync to disk.
+    pub async fn settle_answered(&self, delivered: &[i64], refused: &[(i64, String)]) -> Result<(), sqlx::Error> {
+        let mut tx: Transaction<'_, Sqlite> = self.pool.begin().await?;
+        settle_in(&mut tx, delivered, refused).await?;
+        sqlx::query(
+            "INSERT INTO state (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(LAST_SUCCESS)
+        .bind(now_ms().to_string())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM state WHERE name = ?").bind(LAST_ERROR).execute(&mut *tx).await?;
+        tx.commit().await
     }
 
     pub async fn queued(&self) -> Result<i64, sqlx::Error> {
@@ -232,6 +224,48 @@ impl Outbox {
     pub async fn state(&self, name: &str) -> Result<Option<String>, sqlx::Error> {
         sqlx::query_scalar("SELECT value FROM state WHERE name = ?").bind(name).fetch_optional(&self.pool).await
     }
+}
+
+/// Removes delivered rows and moves refused rows to the dead-letter table, inside `tx`.
+async fn settle_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    delivered: &[i64],
+    refused: &[(i64, String)],
+) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    for (id, reason) in refused {
+        let Some(r) = sqlx::query("SELECT key, event_at_ms, payload FROM outbox WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+        else {
+            continue;
+        };
+        let queued = QueuedRow { key: r.get(0), event_at_ms: r.get(1), payload: r.get(2) };
+        // The administrator reads a dead letter as the row that was sent.
+        let payload = match queued.to_ingest_row() {
+            Ok(row) => serde_json::to_string(&row).unwrap_or(queued.payload),
+            Err(_) => queued.payload,
+        };
+        sqlx::query("INSERT INTO dead_letters (key, payload, reason, at_ms) VALUES (?, ?, ?, ?)")
+            .bind(&queued.key)
+            .bind(payload)
+            .bind(reason)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let ids: Vec<i64> = delivered.iter().copied().chain(refused.iter().map(|(id, _)| *id)).collect();
+    for chunk in ids.chunks(ROWS_PER_INSERT) {
+        // Only placeholders are put together here; every id is bound.
+        let sql = format!("DELETE FROM outbox WHERE id IN ({})", vec!["?"; chunk.len()].join(", "));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(id);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// A file being recorded (see [`Outbox::begin_file`]).

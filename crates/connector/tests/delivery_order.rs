@@ -1,0 +1,116 @@
+//! Delivery keeps a batch in flight while it settles the one before and reads the one after:
+//! what the server sees, and what the outbox keeps, when a batch in the middle fails.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use ingest_protocol::{IngestBatch, IngestResponse, IngestRow, RowRejection};
+use lanscope_connector::config::Config;
+use lanscope_connector::delivery::{RetryPolicy, deliver_all};
+use lanscope_connector::outbox::{FileMark, FileRead, Outbox};
+use lanscope_connector::sender::Sender;
+use lanscope_connector::status::{LAST_ERROR, LAST_SUCCESS};
+use loginrec_rules::{AccessToken, CompanyCode, LogKind};
+
+const COMPANY: &str = "ABC";
+
+fn rows(n: usize) -> Vec<IngestRow> {
+    (0..n)
+        .map(|i| {
+            IngestRow::new(
+                COMPANY,
+                format!("CORP\\user{i:03}"),
+                LogKind::Logon,
+                1_707_469_200_000 + i as i64 * 1000,
+                None,
+                Some("1".into()),
+                Some(format!("{}", 100 + i)),
+                Some(format!("PC-{i:03}")),
+            )
+        })
+        .collect()
+}
+
+/// A server that records the keys of every request and how many rows the outbox held when
+/// it came, fails the second request with 503, and refuses the first row of the fourth.
+#[derive(Clone)]
+struct Recording {
+    requests: Arc<Mutex<Vec<(Vec<String>, i64)>>>,
+    outbox: Outbox,
+}
+
+async fn ingest(State(server): State<Recording>, Json(batch): Json<IngestBatch>) -> Response {
+    let keys: Vec<String> = batch.rows.iter().map(|r| r.key.clone()).collect();
+    let queued = server.outbox.queued().await.unwrap();
+    let n = {
+        let mut requests = server.requests.lock().unwrap();
+        requests.push((keys.clone(), queued));
+        requests.len()
+    };
+    if n == 2 {
+        return (StatusCode::SERVICE_UNAVAILABLE, [("Retry-After", "0")], "busy").into_response();
+    }
+    let rejections: Vec<RowRejection> = if n == 4 {
+        vec![RowRejection { key: keys[0].clone(), reason: "refused for the test".into() }]
+    } else {
+        Vec::new()
+    };
+    Json(IngestResponse {
+        accepted: (keys.len() - rejections.len()) as u64,
+        duplicate: 0,
+        rejected: rejections.len() as u64,
+        rejections,
+    })
+    .into_response()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_batch_is_sent_again_before_the_next_and_every_row_leaves_the_outbox_once_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::open(dir.path()).await.unwrap();
+    let sent = rows(10);
+    let mark = FileMark { size: 1, mtime_ns: 1, sha256: "x".into() };
+    let read = FileRead { rows: sent.clone(), ..FileRead::default() };
+    assert_eq!(outbox.record_file("kintai.csv", &mark, &read).await.unwrap(), 10);
+
+    let server = Recording { requests: Arc::default(), outbox: outbox.clone() };
+    let app = axum::Router::new().fallback(axum::routing::post(ingest)).with_state(server.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let config = Config::new(
+        CompanyCode::parse(COMPANY).unwrap(),
+        &AccessToken::parse("0123456789abcdef0123456789abcdef").unwrap(),
+        dir.path().to_path_buf(),
+        format!("http://{address}"),
+    );
+    let sender = Sender::new(&config).unwrap();
+    let policy = RetryPolicy { max_attempts: Some(3), base: Duration::from_millis(1), cap: Duration::from_millis(5) };
+    let report = deliver_all(&outbox, &sender, 3, &policy).await.unwrap();
+
+    let keys: Vec<String> = sent.iter().map(|r| r.key.clone()).collect();
+    let requests = server.requests.lock().unwrap().clone();
+    assert_eq!(
+        requests.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+        vec![keys[0..3].to_vec(), keys[3..6].to_vec(), keys[3..6].to_vec(), keys[6..9].to_vec(), keys[9..10].to_vec(),],
+        "batches go in outbox order, the failed one again before the next"
+    );
+    for (k, queued) in &requests {
+        let first = keys.iter().position(|key| key == &k[0]).unwrap();
+        assert!(*queued >= (keys.len() - first) as i64, "a row left the outbox before it was answered: {requests:?}");
+    }
+    assert_eq!((report.delivered, report.dead), (9, 1));
+    assert_eq!(outbox.queued().await.unwrap(), 0, "every answered row left the outbox");
+    let dead = outbox.dead_letters().await.unwrap();
+    assert_eq!(
+        dead.iter().map(|d| (d.key.as_str(), d.reason.as_str())).collect::<Vec<_>>(),
+        vec![(keys[6].as_str(), "refused for the test")]
+    );
+    assert!(outbox.state(LAST_SUCCESS).await.unwrap().is_some());
+    assert_eq!(outbox.state(LAST_ERROR).await.unwrap(), None, "the failure is over");
+}
