@@ -37,9 +37,12 @@ fn rows(n: usize) -> Vec<IngestRow> {
 
 /// A server that records the keys of every request and how many rows the outbox held when
 /// it came, fails the second request with 503, and refuses the first row of the fourth.
+/// The keys of a request, and how many rows the outbox held when it came.
+type Request = (Vec<String>, i64);
+
 #[derive(Clone)]
 struct Recording {
-    requests: Arc<Mutex<Vec<(Vec<String>, i64)>>>,
+    requests: Arc<Mutex<Vec<Request>>>,
     outbox: Outbox,
 }
 
