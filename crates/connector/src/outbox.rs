@@ -76,7 +76,8 @@ impl Outbox {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(std::time::Duration::from_secs(10));
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .pragma("cache_size", "-8192");
         let pool = SqlitePoolOptions::new().max_connections(2).connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Outbox { pool })

@@ -202,15 +202,21 @@ test_support::engine_tests! {
         assert!(shown(typed("hanako")).await.is_empty(), "{engine:?}");
         let linked = loginrec_store::LogFilter { account: Some("o".into()), linked: Some(true), ..Default::default() };
         assert_eq!(shown(linked).await, ["CORP\\tarou logon", "hanako logon"], "{engine:?}");
+        // kiosk is given to 0003 for all time: its log has a holder now, and is no longer 未連携.
+        link(store, &c, &[("0003", Some("kiosk"))], None).await;
+        assert_eq!(shown(unlinked.clone()).await, ["CORP\\tarou logoff"], "{engine:?}");
         // Seventy more accounts without a holder: too many to read one by one.
         let many: Vec<(String, LogKind, String)> =
             (0..70).map(|i| (format!("pc{i:02}"), LogKind::Logon, format!("2024-02-09T{:02}:{:02}:00", 9 + i / 60, i % 60))).collect();
         let rows: Vec<(&str, LogKind, &str)> = many.iter().map(|(u, k, at)| (u.as_str(), *k, at.as_str())).collect();
         ingest(store, &c, &rows).await;
         let all = shown(unlinked.clone()).await;
-        assert_eq!(all.len(), 72, "{engine:?}");
+        assert_eq!(all.len(), 71, "{engine:?}");
         assert_eq!(all[0], "pc69 logon");
-        assert_eq!(all[70..], ["CORP\\tarou logoff", "kiosk logon"], "{engine:?}");
+        assert_eq!(all[70..], ["CORP\\tarou logoff"], "{engine:?}");
+        // Taken from 0003 at 09:30, kiosk's log of 10:00 is 未連携 again.
+        link(store, &c, &[("0003", None)], Some(jst("2024-02-08T09:30:00"))).await;
+        assert_eq!(shown(unlinked.clone()).await[70..], ["CORP\\tarou logoff", "kiosk logon"], "{engine:?}");
         assert_eq!(shown(typed("pc6")).await.len(), 10, "{engine:?}");
     }
 

@@ -64,6 +64,7 @@ async fn store_account_links(
         json_rows(backend, 2)
     );
     sqlx::query(sqlx::AssertSqlSafe(delete)).bind(company_id).bind(json(&names)).execute(&mut *conn).await?;
+    keep_unheld_accounts(conn, backend, company_id, accounts).await?;
     let rows: Vec<(&str, i64, Option<i64>, Option<i64>)> = accounts
         .iter()
         .flat_map(|(account, intervals)| intervals.iter().map(|i| (*account, i.employee, ms(i.from), ms(i.to))))
@@ -83,6 +84,38 @@ async fn store_account_links(
         .bind(json(&rows))
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// Keeps `unheld_accounts` (ログ表示's 未連携 candidates) true for accounts whose history is
+/// being replaced: an account seen in logs is listed unless its new history is one employee
+/// for all time.
+async fn keep_unheld_accounts(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    company_id: i64,
+    accounts: &[(&str, &[LinkInterval<i64>])],
+) -> Result<()> {
+    let names: Vec<(&str,)> = accounts.iter().map(|(account, _)| (*account,)).collect();
+    let delete = format!(
+        "DELETE FROM unheld_accounts WHERE company_id = $1 AND account IN (SELECT value->>0 FROM {})",
+        json_rows(backend, 2)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(delete)).bind(company_id).bind(json(&names)).execute(&mut *conn).await?;
+    let unheld: Vec<(&str,)> = accounts
+        .iter()
+        .filter(|(_, intervals)| !intervals.iter().any(|i| i.from.is_none() && i.to.is_none()))
+        .map(|(account, _)| (*account,))
+        .collect();
+    if unheld.is_empty() {
+        return Ok(());
+    }
+    let insert = format!(
+        "INSERT INTO unheld_accounts (company_id, account) SELECT DISTINCT $1, la.account FROM {} \
+         CROSS JOIN log_accounts la WHERE la.company_id = $1 AND la.account = (j.value->>0)",
+        json_rows(backend, 2)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(insert)).bind(company_id).bind(json(&unheld)).execute(&mut *conn).await?;
     Ok(())
 }
 

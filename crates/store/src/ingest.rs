@@ -154,10 +154,24 @@ impl Store {
         let names: Vec<(&str, &str)> = names.into_iter().collect();
         let sql = format!(
             "INSERT INTO log_accounts (company_id, user_name, account) SELECT $1, value->>0, value->>1 FROM {} \
-             WHERE 1 = 1 ORDER BY j.key ON CONFLICT (company_id, user_name) DO NOTHING",
+             WHERE 1 = 1 ORDER BY j.key ON CONFLICT (company_id, user_name) DO NOTHING RETURNING account",
             json_rows(self.backend, 2)
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company.id).bind(json(&names)).execute(&mut *tx).await?;
+        let new_names =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company.id).bind(json(&names)).fetch_all(&mut *tx).await?;
+        if !new_names.is_empty() {
+            // An account first seen is a 未連携 candidate unless one employee holds it for all time.
+            let accounts: BTreeSet<String> =
+                new_names.iter().map(|r| r.try_get("account")).collect::<std::result::Result<_, _>>()?;
+            let accounts: Vec<(String,)> = accounts.into_iter().map(|a| (a,)).collect();
+            let sql = format!(
+                "INSERT INTO unheld_accounts (company_id, account) SELECT $1, value->>0 FROM {} \
+                 WHERE NOT EXISTS (SELECT 1 FROM link_history h WHERE h.company_id = $1 AND h.account = (j.value->>0) \
+                 AND h.from_ms IS NULL AND h.to_ms IS NULL) ORDER BY j.key ON CONFLICT (company_id, account) DO NOTHING",
+                json_rows(self.backend, 2)
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company.id).bind(json(&accounts)).execute(&mut *tx).await?;
+        }
         outcome.accepted = inserted.len() as u64;
         outcome.duplicate = (rows.len() - inserted.len()) as u64;
         let ctx = CompanyContext::load(&mut tx, company.id).await?;
