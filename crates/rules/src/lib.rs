@@ -15,9 +15,11 @@
 
 pub mod business_day;
 pub mod day_totals;
+pub mod divergence;
 pub mod history;
 pub mod holidays;
 pub mod log_event;
+pub mod month_totals;
 pub mod punch;
 pub mod punch_moment;
 pub mod remote_window;
