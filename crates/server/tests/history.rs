@@ -220,6 +220,91 @@ test_support::engine_tests! {
         assert_eq!(shown(typed("pc6")).await.len(), 10, "{engine:?}");
     }
 
+    /// 乖離: PC use an hour before a 手入力 出勤 and past its 退勤 is flagged, a day within the
+    /// threshold or without a declared punch is not; a reason recorded with who recorded it
+    /// takes the day off the unexplained list; the threshold is the company's.
+    async fn divergent_days_are_those_whose_pc_use_passes_the_declared_punches_by_the_threshold(engine: Engine) {
+        let db = TestDb::new(engine).await;
+        let store = &db.store().await;
+        let c = company(store, "ABC", "Asia/Tokyo").await;
+        link(store, &c, &[("0001", Some("tarou")), ("0002", Some("hanako"))], None).await;
+        ingest(
+            store,
+            &c,
+            &[
+                ("CORP\\tarou", LogKind::Logon, "2024-02-08T08:00:00"),
+                ("CORP\\tarou", LogKind::Logoff, "2024-02-08T19:10:00"),
+                ("hanako", LogKind::Logon, "2024-02-08T08:50:00"),
+                ("hanako", LogKind::Logoff, "2024-02-08T18:20:00"),
+                ("CORP\\tarou", LogKind::Logon, "2024-02-09T07:00:00"),
+                ("CORP\\tarou", LogKind::Logoff, "2024-02-09T23:00:00"),
+            ],
+        )
+        .await;
+        let manual = |code: &'static str, kind, at: &'static str| async move {
+            store
+                .attendance()
+                .set_manual_punch(c.id, code, date(2024, 2, 8), kind, jst(at).as_millisecond(), "admin")
+                .await
+                .unwrap();
+        };
+        manual("0001", PunchKind::ClockIn, "2024-02-08T09:00:00").await;
+        manual("0001", PunchKind::ClockOut, "2024-02-08T18:00:00").await;
+        manual("0002", PunchKind::ClockIn, "2024-02-08T09:00:00").await;
+        manual("0002", PunchKind::ClockOut, "2024-02-08T18:00:00").await;
+
+        let listed = |filter: loginrec_store::DivergenceFilter| async move {
+            store
+                .divergences(c.id, &filter)
+                .await
+                .unwrap()
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{} {} 早出{} 居残り{} {}{}",
+                        d.business_date,
+                        d.employee_code,
+                        d.early_minutes,
+                        d.late_minutes,
+                        d.declared_in.as_ref().map(|p| p.method.as_str()).unwrap_or("-"),
+                        d.reason.as_ref().map(|r| format!(" {} ({}): {}", r.reason, r.recorded_by, r.note)).unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let all = loginrec_store::DivergenceFilter::default();
+        // 2024-02-09 has PC use only: nothing declared to compare with.
+        assert_eq!(listed(all.clone()).await, ["2024-02-08 0001 早出60 居残り70 手入力"], "{engine:?}");
+        let unexplained = loginrec_store::DivergenceFilter { only_unexplained: true, ..all.clone() };
+        assert_eq!(listed(unexplained.clone()).await.len(), 1, "{engine:?}");
+
+        let refused = store.record_divergence_reason(c.id, "0001", date(2024, 2, 8), "気分", "", "admin").await;
+        assert!(refused.unwrap_err().to_string().contains("選択肢にありません"), "{engine:?}");
+        store
+            .record_divergence_reason(c.id, "0001", date(2024, 2, 8), "業務の準備・片付け", " 朝会の準備 ", "hr-suzuki")
+            .await
+            .unwrap();
+        assert_eq!(
+            listed(all.clone()).await,
+            ["2024-02-08 0001 早出60 居残り70 手入力 業務の準備・片付け (hr-suzuki): 朝会の準備"],
+            "{engine:?}"
+        );
+        assert!(listed(unexplained.clone()).await.is_empty(), "{engine:?}");
+
+        store.set_divergence_threshold(c.id, 15).await.unwrap();
+        assert_eq!(
+            listed(unexplained.clone()).await,
+            ["2024-02-08 0002 早出10 居残り20 手入力"],
+            "{engine:?}: 20 minutes pass a threshold of 15"
+        );
+        assert!(store.set_divergence_threshold(c.id, 1441).await.is_err());
+        let only_0001 =
+            loginrec_store::DivergenceFilter { employee_code: Some("0001".into()), ..all.clone() };
+        assert_eq!(listed(only_0001).await.len(), 1, "{engine:?}");
+        let other_month = loginrec_store::DivergenceFilter { from: Some(date(2024, 3, 1)), ..all };
+        assert!(listed(other_month).await.is_empty(), "{engine:?}");
+    }
+
     async fn fixing_the_day_change_time_from_a_past_date_fixes_the_past_days(engine: Engine) {
         let db = TestDb::new(engine).await;
         let store = &db.store().await;

@@ -86,6 +86,14 @@ pub enum Refusal {
     UserTwice(String),
     #[error("サービスアカウント {account:?} は打刻先アカウント {holder:?} に設定済みです。")]
     AccountHeld { account: String, holder: String },
+    #[error("乖離の基準は 0〜1440 分で指定してください ({0} は指定できません)。")]
+    DivergenceThreshold(i64),
+    #[error("理由の選択肢 {0:?} は 100 文字以内で、改行などの制御文字を含まないものにしてください。")]
+    ReasonChoice(String),
+    #[error("理由 {0:?} は選択肢にありません。")]
+    UnknownReason(String),
+    #[error("理由の説明は 1000 文字以内にしてください。")]
+    ReasonNote,
     #[error("backup copies SQLite databases; for PostgreSQL use pg_dump (see the README)")]
     BackupNeedsSqlite,
 }

@@ -29,6 +29,7 @@ mod bulk;
 mod companies;
 mod day_change;
 pub mod diagnostics;
+pub mod divergences;
 mod error;
 pub mod history;
 mod ingest;
@@ -56,6 +57,7 @@ pub use attendance::{
     DepartmentInput, EMPLOYMENT_TYPES, Employee, EmployeeDetails, EmployeeInput, MANUAL_METHOD, PunchView, TimecardRow,
 };
 pub use companies::Company;
+pub use divergences::{DeclaredPunch, DivergenceDay, DivergenceFilter, DivergenceReason};
 pub use error::{Missing, Refusal, StoreError, Taken};
 pub use history::{Apply, LinkHistoryRow, LinkReport};
 pub use ingest::{AcceptedRow, IngestOutcome};

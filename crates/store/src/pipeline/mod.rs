@@ -141,6 +141,46 @@ pub(crate) async fn rederive_with(
         Some(known) => known,
         None => schedules(conn, ctx.id, &employees).await?,
     };
+    let mut inputs: BTreeMap<(i64, Date), DayInputs> = scope_logs(conn, backend, ctx, scope, &schedules)
+        .await?
+        .into_iter()
+        .map(|(key, logs)| (key, DayInputs { logs, ..DayInputs::default() }))
+        .collect();
+
+    let read = DayRows { scope, company_id: ctx.id, employees: &employees };
+    for r in read.rows(conn, "api_timerecords", "date", "code", "").await? {
+        // Codes 3 and 4 are breaks: they make no 出勤 / 退勤.
+        match r.kind {
+            Some(PunchKind::ClockIn) => inputs.entry(r.key).or_default().api_clock_ins.push(r.at),
+            Some(PunchKind::ClockOut) => inputs.entry(r.key).or_default().api_clock_outs.push(r.at),
+            None => {}
+        }
+    }
+    for r in read.rows(conn, "manual_punches", "business_date", "kind", "").await? {
+        let day = inputs.entry(r.key).or_default();
+        match r.kind {
+            Some(PunchKind::ClockIn) => day.manual.clock_in = Some(r.at),
+            Some(PunchKind::ClockOut) => day.manual.clock_out = Some(r.at),
+            None => {}
+        }
+    }
+    match ctx.remote_settle_minutes {
+        None => hold(conn, ctx, &schedules, &read, inputs, Embedded).await,
+        Some(settle) => hold(conn, ctx, &schedules, &read, inputs, RemoteOutbox::new(settle)).await,
+    }
+}
+
+/// The logs of each employee-day of the scope, read through the employees' link histories: a
+/// log counts for the employee who held its account at its time, on the business day its time
+/// falls in by the employee's department at that date.
+pub(crate) async fn scope_logs(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    ctx: &CompanyContext,
+    scope: &Scope,
+    schedules: &Schedules,
+) -> Result<BTreeMap<(i64, Date), Vec<DayLog>>> {
+    let employees = scope.employees();
     let links = links_of_employees(conn, ctx.id, &employees).await?;
     let merged = scope.merged();
     let no_schedule = EmployeeSchedule::default();
@@ -172,7 +212,7 @@ pub(crate) async fn rederive_with(
         }
     }
 
-    let mut inputs: BTreeMap<(i64, Date), DayInputs> = BTreeMap::new();
+    let mut logs: BTreeMap<(i64, Date), Vec<DayLog>> = BTreeMap::new();
     if !segments.is_empty() {
         let sql = format!(
             "WITH v (employee_id, account, lo, hi) AS (SELECT CAST(value->>0 AS BIGINT), value->>1, \
@@ -187,32 +227,11 @@ pub(crate) async fn rederive_with(
             let at = ts(r.try_get("event_at_ms")?)?;
             let day = business_day_in(at, &ctx.tz, schedules.get(&employee).unwrap_or(&no_schedule));
             if scope.contains(employee, day) {
-                inputs.entry((employee, day)).or_default().logs.push(DayLog { at, key: r.try_get("idem_key")? });
+                logs.entry((employee, day)).or_default().push(DayLog { at, key: r.try_get("idem_key")? });
             }
         }
     }
-
-    let read = DayRows { scope, company_id: ctx.id, employees: &employees };
-    for r in read.rows(conn, "api_timerecords", "date", "code", "").await? {
-        // Codes 3 and 4 are breaks: they make no 出勤 / 退勤.
-        match r.kind {
-            Some(PunchKind::ClockIn) => inputs.entry(r.key).or_default().api_clock_ins.push(r.at),
-            Some(PunchKind::ClockOut) => inputs.entry(r.key).or_default().api_clock_outs.push(r.at),
-            None => {}
-        }
-    }
-    for r in read.rows(conn, "manual_punches", "business_date", "kind", "").await? {
-        let day = inputs.entry(r.key).or_default();
-        match r.kind {
-            Some(PunchKind::ClockIn) => day.manual.clock_in = Some(r.at),
-            Some(PunchKind::ClockOut) => day.manual.clock_out = Some(r.at),
-            None => {}
-        }
-    }
-    match ctx.remote_settle_minutes {
-        None => hold(conn, ctx, &schedules, &read, inputs, Embedded).await,
-        Some(settle) => hold(conn, ctx, &schedules, &read, inputs, RemoteOutbox::new(settle)).await,
-    }
+    Ok(logs)
 }
 
 /// Compares what the company's attendance system holds of the scope's days with what their
