@@ -681,3 +681,91 @@ async fn a_log_page_number_past_what_can_be_counted_is_refused_not_wrapped() {
     assert_eq!(status, 200);
     ui.finish().await;
 }
+
+/// 乖離 as an HR administrator meets it: PC use 80 minutes before a 手入力 出勤 is listed, a
+/// reason recorded takes it off the unexplained list and shows who recorded it, the CSV (CP932)
+/// carries it, an unknown reason is refused in Japanese, and a threshold of 90 minutes drops it.
+#[tokio::test]
+async fn the_divergence_screen_lists_flagged_days_records_reasons_and_exports_them() {
+    let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
+    ui.store.apply_links(ui.company.id, &[("0012".into(), Some("tarou".into()))]).await.unwrap();
+    ui.send_logs(&[
+        ("tarou", LogKind::Logon, "2024-02-08T07:40:00"),
+        ("tarou", LogKind::Logoff, "2024-02-08T18:10:00"),
+    ])
+    .await;
+    let nine = loginrec_rules::local_instant(
+        jiff::civil::date(2024, 2, 8).at(9, 0, 0, 0),
+        &TimeZone::get("Asia/Tokyo").unwrap(),
+    )
+    .unwrap();
+    ui.store
+        .attendance()
+        .set_manual_punch(
+            ui.company.id,
+            "0012",
+            jiff::civil::date(2024, 2, 8),
+            loginrec_rules::PunchKind::ClockIn,
+            nine.as_millisecond(),
+            "hr",
+        )
+        .await
+        .unwrap();
+    let period = "from=2024-02-01&to=2024-02-29";
+    let page = ui.page(&format!("/companies/ABC/divergences?{period}")).await;
+    assert!(page.contains("id=\"day-0012-2024-02-08\""), "{page}");
+    assert!(page.contains("手入力 02/08 09:00") && page.contains("PC 02/08 07:40"), "{page}");
+    assert!(page.contains(">1:20<"), "80 minutes of 早出:\n{page}");
+    assert!(page.contains("理由が未記録: 1 日"), "{page}");
+
+    let (status, page) = ui
+        .post(
+            "/companies/ABC/divergences/reason",
+            &[("employee", "0012"), ("date", "2024-02-08"), ("reason", "気分"), ("note", ""), ("back", period)],
+        )
+        .await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("気分") && page.contains("は選択肢にありません"), "{page}");
+    let (status, _) = ui
+        .post(
+            "/companies/ABC/divergences/reason",
+            &[
+                ("employee", "0012"),
+                ("date", "2024-02-08"),
+                ("reason", "業務の準備・片付け"),
+                ("note", "朝会の準備"),
+                ("back", period),
+            ],
+        )
+        .await;
+    assert!(status == 200 || status == 303, "{status}");
+    let page = ui.page(&format!("/companies/ABC/divergences?{period}&unexplained=1")).await;
+    assert!(page.contains("該当する日はありません"), "{page}");
+    let page = ui.page(&format!("/companies/ABC/divergences?{period}")).await;
+    assert!(page.contains("業務の準備・片付け: 朝会の準備"), "{page}");
+    assert!(page.contains("理由が未記録: 0 日"), "{page}");
+
+    let response = ui.admin.get(&format!("/companies/ABC/divergences.csv?{period}")).await;
+    assert!(response.headers()["content-type"].to_str().unwrap().contains("Shift_JIS"));
+    let bytes = response.bytes().await.unwrap();
+    let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&bytes);
+    assert!(!bad, "CP932");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("勤務日,従業員コード,従業員,所属"), "{text}");
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[1].starts_with("2024-02-08,0012,") && lines[1].contains("業務の準備・片付け: 朝会の準備"), "{text}");
+
+    let (status, _) = ui
+        .post(
+            "/companies/ABC/divergences/settings",
+            &[("threshold", "90"), ("choices", "私用\n業務\n"), ("back", period)],
+        )
+        .await;
+    assert!(status == 200 || status == 303, "{status}");
+    let page = ui.page(&format!("/companies/ABC/divergences?{period}")).await;
+    assert!(page.contains("該当する日はありません"), "80 minutes are within 90:\n{page}");
+    assert!(page.contains("<option>私用</option><option>業務</option>") || page.contains("私用\n業務"), "{page}");
+    let (status, page) = ui.post("/companies/ABC/divergences/settings", &[("threshold", "abc"), ("choices", "")]).await;
+    assert_eq!(status, 400, "{page}");
+    ui.finish().await;
+}

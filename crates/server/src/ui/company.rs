@@ -74,6 +74,7 @@ pub(crate) enum Tab {
     Links,
     Users,
     Diagnostics,
+    Divergences,
     Departments,
     Employees,
 }

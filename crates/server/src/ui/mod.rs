@@ -14,6 +14,7 @@ pub(crate) mod company;
 mod daily;
 mod day_cells;
 mod diagnostics;
+mod divergences;
 pub(crate) mod error;
 mod home;
 mod href;
@@ -53,6 +54,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/companies/{code}/daily", get(daily::daily))
         .route("/companies/{code}/logs", get(logs::logs))
         .route("/companies/{code}/logs.csv", get(logs::logs_csv))
+        .route("/companies/{code}/divergences", get(divergences::divergences))
+        .route("/companies/{code}/divergences.csv", get(divergences::divergences_csv))
+        .route("/companies/{code}/divergences/reason", post(divergences::record_reason))
+        .route("/companies/{code}/divergences/settings", post(divergences::save_settings))
         .route("/companies/{code}/links", get(links::links_view))
         .route("/companies/{code}/links/save", post(links::links_save))
         .route("/companies/{code}/links.csv", get(links::links_csv))
