@@ -769,3 +769,45 @@ async fn the_divergence_screen_lists_flagged_days_records_reasons_and_exports_th
     assert_eq!(status, 400, "{page}");
     ui.finish().await;
 }
+
+/// A 乖離 day of yesterday without a reason is counted on 診断, on the home screen and in the
+/// banner, each linking to the 乖離 screen; recording its reason clears all three.
+#[tokio::test]
+async fn unexplained_divergences_are_counted_on_diagnostics_and_home_until_a_reason_is_recorded() {
+    let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
+    ui.store.apply_links(ui.company.id, &[("0012".into(), Some("tarou".into()))]).await.unwrap();
+    let tz = TimeZone::get("Asia/Tokyo").unwrap();
+    let yesterday = tz.to_datetime(jiff::Timestamp::now()).date().yesterday().unwrap();
+    let at = |h: i8| format!("{yesterday}T{h:02}:00:00");
+    ui.send_logs(&[("tarou", LogKind::Logon, &at(7)), ("tarou", LogKind::Logoff, &at(19))]).await;
+    let nine = loginrec_rules::local_instant(yesterday.at(9, 0, 0, 0), &tz).unwrap().as_millisecond();
+    let clock_in = loginrec_rules::PunchKind::ClockIn;
+    ui.store.attendance().set_manual_punch(ui.company.id, "0012", yesterday, clock_in, nine, "hr").await.unwrap();
+
+    let home = ui.page("/companies/ABC").await;
+    assert!(home.contains("id=\"home-divergences\"") && home.contains("理由が未記録の乖離が 1 日"), "{home}");
+    assert!(home.contains("/divergences?from="), "{home}");
+    let diagnostics = ui.page("/companies/ABC/diagnostics").await;
+    assert!(diagnostics.contains("理由が未記録の日が 1 日"), "{diagnostics}");
+    let banner = |page: &str| -> usize {
+        let marker = "確認が必要な項目が ";
+        page.find(marker).map_or(0, |i| page[i + marker.len()..].split(' ').next().unwrap().parse().unwrap())
+    };
+    let before = banner(&ui.page("/companies/ABC/logs").await);
+    assert!(before >= 1, "the banner counts it on every page");
+
+    let date = yesterday.to_string();
+    let (status, _) = ui
+        .post(
+            "/companies/ABC/divergences/reason",
+            &[("employee", "0012"), ("date", &date), ("reason", "私用でのPC利用"), ("note", "")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let home = ui.page("/companies/ABC").await;
+    assert!(!home.contains("home-divergences"), "{home}");
+    let diagnostics = ui.page("/companies/ABC/diagnostics").await;
+    assert!(diagnostics.contains("理由が未記録の乖離はありません"), "{diagnostics}");
+    assert_eq!(banner(&ui.page("/companies/ABC/logs").await), before - 1);
+    ui.finish().await;
+}

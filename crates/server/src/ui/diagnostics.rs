@@ -49,6 +49,9 @@ pub(crate) struct DiagnosticsPage {
     remote: String,
     remote_paused: String,
     remote_problems: Vec<(String, i64)>,
+    /// 乖離 days without a reason, and the 乖離 screen listing them.
+    unexplained_divergences: usize,
+    divergences_href: String,
     /// What the last action on this screen did, after its redirect.
     message: String,
     /// Why a 紐づける was refused.
@@ -153,6 +156,12 @@ async fn diagnostics_page(
             .collect(),
         stale: d.stale,
         ingest_status,
+        unexplained_divergences: d.unexplained_divergences,
+        divergences_href: format!(
+            "/companies/{}/divergences?from={}&unexplained=1",
+            href::path_segment(&company.code),
+            crate::ui::problems::unexplained_since(&company)?
+        ),
         remote: company.remote_base_url.as_deref().map(loginrec_store::remote::shown_base_url).unwrap_or_default(),
         remote_paused: d.remote_paused.clone().unwrap_or_default(),
         remote_problems: d

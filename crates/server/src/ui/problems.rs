@@ -1,6 +1,6 @@
 //! What needs the administrator's attention in a company, as 診断 lists it and every company
-//! page's banner counts it: the FAQ's four cases and, in remote mode, sending that is paused or
-//! failed. Read here once for both, so the banner and the screen never disagree.
+//! page's banner counts it: the FAQ's four cases, 乖離 days without a reason and, in remote mode,
+//! sending that is paused or failed. Read here once for both, so the banner and the screen never disagree.
 
 use jiff::Timestamp;
 use loginrec_rules::DayChangeTime;
@@ -19,6 +19,25 @@ pub(crate) struct Diagnostics {
     /// Remote mode: why sending is paused, and outbox rows that need a person.
     pub remote_paused: Option<String>,
     pub remote_problems: Vec<(String, i64)>,
+    /// 乖離 days without a reason since the first of last month ([`unexplained_since`]).
+    pub unexplained_divergences: usize,
+}
+
+/// The first day of the month before today's, in the company's time zone: HR closes a month in
+/// the next one, so last month's 乖離 still wait for their reasons.
+pub(crate) fn unexplained_since(company: &Company) -> Result<jiff::civil::Date, UiError> {
+    let today = company.tz()?.to_datetime(Timestamp::now()).date();
+    Ok(today.first_of_month().yesterday().map(|d| d.first_of_month()).unwrap_or(today))
+}
+
+/// How many 乖離 days since [`unexplained_since`] have no reason recorded.
+pub(crate) async fn unexplained_divergences(store: &Store, company: &Company) -> Result<usize, UiError> {
+    let filter = loginrec_store::DivergenceFilter {
+        from: Some(unexplained_since(company)?),
+        only_unexplained: true,
+        ..Default::default()
+    };
+    Ok(store.divergences(company.id, &filter).await?.len())
 }
 
 const STALE_AFTER_MS: i64 = 24 * 3600 * 1000;
@@ -49,6 +68,7 @@ impl Diagnostics {
                 .into_iter()
                 .filter(|(state, _)| state == "failed" || state == "unknown")
                 .collect(),
+            unexplained_divergences: unexplained_divergences(store, company).await?,
         })
     }
 
@@ -59,5 +79,6 @@ impl Diagnostics {
             + usize::from(self.stale)
             + usize::from(self.remote_paused.is_some())
             + self.remote_problems.len()
+            + self.unexplained_divergences
     }
 }
