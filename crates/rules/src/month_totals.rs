@@ -82,7 +82,7 @@ pub struct DayWork {
 /// What a month (or any period) adds up to, in minutes and days.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MonthTotals {
-    /// 出勤日数: days with worked time.
+    /// 出勤日数: days with a 出勤 (a day that misses its 退勤 is still a day at work).
     pub days_worked: u32,
     pub work: i64,
     pub breaks: i64,
@@ -143,7 +143,7 @@ pub fn month_totals(
         if day.date < from {
             continue;
         }
-        totals.days_worked += u32::from(work.work > 0 || work.span > 0);
+        totals.days_worked += u32::from(day.clock_in.is_some() || work.span > 0);
         totals.work += work.work;
         totals.breaks += work.breaks;
         totals.overtime += work.overtime;

@@ -305,6 +305,51 @@ test_support::engine_tests! {
         assert!(listed(other_month).await.is_empty(), "{engine:?}");
     }
 
+    /// 月別データ of a hand-computed February: five 9–18 days and one 8–22:30 day (each with
+    /// its deemed hour of break), a Saturday past the week's 40 hours, a Sunday of 休日労働 and
+    /// a Monday without its 退勤.
+    async fn a_month_adds_up_as_computed_by_hand(engine: Engine) {
+        let db = TestDb::new(engine).await;
+        let store = &db.store().await;
+        let c = company(store, "ABC", "Asia/Tokyo").await;
+        link(store, &c, &[("0001", Some("tarou"))], None).await;
+        let mut logs: Vec<(String, LogKind)> = Vec::new();
+        for (day, from, to) in [
+            (5, "09:00", "18:00"),
+            (6, "08:00", "22:30"),
+            (7, "09:00", "18:00"),
+            (8, "09:00", "18:00"),
+            (9, "09:00", "18:00"),
+            (10, "10:00", "15:00"),
+            (11, "10:00", "12:00"),
+        ] {
+            logs.push((format!("2024-02-{day:02}T{from}:00"), LogKind::Logon));
+            logs.push((format!("2024-02-{day:02}T{to}:00"), LogKind::Logoff));
+        }
+        logs.push(("2024-02-12T09:00:00".into(), LogKind::Logon));
+        let rows: Vec<(&str, LogKind, &str)> = logs.iter().map(|(at, kind)| ("tarou", *kind, at.as_str())).collect();
+        ingest(store, &c, &rows).await;
+        let filter =
+            loginrec_store::MonthlyFilter { month: date(2024, 2, 20), department_code: None, limit: None, offset: 0 };
+        let page = store.attendance().monthly(c.id, &filter, date(2024, 3, 15)).await.unwrap();
+        assert_eq!((page.first, page.last, page.total), (date(2024, 2, 1), date(2024, 2, 29), 3), "{engine:?}");
+        let row = &page.rows[0];
+        assert_eq!(row.employee_code, "0001");
+        let t = row.totals;
+        assert_eq!(t.days_worked, 8, "{engine:?}: the Monday without its 退勤 is a day at work");
+        assert_eq!(t.work, 4 * 480 + 810 + 300 + 120, "{engine:?}");
+        assert_eq!(t.breaks, 5 * 60, "{engine:?}");
+        assert_eq!(t.overtime, 330 + 300, "{engine:?}: 5:30 past eight hours, and Saturday past forty");
+        assert_eq!(t.late_night, 30, "{engine:?}");
+        assert_eq!(t.holiday_work, 120, "{engine:?}");
+        assert_eq!(t.missing_punch_days, 1, "{engine:?}");
+        assert_eq!(t.divergence_days, 0, "{engine:?}");
+        assert_eq!(row.year_overtime, 630, "{engine:?}");
+        assert!(row.alerts.is_empty(), "{engine:?}");
+        assert_eq!(row.overtime_pace, None, "{engine:?}: the month is over");
+        assert_eq!(page.rows[1].totals, loginrec_rules::month_totals::MonthTotals::default(), "{engine:?}");
+    }
+
     async fn fixing_the_day_change_time_from_a_past_date_fixes_the_past_days(engine: Engine) {
         let db = TestDb::new(engine).await;
         let store = &db.store().await;

@@ -27,6 +27,7 @@ use sqlx::Row;
 mod api;
 mod manual;
 mod masters;
+mod monthly;
 mod timecards;
 
 /// The embedded 勤革時 module's tables, reached from a [`Store`]: `store.attendance()`. What
@@ -43,6 +44,7 @@ impl Store {
 }
 
 pub use api::{ApiDay, ApiEmployeeDay, ApiTimeRecord};
+pub use monthly::{MonthlyFilter, MonthlyPage, MonthlyRow, agreement_year_start};
 
 pub(crate) use crate::day_change::{day_change_minutes, minutes_to_day_change};
 use crate::history::{Apply, TimelineTable};
