@@ -811,3 +811,45 @@ async fn unexplained_divergences_are_counted_on_diagnostics_and_home_until_a_rea
     assert_eq!(banner(&ui.page("/companies/ABC/logs").await), before - 1);
     ui.finish().await;
 }
+
+/// 月別データ of a month of long days: 時間外 past 45 hours raises the alert on the screen, the
+/// chart draws the employee's bar past the 45-hour line, and the CSV (CP932) carries the totals.
+#[tokio::test]
+async fn the_monthly_screen_adds_up_the_month_alerts_past_45_hours_and_draws_the_chart() {
+    let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
+    ui.store.apply_links(ui.company.id, &[("0012".into(), Some("tarou".into()))]).await.unwrap();
+    // Every weekday of February 2024 from 08:00 to 20:30: 12:30 of span, an hour of break,
+    // 11:30 of work, 3:30 of it past eight hours; 21 weekdays make 73:30 of 時間外.
+    let mut logs: Vec<(String, LogKind)> = Vec::new();
+    let mut day = jiff::civil::date(2024, 2, 1);
+    while day.month() == 2 {
+        if !matches!(day.weekday(), jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday) {
+            logs.push((format!("{day}T08:00:00"), LogKind::Logon));
+            logs.push((format!("{day}T20:30:00"), LogKind::Logoff));
+        }
+        day = day.tomorrow().unwrap();
+    }
+    let rows: Vec<(&str, LogKind, &str)> = logs.iter().map(|(at, k)| ("tarou", *k, at.as_str())).collect();
+    ui.send_logs(&rows).await;
+
+    let page = ui.page("/companies/ABC/monthly?month=2024-02").await;
+    assert!(page.contains("月別データ 2024年02月"), "{page}");
+    let row = page.split("id=\"employee-0012\"").nth(1).unwrap().split("</tr>").next().unwrap();
+    let cells: Vec<&str> = row.split("<td>").skip(1).map(|c| c.split("</td>").next().unwrap()).collect();
+    assert_eq!(cells[2..9], ["21", "241:30", "21:00", "73:30", "0:00", "0:00", "0"], "{row}");
+    assert!(row.contains("月の時間外 73:30 (45時間超)"), "{row}");
+    assert!(page.contains("長時間労働のアラートがある従業員: 1 名"), "{page}");
+    assert!(page.contains("id=\"overtime-chart\"") && page.contains("data-overtime-minutes=\"4410\""), "{page}");
+    assert!(page.contains("id=\"line-45\"") && page.contains("id=\"line-80\""), "{page}");
+
+    let response = ui.admin.get("/companies/ABC/monthly.csv?month=2024-02").await;
+    assert!(response.headers()["content-type"].to_str().unwrap().contains("Shift_JIS"));
+    let bytes = response.bytes().await.unwrap();
+    let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&bytes);
+    assert!(!bad);
+    let line = text.lines().find(|l| l.contains(",0012,")).expect("0012's line");
+    assert!(line.starts_with("2024-02,0012,") && line.contains(",21,241:30,21:00,73:30,"), "{text}");
+    let (status, _) = ui.admin.get_text("/companies/ABC/monthly?month=2024-13").await;
+    assert_eq!(status, 400);
+    ui.finish().await;
+}

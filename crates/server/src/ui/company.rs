@@ -70,6 +70,7 @@ impl CompanyPage {
 pub(crate) enum Tab {
     Home,
     Daily,
+    Monthly,
     Logs,
     Links,
     Users,

@@ -21,6 +21,7 @@ mod href;
 mod links;
 mod login;
 mod logs;
+mod monthly;
 mod notice;
 mod operator;
 mod problems;
@@ -54,6 +55,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/companies/{code}/daily", get(daily::daily))
         .route("/companies/{code}/logs", get(logs::logs))
         .route("/companies/{code}/logs.csv", get(logs::logs_csv))
+        .route("/companies/{code}/monthly", get(monthly::monthly))
+        .route("/companies/{code}/monthly.csv", get(monthly::monthly_csv))
         .route("/companies/{code}/divergences", get(divergences::divergences))
         .route("/companies/{code}/divergences.csv", get(divergences::divergences_csv))
         .route("/companies/{code}/divergences/reason", post(divergences::record_reason))
