@@ -2,7 +2,9 @@
 //! log in, download the 連携設定 CSV, edit it, upload it and review it before saving, run
 //! 連携実行, sort 日別データ, switch time cards and have a 手入力 refused, filter ログ表示, see a
 //! diagnostic and link from it, fail to reach another company, and as the operator reissue a
-//! token, have a company registration refused and come back from a company's screens.
+//! token, have a company registration refused and come back from a company's screens; and the
+//! two pictures of a month (月別データ's overtime chart, the time card's timeline) as Chromium
+//! draws them.
 //!
 //! The test is reported as ignored when Debian's Chromium (`/usr/bin/chromium`) or ChromeDriver
 //! (`/usr/bin/chromedriver`) is missing: `build.rs` sets `--cfg loginrec_browser` only when both
@@ -44,6 +46,46 @@ async fn wait_for_file(dir: &Path, suffix: &str) -> PathBuf {
     panic!("no {suffix} file was downloaded into {}", dir.display());
 }
 
+/// ChromeDriver and a headless Chromium driven by it, downloading into `downloads`.
+async fn browser(downloads: &Path, profile: &Path) -> (Driver, fantoccini::Client) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let driver = Driver(
+        Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--no-first-run", "--disable-quic", format!("--user-data-dir={}", profile.display())],
+            "prefs": {"download.default_directory": downloads.to_string_lossy(), "download.prompt_for_download": false}
+        }),
+    );
+    let mut client = None;
+    for _ in 0..50 {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => {
+                client = Some(c);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    (driver, client.expect("ChromeDriver started a browser"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(loginrec_browser), ignore = "install Debian's chromium and chromium-driver")]
 async fn an_administrator_follows_the_manual_in_a_real_browser() {
@@ -63,44 +105,9 @@ async fn an_administrator_follows_the_manual_in_a_real_browser() {
     ])
     .await;
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let _driver = Driver(
-        Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
     let downloads = tempfile::tempdir().unwrap();
     let profile = tempfile::tempdir().unwrap();
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--no-first-run", "--disable-quic", format!("--user-data-dir={}", profile.path().display())],
-            "prefs": {"download.default_directory": downloads.path().to_string_lossy(), "download.prompt_for_download": false}
-        }),
-    );
-    let mut client = None;
-    for _ in 0..50 {
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        match ClientBuilder::new(connector)
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(c) => {
-                client = Some(c);
-                break;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
-    let c = client.expect("ChromeDriver started a browser");
+    let (_driver, c) = browser(downloads.path(), profile.path()).await;
 
     // Log in (seed §3.1 starts at the management screen).
     c.goto(&format!("{base}/login")).await.unwrap();
@@ -293,6 +300,133 @@ async fn an_administrator_follows_the_manual_in_a_real_browser() {
     c.goto(&format!("{base}/companies/ABC/daily")).await.unwrap();
     c.find(Locator::Id("nav-operator")).await.unwrap().click().await.unwrap();
     c.wait().for_url(&url::Url::parse(&format!("{base}/operator")).unwrap()).await.unwrap();
+
+    c.close().await.unwrap();
+    app.finish().await;
+}
+
+/// The colours of a PNG as the browser decodes it: how many pixels are near each of `colors`
+/// (`#rrggbb`), and the image's size.
+async fn colors_in(c: &fantoccini::Client, png: &[u8], colors: &[&str]) -> (u64, u64, Vec<u64>) {
+    const SCRIPT: &str = r#"
+        const [bytes, colors, done] = arguments;
+        const blob = new Blob([new Uint8Array(bytes)], {type: 'image/png'});
+        const img = new Image();
+        img.onload = () => {
+            const canvas = document.createElement('canvas');
+            canvas.width = img.width; canvas.height = img.height;
+            const ctx = canvas.getContext('2d');
+            ctx.drawImage(img, 0, 0);
+            const data = ctx.getImageData(0, 0, img.width, img.height).data;
+            const wanted = colors.map(h => [1, 3, 5].map(i => parseInt(h.substr(i, 2), 16)));
+            const counts = wanted.map(() => 0);
+            for (let p = 0; p < data.length; p += 4) {
+                wanted.forEach((w, k) => {
+                    if (Math.abs(data[p] - w[0]) < 12 && Math.abs(data[p + 1] - w[1]) < 12 && Math.abs(data[p + 2] - w[2]) < 12) counts[k]++;
+                });
+            }
+            done([img.width, img.height, counts]);
+        };
+        img.onerror = () => done(null);
+        img.src = URL.createObjectURL(blob);
+    "#;
+    let answer = c.execute_async(SCRIPT, vec![serde_json::json!(png), serde_json::json!(colors)]).await.unwrap();
+    let answer = answer.as_array().expect("the screenshot decodes as PNG");
+    let counts = answer[2].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).collect();
+    (answer[0].as_u64().unwrap(), answer[1].as_u64().unwrap(), counts)
+}
+
+/// 月別データ's overtime chart and the time card's month timeline, rendered by Chromium: each
+/// is captured as a screenshot, kept in `LOGINREC_SCREENSHOTS` when set, and its pixels are
+/// checked for what it must show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(loginrec_browser), ignore = "install Debian's chromium and chromium-driver")]
+async fn the_month_pictures_render_in_a_real_browser() {
+    let app = TestApp::start(Engine::Sqlite, &[("0012", "勤怠", "100", None), ("1000", "ABC社員", "100", None)]).await;
+    app.store.apply_links(app.company.id, &[("0012".into(), Some("tarouk".into()))]).await.unwrap();
+    // Every weekday of February 2024 from 08:00 to 21:00 (4:00 of 時間外 a day), and a 手入力
+    // 出勤 at 10:00 on the 8th that the PC's 08:00 passes by two hours: 82 hours of 時間外.
+    let mut logs: Vec<(String, LogKind)> = Vec::new();
+    let mut day = jiff::civil::date(2024, 2, 1);
+    while day.month() == 2 {
+        if !matches!(day.weekday(), jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday) {
+            logs.push((format!("{day}T08:00:00"), LogKind::Logon));
+            logs.push((format!("{day}T21:00:00"), LogKind::Logoff));
+        }
+        day = day.tomorrow().unwrap();
+    }
+    let rows: Vec<(&str, LogKind, &str)> = logs.iter().map(|(at, k)| ("tarouk", *k, at.as_str())).collect();
+    app.send_logs(&rows).await;
+    let ten = loginrec_rules::local_instant(
+        jiff::civil::date(2024, 2, 8).at(10, 0, 0, 0),
+        &jiff::tz::TimeZone::get("Asia/Tokyo").unwrap(),
+    )
+    .unwrap();
+    let clock_in = loginrec_rules::PunchKind::ClockIn;
+    let feb8 = jiff::civil::date(2024, 2, 8);
+    app.store
+        .attendance()
+        .set_manual_punch(app.company.id, "0012", feb8, clock_in, ten.as_millisecond(), "hr")
+        .await
+        .unwrap();
+
+    let downloads = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(downloads.path(), profile.path()).await;
+    let base = app.server.base_url.clone();
+    c.goto(&format!("{base}/login")).await.unwrap();
+    c.find(Locator::Css("input[name=company_code]")).await.unwrap().send_keys("ABC").await.unwrap();
+    c.find(Locator::Css("input[name=login_id]")).await.unwrap().send_keys("admin").await.unwrap();
+    c.find(Locator::Css("input[name=password]")).await.unwrap().send_keys(ADMIN_PASSWORD).await.unwrap();
+    c.find(Locator::Id("login")).await.unwrap().click().await.unwrap();
+    c.wait().for_url(&url::Url::parse(&format!("{base}/companies/ABC")).unwrap()).await.unwrap();
+    let keep = |name: &str, png: &[u8]| {
+        if let Some(dir) = std::env::var_os("LOGINREC_SCREENSHOTS") {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(Path::new(&dir).join(name), png).unwrap();
+        }
+    };
+
+    // 月別データ: 0012's bar is red (an alert) and reaches past the 80-hour line.
+    c.goto(&format!("{base}/companies/ABC/monthly?month=2024-02")).await.unwrap();
+    let chart = c.wait().for_element(Locator::Id("overtime-chart")).await.unwrap();
+    let png = chart.screenshot().await.unwrap();
+    keep("monthly-overtime.png", &png);
+    let (width, height, counts) = colors_in(&c, &png, &["#c0392b", "#1b4f8a"]).await;
+    assert!(width >= 600 && height >= 60, "{width}×{height}");
+    assert!(counts[0] > 500, "the alerted bar is drawn red: {counts:?}");
+    let bar_end: f64 = c
+        .execute(
+            "const r = document.querySelector('#overtime-chart g[data-code=\"0012\"] rect.overtime').getBoundingClientRect(); return r.right;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    let line_80: f64 = c
+        .execute("return document.getElementById('line-80').getBoundingClientRect().left;", vec![])
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!(bar_end > line_80, "82 hours reach past the 80-hour line: {bar_end} / {line_80}");
+    let alert = c.find(Locator::Css("#employee-0012 .alert")).await.unwrap().text().await.unwrap();
+    assert!(alert.contains("45時間超"), "{alert}");
+
+    // The time card's timeline: PC bars on the weekdays, the 8th shaded for 乖離, punch markers.
+    c.goto(&format!("{base}/companies/ABC/timecard/0012?month=2024-02")).await.unwrap();
+    let timeline = c.wait().for_element(Locator::Id("timeline")).await.unwrap();
+    let png = timeline.screenshot().await.unwrap();
+    keep("timecard-timeline.png", &png);
+    let (width, height, counts) = colors_in(&c, &png, &["#5dade2", "#fde2e0", "#1e8449", "#7d3c98"]).await;
+    assert!(width >= 600 && height >= 400, "{width}×{height}");
+    assert!(counts.iter().all(|n| *n > 20), "PC bars, the 乖離 row, 出勤 and 退勤 markers: {counts:?}");
+    let diverged = c.find_all(Locator::Css("#timeline g.day.diverged")).await.unwrap();
+    assert_eq!(diverged.len(), 1);
+    assert_eq!(diverged[0].attr("data-date").await.unwrap().as_deref(), Some("2024-02-08"));
+    let bars = c.find_all(Locator::Css("#timeline rect.pc")).await.unwrap();
+    assert_eq!(bars.len(), 21, "one bar a weekday");
 
     c.close().await.unwrap();
     app.finish().await;

@@ -10,11 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
 use loginrec_rules::divergence::{Declared, PcUse, divergence};
-use loginrec_rules::{DayInputs, PunchKind, derive_day_punches, resolve_day};
+use loginrec_rules::{DayInputs, DayLog, PunchKind, derive_day_punches, resolve_day};
 use sqlx::Row;
 
 use crate::bulk::{json, json_rows};
-use crate::pipeline::{CompanyContext, Scope, schedules, scope_logs};
+use crate::pipeline::{CompanyContext, DateRange, Scope, schedules, scope_logs};
 use crate::{Missing, Refusal, Result, Store, StoreError, now_ms};
 
 /// The reasons offered to a company that has not set its own.
@@ -262,7 +262,8 @@ impl Store {
         let mut out = Vec::new();
         for ((id, day), day_inputs) in &inputs {
             let Some(employee) = employees.get(id) else { continue };
-            let pc = derive_day_punches(logs.get(&(*id, *day)).map(Vec::as_slice).unwrap_or(&[]), None);
+            let day_logs: Vec<DayLog> = logs.get(&(*id, *day)).into_iter().flatten().map(|l| l.log.clone()).collect();
+            let pc = derive_day_punches(&day_logs, None);
             let other = resolve_day(&DayInputs { logs: Vec::new(), ..day_inputs.clone() });
             let declared =
                 Declared { clock_in: other.clock_in.map(|p| p.at), clock_out: other.clock_out.map(|p| p.at) };
@@ -295,6 +296,39 @@ impl Store {
         }
         out.sort_by(|a, b| (a.business_date, &a.employee_code).cmp(&(b.business_date, &b.employee_code)));
         Ok(out)
+    }
+
+    /// An employee's PC use of each business day in `[from, to]`, as the timeline draws it: the
+    /// logs counted for the employee (link history, the department's 日付変更時間), in time
+    /// order, each with whether it is a logon.
+    pub async fn pc_use_days(
+        &self,
+        company_id: i64,
+        employee_code: &str,
+        from: Date,
+        to: Date,
+    ) -> Result<BTreeMap<Date, Vec<(i64, bool)>>> {
+        let mut conn = self.pool.acquire().await?;
+        let employee: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM employees WHERE company_id = $1 AND code = $2 ORDER BY deleted_at_ms IS NOT NULL LIMIT 1",
+        )
+        .bind(company_id)
+        .bind(employee_code)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(employee) = employee else { return Ok(BTreeMap::new()) };
+        let mut scope = Scope::default();
+        scope.add(employee, DateRange { from: Some(from), to: Some(to) });
+        let ctx = CompanyContext::load(&mut conn, company_id).await?;
+        let schedules = schedules(&mut conn, company_id, &[employee]).await?;
+        let logs = scope_logs(&mut conn, self.backend, &ctx, &scope, &schedules).await?;
+        Ok(logs
+            .into_iter()
+            .map(|((_, day), mut logs)| {
+                logs.sort_by(|a, b| (a.log.at, &a.log.key).cmp(&(b.log.at, &b.log.key)));
+                (day, logs.into_iter().map(|l| (l.log.at.as_millisecond(), l.logon)).collect())
+            })
+            .collect())
     }
 
     /// The latest reason of each employee-day in `[from, to]`.

@@ -29,6 +29,7 @@ pub(crate) mod session;
 mod settings;
 mod throttle;
 mod timecard;
+mod timeline;
 mod users;
 
 use axum::Router;

@@ -2,6 +2,8 @@
 //! here, and the time card CSV of a period (as `loginrec timecard export` writes it). A 手入力
 //! punch outranks PC and API punches of its day until it is cleared.
 
+use std::collections::BTreeSet;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
@@ -69,6 +71,8 @@ pub(crate) struct TimecardPage {
     prev_month: String,
     next_month: String,
     rows: Vec<TimecardLine>,
+    /// The month as an SVG timeline of PC use and punches.
+    timeline: String,
     total: String,
     total_overtime: String,
     total_late_night: String,
@@ -217,6 +221,23 @@ async fn timecard_page(
             Err(_) => break,
         }
     }
+    let pc = state.store.pc_use_days(company.id, &employee.code, first, last).await?;
+    let diverged: BTreeSet<Date> = state
+        .store
+        .divergences(
+            company.id,
+            &loginrec_store::DivergenceFilter {
+                from: Some(first),
+                to: Some(last),
+                employee_code: Some(employee.code.clone()),
+                ..Default::default()
+            },
+        )
+        .await?
+        .into_iter()
+        .map(|d| d.business_date)
+        .collect();
+    let timeline = crate::ui::timeline::month_timeline(first, last, &tz, &pc, &punches, &diverged);
     let (before, after) = state.store.attendance().neighbour_codes(company.id, &employee.code).await?;
     let neighbour = |code: Option<String>| code.map(|c| href::timecard(&company.code, &c, first)).unwrap_or_default();
     let default_date = if today.first_of_month() == first { today } else { first };
@@ -242,6 +263,7 @@ async fn timecard_page(
         prev_month: first.checked_sub(1.month()).unwrap_or(first).strftime("%Y-%m").to_string(),
         next_month: first.checked_add(1.month()).unwrap_or(first).strftime("%Y-%m").to_string(),
         rows,
+        timeline,
         total: hours_minutes(total),
         total_overtime: hours_minutes(total_overtime),
         total_late_night: hours_minutes(total_late_night),

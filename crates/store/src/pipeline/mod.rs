@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use loginrec_rules::{DayInputs, DayLog, EmployeeSchedule, PunchKind, business_day_in, day_start};
+use loginrec_rules::{DayInputs, DayLog, EmployeeSchedule, LogKind, PunchKind, business_day_in, day_start};
 use sqlx::{AnyConnection, Row};
 
 pub(crate) mod changes;
@@ -144,7 +144,7 @@ pub(crate) async fn rederive_with(
     let mut inputs: BTreeMap<(i64, Date), DayInputs> = scope_logs(conn, backend, ctx, scope, &schedules)
         .await?
         .into_iter()
-        .map(|(key, logs)| (key, DayInputs { logs, ..DayInputs::default() }))
+        .map(|(key, logs)| (key, DayInputs { logs: logs.into_iter().map(|l| l.log).collect(), ..DayInputs::default() }))
         .collect();
 
     let read = DayRows { scope, company_id: ctx.id, employees: &employees };
@@ -170,6 +170,12 @@ pub(crate) async fn rederive_with(
     }
 }
 
+/// A log of an employee-day, and whether it is a logon (else a logoff).
+pub(crate) struct ScopeLog {
+    pub log: DayLog,
+    pub logon: bool,
+}
+
 /// The logs of each employee-day of the scope, read through the employees' link histories: a
 /// log counts for the employee who held its account at its time, on the business day its time
 /// falls in by the employee's department at that date.
@@ -179,7 +185,7 @@ pub(crate) async fn scope_logs(
     ctx: &CompanyContext,
     scope: &Scope,
     schedules: &Schedules,
-) -> Result<BTreeMap<(i64, Date), Vec<DayLog>>> {
+) -> Result<BTreeMap<(i64, Date), Vec<ScopeLog>>> {
     let employees = scope.employees();
     let links = links_of_employees(conn, ctx.id, &employees).await?;
     let merged = scope.merged();
@@ -212,12 +218,12 @@ pub(crate) async fn scope_logs(
         }
     }
 
-    let mut logs: BTreeMap<(i64, Date), Vec<DayLog>> = BTreeMap::new();
+    let mut logs: BTreeMap<(i64, Date), Vec<ScopeLog>> = BTreeMap::new();
     if !segments.is_empty() {
         let sql = format!(
             "WITH v (employee_id, account, lo, hi) AS (SELECT CAST(value->>0 AS BIGINT), value->>1, \
              CAST(value->>2 AS BIGINT), CAST(value->>3 AS BIGINT) FROM {}) \
-             SELECT v.employee_id, l.event_at_ms, l.idem_key FROM v CROSS JOIN logs l WHERE l.company_id = $1 \
+             SELECT v.employee_id, l.event_at_ms, l.idem_key, l.kind FROM v CROSS JOIN logs l WHERE l.company_id = $1 \
              AND l.account = v.account AND l.event_at_ms >= v.lo AND l.event_at_ms < v.hi",
             json_rows(backend, 2)
         );
@@ -227,7 +233,11 @@ pub(crate) async fn scope_logs(
             let at = ts(r.try_get("event_at_ms")?)?;
             let day = business_day_in(at, &ctx.tz, schedules.get(&employee).unwrap_or(&no_schedule));
             if scope.contains(employee, day) {
-                logs.entry((employee, day)).or_default().push(DayLog { at, key: r.try_get("idem_key")? });
+                let kind: String = r.try_get("kind")?;
+                logs.entry((employee, day)).or_default().push(ScopeLog {
+                    log: DayLog { at, key: r.try_get("idem_key")? },
+                    logon: LogKind::parse(&kind) == Some(LogKind::Logon),
+                });
             }
         }
     }
