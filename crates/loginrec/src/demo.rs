@@ -14,7 +14,7 @@ use jiff::ToSpan;
 use lanscope_connector::config::Config;
 use lanscope_connector::delivery::RetryPolicy;
 use lanscope_connector::{OnceOutcome, run_once};
-use loginrec_rules::{AccessToken, CompanyCode};
+use loginrec_rules::{AccessToken, CompanyCode, PunchKind};
 use loginrec_server::ServerOptions;
 use loginrec_server::links;
 use loginrec_store::{DepartmentInput, EmployeeInput, Store};
@@ -114,6 +114,16 @@ pub async fn run(listen: SocketAddr, data_dir: &Path, users: usize, serve_foreve
             comparison.extra
         );
     }
+    let hr = hr_examples(&store, company.id, sim, &tz, today).await?;
+    println!(
+        "乖離 (divergence):           {base}/companies/{DEMO_COMPANY}/divergences?from={}&to={}   ({} 手入力 days that the PC passes)",
+        first, last, hr.diverging_days
+    );
+    println!(
+        "月別データ (monthly):        {base}/companies/{DEMO_COMPANY}/monthly?month={}   ({} works past 45 h of 時間外)",
+        hr.long_hours_month.strftime("%Y-%m"),
+        hr.long_hours_employee
+    );
     if serve_forever {
         println!();
         println!("Serving until Ctrl-C.");
@@ -123,6 +133,73 @@ pub async fn run(listen: SocketAddr, data_dir: &Path, users: usize, serve_foreve
     server.await.context("server task")??;
     store.close().await;
     Ok(())
+}
+
+/// What the demo adds for HR to look at.
+struct HrExamples {
+    diverging_days: usize,
+    long_hours_employee: String,
+    long_hours_month: jiff::civil::Date,
+}
+
+/// 手入力 as HR meets it, entered after the punches were checked against the ground truth (they
+/// override the PC's): for the first two employees with a whole PC day, a 出勤 an hour after
+/// the PC's first use (a 乖離 the 乖離 screen lists); and for the last employee, 06:00–24:00 on
+/// every day but Sunday of the month before the simulation's, which passes 45 hours of 時間外
+/// (月別データ's alert).
+async fn hr_examples(
+    store: &Store,
+    company_id: i64,
+    sim: &lanscope_simulator::Simulation,
+    tz: &jiff::tz::TimeZone,
+    today: jiff::civil::Date,
+) -> anyhow::Result<HrExamples> {
+    let instant = |at: jiff::civil::DateTime| -> anyhow::Result<i64> {
+        Ok(loginrec_rules::local_instant(at, tz).context("a local time that exists")?.as_millisecond())
+    };
+    let mut diverging_days = 0;
+    let mut seen = std::collections::BTreeSet::new();
+    for day in sim.expected.iter().filter(|e| e.clock_out.is_some()) {
+        let Some(clock_in) = day.clock_in else { continue };
+        if diverging_days == 2 {
+            break;
+        }
+        if !seen.insert(day.employee_code.clone()) {
+            continue;
+        }
+        let later = clock_in.checked_add(1.hour())?;
+        store
+            .attendance()
+            .set_manual_punch(
+                company_id,
+                &day.employee_code,
+                day.business_date,
+                PunchKind::ClockIn,
+                instant(later)?,
+                "demo",
+            )
+            .await?;
+        diverging_days += 1;
+    }
+    let long_hours_employee = sim.employees.last().map(|e| e.code.clone()).context("the simulation has employees")?;
+    // The month before the simulation's: no PC logs to compare with, so no 乖離 either.
+    let month = sim.config.start.first_of_month().checked_sub(1.month())?;
+    let before_logs = sim.config.start.checked_sub(2.days())?;
+    let mut day = month;
+    while day < today && day <= month.last_of_month() && day <= before_logs {
+        if day.weekday() != jiff::civil::Weekday::Sunday {
+            for (kind, at) in
+                [(PunchKind::ClockIn, day.at(6, 0, 0, 0)), (PunchKind::ClockOut, day.tomorrow()?.at(0, 0, 0, 0))]
+            {
+                store
+                    .attendance()
+                    .set_manual_punch(company_id, &long_hours_employee, day, kind, instant(at)?, "demo")
+                    .await?;
+            }
+        }
+        day = day.tomorrow()?;
+    }
+    Ok(HrExamples { diverging_days, long_hours_employee, long_hours_month: month })
 }
 
 /// The simulation's departments, employees and links, as an administrator imports them; returns

@@ -259,6 +259,17 @@ async fn a_second_demo_on_the_folder_of_a_running_one_is_refused_and_both_printe
     let mut operator = test_support::AdminClient::new(&base);
     assert_eq!(operator.login("", "support", operator_password).await, 303, "{printed}");
     assert_eq!(operator.get("/operator").await.status(), 200);
+    // What HR opens: the two 手入力 days the PC passes, and the employee past 45 hours.
+    let path_of = |label: &str| {
+        let url = printed_after(&printed, label).split_whitespace().next().unwrap().to_string();
+        url.strip_prefix(&base).unwrap().to_string()
+    };
+    let (status, page) = admin.get_text(&path_of("乖離 (divergence):")).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("該当する日: 2 日 (理由が未記録: 2 日)"), "{page}");
+    let (status, page) = admin.get_text(&path_of("月別データ (monthly):")).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("長時間労働のアラートがある従業員: 1 名") && page.contains("(45時間超)"), "{page}");
     first.kill().unwrap();
     first.wait().unwrap();
 
