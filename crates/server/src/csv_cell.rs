@@ -21,6 +21,23 @@ pub fn restore_formula(cell: &str) -> &str {
     }
 }
 
+/// A CSV file of `header` and `rows` as a download: CRLF lines, every cell through
+/// [`neutralise_formula`], in CP932 like the manual's files, or in UTF-8 with a BOM when `utf8`
+/// asks for it or a cell cannot be written in CP932. Returns the bytes and their charset.
+pub fn download(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>, utf8: bool) -> (Vec<u8>, &'static str) {
+    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    // Writing into memory cannot fail.
+    let _ = writer.write_record(header);
+    for row in rows {
+        let _ = writer.write_record(row.iter().map(|c| neutralise_formula(c).into_owned()));
+    }
+    let text = String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default();
+    match encoding_rs::SHIFT_JIS.encode(&text) {
+        (bytes, _, false) if !utf8 => (bytes.into_owned(), "Shift_JIS"),
+        _ => ([&[0xEF, 0xBB, 0xBF][..], text.as_bytes()].concat(), "utf-8"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

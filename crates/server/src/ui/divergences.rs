@@ -262,8 +262,7 @@ fn list_href(company_code: &str, back: &str) -> String {
     )
 }
 
-/// The list as CSV: CP932 like the other exports, or UTF-8 with a BOM when asked
-/// (`encoding=utf8`) or when a name cannot be written in CP932.
+/// The list as CSV ([`crate::csv_cell::download`]; `encoding=utf8` asks for UTF-8).
 pub(crate) async fn divergences_csv(
     State(state): State<AppState>,
     CompanyAdmin { page: CompanyPage { company, .. }, .. }: CompanyAdmin,
@@ -273,8 +272,7 @@ pub(crate) async fn divergences_csv(
     let today = tz.to_datetime(Timestamp::now()).date();
     let (filter, from, to) = q.filter(today)?;
     let found = state.store.divergences(company.id, &filter).await?;
-    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
-    let _ = writer.write_record([
+    let header = [
         "勤務日",
         "従業員コード",
         "従業員",
@@ -287,38 +285,29 @@ pub(crate) async fn divergences_csv(
         "居残り",
         "理由",
         "記録者",
-    ]);
-    for d in found {
+    ];
+    let rows = found.into_iter().map(|d| {
         let name = d.full_name.clone();
         let line = DivergenceLine::new(&company.code, d, &tz);
         // A missing punch is an empty cell: the screen's "—" has no place in CP932.
         let cell = |s: String| if s == "—" { String::new() } else { s };
-        let (pc_first, declared_in, pc_last, declared_out) =
-            (cell(line.pc_first), cell(line.declared_in), cell(line.pc_last), cell(line.declared_out));
-        let cells = [
+        vec![
             line.date_iso,
             line.employee_code,
             name,
             line.department,
-            pc_first,
-            declared_in,
+            cell(line.pc_first),
+            cell(line.declared_in),
             line.early,
-            pc_last,
-            declared_out,
+            cell(line.pc_last),
+            cell(line.declared_out),
             line.late,
             line.reason,
             line.recorded,
-        ];
-        let _ = writer.write_record(cells.iter().map(|c| crate::csv_cell::neutralise_formula(c).into_owned()));
-    }
-    let text = String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default();
-    let cp932 = (q.encoding != "utf8" && q.encoding != "utf-8")
-        .then(|| encoding_rs::SHIFT_JIS.encode(&text))
-        .filter(|(_, _, unmappable)| !unmappable);
-    let (bytes, charset) = match cp932 {
-        Some((bytes, _, _)) => (bytes.into_owned(), "Shift_JIS"),
-        None => ([&[0xEF, 0xBB, 0xBF][..], text.as_bytes()].concat(), "utf-8"),
-    };
+        ]
+    });
+    let utf8 = q.encoding == "utf8" || q.encoding == "utf-8";
+    let (bytes, charset) = crate::csv_cell::download(&header, rows, utf8);
     Ok((
         [
             (header::CONTENT_TYPE, format!("text/csv; charset={charset}")),

@@ -248,8 +248,7 @@ pub(crate) fn overtime_chart(rows: &[MonthlyRow]) -> String {
     svg
 }
 
-/// The month as CSV: CP932 like the other exports, UTF-8 with a BOM when a name cannot be
-/// written in CP932.
+/// The month as CSV ([`crate::csv_cell::download`]).
 pub(crate) async fn monthly_csv(
     State(state): State<AppState>,
     CompanyAdmin { page: CompanyPage { company, .. }, .. }: CompanyAdmin,
@@ -260,8 +259,7 @@ pub(crate) async fn monthly_csv(
     let month = q.month(today)?;
     let filter = MonthlyFilter { month, department_code: Some(q.department.clone()), limit: None, offset: 0 };
     let found = state.store.attendance().monthly(company.id, &filter, today).await?;
-    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
-    let _ = writer.write_record([
+    let header = [
         "月",
         "従業員コード",
         "従業員",
@@ -276,10 +274,10 @@ pub(crate) async fn monthly_csv(
         "乖離",
         "年の時間外",
         "アラート",
-    ]);
-    for r in &found.rows {
+    ];
+    let rows = found.rows.iter().map(|r| {
         let line = MonthlyLine::new(&company.code, found.first, r);
-        let cells = [
+        vec![
             month_value(found.first),
             line.code,
             line.name,
@@ -294,14 +292,9 @@ pub(crate) async fn monthly_csv(
             line.divergence_days.to_string(),
             line.year_overtime,
             line.alerts.join(" / "),
-        ];
-        let _ = writer.write_record(cells.iter().map(|c| crate::csv_cell::neutralise_formula(c).into_owned()));
-    }
-    let text = String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default();
-    let (bytes, charset) = match encoding_rs::SHIFT_JIS.encode(&text) {
-        (bytes, _, false) => (bytes.into_owned(), "Shift_JIS"),
-        _ => ([&[0xEF, 0xBB, 0xBF][..], text.as_bytes()].concat(), "utf-8"),
-    };
+        ]
+    });
+    let (bytes, charset) = crate::csv_cell::download(&header, rows, false);
     Ok((
         [
             (header::CONTENT_TYPE, format!("text/csv; charset={charset}")),

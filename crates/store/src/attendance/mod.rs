@@ -208,6 +208,20 @@ fn department_from_row(r: &sqlx::any::AnyRow) -> Result<Department> {
 }
 
 /// Reads the columns of `employee_columns!`.
+impl Attendance<'_> {
+    /// How many live employees the company has, in one department or (`None`) in all.
+    async fn live_employee_count(&self, company_id: i64, department: Option<&str>) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM employees e JOIN departments d ON d.id = e.department_id \
+             WHERE e.company_id = $1 AND e.deleted_at_ms IS NULL AND ($2 IS NULL OR d.code = $2)",
+        )
+        .bind(company_id)
+        .bind(department)
+        .fetch_one(&self.store.pool)
+        .await?)
+    }
+}
+
 fn employee_from_row(r: &sqlx::any::AnyRow) -> Result<Employee> {
     Ok(Employee {
         id: r.try_get("id")?,

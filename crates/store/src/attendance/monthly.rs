@@ -67,14 +67,7 @@ impl Attendance<'_> {
         let first = filter.month.first_of_month();
         let last = filter.month.last_of_month();
         let department = filter.department_code.as_deref().filter(|code| !code.is_empty());
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM employees e JOIN departments d ON d.id = e.department_id \
-             WHERE e.company_id = $1 AND e.deleted_at_ms IS NULL AND ($2 IS NULL OR d.code = $2)",
-        )
-        .bind(company_id)
-        .bind(department)
-        .fetch_one(&self.store.pool)
-        .await?;
+        let total = self.live_employee_count(company_id, department).await?;
         let page_sql = format!(
             "SELECT {} FROM employees e JOIN departments d ON d.id = e.department_id \
              WHERE e.company_id = $1 AND e.deleted_at_ms IS NULL AND ($2 IS NULL OR d.code = $2) \

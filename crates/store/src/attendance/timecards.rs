@@ -8,14 +8,7 @@ impl Attendance<'_> {
     /// each with the punches of its date, ordered and paged in the database.
     pub async fn daily(&self, company_id: i64, filter: &DailyFilter) -> Result<DailyPage> {
         let department = filter.department_code.as_deref().filter(|code| !code.is_empty());
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM employees e JOIN departments d ON d.id = e.department_id \
-             WHERE e.company_id = $1 AND e.deleted_at_ms IS NULL AND ($2 IS NULL OR d.code = $2)",
-        )
-        .bind(company_id)
-        .bind(department)
-        .fetch_one(&self.store.pool)
-        .await?;
+        let total = self.live_employee_count(company_id, department).await?;
         let direction = if filter.descending { "DESC" } else { "ASC" };
         let held = crate::port::held_punches(crate::port::is_remote(&self.store.pool, company_id).await?);
         // First the page's employees alone, in the order an index can walk (a live employee's
