@@ -190,6 +190,68 @@ pub struct DailyTotals {
     pub total_work: i64,
 }
 
+/// One employee's month in `GET /monthly-workings/{YYYY-MM}`, every time in minutes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MonthlyTotals {
+    pub year: i16,
+    pub month: i8,
+    pub employee_key: String,
+    /// The employee as of the month's last day (or today); written only when
+    /// `additionalFields=currentDateEmployee`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_date_employee: Option<Employee>,
+    /// The period added up, `YYYY-MM-DD`.
+    pub start_date: String,
+    pub end_date: String,
+    #[serde(default)]
+    pub is_closing: bool,
+    /// Days with a 出勤.
+    #[serde(default)]
+    pub working_count: i64,
+    #[serde(default)]
+    pub workingday_count: i64,
+    #[serde(default)]
+    pub assigned: i64,
+    #[serde(default)]
+    pub unassigned: i64,
+    #[serde(default)]
+    pub overtime: i64,
+    #[serde(default)]
+    pub night: i64,
+    #[serde(default)]
+    pub night_unassigned: i64,
+    #[serde(default)]
+    pub night_overtime: i64,
+    #[serde(default)]
+    pub late: i64,
+    #[serde(default)]
+    pub early_leave: i64,
+    #[serde(default)]
+    pub late_count: i64,
+    #[serde(default)]
+    pub early_leave_count: i64,
+    #[serde(default)]
+    pub break_sum: i64,
+    /// All 休日 work, of which `legal_holiday_work` on the 法定休日.
+    #[serde(default)]
+    pub holiday_work: HolidayWork,
+    #[serde(default)]
+    pub legal_holiday_work: HolidayWork,
+    #[serde(default)]
+    pub general_holiday_work: HolidayWork,
+}
+
+/// Work on days off in a month: minutes and days.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HolidayWork {
+    #[serde(default)]
+    pub minutes: i64,
+    #[serde(default)]
+    pub day_count: i64,
+}
+
 /// `POST /daily-workings/timerecord/{employeeKey}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PunchRequest {

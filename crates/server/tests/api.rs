@@ -261,7 +261,10 @@ test_support::engine_tests! {
         let page = response.text().await.unwrap();
         assert!(page.contains("PC 12/17 09:03"), "{page}");
         assert!(page.contains("PC 12/17 18:22"));
-        assert!(page.contains("9:19"), "worked time");
+        assert!(
+            page.contains("<td class=\"breaks\">1:00</td><td class=\"worked\">8:19</td><td class=\"overtime\">0:19</td>"),
+            "9:19 at the PC less the hour of break the law asks for: {page}"
+        );
         assert!(page.contains("2019/12/17(火)"));
         app.finish().await;
     }

@@ -320,14 +320,21 @@ test_support::engine_tests! {
         assert_eq!(card.matches("<tr id=\"day-").count(), 29, "every day of February 2024");
         assert!(card.contains("2024年02月") && card.contains("0001 勤怠 太郎"), "{card}");
         assert!(card.contains("PC 02/08 09:00") && card.contains("PC 02/10 02:30"), "{card}");
-        assert!(card.contains("<td class=\"worked\">9:00</td>") && card.contains("<td class=\"worked\">17:30</td>"));
-        assert!(card.contains("合計 (2 日)</th><th>26:30</th>"), "March does not count: {card}");
+        // 9:00–18:00 is 8 hours of work after the hour of break the law asks for; 09:00 to
+        // 02:30 the next day is 16:30 of work, 8:30 of it 時間外 and 22:00–02:30 late-night.
+        assert!(card.contains("<td class=\"breaks\">1:00</td><td class=\"worked\">8:00</td>"), "{card}");
+        assert!(card.contains("<td class=\"worked\">16:30</td><td class=\"overtime\">8:30</td><td class=\"late-night\">4:30</td>"), "{card}");
+        // 出勤日数 counts 02/15, whose 退勤 is missing, as 月別データ does.
+        assert!(
+            card.contains("合計 (3 日)</th><th id=\"total-breaks\">2:00</th><th id=\"total-worked\">24:30</th>"),
+            "March does not count: {card}"
+        );
         assert!(card.contains("02/12(月)</td><td>祝日 (振替休日)"), "{card}");
         assert!(card.contains("打刻漏れ"), "02/15 has only 出勤");
         assert!(card.contains("href=\"?month=2024-01\"") && card.contains("href=\"?month=2024-03\""));
         let march = app.page("/companies/ABC/timecard/0001?month=2024-03").await;
         assert_eq!(march.matches("<tr id=\"day-").count(), 31);
-        assert!(march.contains("合計 (1 日)</th><th>1:00</th>"), "{march}");
+        assert!(march.contains("合計 (1 日)</th><th id=\"total-breaks\">0:00</th><th id=\"total-worked\">1:00</th>"), "{march}");
         assert_eq!(app.admin.get("/companies/ABC/timecard/0001?month=2024-13").await.status(), 400);
         assert_eq!(app.admin.get("/companies/ABC/timecard/9999").await.status(), 404);
         assert_eq!(app.admin.get("/companies/ABC/timecard/0001").await.status(), 200, "this month by default");

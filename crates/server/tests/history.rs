@@ -347,7 +347,7 @@ test_support::engine_tests! {
         assert_eq!(row.year_overtime, 630, "{engine:?}");
         assert!(row.alerts.is_empty(), "{engine:?}");
         assert_eq!(row.overtime_pace, None, "{engine:?}: the month is over");
-        assert_eq!(page.rows[1].totals, loginrec_rules::month_totals::MonthTotals::default(), "{engine:?}");
+        assert_eq!(page.rows[1].totals, loginrec_rules::work_time::MonthTotals::default(), "{engine:?}");
     }
 
     async fn fixing_the_day_change_time_from_a_past_date_fixes_the_past_days(engine: Engine) {

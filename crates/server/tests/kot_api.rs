@@ -177,11 +177,14 @@ test_support::engine_tests! {
             day["dailyWorkings"].as_array().unwrap().iter().find(|w| w["employeeKey"] == key).unwrap().clone()
         };
         let t = of(&days[0], &tarou);
-        assert_eq!(t["totalWork"], 660, "{engine:?}: {t}");
+        // 11 hours from 出勤 to 退勤 less the hour of break the law asks for: 10 hours of work,
+        // the last two (00:00–02:00) past the eighth; the night is 22:00–02:00.
+        assert_eq!(t["breakTime"], 60, "{engine:?}: {t}");
+        assert_eq!(t["totalWork"], 600, "{engine:?}: {t}");
         assert_eq!(t["assigned"], 480, "{engine:?}: {t}");
-        assert_eq!(t["overtime"], 180, "{engine:?}: {t}");
-        assert_eq!(t["lateNight"], 60, "{engine:?}: 22:00–23:00 is within the first eight hours: {t}");
-        assert_eq!(t["lateNightOvertime"], 180, "{engine:?}: {t}");
+        assert_eq!(t["overtime"], 120, "{engine:?}: {t}");
+        assert_eq!(t["lateNight"], 120, "{engine:?}: 22:00–24:00 is within the first eight hours: {t}");
+        assert_eq!(t["lateNightOvertime"], 120, "{engine:?}: {t}");
         assert_eq!(t["isError"], false);
         assert_eq!(t["workdayTypeName"], "平日");
         assert_eq!(t["workPlaceDivisionCode"], "100");
@@ -192,8 +195,32 @@ test_support::engine_tests! {
         assert_eq!(of(&days[1], &tarou)["totalWork"], 0);
         // The same figures on 日別データ.
         let daily = app.page("/companies/ABC/daily?date=2024-02-08").await;
-        for cell in ["11:00", "3:00", "4:00", "打刻漏れ"] {
-            assert!(daily.contains(cell), "{engine:?}: 日別データ shows {cell}");
+        let cells = "<td class=\"breaks\">1:00</td><td class=\"worked\">10:00</td><td class=\"overtime\">2:00</td><td class=\"late-night\">4:00</td>";
+        assert!(daily.contains(cells) && daily.contains("打刻漏れ"), "{engine:?}: {daily}");
+        let card = app.page("/companies/ABC/timecard/0001?month=2024-02").await;
+        let row = card.split("<tr id=\"day-2024-02-08\">").nth(1).unwrap().split("</tr>").next().unwrap();
+        assert!(row.contains(cells), "{engine:?}: the time card shows the day as 日別データ: {row}");
+        let monthly = app.page("/companies/ABC/monthly?month=2024-02").await;
+        let row = monthly.split("<tr id=\"employee-0001\"").nth(1).unwrap().split("</tr>").next().unwrap();
+        assert!(row.contains("<td>1</td>\n<td>10:00</td><td>1:00</td><td>2:00</td><td>4:00</td>"), "{engine:?}: {row}");
+        // And the month: by path or by query, the same sums; 出勤日数 counts hanako's day.
+        for url in [format!("{base}/monthly-workings/2024-02"), format!("{base}/monthly-workings?date=2024-02")] {
+            let (status, month) = get(url).await;
+            assert_eq!(status, 200, "{engine:?}: {month}");
+            let m = month.as_array().unwrap().iter().find(|m| m["employeeKey"] == tarou.as_str()).unwrap().clone();
+            assert_eq!((m["year"].clone(), m["month"].clone()), (serde_json::json!(2024), serde_json::json!(2)));
+            assert_eq!((m["startDate"].as_str(), m["endDate"].as_str()), (Some("2024-02-01"), Some("2024-02-29")));
+            let figures = ["workingdayCount", "assigned", "overtime", "night", "nightOvertime", "breakSum"].map(|f| m[f].clone());
+            assert_eq!(figures, [1, 480, 120, 120, 120, 60].map(|n| serde_json::json!(n)), "{engine:?}: {m}");
+            let h = month.as_array().unwrap().iter().find(|m| m["employeeKey"] == hanako.as_str()).unwrap().clone();
+            assert_eq!((h["workingdayCount"].clone(), h["assigned"].clone()), (serde_json::json!(1), serde_json::json!(0)));
+        }
+        let (_, ours) = get(format!("{base}/monthly-workings/2024-02?division=200&additionalFields=currentDateEmployee")).await;
+        assert_eq!(ours.as_array().unwrap().len(), 1, "{engine:?}: {ours}");
+        assert_eq!(ours[0]["currentDateEmployee"]["code"], "0002");
+        for month in ["2024-02-01", "2024-13", "02-2024"] {
+            let (status, body) = get(format!("{base}/monthly-workings/{month}")).await;
+            assert_eq!(status, 400, "{engine:?}: {month}: {body}");
         }
 
         let (_, one) = get(format!("{base}/daily-workings?date=2024-02-08&division=200&additionalFields=currentDateEmployee")).await;

@@ -53,9 +53,9 @@ use tokio::sync::Mutex;
 
 pub use admins::{Admin, Admins, AuditEvent, Session};
 pub use attendance::{
-    ApiDay, ApiEmployeeDay, ApiTimeRecord, Attendance, DailyFilter, DailyOrder, DailyPage, DailyRow, Department,
-    DepartmentInput, EMPLOYMENT_TYPES, Employee, EmployeeDetails, EmployeeInput, MANUAL_METHOD, MonthlyFilter,
-    MonthlyPage, MonthlyRow, PunchView, TimecardRow, agreement_year_start,
+    ApiDay, ApiEmployeeDay, ApiEmployeeMonth, ApiTimeRecord, Attendance, DailyFilter, DailyOrder, DailyPage, DailyRow,
+    Department, DepartmentInput, EMPLOYMENT_TYPES, Employee, EmployeeDetails, EmployeeInput, MANUAL_METHOD,
+    MonthlyFilter, MonthlyPage, MonthlyRow, PunchView, TimecardRow, WorkOf, agreement_year_start,
 };
 pub use companies::Company;
 pub use divergences::{DeclaredPunch, DivergenceDay, DivergenceFilter, DivergenceReason};

@@ -1,5 +1,5 @@
 //! The attendance module's API in the KING OF TIME Web API v1.0 shape, under `/api/v1.0/`:
-//! employees, daily time records, and the punch POST. Bearer tokens are per company
+//! employees, daily time records, daily and monthly totals, and the punch POST. Bearer tokens are per company
 //! (`loginrec company issue-api-token`); errors are `{"errors":[{"message","code"}]}`.
 //! A remote-mode ログイン記録 can send its punches here, so that mode is tested against a real
 //! server.
@@ -12,10 +12,11 @@ use axum::routing::{any, get, post};
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use kot_protocol::{
-    DailyTimeRecords, DailyTotals, DailyWorking, DailyWorkings, ErrorBody, PunchRequest, PunchResponse, RecordCode,
-    TimeRecord,
+    DailyTimeRecords, DailyTotals, DailyWorking, DailyWorkings, ErrorBody, HolidayWork, MonthlyTotals, PunchRequest,
+    PunchResponse, RecordCode, TimeRecord,
 };
-use loginrec_rules::day_totals::day_totals;
+use loginrec_rules::day_error::day_error;
+use loginrec_rules::holidays::DayType;
 use loginrec_store::remote::RemoteEmployee;
 use loginrec_store::{Company, PunchView};
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1.0/employees/{code}", get(employee).fallback(method_not_allowed))
         .route("/api/v1.0/daily-workings", get(daily_workings).fallback(method_not_allowed))
         .route("/api/v1.0/daily-workings/timerecord", get(timerecords).fallback(method_not_allowed))
+        .route("/api/v1.0/monthly-workings", get(monthly_workings_of_query).fallback(method_not_allowed))
+        .route("/api/v1.0/monthly-workings/{month}", get(monthly_workings).fallback(method_not_allowed))
         .route("/api/v1.0/daily-workings/timerecord/{employee_key}", post(punch).fallback(method_not_allowed))
         // Anything else under /api/ (but the LanScope ingest API) answers in this API's shape.
         .route("/api/{*rest}", any(not_found))
@@ -236,10 +239,9 @@ async fn daily_workings(
         (None, None, None) => (today, today),
         (None, start, end) => period(start, end)?,
     };
-    let with_employee =
-        q.additional_fields.as_deref().is_some_and(|f| f.split(',').any(|f| f.trim() == "currentDateEmployee"));
+    let with_employee = asks_for_employee(q.additional_fields.as_deref());
     let division = q.division.as_deref().filter(|d| !d.is_empty());
-    let days = state.store.attendance().api_daily_workings(&company, start, end, division).await?;
+    let days = state.store.attendance().api_daily_workings(&company, start, end, division, today).await?;
     let body: Vec<DailyWorkings> = days
         .into_iter()
         .map(|day| DailyWorkings {
@@ -248,9 +250,10 @@ async fn daily_workings(
                 .employees
                 .into_iter()
                 .map(|e| {
-                    let (i, o) = (e.clock_in.as_ref(), e.clock_out.as_ref());
-                    let (i, o) = (i.and_then(PunchView::day_punch), o.and_then(PunchView::day_punch));
-                    let t = day_totals(day.date, i, o, today, &tz);
+                    let (i, o) =
+                        (PunchView::method_of(e.clock_in.as_ref()), PunchView::method_of(e.clock_out.as_ref()));
+                    let error = day_error(day.date, i, o, today);
+                    let w = &e.work;
                     DailyTotals {
                         date: day.date.to_string(),
                         employee_key: e.employee.key.clone(),
@@ -259,24 +262,126 @@ async fn daily_workings(
                         current_date_employee: with_employee.then(|| employee_json(&e.employee)),
                         is_closing: false,
                         is_help: false,
-                        is_error: t.error.is_some(),
-                        workday_type_name: t.day_type.label_ja(),
-                        assigned: t.assigned,
+                        is_error: error.is_some(),
+                        workday_type_name: DayType::of(day.date).label_ja(),
+                        // 所定 is the legal eight hours of a weekday; 休日労働 is neither.
+                        assigned: w.work - w.overtime - w.holiday_work,
                         unassigned: 0,
-                        overtime: t.overtime,
-                        late_night: t.late_night,
+                        overtime: w.overtime,
+                        late_night: w.late_night - w.late_night_overtime,
                         late_night_unassigned: 0,
-                        late_night_overtime: t.late_night_overtime,
-                        break_time: 0,
+                        late_night_overtime: w.late_night_overtime,
+                        break_time: w.breaks,
                         late: 0,
                         early_leave: 0,
-                        total_work: t.total_work,
+                        total_work: w.work,
                     }
                 })
                 .collect(),
         })
         .collect();
     Ok(json(StatusCode::OK, &body))
+}
+
+#[derive(Deserialize)]
+struct MonthlyWorkingsQuery {
+    /// `YYYY-MM` when the month is not in the path; this month when neither gives it.
+    date: Option<String>,
+    /// A division code: only the employees in it on the month's last day.
+    division: Option<String>,
+    /// Comma-separated; `currentDateEmployee` adds each employee as of the month's last day.
+    #[serde(rename = "additionalFields")]
+    additional_fields: Option<String>,
+}
+
+/// `GET /monthly-workings/{YYYY-MM}`: each employee's month, from the same computation as
+/// 月別データ and `GET /daily-workings`.
+async fn monthly_workings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(month): Path<String>,
+    Query(q): Query<MonthlyWorkingsQuery>,
+) -> Result<Response, KotError> {
+    monthly_workings_of(state, headers, Some(month), q).await
+}
+
+/// `GET /monthly-workings?date=YYYY-MM`, as some clients ask for it.
+async fn monthly_workings_of_query(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(mut q): Query<MonthlyWorkingsQuery>,
+) -> Result<Response, KotError> {
+    let month = q.date.take();
+    monthly_workings_of(state, headers, month, q).await
+}
+
+async fn monthly_workings_of(
+    state: AppState,
+    headers: HeaderMap,
+    month: Option<String>,
+    q: MonthlyWorkingsQuery,
+) -> Result<Response, KotError> {
+    let company = company(&state, &headers).await?;
+    let tz = company.tz()?;
+    let today = tz.to_datetime(Timestamp::now()).date();
+    let first = match month.as_deref().filter(|m| !m.is_empty()) {
+        None => today.first_of_month(),
+        Some(m) => parse_month(m)?,
+    };
+    let last = first.last_of_month();
+    let with_employee = asks_for_employee(q.additional_fields.as_deref());
+    let division = q.division.as_deref().filter(|d| !d.is_empty());
+    let months = state.store.attendance().api_monthly_workings(&company, first, last, division, today).await?;
+    let body: Vec<MonthlyTotals> = months
+        .into_iter()
+        .map(|m| {
+            let t = m.totals;
+            let holiday = HolidayWork { minutes: t.holiday_work, day_count: i64::from(t.holiday_work_days) };
+            MonthlyTotals {
+                year: first.year(),
+                month: first.month(),
+                employee_key: m.employee.key.clone(),
+                current_date_employee: with_employee.then(|| employee_json(&m.employee)),
+                start_date: first.to_string(),
+                end_date: last.to_string(),
+                is_closing: false,
+                working_count: i64::from(t.days_worked),
+                workingday_count: i64::from(t.days_worked),
+                assigned: t.work - t.overtime - t.holiday_work,
+                unassigned: 0,
+                overtime: t.overtime,
+                night: t.late_night - t.late_night_overtime,
+                night_unassigned: 0,
+                night_overtime: t.late_night_overtime,
+                late: 0,
+                early_leave: 0,
+                late_count: 0,
+                early_leave_count: 0,
+                break_sum: t.breaks,
+                // 休日労働 is work on the 法定休日; no 所定休日 is kept apart from it.
+                holiday_work: holiday,
+                legal_holiday_work: holiday,
+                general_holiday_work: HolidayWork::default(),
+            }
+        })
+        .collect();
+    Ok(json(StatusCode::OK, &body))
+}
+
+/// Whether `additionalFields` asks for `currentDateEmployee`.
+fn asks_for_employee(additional_fields: Option<&str>) -> bool {
+    additional_fields.is_some_and(|f| f.split(',').any(|f| f.trim() == "currentDateEmployee"))
+}
+
+/// A month as the API writes it: `YYYY-MM`.
+fn parse_month(s: &str) -> Result<Date, KotError> {
+    let refused = || KotError::new(StatusCode::BAD_REQUEST, 300, "date must be YYYY-MM");
+    let (year, month) = s.split_once('-').ok_or_else(refused)?;
+    if year.len() != 4 || month.len() != 2 {
+        return Err(refused());
+    }
+    let (year, month) = (year.parse::<i16>().map_err(|_| refused())?, month.parse::<i8>().map_err(|_| refused())?);
+    Date::new(year, month, 1).map_err(|_| refused())
 }
 
 async fn timerecords(

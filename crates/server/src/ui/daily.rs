@@ -8,7 +8,7 @@ use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use serde::Deserialize;
 
-use loginrec_store::{DailyFilter, DailyOrder};
+use loginrec_store::{DailyFilter, DailyOrder, WorkOf};
 
 use crate::AppState;
 use crate::format::weekday_ja;
@@ -72,9 +72,7 @@ struct DailyLine {
     day_type: String,
     clock_in: String,
     clock_out: String,
-    worked: String,
-    overtime: String,
-    late_night: String,
+    work: day_cells::WorkCells,
     error: &'static str,
     timecard_href: String,
 }
@@ -179,15 +177,15 @@ pub(crate) async fn daily(
         .map(|d| DepartmentOption { selected: d.code == department, code: d.code, name: d.name })
         .collect();
     let day_type = day_cells::day_type_label(date);
+    let ids: Vec<i64> = rows.iter().map(|r| r.employee_id).collect();
+    let work = state.store.attendance().work(company.id, WorkOf::Employees(&ids), date, date, today).await?;
     let rows = rows
         .into_iter()
         .map(|r| {
-            let totals = day_cells::totals(r.clock_in.as_ref(), r.clock_out.as_ref(), date, today, &tz);
+            let day = work.get(&r.employee_id).and_then(|days| days.first());
             DailyLine {
-                worked: day_cells::minutes_cell(totals.total_work),
-                overtime: day_cells::minutes_cell(totals.overtime),
-                late_night: day_cells::minutes_cell(totals.late_night + totals.late_night_overtime),
-                error: day_cells::error_label(&totals),
+                work: day_cells::WorkCells::of(day),
+                error: day_cells::error_label(r.clock_in.as_ref(), r.clock_out.as_ref(), date, today),
                 timecard_href: href::timecard(&company.code, &r.employee_code, date),
                 clock_in: day_cells::punch(r.clock_in.as_ref(), &tz),
                 clock_out: day_cells::punch(r.clock_out.as_ref(), &tz),

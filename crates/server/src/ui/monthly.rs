@@ -9,7 +9,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use jiff::civil::Date;
-use loginrec_rules::month_totals::{MONTHLY_OVERTIME_AND_HOLIDAY_LIMIT_MINUTES, MONTHLY_OVERTIME_LIMIT_MINUTES};
+use loginrec_rules::work_time::{MONTHLY_OVERTIME_AND_HOLIDAY_LIMIT_MINUTES, MONTHLY_OVERTIME_LIMIT_MINUTES};
 use loginrec_store::{MonthlyFilter, MonthlyRow};
 use serde::Deserialize;
 

@@ -15,7 +15,8 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use loginrec_rules::PunchKind;
 use loginrec_rules::punch_moment::check_punch_moment;
-use loginrec_store::{Missing, StoreError};
+use loginrec_rules::work_time::MonthTotals;
+use loginrec_store::{Missing, StoreError, WorkOf};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -45,9 +46,7 @@ struct TimecardLine {
     day_type: String,
     clock_in: String,
     clock_out: String,
-    worked: String,
-    overtime: String,
-    late_night: String,
+    work: day_cells::WorkCells,
     error: &'static str,
 }
 
@@ -74,9 +73,11 @@ pub(crate) struct TimecardPage {
     /// The month as an SVG timeline of PC use and punches.
     timeline: String,
     total: String,
+    total_breaks: String,
     total_overtime: String,
     total_late_night: String,
-    worked_days: usize,
+    /// 出勤日数.
+    worked_days: u32,
     /// The 手入力 forms: what was typed (kept when refused) and why it was refused.
     form_date: String,
     form_kind: String,
@@ -190,31 +191,28 @@ async fn timecard_page(
     let first = first.unwrap_or_else(|| today.first_of_month());
     let last = first.last_of_month();
     let punches = state.store.attendance().employee_timecard(company.id, employee.id, first, last).await?;
+    let work = state
+        .store
+        .attendance()
+        .work(company.id, WorkOf::Employees(&[employee.id]), first, last, today)
+        .await?
+        .remove(&employee.id)
+        .unwrap_or_default();
+    let totals = MonthTotals::of(&work);
     let mut rows = Vec::new();
-    let (mut total, mut total_overtime, mut total_late_night) = (0, 0, 0);
-    let mut worked_days = 0;
     let mut day = first;
     while day <= last {
         let found = punches.iter().find(|p| p.business_date == day);
         let clock_in = found.and_then(|p| p.clock_in.as_ref());
         let clock_out = found.and_then(|p| p.clock_out.as_ref());
-        let totals = day_cells::totals(clock_in, clock_out, day, today, &tz);
-        if totals.total_work > 0 {
-            total += totals.total_work;
-            total_overtime += totals.overtime;
-            total_late_night += totals.late_night + totals.late_night_overtime;
-            worked_days += 1;
-        }
         rows.push(TimecardLine {
             date: day.to_string(),
             date_label: format!("{}({})", day.strftime("%m/%d"), weekday_ja(day)),
             day_type: day_cells::day_type_label(day),
             clock_in: day_cells::punch(clock_in, &tz),
             clock_out: day_cells::punch(clock_out, &tz),
-            worked: day_cells::minutes_cell(totals.total_work),
-            overtime: day_cells::minutes_cell(totals.overtime),
-            late_night: day_cells::minutes_cell(totals.late_night + totals.late_night_overtime),
-            error: day_cells::error_label(&totals),
+            work: day_cells::WorkCells::of(work.iter().find(|w| w.date == day)),
+            error: day_cells::error_label(clock_in, clock_out, day, today),
         });
         match day.tomorrow() {
             Ok(next) => day = next,
@@ -264,10 +262,11 @@ async fn timecard_page(
         next_month: first.checked_add(1.month()).unwrap_or(first).strftime("%Y-%m").to_string(),
         rows,
         timeline,
-        total: hours_minutes(total),
-        total_overtime: hours_minutes(total_overtime),
-        total_late_night: hours_minutes(total_late_night),
-        worked_days,
+        total: hours_minutes(totals.work),
+        total_breaks: hours_minutes(totals.breaks),
+        total_overtime: hours_minutes(totals.overtime),
+        total_late_night: hours_minutes(totals.late_night),
+        worked_days: totals.days_worked,
         form_date: if typed { entry.date } else { default_date.to_string() },
         form_kind: if entry.kind.is_empty() { "in".into() } else { entry.kind },
         form_at: if typed { entry.at } else { format!("{default_date}T09:00") },

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use jiff::civil::Date;
+use loginrec_rules::work_time::{DayWork, MonthTotals};
 use loginrec_rules::{PunchKind, Timeline};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -48,6 +49,15 @@ pub struct ApiEmployeeDay {
     pub employee: RemoteEmployee,
     pub clock_in: Option<PunchView>,
     pub clock_out: Option<PunchView>,
+    /// What the day adds up to.
+    pub work: DayWork,
+}
+
+/// One employee's month of `GET /monthly-workings`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiEmployeeMonth {
+    pub employee: RemoteEmployee,
+    pub totals: MonthTotals,
 }
 
 struct Member {
@@ -80,6 +90,13 @@ impl Roster {
             out.push((m.id, employee));
         }
         out
+    }
+
+    /// The employees of some day in `[first, last]`, each with the division it had on `last`.
+    fn during(&self, first: Date, last: Date) -> Vec<(i64, RemoteEmployee)> {
+        let gone: std::collections::BTreeSet<i64> =
+            self.members.iter().filter(|m| m.resigned_on.is_some_and(|d| d <= first)).map(|m| m.id).collect();
+        self.on(last, true).into_iter().filter(|(id, _)| !gone.contains(id)).collect()
     }
 }
 
@@ -135,16 +152,24 @@ impl Attendance<'_> {
     }
 
     /// `GET /daily-workings?start=…&end=…&division=…`: for each business day of `[from, to]`,
-    /// every employee of that day (in `division` that day, when given) with the day's punches.
+    /// every employee of that day (in `division` that day, when given) with the day's punches
+    /// and what they add up to; `today` is the company's current business day.
     pub async fn api_daily_workings(
         &self,
         company: &Company,
         from: Date,
         to: Date,
         division: Option<&str>,
+        today: Date,
     ) -> Result<Vec<ApiDay>> {
         let roster = self.roster(company).await?;
         let mut punches = self.punches_between(company.id, from, to).await?;
+        let mut work: BTreeMap<(i64, Date), DayWork> = self
+            .work(company.id, super::WorkOf::Everyone, from, to, today)
+            .await?
+            .into_iter()
+            .flat_map(|(id, days)| days.into_iter().map(move |d| ((id, d.date), d)))
+            .collect();
         let mut days = Vec::new();
         let mut date = from;
         while date <= to {
@@ -158,6 +183,7 @@ impl Attendance<'_> {
                     employee,
                     clock_in: kinds.remove(&PunchKind::ClockIn),
                     clock_out: kinds.remove(&PunchKind::ClockOut),
+                    work: work.remove(&(id, date)).unwrap_or(DayWork { date, ..DayWork::default() }),
                 });
             }
             days.push(ApiDay { date, employees });
@@ -167,6 +193,30 @@ impl Attendance<'_> {
             }
         }
         Ok(days)
+    }
+
+    /// `GET /monthly-workings/{YYYY-MM}`: each employee of some day of the month `[first,
+    /// last]` (in `division` on its last day, or `today` while it goes on) with what the month
+    /// adds up to.
+    pub async fn api_monthly_workings(
+        &self,
+        company: &Company,
+        first: Date,
+        last: Date,
+        division: Option<&str>,
+        today: Date,
+    ) -> Result<Vec<ApiEmployeeMonth>> {
+        let roster = self.roster(company).await?;
+        let mut work = self.work(company.id, super::WorkOf::Everyone, first, last, today).await?;
+        Ok(roster
+            .during(first, last.min(today.max(first)))
+            .into_iter()
+            .filter(|(_, e)| division.is_none_or(|d| d == e.division_code))
+            .map(|(id, employee)| ApiEmployeeMonth {
+                employee,
+                totals: MonthTotals::of(&work.remove(&id).unwrap_or_default()),
+            })
+            .collect())
     }
 
     /// Every employee of the company with its 所属 history, read once for any number of days.

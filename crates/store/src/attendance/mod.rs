@@ -14,8 +14,9 @@
 //!   input of it and survives every recomputation.
 //!
 //! Its parts: `masters` (所属設定, 従業員設定 and their imports), `timecards` (日別データ and the
-//! time card), `manual` (手入力 punches) and `api` (the module as a KING OF TIME-shaped
-//! service: API tokens, its employee list, the time records it receives).
+//! time card), `work` (what the days add up to), `monthly` (月別データ), `manual` (手入力
+//! punches) and `api` (the module as a KING OF TIME-shaped service: API tokens, its employee
+//! list, the time records it receives).
 
 use std::collections::BTreeMap;
 
@@ -29,6 +30,9 @@ mod manual;
 mod masters;
 mod monthly;
 mod timecards;
+mod work;
+
+pub use work::WorkOf;
 
 /// The embedded 勤革時 module's tables, reached from a [`Store`]: `store.attendance()`. What
 /// ログイン記録 itself keeps (logs, links, administrators, jobs) stays on [`Store`].
@@ -43,7 +47,7 @@ impl Store {
     }
 }
 
-pub use api::{ApiDay, ApiEmployeeDay, ApiTimeRecord};
+pub use api::{ApiDay, ApiEmployeeDay, ApiEmployeeMonth, ApiTimeRecord};
 pub use monthly::{MonthlyFilter, MonthlyPage, MonthlyRow, agreement_year_start};
 
 pub(crate) use crate::day_change::{day_change_minutes, minutes_to_day_change};
@@ -118,10 +122,9 @@ pub struct PunchView {
 }
 
 impl PunchView {
-    /// The punch as the day's totals read it.
-    pub fn day_punch(&self) -> Option<loginrec_rules::day_totals::DayPunch<'_>> {
-        let at = jiff::Timestamp::from_millisecond(self.at_ms).ok()?;
-        Some(loginrec_rules::day_totals::DayPunch { at, method: &self.method })
+    /// The method of a day's punch, if it has one, as `day_error` reads it.
+    pub fn method_of(punch: Option<&PunchView>) -> Option<&str> {
+        punch.map(|p| p.method.as_str())
     }
 }
 
@@ -166,6 +169,7 @@ pub struct DailyPage {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DailyRow {
+    pub employee_id: i64,
     pub employee_code: String,
     pub full_name: String,
     pub department_code: String,

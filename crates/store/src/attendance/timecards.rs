@@ -92,6 +92,7 @@ impl Attendance<'_> {
         for r in &rows {
             let employee = employee_from_row(r)?;
             out.push(DailyRow {
+                employee_id: employee.id,
                 full_name: employee.full_name(),
                 employee_code: employee.code,
                 department_code: employee.department_code,

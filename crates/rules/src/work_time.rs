@@ -1,5 +1,6 @@
-//! 月別データ: what an employee's month adds up to, day by day, and the long-hours alerts HR
-//! acts on.
+//! What an employee's business days and months add up to, and the long-hours alerts HR acts
+//! on. 日別データ, the time card, 月別データ, `GET /daily-workings` and `GET /monthly-workings`
+//! all read a day from here, so a day never adds up differently on two of them.
 //!
 //! What must stay true:
 //! - a day has worked time only when it has both 出勤 and 退勤, 退勤 at or after 出勤;
@@ -14,6 +15,8 @@
 //! - on the company's legal day off (法定休日, default Sunday) all work is 休日労働, neither
 //!   時間外 nor counted toward the week's 40 hours (第35条, 第37条);
 //! - 深夜 is the work between 22:00 and 05:00 local time (第37条 4項), never more than the work;
+//!   the part of it within 時間外 is the night among the day's last worked minutes, as many as
+//!   its 時間外 (the hours past 8 are the day's last ones);
 //! - every part (時間外, 深夜, 休日労働, 休憩) is at most the day's span, and the month's figures are
 //!   the sums of its days'.
 
@@ -21,8 +24,10 @@ use jiff::Timestamp;
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
 
-use crate::day_totals::{LEGAL_DAILY_MINUTES, late_night_minutes};
+use jiff::civil::Time;
 
+/// The legal working time of one day (労働基準法 第32条 2項), in minutes.
+pub const LEGAL_DAILY_MINUTES: i64 = 8 * 60;
 /// The legal working time of one week (労働基準法 第32条 1項), in minutes.
 pub const LEGAL_WEEKLY_MINUTES: i64 = 40 * 60;
 /// 時間外 in a month past which an 36協定's basic limit is exceeded (45 hours).
@@ -72,10 +77,15 @@ pub struct DayWork {
     pub work: i64,
     /// 時間外: the day's part past 8 hours and its part past the week's 40.
     pub overtime: i64,
+    /// 深夜: the worked minutes between 22:00 and 05:00.
     pub late_night: i64,
+    /// The part of `late_night` within `overtime`.
+    pub late_night_overtime: i64,
     pub holiday_work: i64,
     /// A past day with only one of 出勤 and 退勤.
     pub missing_punch: bool,
+    /// The day has a 出勤 (a day at work even when its 退勤 is missing).
+    pub clocked_in: bool,
     pub diverged: bool,
 }
 
@@ -88,7 +98,11 @@ pub struct MonthTotals {
     pub breaks: i64,
     pub overtime: i64,
     pub late_night: i64,
+    /// The part of `late_night` within `overtime`.
+    pub late_night_overtime: i64,
     pub holiday_work: i64,
+    /// Days with 休日労働.
+    pub holiday_work_days: u32,
     /// 打刻漏れ days.
     pub missing_punch_days: u32,
     /// 乖離 days.
@@ -120,10 +134,17 @@ pub fn month_totals(
     tz: &TimeZone,
     rules: WorkRules,
 ) -> (Vec<DayWork>, MonthTotals) {
+    let each = days_work(days, from, to, today, tz, rules);
+    let totals = MonthTotals::of(&each);
+    (each, totals)
+}
+
+/// The figures of each day of `days` within `[from, to]`, in date order: the days before `from`
+/// in its week count toward that week's 40 hours only.
+pub fn days_work(days: &[WorkDay], from: Date, to: Date, today: Date, tz: &TimeZone, rules: WorkRules) -> Vec<DayWork> {
     let mut sorted: Vec<&WorkDay> = days.iter().filter(|d| d.date <= to).collect();
     sorted.sort_by_key(|d| d.date);
     let mut out = Vec::new();
-    let mut totals = MonthTotals::default();
     let mut week: Option<Date> = None;
     let mut within_week = 0i64;
     for day in sorted {
@@ -139,29 +160,42 @@ pub fn month_totals(
             let past_before = (within_week - LEGAL_WEEKLY_MINUTES).max(0);
             within_week += within_day;
             work.overtime += (within_week - LEGAL_WEEKLY_MINUTES).max(0) - past_before;
+            work.late_night_overtime = night_in_last(&worked_stretches(day), work.overtime, tz).min(work.late_night);
         }
-        if day.date < from {
-            continue;
+        if day.date >= from {
+            out.push(work);
         }
-        totals.days_worked += u32::from(day.clock_in.is_some() || work.span > 0);
-        totals.work += work.work;
-        totals.breaks += work.breaks;
-        totals.overtime += work.overtime;
-        totals.late_night += work.late_night;
-        totals.holiday_work += work.holiday_work;
-        totals.missing_punch_days += u32::from(work.missing_punch);
-        totals.divergence_days += u32::from(work.diverged);
-        out.push(work);
     }
-    (out, totals)
+    out
+}
+
+impl MonthTotals {
+    /// The sums of some days' figures.
+    pub fn of(days: &[DayWork]) -> MonthTotals {
+        let mut totals = MonthTotals::default();
+        for work in days {
+            totals.days_worked += u32::from(work.clocked_in || work.span > 0);
+            totals.work += work.work;
+            totals.breaks += work.breaks;
+            totals.overtime += work.overtime;
+            totals.late_night += work.late_night;
+            totals.late_night_overtime += work.late_night_overtime;
+            totals.holiday_work += work.holiday_work;
+            totals.holiday_work_days += u32::from(work.holiday_work > 0);
+            totals.missing_punch_days += u32::from(work.missing_punch);
+            totals.divergence_days += u32::from(work.diverged);
+        }
+        totals
+    }
 }
 
 /// One day's figures on its own: its 時間外 is the part past 8 hours only (the week's 40 hours
-/// are counted by [`month_totals`]).
+/// are counted by [`days_work`]).
 pub fn day_work(day: &WorkDay, today: Date, tz: &TimeZone, rules: WorkRules) -> DayWork {
     let mut work = DayWork {
         date: day.date,
         missing_punch: day.date < today && day.clock_in.is_some() != day.clock_out.is_some(),
+        clocked_in: day.clock_in.is_some(),
         diverged: day.diverged,
         ..DayWork::default()
     };
@@ -199,8 +233,80 @@ pub fn day_work(day: &WorkDay, today: Date, tz: &TimeZone, rules: WorkRules) -> 
         work.holiday_work = work.work;
     } else {
         work.overtime = (work.work - LEGAL_DAILY_MINUTES).max(0);
+        work.late_night_overtime = night_in_last(&worked_stretches(day), work.overtime, tz).min(work.late_night);
     }
     work
+}
+
+/// The stretches of a day between 出勤 and 退勤 that its break punches leave; the whole span
+/// when it has none (a deemed break has no place).
+fn worked_stretches(day: &WorkDay) -> Vec<(Timestamp, Timestamp)> {
+    let (Some(clock_in), Some(clock_out)) = (day.clock_in, day.clock_out) else { return Vec::new() };
+    if clock_out < clock_in {
+        return Vec::new();
+    }
+    let mut breaks: Vec<(Timestamp, Timestamp)> =
+        day.breaks.iter().map(|&(a, b)| (a.max(clock_in), b.min(clock_out))).filter(|(a, b)| a < b).collect();
+    breaks.sort();
+    let mut out = Vec::new();
+    let mut from = clock_in;
+    for (a, b) in breaks {
+        if a > from {
+            out.push((from, a));
+        }
+        from = from.max(b);
+    }
+    if clock_out > from {
+        out.push((from, clock_out));
+    }
+    out
+}
+
+/// The late-night minutes among the last `minutes` of `stretches` (in time order).
+fn night_in_last(stretches: &[(Timestamp, Timestamp)], minutes: i64, tz: &TimeZone) -> i64 {
+    let mut left = minutes * 60;
+    let mut seconds = 0;
+    for &(a, b) in stretches.iter().rev() {
+        if left <= 0 {
+            break;
+        }
+        let length = b.as_second() - a.as_second();
+        let from = if length > left { Timestamp::from_second(b.as_second() - left).unwrap_or(a) } else { a };
+        seconds += late_night_seconds(from, b, tz);
+        left -= length;
+    }
+    seconds / 60
+}
+
+/// The minutes of `[from, to)` that fall between 22:00 and 05:00 on the local clock of `tz`.
+pub fn late_night_minutes(from: Timestamp, to: Timestamp, tz: &TimeZone) -> i64 {
+    late_night_seconds(from, to, tz) / 60
+}
+
+/// Each local day touched contributes its `[00:00, 05:00)` and `[22:00, 24:00)`, so a day that
+/// gains or loses an hour to daylight saving is counted in real time.
+fn late_night_seconds(from: Timestamp, to: Timestamp, tz: &TimeZone) -> i64 {
+    if to <= from {
+        return 0;
+    }
+    let mut seconds = 0;
+    let last = tz.to_datetime(to).date();
+    let mut day = tz.to_datetime(from).date().yesterday().unwrap_or(Date::MIN);
+    while day <= last {
+        let Ok(next) = day.tomorrow() else { break };
+        for (start, end) in [
+            (day.to_datetime(Time::midnight()), day.to_datetime(Time::constant(5, 0, 0, 0))),
+            (day.to_datetime(Time::constant(22, 0, 0, 0)), next.to_datetime(Time::midnight())),
+        ] {
+            let (Ok(start), Ok(end)) = (tz.to_timestamp(start), tz.to_timestamp(end)) else { continue };
+            let (a, b) = (start.max(from), end.min(to));
+            if b > a {
+                seconds += b.as_second() - a.as_second();
+            }
+        }
+        day = next;
+    }
+    seconds
 }
 
 /// The first day of the week `date` is in.
@@ -394,6 +500,53 @@ mod tests {
         assert_eq!(LongHours::MonthlyOvertime { minutes: 46 * 60 + 5 }.label_ja(), "月の時間外 46:05 (45時間超)");
     }
 
+    #[test]
+    fn late_night_past_the_eighth_hour_is_late_night_overtime() {
+        // 13:00 → 翌 02:00 with no break punched: 13 h of span, 60 of deemed break, 12 h of
+        // work; the last 4 h (22:00–02:00) are 時間外 and all late-night.
+        let d = date(2024, 2, 8);
+        let w = one(&WorkDay {
+            date: d,
+            clock_in: Some(at(d, 13, 0)),
+            clock_out: Some(at(date(2024, 2, 9), 2, 0)),
+            ..WorkDay::default()
+        });
+        assert_eq!((w.work, w.overtime, w.late_night, w.late_night_overtime), (720, 240, 240, 240));
+        // 15:00 → 翌 00:00: 9 h of span, 8 of work; no 時間外, 2 h of night.
+        let w = one(&WorkDay {
+            date: d,
+            clock_in: Some(at(d, 15, 0)),
+            clock_out: Some(at(date(2024, 2, 9), 0, 0)),
+            ..WorkDay::default()
+        });
+        assert_eq!((w.work, w.overtime, w.late_night, w.late_night_overtime), (480, 0, 120, 0));
+    }
+
+    #[test]
+    fn a_punched_break_at_the_end_moves_the_overtime_before_it() {
+        // 12:00 → 23:30 with a break 22:30–23:00: 11:00 of work; the last 3 h of work are
+        // 19:30–22:30 and 23:00–23:30, of which 22:00–22:30 and 23:00–23:30 are night.
+        let d = date(2024, 2, 8);
+        let mut w = day(d, (12, 0), (23, 30));
+        w.breaks = vec![(at(d, 22, 30), at(d, 23, 0))];
+        let w = one(&w);
+        assert_eq!((w.work, w.overtime, w.late_night, w.late_night_overtime), (660, 180, 60, 60));
+    }
+
+    #[test]
+    fn late_night_counts_real_minutes_across_a_daylight_saving_change() {
+        // New York, 2024-03-10: 02:00 does not exist; 22:00 on the 9th to 05:00 on the 10th is
+        // six real hours.
+        let ny = TimeZone::get("America/New_York").unwrap();
+        let from = ny.to_timestamp(date(2024, 3, 9).at(22, 0, 0, 0)).unwrap();
+        let to = ny.to_timestamp(date(2024, 3, 10).at(5, 0, 0, 0)).unwrap();
+        assert_eq!(late_night_minutes(from, to, &ny), 360);
+        // And on 2024-11-03 the night gains an hour: eight real hours.
+        let from = ny.to_timestamp(date(2024, 11, 2).at(22, 0, 0, 0)).unwrap();
+        let to = ny.to_timestamp(date(2024, 11, 3).at(5, 0, 0, 0)).unwrap();
+        assert_eq!(late_night_minutes(from, to, &ny), 480);
+    }
+
     fn any_day() -> impl Strategy<Value = WorkDay> {
         // A day of February 2024 (a leap month), 出勤 and 退勤 within 36 hours of its 00:00, and
         // up to three breaks anywhere in them.
@@ -427,6 +580,7 @@ mod tests {
             prop_assert!(w.work >= 0 && w.breaks >= 0);
             prop_assert!(w.overtime <= w.work && w.late_night <= w.work && w.holiday_work <= w.work);
             prop_assert!(w.overtime == 0 || w.holiday_work == 0);
+            prop_assert!(w.late_night_overtime <= w.late_night.min(w.overtime));
         }
 
         /// The deemed break never leaves more than the law allows unbroken, and never takes
@@ -463,6 +617,37 @@ mod tests {
                 prop_assert!(w.overtime <= w.work);
             }
             prop_assert!(totals.overtime + totals.holiday_work <= totals.work);
+        }
+
+        /// A day without break punches against a count made minute by minute on the local
+        /// clock, with the deemed break found by trying every length: the least that leaves no
+        /// more than 6 hours of work unless it is 45 minutes, and no more than 8 unless it is 60.
+        #[test]
+        fn a_day_agrees_with_a_minute_by_minute_count(
+            start in 0i64..(3 * 24 * 60),
+            length in 0i64..(30 * 60),
+            zone in proptest::sample::select(vec!["Asia/Tokyo", "America/New_York", "Europe/London"]),
+        ) {
+            let tz = TimeZone::get(zone).unwrap();
+            // Around the 2024 spring change in New York and London (a Friday), in whole minutes.
+            let base = tz.to_timestamp(date(2024, 3, 8).at(0, 0, 0, 0)).unwrap().as_second();
+            let from = Timestamp::from_second(base + start * 60).unwrap();
+            let to = Timestamp::from_second(base + (start + length) * 60).unwrap();
+            let rules = WorkRules { legal_day_off: Weekday::Wednesday, week_starts: Weekday::Wednesday };
+            let day = WorkDay { date: date(2024, 3, 8), clock_in: Some(from), clock_out: Some(to), ..WorkDay::default() };
+            let w = day_work(&day, date(2100, 1, 1), &tz, rules);
+            let deemed = (0..=60).find(|b| (length - b <= 360 || *b >= 45) && (length - b <= 480 || *b >= 60)).unwrap().min(length);
+            let work = length - deemed;
+            let overtime = (work - 480).max(0);
+            let night = |minute: i64| {
+                let local = tz.to_datetime(Timestamp::from_second(from.as_second() + minute * 60).unwrap());
+                local.hour() >= 22 || local.hour() < 5
+            };
+            let all_night = (0..length).filter(|m| night(*m)).count() as i64;
+            let last_night = (length - overtime..length).filter(|m| night(*m)).count() as i64;
+            prop_assert_eq!((w.span, w.breaks, w.work, w.overtime), (length, deemed, work, overtime));
+            prop_assert_eq!(w.late_night, all_night.min(work));
+            prop_assert_eq!(w.late_night_overtime, last_night.min(all_night.min(work)));
         }
 
         /// Split at any minute, a stretch of work has the same late-night minutes in its two

@@ -1,0 +1,137 @@
+//! What the held punches add up to. Each employee's business days are read once (出勤, 退勤
+//! and the break punches the API received, from the start of the first day's week) and added up
+//! by [`loginrec_rules::work_time`]: 日別データ, the time card, 月別データ and the KOT-shaped API all
+//! come through here, so a day never adds up differently on two of them.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+use jiff::{Timestamp, ToSpan};
+use loginrec_rules::work_time::{DayWork, WorkDay, WorkRules, days_work};
+use sqlx::Row;
+
+use super::*;
+use crate::bulk::{json, json_rows};
+
+/// Which employees to add up.
+#[derive(Clone, Copy, Debug)]
+pub enum WorkOf<'a> {
+    /// Every employee of the company.
+    Everyone,
+    /// These employees, by id.
+    Employees(&'a [i64]),
+}
+
+impl Attendance<'_> {
+    /// The figures of each business day in `[from, to]` that has a punch, for each employee
+    /// `of` names, by employee id and in date order; `today` is the company's current business
+    /// day.
+    pub async fn work(
+        &self,
+        company_id: i64,
+        of: WorkOf<'_>,
+        from: Date,
+        to: Date,
+        today: Date,
+    ) -> Result<BTreeMap<i64, Vec<DayWork>>> {
+        let tz_name: String = sqlx::query_scalar("SELECT time_zone FROM companies WHERE id = $1")
+            .bind(company_id)
+            .fetch_one(&self.store.pool)
+            .await?;
+        let tz = crate::time_zone(&tz_name)?;
+        let rules = WorkRules::default();
+        // The week of the first day may start up to six days before it.
+        let read_from = from.checked_sub(6.days()).unwrap_or(from);
+        let days = self.work_days(company_id, of, read_from, to).await?;
+        let mut out = BTreeMap::new();
+        for (employee, days) in days {
+            let days: Vec<WorkDay> = days.into_values().collect();
+            out.insert(employee, days_work(&days, from, to, today, &tz, rules));
+        }
+        Ok(out)
+    }
+
+    /// The 出勤, 退勤 and break punches of `[from, to]`, by employee and business day.
+    async fn work_days(
+        &self,
+        company_id: i64,
+        of: WorkOf<'_>,
+        from: Date,
+        to: Date,
+    ) -> Result<BTreeMap<i64, BTreeMap<Date, WorkDay>>> {
+        let held = crate::port::held_punches(crate::port::is_remote(&self.store.pool, company_id).await?);
+        // Either the company's rows, or those of the ids in `$2` (each reaching its rows by the
+        // employee's index); the texts are constants, never input.
+        let (source, employee) = match of {
+            WorkOf::Everyone => (String::new(), "$2 IS NULL"),
+            WorkOf::Employees(_) => (
+                format!("{} CROSS JOIN ", json_rows(self.store.backend, 2)),
+                "p.employee_id = CAST(j.value->>0 AS BIGINT)",
+            ),
+        };
+        let ids = match of {
+            WorkOf::Everyone => None,
+            WorkOf::Employees(ids) => Some(json(&ids.iter().map(|id| (*id,)).collect::<Vec<_>>())),
+        };
+        let mut days: BTreeMap<i64, BTreeMap<Date, WorkDay>> = BTreeMap::new();
+        let sql = format!(
+            "SELECT p.employee_id, p.business_date, p.kind, p.at_ms FROM {source}{held} p \
+             WHERE p.company_id = $1 AND {employee} AND p.business_date >= $3 AND p.business_date <= $4"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(company_id)
+            .bind(ids.clone())
+            .bind(from.to_string())
+            .bind(to.to_string())
+            .fetch_all(&self.store.pool)
+            .await?;
+        for r in &rows {
+            let date = parse_date(&r.try_get::<String, _>("business_date")?)?;
+            let at = timestamp(r.try_get("at_ms")?)?;
+            let day = days
+                .entry(r.try_get("employee_id")?)
+                .or_default()
+                .entry(date)
+                .or_insert_with(|| WorkDay { date, ..WorkDay::default() });
+            match PunchKind::from_code(r.try_get::<i64, _>("kind")?) {
+                Some(PunchKind::ClockIn) => day.clock_in = Some(at),
+                Some(PunchKind::ClockOut) => day.clock_out = Some(at),
+                None => {}
+            }
+        }
+        // Break punches (codes 3 and 4) as the API received them, paired in time order.
+        let sql = format!(
+            "SELECT p.employee_id, p.date, p.code, p.at_ms FROM {source}api_timerecords p \
+             WHERE p.company_id = $1 AND {employee} AND p.date >= $3 AND p.date <= $4 AND p.code IN (3, 4) \
+             ORDER BY p.employee_id, p.date, p.at_ms"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(company_id)
+            .bind(ids)
+            .bind(from.to_string())
+            .bind(to.to_string())
+            .fetch_all(&self.store.pool)
+            .await?;
+        let mut open: BTreeMap<(i64, Date), Timestamp> = BTreeMap::new();
+        for r in &rows {
+            let date = parse_date(&r.try_get::<String, _>("date")?)?;
+            let employee: i64 = r.try_get("employee_id")?;
+            let at = timestamp(r.try_get("at_ms")?)?;
+            if r.try_get::<i64, _>("code")? == 3 {
+                open.insert((employee, date), at);
+            } else if let Some(start) = open.remove(&(employee, date)) {
+                days.entry(employee)
+                    .or_default()
+                    .entry(date)
+                    .or_insert_with(|| WorkDay { date, ..WorkDay::default() })
+                    .breaks
+                    .push((start, at));
+            }
+        }
+        Ok(days)
+    }
+}
+
+fn timestamp(ms: i64) -> Result<Timestamp> {
+    Timestamp::from_millisecond(ms).map_err(|e| StoreError::corrupt(format!("a stored punch time: {e}")))
+}
