@@ -350,6 +350,62 @@ test_support::engine_tests! {
         assert_eq!(page.rows[1].totals, loginrec_rules::work_time::MonthTotals::default(), "{engine:?}");
     }
 
+    async fn the_long_hours_alerts_follow_every_change_of_the_punches(engine: Engine) {
+        let db = TestDb::new(engine).await;
+        let store = &db.store().await;
+        let c = company(store, "ABC", "Asia/Tokyo").await;
+        link(store, &c, &[("0001", Some("tarou")), ("0002", Some("hanako"))], None).await;
+        let day = |user: &'static str, d: &str, from: &str, to: &str| {
+            [(user, LogKind::Logon, format!("{d}T{from}:00")), (user, LogKind::Logoff, format!("{d}T{to}:00"))]
+        };
+        let mut logs = Vec::new();
+        // tarou: twelve weekdays of February 08:00–21:00, 12 hours of work and 4 of 時間外 each.
+        for d in [1, 2, 5, 6, 7, 8, 9, 12, 13, 14, 15, 16] {
+            logs.extend(day("tarou", &format!("2024-02-{d:02}"), "08:00", "21:00"));
+        }
+        // hanako: eleven such days (44 hours), and the week from Sunday 01-28 within 40 hours:
+        // 02-01 and 02-02 8 hours, 02-03 5 hours.
+        for d in [5, 6, 7, 8, 9, 12, 13, 14, 15, 16, 19] {
+            logs.extend(day("hanako", &format!("2024-02-{d:02}"), "08:00", "21:00"));
+        }
+        logs.extend(day("hanako", "2024-02-01", "09:00", "18:00"));
+        logs.extend(day("hanako", "2024-02-02", "09:00", "18:00"));
+        logs.extend(day("hanako", "2024-02-03", "09:00", "14:00"));
+        let rows: Vec<(&str, LogKind, &str)> = logs.iter().map(|(u, k, at)| (*u, *k, at.as_str())).collect();
+        ingest(store, &c, &rows).await;
+        let february = [date(2024, 2, 1)];
+        let today = date(2024, 3, 15);
+        let alerts = store.attendance().long_hours(c.id, &february, today).await.unwrap();
+        let shown: Vec<(String, Vec<String>)> =
+            alerts.iter().map(|a| (a.employee_code.clone(), a.alerts.iter().map(|l| l.label_ja()).collect())).collect();
+        assert_eq!(shown, [("0001".to_string(), vec!["月の時間外 48:00 (45時間超)".to_string()])], "{engine:?}");
+
+        // A 手入力 退勤 at 18:00 on 02-16 takes 3 hours of 時間外 off tarou: 45:00 is not past 45.
+        store
+            .attendance()
+            .set_manual_punch(c.id, "0001", date(2024, 2, 16), PunchKind::ClockOut, jst("2024-02-16T18:00:00").as_millisecond(), "t")
+            .await
+            .unwrap();
+        // hanako's January days fill the week: 45 hours by Saturday 02-03, 5 of them past 40, in
+        // February although the logs are of January.
+        let mut january = Vec::new();
+        for d in [29, 30, 31] {
+            january.extend(day("hanako", &format!("2024-01-{d:02}"), "09:00", "18:00"));
+        }
+        let rows: Vec<(&str, LogKind, &str)> = january.iter().map(|(u, k, at)| (*u, *k, at.as_str())).collect();
+        ingest(store, &c, &rows).await;
+        let alerts = store.attendance().long_hours(c.id, &february, today).await.unwrap();
+        let shown: Vec<(String, Vec<String>)> =
+            alerts.iter().map(|a| (a.employee_code.clone(), a.alerts.iter().map(|l| l.label_ja()).collect())).collect();
+        assert_eq!(shown, [("0002".to_string(), vec!["月の時間外 49:00 (45時間超)".to_string()])], "{engine:?}");
+        // 月別データ adds the month up from the punches themselves: the same figures.
+        let filter =
+            loginrec_store::MonthlyFilter { month: date(2024, 2, 1), department_code: None, limit: None, offset: 0 };
+        let page = store.attendance().monthly(c.id, &filter, today).await.unwrap();
+        let overtime: Vec<i64> = page.rows.iter().map(|r| r.totals.overtime).collect();
+        assert_eq!(overtime[..2], [45 * 60, 49 * 60], "{engine:?}");
+    }
+
     async fn fixing_the_day_change_time_from_a_past_date_fixes_the_past_days(engine: Engine) {
         let db = TestDb::new(engine).await;
         let store = &db.store().await;

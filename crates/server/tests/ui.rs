@@ -815,6 +815,45 @@ async fn unexplained_divergences_are_counted_on_diagnostics_and_home_until_a_rea
 /// 月別データ of a month of long days: 時間外 past 45 hours raises the alert on the screen, the
 /// chart draws the employee's bar past the 45-hour line, and the CSV (CP932) carries the totals.
 #[tokio::test]
+async fn the_diagnostics_screen_lists_last_month_s_long_hours_and_forgets_them_once_corrected() {
+    let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
+    ui.store.apply_links(ui.company.id, &[("0012".into(), Some("tarou".into()))]).await.unwrap();
+    let page = ui.page("/companies/ABC/diagnostics").await;
+    assert!(page.contains("超えた従業員はいません"), "{page}");
+    // Every weekday of last month 08:00–21:00: 4 hours of 時間外 a day, 80 hours and more.
+    let today = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap().to_datetime(jiff::Timestamp::now()).date();
+    let first = today.first_of_month().yesterday().unwrap().first_of_month();
+    let mut logs: Vec<(String, LogKind)> = Vec::new();
+    let mut weekdays = Vec::new();
+    let mut day = first;
+    while day.month() == first.month() {
+        if !matches!(day.weekday(), jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday) {
+            logs.push((format!("{day}T08:00:00"), LogKind::Logon));
+            logs.push((format!("{day}T21:00:00"), LogKind::Logoff));
+            weekdays.push(day);
+        }
+        day = day.tomorrow().unwrap();
+    }
+    let rows: Vec<(&str, LogKind, &str)> = logs.iter().map(|(at, k)| ("tarou", *k, at.as_str())).collect();
+    ui.send_logs(&rows).await;
+    let page = ui.page("/companies/ABC/diagnostics").await;
+    let table =
+        page.split("<table id=\"long-hours\">").nth(1).expect("the alerts' table").split("</table>").next().unwrap();
+    let month = first.strftime("%Y-%m").to_string();
+    assert!(table.contains("0012 ") && table.contains(&format!("monthly?month={month}")), "{table}");
+    let hours = weekdays.len() * 4;
+    assert!(table.contains(&format!("月の時間外 {hours}:00 (45時間超)")), "{table}");
+    // Corrected by hand to 18:00 every day: an hour of 時間外 a day, under 45 hours.
+    for day in &weekdays {
+        let punch = "/companies/ABC/timecard/0012/punch";
+        ui.post(punch, &[("date", &day.to_string()), ("kind", "out"), ("at", &format!("{day}T18:00"))]).await;
+    }
+    let page = ui.page("/companies/ABC/diagnostics").await;
+    assert!(page.contains("超えた従業員はいません"), "{page}");
+    ui.finish().await;
+}
+
+#[tokio::test]
 async fn the_monthly_screen_adds_up_the_month_alerts_past_45_hours_and_draws_the_chart() {
     let ui = TestApp::start(Engine::Sqlite, &EMPLOYEES).await;
     ui.store.apply_links(ui.company.id, &[("0012".into(), Some("tarou".into()))]).await.unwrap();

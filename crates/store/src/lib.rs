@@ -52,6 +52,7 @@ use sqlx::{AnyPool, Executor};
 use tokio::sync::Mutex;
 
 pub use admins::{Admin, Admins, AuditEvent, Session};
+pub use attendance::AlertedMonth;
 pub use attendance::{
     ApiDay, ApiEmployeeDay, ApiEmployeeMonth, ApiTimeRecord, Attendance, DailyFilter, DailyOrder, DailyPage, DailyRow,
     Department, DepartmentInput, EMPLOYMENT_TYPES, Employee, EmployeeDetails, EmployeeInput, MANUAL_METHOD,

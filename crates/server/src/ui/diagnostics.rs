@@ -1,7 +1,8 @@
 //! 診断: the four cases of the manual's FAQ (seed §5) as the data shows them — サービスアカウント
 //! linked to nobody, departments whose 日付変更時間 differs from LanScope's collection start,
-//! one account on several PCs at once, and a connector that stopped delivering — plus, in
-//! remote mode, sending that is paused or failed. Linking an account is previewed (made and
+//! one account on several PCs at once, and a connector that stopped delivering — plus 乖離
+//! without a reason, the long-hours alerts of last month and this one, and, in remote mode,
+//! sending that is paused or failed. Linking an account is previewed (made and
 //! rolled back) before [反映する] makes it.
 
 use askama::Template;
@@ -24,6 +25,15 @@ struct UnlinkedLine {
     account: String,
     logs: i64,
     period: String,
+}
+
+/// An employee's month with long-hours alerts, and its 月別データ.
+struct AlertLine {
+    employee: String,
+    department: String,
+    month: String,
+    alerts: String,
+    monthly_href: String,
 }
 
 struct SharedLine {
@@ -52,6 +62,8 @@ pub(crate) struct DiagnosticsPage {
     /// 乖離 days without a reason, and the 乖離 screen listing them.
     unexplained_divergences: usize,
     divergences_href: String,
+    /// Last month's and this month's long-hours alerts.
+    alerts: Vec<AlertLine>,
     /// What the last action on this screen did, after its redirect.
     message: String,
     /// Why a 紐づける was refused.
@@ -101,6 +113,28 @@ async fn diagnostics_page(
     let tz = company.tz()?;
     let d = Diagnostics::gather(&state.store, &company).await?;
     state.banner_cache.put(company.id, d.count());
+    // Last month is still HR's to close; this month shows where it is heading.
+    let today = tz.to_datetime(jiff::Timestamp::now()).date();
+    let this_month = today.first_of_month();
+    let last_month = this_month.yesterday().map(|d| d.first_of_month()).unwrap_or(this_month);
+    let alerts = state
+        .store
+        .attendance()
+        .long_hours(company.id, &[last_month, this_month], today)
+        .await?
+        .into_iter()
+        .map(|a| AlertLine {
+            employee: format!("{} {}", a.employee_code, a.full_name),
+            department: format!("{} {}", a.department_code, a.department_name),
+            month: a.month.strftime("%Y/%m").to_string(),
+            alerts: a.alerts.iter().map(|l| l.label_ja()).collect::<Vec<_>>().join("、"),
+            monthly_href: format!(
+                "/companies/{}/monthly?month={}",
+                href::path_segment(&company.code),
+                a.month.strftime("%Y-%m")
+            ),
+        })
+        .collect();
     let unlinked_users =
         link_lines(state.store.link_rows(company.id).await?).into_iter().filter(|l| l.account.is_empty()).collect();
     let ingest_status = match (d.last_ingest_ms, d.stale) {
@@ -157,6 +191,7 @@ async fn diagnostics_page(
         stale: d.stale,
         ingest_status,
         unexplained_divergences: d.unexplained_divergences,
+        alerts,
         divergences_href: format!(
             "/companies/{}/divergences?from={}&unexplained=1",
             href::path_segment(&company.code),

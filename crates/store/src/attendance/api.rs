@@ -321,6 +321,10 @@ impl Attendance<'_> {
         let mut scope = crate::pipeline::Scope::default();
         scope.add_day(employee_id, date);
         crate::pipeline::rederive(&mut tx, self.store.backend, &ctx, &scope).await?;
+        if code == 3 || code == 4 {
+            // A break changes the day's work without changing its 出勤 or 退勤.
+            crate::attendance::work_months::mark_changed_days(&mut tx, company.id, [(employee_id, date)]).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -31,8 +31,10 @@ mod masters;
 mod monthly;
 mod timecards;
 mod work;
+pub(crate) mod work_months;
 
 pub use work::WorkOf;
+pub use work_months::AlertedMonth;
 
 /// The embedded 勤革時 module's tables, reached from a [`Store`]: `store.attendance()`. What
 /// ログイン記録 itself keeps (logs, links, administrators, jobs) stays on [`Store`].

@@ -272,6 +272,12 @@ async fn hold(
     }
     let codes = employee_codes(conn, ctx.id, &changes).await?;
     let mut out = system.hold(conn, ctx, schedules, &codes, changes).await?;
+    crate::attendance::work_months::mark_changed_days(
+        conn,
+        ctx.id,
+        out.changes.iter().map(|c| (c.employee_id, c.business_date)),
+    )
+    .await?;
     for c in &mut out.changes {
         if let Some((code, _)) = codes.get(&c.employee_id) {
             c.employee_code = code.clone();
