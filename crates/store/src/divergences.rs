@@ -188,12 +188,15 @@ impl Store {
             filter.to.map(|d| d.to_string()).unwrap_or_else(|| "9999-12-31".into()),
         );
         let mut conn = self.pool.acquire().await?;
-        // The declared punches: 手入力 and the API's 出勤 / 退勤 (codes 1 and 2; 3 and 4 are breaks).
+        // The declared punches: 手入力 and the API's 出勤 / 退勤 (codes 1 and 2; 3 and 4 are breaks),
+        // and in remote mode the remote service's own (read by the worker), taken as the API's.
         let declared = sqlx::query(
             "SELECT employee_id, business_date AS day, kind, at_ms, 'manual' AS source FROM manual_punches \
              WHERE company_id = $1 AND business_date >= $2 AND business_date <= $3 \
              UNION ALL SELECT employee_id, date AS day, code AS kind, at_ms, 'api' AS source FROM api_timerecords \
-             WHERE company_id = $1 AND date >= $2 AND date <= $3 AND code IN (1, 2)",
+             WHERE company_id = $1 AND date >= $2 AND date <= $3 AND code IN (1, 2) \
+             UNION ALL SELECT employee_id, date AS day, code AS kind, at_ms, 'api' AS source FROM remote_time_records \
+             WHERE company_id = $1 AND date >= $2 AND date <= $3",
         )
         .bind(company_id)
         .bind(&from)

@@ -21,6 +21,9 @@ pub mod kind {
     pub const EMPLOYEE_SYNC: &str = "employee_sync";
     /// Deletion of logs older than the retention period.
     pub const LOG_PURGE: &str = "log_purge";
+    /// Remote mode: reading the remote service's own 出勤 / 退勤 of last month and this one
+    /// for 乖離, daily at the time of 勤革時連携.
+    pub const REMOTE_TIME_RECORDS: &str = "remote_time_records";
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -14,6 +14,7 @@
 //!   could not be corrected. While a row is still `pending`, later logs move its time.
 //! - **Durable.** The outbox lives in the server's database and survives restarts.
 
+use jiff::civil::Date;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -89,6 +90,16 @@ pub enum RemoteOutcome {
 }
 
 /// An employee as the remote service lists it (`GET /employees`).
+/// One record of the remote service's `GET /daily-workings/timerecord`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteTimeRecord {
+    pub employee_key: String,
+    pub date: Date,
+    /// 1 出勤, 2 退勤, 3 休憩開始, 4 休憩終了.
+    pub code: i64,
+    pub at_ms: i64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemoteEmployee {
     pub key: String,
@@ -302,6 +313,73 @@ impl Remote<'_> {
         .fetch_all(&self.store.pool)
         .await?;
         rows.iter().map(|r| Ok((r.try_get("state")?, r.try_get("last_error")?))).collect()
+    }
+
+    /// Keeps the remote service's own 出勤 and 退勤 of `[from, to]` (what `GET
+    /// /daily-workings/timerecord` answered), for 乖離: the records of `from`..`to` kept before
+    /// are replaced; breaks, employees not mirrored here and the punches ログイン記録 sent (the
+    /// same employee, day, kind and second, no longer pending) are left out. Returns how many
+    /// were kept.
+    pub async fn replace_remote_time_records(
+        &self,
+        company_id: i64,
+        from: Date,
+        to: Date,
+        records: &[RemoteTimeRecord],
+    ) -> Result<usize> {
+        let _guard = self.store.write_guard().await;
+        let mut tx = self.store.pool.begin().await?;
+        let ids: std::collections::BTreeMap<String, i64> =
+            sqlx::query("SELECT employee_key, id FROM employees WHERE company_id = $1")
+                .bind(company_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("employee_key")?, r.try_get("id")?)))
+                .collect::<Result<_>>()?;
+        let sent: std::collections::BTreeSet<(String, String, i64, i64)> = sqlx::query(
+            "SELECT employee_key, business_date, kind, at_ms FROM remote_punches \
+             WHERE company_id = $1 AND business_date >= $2 AND business_date <= $3 AND state <> 'pending'",
+        )
+        .bind(company_id)
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| -> Result<_> {
+            let at: i64 = r.try_get("at_ms")?;
+            Ok((r.try_get("employee_key")?, r.try_get("business_date")?, r.try_get("kind")?, at.div_euclid(1000)))
+        })
+        .collect::<Result<_>>()?;
+        sqlx::query("DELETE FROM remote_time_records WHERE company_id = $1 AND date >= $2 AND date <= $3")
+            .bind(company_id)
+            .bind(from.to_string())
+            .bind(to.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let mut kept = 0;
+        for r in records {
+            let date = r.date.to_string();
+            let Some(&employee) = ids.get(&r.employee_key) else { continue };
+            let ours = sent.contains(&(r.employee_key.clone(), date.clone(), r.code, r.at_ms.div_euclid(1000)));
+            if !matches!(r.code, 1 | 2) || ours || r.date < from || r.date > to {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO remote_time_records (company_id, employee_id, date, code, at_ms) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(company_id)
+            .bind(employee)
+            .bind(date)
+            .bind(r.code)
+            .bind(r.at_ms)
+            .execute(&mut *tx)
+            .await?;
+            kept += 1;
+        }
+        tx.commit().await?;
+        Ok(kept)
     }
 
     /// Makes the local attendance tables mirror the remote service's employees (the master in

@@ -82,11 +82,46 @@ pub async fn schedule_due(store: &Store, settings: &JobSettings) -> loginrec_sto
                 .jobs()
                 .schedule_job(kind::EMPLOYEE_SYNC, company.id, &local.date().to_string(), now.as_millisecond())
                 .await?;
+            if company.remote_base_url.is_some() {
+                store
+                    .jobs()
+                    .schedule_job(
+                        kind::REMOTE_TIME_RECORDS,
+                        company.id,
+                        &local.date().to_string(),
+                        now.as_millisecond(),
+                    )
+                    .await?;
+            }
         }
     }
     let utc_day = jiff::tz::TimeZone::UTC.to_datetime(now).date().to_string();
     store.jobs().schedule_job(kind::LOG_PURGE, 0, &utc_day, now.as_millisecond()).await?;
     Ok(())
+}
+
+/// The remote service's own 出勤 / 退勤 from the first of last month to today, for 乖離.
+async fn read_time_records(store: &Store, http: &reqwest::Client, company_id: i64) -> Result<String, String> {
+    let company = match store.companies().await.map(|cs| cs.into_iter().find(|c| c.id == company_id)) {
+        Ok(Some(company)) => company,
+        Ok(None) => return Err(format!("company {company_id} no longer exists")),
+        Err(e) => return Err(e.to_string()),
+    };
+    let remote = match store.remote().remote_config(company.id).await {
+        Ok(Some(remote)) => remote,
+        Ok(None) => return Ok("not in remote mode".into()),
+        Err(e) => return Err(e.to_string()),
+    };
+    let now = Timestamp::now();
+    let today = company.tz().map_err(|e| e.to_string())?.to_datetime(now).date();
+    let from = today.first_of_month().yesterday().map(|d| d.first_of_month()).unwrap_or(today);
+    match crate::remote::read_remote_time_records(store, http, &company, &remote, from, today, now).await {
+        Ok(kept) => Ok(format!("kept={kept}")),
+        Err(e) => {
+            tracing::warn!(company = company_id, cause = ?e, "Cannot read the remote service's time records.");
+            Err(e.to_string())
+        }
+    }
 }
 
 async fn run_one(store: &Store, http: &reqwest::Client, settings: &JobSettings, job: Job) {
@@ -105,6 +140,7 @@ async fn run_one(store: &Store, http: &reqwest::Client, settings: &JobSettings, 
                 Err(e) => Err(e.to_string()),
             }
         }
+        kind::REMOTE_TIME_RECORDS => read_time_records(store, http, job.company_id).await,
         kind::LOG_PURGE => {
             let before =
                 loginrec_rules::retention::purge_before(Timestamp::now(), settings.retention_years).as_millisecond();

@@ -260,8 +260,9 @@ pub enum SyncError {
     /// Any other refusal: the status and at most the API's numeric error code, never its text.
     #[error("勤怠サービスが HTTP {status} で応答しました{}。", .code.map(|c| format!(" (エラーコード {c})")).unwrap_or_default())]
     Refused { status: u16, code: Option<u32> },
-    #[error("勤怠サービスの応答が従業員の一覧として読めませんでした。")]
+    #[error("勤怠サービスの応答が{what}として読めませんでした。")]
     BadAnswer {
+        what: &'static str,
         /// Where the JSON broke, without its content.
         detail: String,
     },
@@ -278,10 +279,38 @@ pub async fn sync_remote_employees(
     remote: &RemoteConfig,
     now: Timestamp,
 ) -> Result<SyncResult, SyncError> {
+    let text = get_answer(store, http, company, remote, "/employees", now).await?;
+    let list: Vec<kot_protocol::Employee> = read_answer(&text, "従業員の一覧")?;
+    let employees: Vec<RemoteEmployee> = list
+        .into_iter()
+        .map(|v| RemoteEmployee {
+            key: v.key,
+            code: v.code,
+            last_name: v.last_name,
+            first_name: v.first_name,
+            division_code: v.division_code,
+            division_name: v.division_name,
+            type_name: Some(v.type_name).filter(|t| !t.is_empty()).unwrap_or_else(|| "正社員".into()),
+        })
+        .filter(|e| !e.key.is_empty() && !e.code.is_empty())
+        .collect();
+    Ok(store.remote().mirror_remote_employees(company.id, &employees).await?)
+}
+
+/// The body of a successful `GET {base}{path}`, or why there is none. A redirect or a rejected
+/// token pauses the company's sending, as for a punch.
+async fn get_answer(
+    store: &Store,
+    http: &reqwest::Client,
+    company: &Company,
+    remote: &RemoteConfig,
+    path: &str,
+    now: Timestamp,
+) -> Result<String, SyncError> {
     if is_blocked(now) {
         return Err(SyncError::BlockedWindow { resume: window_end(now) });
     }
-    let url = format!("{}/employees", remote.base_url);
+    let url = format!("{}{path}", remote.base_url);
     let unreachable = |e: reqwest::Error| SyncError::Unreachable {
         url: shown_base_url(&remote.base_url),
         detail: transport_error(e),
@@ -309,24 +338,50 @@ pub async fn sync_remote_employees(
         };
         return Err(SyncError::Refused { status: status.as_u16(), code });
     }
-    let list: Vec<kot_protocol::Employee> = serde_json::from_str(&text).map_err(|e| SyncError::BadAnswer {
+    Ok(text)
+}
+
+/// An answer's JSON as `T`; `what` names it for the administrator.
+fn read_answer<T: serde::de::DeserializeOwned>(text: &str, what: &'static str) -> Result<T, SyncError> {
+    serde_json::from_str(text).map_err(|e| SyncError::BadAnswer {
+        what,
         // serde_json's message quotes the offending value: keep only its kind and place.
         detail: format!("{:?} at line {} column {}", e.classify(), e.line(), e.column()),
-    })?;
-    let employees: Vec<RemoteEmployee> = list
-        .into_iter()
-        .map(|v| RemoteEmployee {
-            key: v.key,
-            code: v.code,
-            last_name: v.last_name,
-            first_name: v.first_name,
-            division_code: v.division_code,
-            division_name: v.division_name,
-            type_name: Some(v.type_name).filter(|t| !t.is_empty()).unwrap_or_else(|| "正社員".into()),
-        })
-        .filter(|e| !e.key.is_empty() && !e.code.is_empty())
-        .collect();
-    Ok(store.remote().mirror_remote_employees(company.id, &employees).await?)
+    })
+}
+
+/// Reads the remote service's own 出勤 and 退勤 of `[from, to]` (at most 62 days) with `GET
+/// /daily-workings/timerecord`, and keeps those ログイン記録 did not send, for 乖離. Returns how
+/// many were kept.
+pub async fn read_remote_time_records(
+    store: &Store,
+    http: &reqwest::Client,
+    company: &Company,
+    remote: &RemoteConfig,
+    from: jiff::civil::Date,
+    to: jiff::civil::Date,
+    now: Timestamp,
+) -> Result<usize, SyncError> {
+    let path = format!("/daily-workings/timerecord?start={from}&end={to}");
+    let text = get_answer(store, http, company, remote, &path, now).await?;
+    let days: Vec<kot_protocol::DailyTimeRecords> = read_answer(&text, "打刻の一覧")?;
+    let mut records = Vec::new();
+    for day in days {
+        for working in day.daily_workings {
+            let Ok(date) = working.date.parse::<jiff::civil::Date>() else { continue };
+            for record in working.time_record {
+                // A time the service wrote with its offset; one that does not read is not a punch.
+                let Ok(at) = record.time.parse::<Timestamp>() else { continue };
+                records.push(loginrec_store::remote::RemoteTimeRecord {
+                    employee_key: working.employee_key.clone(),
+                    date,
+                    code: i64::from(record.code.0),
+                    at_ms: at.as_millisecond(),
+                });
+            }
+        }
+    }
+    Ok(store.remote().replace_remote_time_records(company.id, from, to, &records).await?)
 }
 
 /// 勤革時連携 for a company in either mode, judged at `now`.

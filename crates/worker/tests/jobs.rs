@@ -107,6 +107,8 @@ test_support::engine_tests! {
         assert_eq!(syncs.len(), 1, "{engine:?}: {syncs:?}");
         assert_eq!((syncs[0].state.as_str(), syncs[0].attempts), ("done", 1));
         assert_eq!(syncs[0].result.as_deref(), Some("added=0 updated=0 removed=0"));
+        // The remote service's time records are read for remote-mode companies only.
+        assert!(store.jobs().list(kind::REMOTE_TIME_RECORDS, Some(company.id)).await.unwrap().is_empty(), "{engine:?}");
         store.close().await;
         db.cleanup().await;
     }

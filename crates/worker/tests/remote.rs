@@ -17,7 +17,7 @@ use jiff::tz::TimeZone;
 use loginrec_rules::{DayChangeTime, LogKind};
 use loginrec_store::remote::RemoteConfig;
 use loginrec_store::{Company, DepartmentInput, EmployeeInput, Store};
-use loginrec_worker::remote::{http_client, send_due, sync_remote_employees};
+use loginrec_worker::remote::{http_client, read_remote_time_records, send_due, sync_remote_employees};
 use test_support::{TestDb, TestServer};
 
 /// A moment outside the remote service's blocked windows.
@@ -171,6 +171,53 @@ test_support::engine_tests! {
 }
 
 /// A remote service that answers every POST with the given status and body, counting calls.
+test_support::engine_tests! {
+    async fn the_remote_service_s_own_punches_are_the_declared_side_of_divergence(engine: Engine) {
+        let (remote_db, local_db) = (TestDb::new(engine).await, TestDb::new(engine).await);
+        let (remote, server, remote_company, token) = remote_instance(&remote_db).await;
+        let (local, company) = local_instance(&local_db, &format!("{}/api/v1.0", server.base_url), &token).await;
+        let http = http_client();
+        let config = local.remote().remote_config(company.id).await.unwrap().unwrap();
+        sync_remote_employees(&local, &http, &company, &config, noon()).await.unwrap();
+        local.apply_links(company.id, &[("0001".into(), Some("tarou".into()))]).await.unwrap();
+        ingest(
+            &local,
+            &company,
+            &[("tarou", LogKind::Logon, "2024-02-08T08:00:00"), ("tarou", LogKind::Logoff, "2024-02-08T18:00:00")],
+        )
+        .await;
+        // Before anything is sent, tarou clocks in at 09:00 on the service's own recorder and
+        // takes a break there.
+        let employees = remote.attendance().api_employees_on(&remote_company, None, false).await.unwrap();
+        let key = employees.iter().find(|e| e.code == "0001").unwrap().key.clone();
+        let day = jiff::civil::date(2024, 2, 8);
+        for (at, code) in [("2024-02-08T09:00:00", 1), ("2024-02-08T12:00:00", 3)] {
+            remote.attendance().record_api_punch(&remote_company, &key, day, jst(at).as_millisecond(), code).await.unwrap();
+        }
+        let february = (jiff::civil::date(2024, 2, 1), jiff::civil::date(2024, 2, 29));
+        let kept = read_remote_time_records(&local, &http, &company, &config, february.0, february.1, noon()).await;
+        assert_eq!(kept.unwrap(), 1, "{engine:?}: the 出勤; a break is no 出勤 or 退勤");
+        let filter = loginrec_store::DivergenceFilter::default();
+        let days = local.divergences(company.id, &filter).await.unwrap();
+        assert_eq!(days.len(), 1, "{engine:?}: {days:?}");
+        assert_eq!((days[0].business_date, days[0].employee_code.as_str(), days[0].early_minutes), (day, "0001", 60));
+        assert_eq!(days[0].declared_in.as_ref().map(|p| p.at_ms), Some(jst("2024-02-08T09:00:00").as_millisecond()));
+
+        // Once ログイン記録's 出勤 (08:00, earlier) and 退勤 are sent, the service's day is those:
+        // the PC's own punches are never read back as declared, and the 乖離 is gone.
+        assert_eq!(send_due(&local, &http, "w1", || jst("2024-02-09T12:00:00")).await.unwrap().sent, 2);
+        let kept = read_remote_time_records(&local, &http, &company, &config, february.0, february.1, noon()).await;
+        assert_eq!(kept.unwrap(), 0, "{engine:?}");
+        assert!(local.divergences(company.id, &filter).await.unwrap().is_empty(), "{engine:?}");
+
+        server.stop().await;
+        remote.close().await;
+        local.close().await;
+        remote_db.cleanup().await;
+        local_db.cleanup().await;
+    }
+}
+
 async fn double(
     status: StatusCode,
     body: &'static str,
