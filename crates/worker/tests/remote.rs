@@ -170,7 +170,6 @@ test_support::engine_tests! {
     }
 }
 
-/// A remote service that answers every POST with the given status and body, counting calls.
 test_support::engine_tests! {
     async fn the_remote_service_s_own_punches_are_the_declared_side_of_divergence(engine: Engine) {
         let (remote_db, local_db) = (TestDb::new(engine).await, TestDb::new(engine).await);
@@ -218,6 +217,7 @@ test_support::engine_tests! {
     }
 }
 
+/// A remote service that answers every POST with the given status and body, counting calls.
 async fn double(
     status: StatusCode,
     body: &'static str,
