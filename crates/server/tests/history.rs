@@ -404,6 +404,16 @@ test_support::engine_tests! {
         let page = store.attendance().monthly(c.id, &filter, today).await.unwrap();
         let overtime: Vec<i64> = page.rows.iter().map(|r| r.totals.overtime).collect();
         assert_eq!(overtime[..2], [45 * 60, 49 * 60], "{engine:?}");
+
+        // With Wednesday as the 法定休日, 02-07 and 02-14 are 24 hours of 休日労働 for each: hanako
+        // keeps 36 hours of 時間外 (her January Wednesday leaves her week under 40 hours), tarou 37.
+        store.attendance().set_work_settings(c.id, jiff::civil::Weekday::Wednesday, 4).await.unwrap();
+        assert!(store.attendance().long_hours(c.id, &february, today).await.unwrap().is_empty(), "{engine:?}");
+        let page = store.attendance().monthly(c.id, &filter, today).await.unwrap();
+        let figures: Vec<(i64, i64)> = page.rows.iter().map(|r| (r.totals.overtime, r.totals.holiday_work)).collect();
+        assert_eq!(figures[..2], [(37 * 60, 24 * 60), (36 * 60, 24 * 60)], "{engine:?}");
+        let refused = store.attendance().set_work_settings(c.id, jiff::civil::Weekday::Sunday, 13).await;
+        assert!(refused.unwrap_err().to_string().contains("1〜12"), "{engine:?}");
     }
 
     async fn fixing_the_day_change_time_from_a_past_date_fixes_the_past_days(engine: Engine) {

@@ -890,5 +890,32 @@ async fn the_monthly_screen_adds_up_the_month_alerts_past_45_hours_and_draws_the
     assert!(line.starts_with("2024-02,0012,") && line.contains(",21,241:30,21:00,73:30,"), "{text}");
     let (status, _) = ui.admin.get_text("/companies/ABC/monthly?month=2024-13").await;
     assert_eq!(status, 400);
+
+    // Friday as the 法定休日 and a 36協定 year from January: Fridays' work is 休日労働.
+    let (status, _) = ui
+        .post(
+            "/companies/ABC/monthly/settings",
+            &[("legal_day_off", "5"), ("agreement_month", "1"), ("month", "2024-02")],
+        )
+        .await;
+    assert!(status < 400, "{status}");
+    let page = ui.page("/companies/ABC/monthly?month=2024-02&done=settings").await;
+    assert!(
+        page.contains("設定を保存しました") && page.contains("休日労働は金曜日") && page.contains("1月からの累計"),
+        "{page}"
+    );
+    assert!(page.contains("<option value=\"5\" selected>金曜日</option>"), "{page}");
+    let row = page.split("id=\"employee-0012\"").nth(1).unwrap().split("</tr>").next().unwrap();
+    let cells: Vec<&str> = row.split("<td>").skip(1).map(|c| c.split("</td>").next().unwrap()).collect();
+    // Four Fridays (02-02, 09, 16, 23) of 11:30 are 46:00 of 休日労働; 17 days keep 59:30 of 時間外.
+    assert_eq!(cells[5..8], ["59:30", "0:00", "46:00"], "{row}");
+    let (status, body) = ui
+        .post(
+            "/companies/ABC/monthly/settings",
+            &[("legal_day_off", "5"), ("agreement_month", "13"), ("month", "2024-02")],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("1〜12 月"), "{body}");
     ui.finish().await;
 }

@@ -88,6 +88,8 @@ pub enum Refusal {
     AccountHeld { account: String, holder: String },
     #[error("乖離の基準は 0〜1440 分で指定してください ({0} は指定できません)。")]
     DivergenceThreshold(i64),
+    #[error("36協定の起算月は 1〜12 月で指定してください ({0} は指定できません)。")]
+    AgreementMonth(i64),
     #[error("理由の選択肢 {0:?} は 100 文字以内で、改行などの制御文字を含まないものにしてください。")]
     ReasonChoice(String),
     #[error("理由 {0:?} は選択肢にありません。")]

@@ -56,7 +56,7 @@ pub use attendance::AlertedMonth;
 pub use attendance::{
     ApiDay, ApiEmployeeDay, ApiEmployeeMonth, ApiTimeRecord, Attendance, DailyFilter, DailyOrder, DailyPage, DailyRow,
     Department, DepartmentInput, EMPLOYMENT_TYPES, Employee, EmployeeDetails, EmployeeInput, MANUAL_METHOD,
-    MonthlyFilter, MonthlyPage, MonthlyRow, PunchView, TimecardRow, WorkOf, agreement_year_start,
+    MonthlyFilter, MonthlyPage, MonthlyRow, PunchView, TimecardRow, WorkOf, WorkSettings, agreement_year_start,
 };
 pub use companies::Company;
 pub use divergences::{DeclaredPunch, DivergenceDay, DivergenceFilter, DivergenceReason};

@@ -58,6 +58,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/companies/{code}/logs.csv", get(logs::logs_csv))
         .route("/companies/{code}/monthly", get(monthly::monthly))
         .route("/companies/{code}/monthly.csv", get(monthly::monthly_csv))
+        .route("/companies/{code}/monthly/settings", post(monthly::save_settings))
         .route("/companies/{code}/divergences", get(divergences::divergences))
         .route("/companies/{code}/divergences.csv", get(divergences::divergences_csv))
         .route("/companies/{code}/divergences/reason", post(divergences::record_reason))

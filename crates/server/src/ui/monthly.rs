@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::format::hours_minutes;
-use crate::ui::company::{CompanyAdmin, CompanyPage, Nav, Tab};
+use crate::ui::company::{CompanyAdmin, CompanyPage, CompanyPost, Nav, Tab};
 use crate::ui::error::UiError;
 use crate::ui::href;
 
@@ -30,6 +30,8 @@ pub(crate) struct MonthlyQuery {
     #[serde(default)]
     department: String,
     page: Option<String>,
+    #[serde(default)]
+    done: String,
 }
 
 impl MonthlyQuery {
@@ -122,7 +124,16 @@ pub(crate) struct MonthlyPage {
     prev_page: String,
     next_page: String,
     chart: String,
+    /// The company's 法定休日 (`日`…`土`, with its 0–6 value selected) and 36協定 first month.
+    legal_day_off: String,
+    weekdays: Vec<(i8, &'static str, bool)>,
+    agreement_month: i8,
+    /// What the last save did, after its redirect.
+    message: String,
 }
+
+/// 日 … 土 by their Sunday-zero offsets, as the 法定休日 form offers them.
+const WEEKDAYS_FROM_SUNDAY: [&str; 7] = ["日", "月", "火", "水", "木", "金", "土"];
 
 fn month_value(first: Date) -> String {
     first.strftime("%Y-%m").to_string()
@@ -169,7 +180,12 @@ pub(crate) async fn monthly(
         state.store.attendance().departments(company.id).await?.into_iter().map(|d| (d.code, d.name)).collect();
     let step = |months: i32| first.checked_add(jiff::Span::new().months(months)).map(month_value).unwrap_or_default();
     let lines: Vec<MonthlyLine> = found.rows.iter().map(|r| MonthlyLine::new(&company.code, first, r)).collect();
+    let day_off = found.settings.rules.legal_day_off.to_sunday_zero_offset();
     Ok(MonthlyPage {
+        legal_day_off: WEEKDAYS_FROM_SUNDAY[day_off as usize].to_string(),
+        weekdays: (0..7).map(|d| (d, WEEKDAYS_FROM_SUNDAY[d as usize], d == day_off)).collect(),
+        agreement_month: found.settings.agreement_month,
+        message: if q.done == "settings" { "設定を保存しました。".into() } else { String::new() },
         company_code: company.code.clone(),
         company_name: company.name.clone(),
         nav,
@@ -189,6 +205,46 @@ pub(crate) async fn monthly(
         prev_page,
         next_page,
     })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SettingsForm {
+    #[serde(default)]
+    legal_day_off: String,
+    #[serde(default)]
+    agreement_month: String,
+    /// The month shown, `YYYY-MM`, to come back to.
+    #[serde(default)]
+    month: String,
+}
+
+/// Saves the company's 法定休日 and 36協定 first month, and shows the month again.
+pub(crate) async fn save_settings(
+    State(state): State<AppState>,
+    CompanyPost { page, form, .. }: CompanyPost<SettingsForm>,
+) -> Result<Response, UiError> {
+    let company = &page.company;
+    let day_off = form
+        .legal_day_off
+        .trim()
+        .parse::<i8>()
+        .ok()
+        .and_then(|d| jiff::civil::Weekday::from_sunday_zero_offset(d).ok())
+        .ok_or_else(|| UiError::BadRequest(format!("法定休日の曜日が不正です: {}", form.legal_day_off)))?;
+    let month: i64 = form.agreement_month.trim().parse().map_err(|_| {
+        UiError::BadRequest(format!("36協定の起算月は月の数で入力してください: {}", form.agreement_month))
+    })?;
+    state.store.attendance().set_work_settings(company.id, day_off, month).await.map_err(|e| match e {
+        loginrec_store::StoreError::Refused(refusal) => UiError::BadRequest(refusal.to_string()),
+        e => e.into(),
+    })?;
+    let shown = if form.month.len() == 7 && format!("{}-01", form.month).parse::<Date>().is_ok() {
+        form.month.as_str()
+    } else {
+        ""
+    };
+    let to = format!("/companies/{}/monthly?month={shown}&done=settings", href::path_segment(&company.code));
+    Ok(axum::response::Redirect::to(&to).into_response())
 }
 
 /// The page's 時間外 (and 休日労働 stacked on it) per employee as horizontal bars, with the 45 h

@@ -27,4 +27,5 @@ SELECT DISTINCT company_id, employee_id, substr(business_date, 1, 7), 0 FROM pun
 INSERT INTO work_months_stale (company_id, employee_id, month, marked_at_ms)
 SELECT DISTINCT r.company_id, e.id, substr(r.business_date, 1, 7), 0
 FROM remote_punches r JOIN employees e ON e.company_id = r.company_id AND e.employee_key = r.employee_key
+WHERE true
 ON CONFLICT DO NOTHING;

@@ -33,7 +33,7 @@ mod timecards;
 mod work;
 pub(crate) mod work_months;
 
-pub use work::WorkOf;
+pub use work::{WorkOf, WorkSettings};
 pub use work_months::AlertedMonth;
 
 /// The embedded 勤革時 module's tables, reached from a [`Store`]: `store.attendance()`. What

@@ -7,11 +7,8 @@ use std::collections::BTreeSet;
 use jiff::civil::Date;
 use loginrec_rules::work_time::{DayWork, LongHours, MonthTotals, long_hours, on_pace};
 
-use super::work::WorkOf;
+use super::work::{WorkOf, WorkSettings};
 use super::*;
-
-/// The month an 36協定 year starts in when the company has not said (April, as most do).
-pub const AGREEMENT_YEAR_STARTS: i8 = 4;
 
 /// Which month and employees to add up.
 #[derive(Clone, Debug)]
@@ -47,12 +44,14 @@ pub struct MonthlyPage {
     pub total: i64,
     pub first: Date,
     pub last: Date,
+    /// The company's choices the figures were added up with.
+    pub settings: WorkSettings,
 }
 
-/// The first day of the 36協定 year `date` is in.
-pub fn agreement_year_start(date: Date) -> Date {
-    let year = if date.month() >= AGREEMENT_YEAR_STARTS { date.year() } else { date.year() - 1 };
-    Date::new(year, AGREEMENT_YEAR_STARTS, 1).unwrap_or(date)
+/// The first day of the 36協定 year `date` is in, for a year that starts in month `first_month`.
+pub fn agreement_year_start(date: Date, first_month: i8) -> Date {
+    let year = if date.month() >= first_month { date.year() } else { date.year() - 1 };
+    Date::new(year, first_month, 1).unwrap_or(date)
 }
 
 impl Attendance<'_> {
@@ -80,11 +79,18 @@ impl Attendance<'_> {
             .map(employee_from_row)
             .collect::<Result<_>>()?;
         if employees.is_empty() {
-            return Ok(MonthlyPage { rows: Vec::new(), total, first, last });
+            return Ok(MonthlyPage {
+                rows: Vec::new(),
+                total,
+                first,
+                last,
+                settings: self.work_settings(company_id).await?,
+            });
         }
         let ids: Vec<i64> = employees.iter().map(|e| e.id).collect();
         // From the 36協定 year's first day: the year's 時間外 is the month's alert too.
-        let year_start = agreement_year_start(first);
+        let settings = self.work_settings(company_id).await?;
+        let year_start = agreement_year_start(first, settings.agreement_month);
         let mut work = self.work(company_id, WorkOf::Employees(&ids), year_start, last, today).await?;
         let diverged: BTreeSet<(String, Date)> = self
             .store
@@ -120,6 +126,6 @@ impl Attendance<'_> {
                 days: each,
             });
         }
-        Ok(MonthlyPage { rows: out, total, first, last })
+        Ok(MonthlyPage { rows: out, total, first, last, settings })
     }
 }

@@ -5,13 +5,21 @@
 
 use std::collections::BTreeMap;
 
-use jiff::civil::Date;
+use jiff::civil::{Date, Weekday};
 use jiff::{Timestamp, ToSpan};
 use loginrec_rules::work_time::{DayWork, WorkDay, WorkRules, days_work};
 use sqlx::Row;
 
 use super::*;
 use crate::bulk::{json, json_rows};
+
+/// The company's choices what the days add up to depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WorkSettings {
+    pub rules: WorkRules,
+    /// The month the 36協定 year starts in (1–12).
+    pub agreement_month: i8,
+}
 
 /// Which employees to add up.
 #[derive(Clone, Copy, Debug)]
@@ -39,7 +47,7 @@ impl Attendance<'_> {
             .fetch_one(&self.store.pool)
             .await?;
         let tz = crate::time_zone(&tz_name)?;
-        let rules = WorkRules::default();
+        let rules = self.work_settings(company_id).await?.rules;
         // The week of the first day may start up to six days before it.
         let read_from = from.checked_sub(6.days()).unwrap_or(from);
         let days = self.work_days(company_id, of, read_from, to).await?;
@@ -49,6 +57,55 @@ impl Attendance<'_> {
             out.insert(employee, days_work(&days, from, to, today, &tz, rules));
         }
         Ok(out)
+    }
+
+    /// The company's 法定休日 and 36協定 year (Sunday and April until it says otherwise).
+    pub async fn work_settings(&self, company_id: i64) -> Result<WorkSettings> {
+        let r = sqlx::query("SELECT legal_day_off, agreement_year_start_month FROM companies WHERE id = $1")
+            .bind(company_id)
+            .fetch_one(&self.store.pool)
+            .await?;
+        let day_off: i64 = r.try_get("legal_day_off")?;
+        let month: i64 = r.try_get("agreement_year_start_month")?;
+        let legal_day_off = i8::try_from(day_off)
+            .ok()
+            .and_then(|d| Weekday::from_sunday_zero_offset(d).ok())
+            .ok_or_else(|| StoreError::corrupt(format!("a company's legal day off {day_off}")))?;
+        let agreement_month = i8::try_from(month)
+            .ok()
+            .filter(|m| (1..=12).contains(m))
+            .ok_or_else(|| StoreError::corrupt(format!("a company's 36協定 month {month}")))?;
+        Ok(WorkSettings { rules: WorkRules { legal_day_off, ..WorkRules::default() }, agreement_month })
+    }
+
+    /// Sets the company's 法定休日 and the month its 36協定 year starts in; a changed 法定休日
+    /// changes every month's 時間外 and 休日労働, so every month is added up again for 診断.
+    pub async fn set_work_settings(&self, company_id: i64, legal_day_off: Weekday, agreement_month: i64) -> Result<()> {
+        if !(1..=12).contains(&agreement_month) {
+            return Err(StoreError::Refused(crate::Refusal::AgreementMonth(agreement_month)));
+        }
+        let before = self.work_settings(company_id).await?;
+        let _guard = self.store.write_guard().await;
+        let mut tx = self.store.pool.begin().await?;
+        sqlx::query("UPDATE companies SET legal_day_off = $1, agreement_year_start_month = $2 WHERE id = $3")
+            .bind(i64::from(legal_day_off.to_sunday_zero_offset()))
+            .bind(agreement_month)
+            .bind(company_id)
+            .execute(&mut *tx)
+            .await?;
+        if before.rules.legal_day_off != legal_day_off {
+            sqlx::query(
+                "INSERT INTO work_months_stale (company_id, employee_id, month, marked_at_ms) \
+                 SELECT company_id, employee_id, month, $2 FROM work_months WHERE company_id = $1 \
+                 ON CONFLICT (company_id, employee_id, month) DO UPDATE SET marked_at_ms = excluded.marked_at_ms",
+            )
+            .bind(company_id)
+            .bind(crate::now_ms())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The 出勤, 退勤 and break punches of `[from, to]`, by employee and business day.

@@ -77,6 +77,7 @@ impl Attendance<'_> {
     /// `today` is the company's current business day.
     pub async fn long_hours(&self, company_id: i64, months: &[Date], today: Date) -> Result<Vec<AlertedMonth>> {
         self.add_up_marked_months(company_id, today).await?;
+        let agreement_month = self.work_settings(company_id).await?.agreement_month;
         let mut out = Vec::new();
         for &month in months {
             let first = month.first_of_month();
@@ -94,7 +95,7 @@ impl Attendance<'_> {
                  ORDER BY e.code",
             )
             .bind(company_id)
-            .bind(month_key(agreement_year_start(first)))
+            .bind(month_key(agreement_year_start(first, agreement_month)))
             .bind(month_key(first))
             .bind(YEARLY_OVERTIME_LIMIT_MINUTES)
             .bind(MONTHLY_OVERTIME_LIMIT_MINUTES)
