@@ -410,8 +410,12 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ConfigError::Missing(path.into())),
             Err(source) => return Err(ConfigError::Read { path: path.into(), source }),
         };
-        toml::from_str(&text)
-            .map_err(|e| ConfigError::Invalid { path: path.into(), message: describe_toml_error(&text, &e) })
+        let mut config: Config = toml::from_str(&text)
+            .map_err(|e| ConfigError::Invalid { path: path.into(), message: describe_toml_error(&text, &e) })?;
+        // A folder registered by an earlier version may be saved as `\\?\C:\TEMP`: shown and
+        // used as `C:\TEMP`.
+        config.log_dir = dunce::simplified(&config.log_dir).to_path_buf();
+        Ok(config)
     }
 
     /// Refuses what would carry the access token across the network unencrypted: an http://

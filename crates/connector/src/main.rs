@@ -358,7 +358,7 @@ fn execute(command: Command, config_path: PathBuf, options: &ServiceOptions) -> 
             if let Some(reason) = local_dir::refuse_reason(&log_dir) {
                 anyhow::bail!("ログ出力先を登録できません (cannot use the log folder): {reason}");
             }
-            let log_dir = std::fs::canonicalize(&log_dir).unwrap_or(log_dir);
+            let log_dir = dunce::canonicalize(&log_dir).unwrap_or(log_dir);
             let mut config = match Config::load(&config_path) {
                 Ok(existing) => existing,
                 Err(config::ConfigError::Missing(_)) => {
