@@ -5,6 +5,7 @@
 pub mod config;
 pub mod delivery;
 pub mod folder;
+pub mod instance;
 pub mod local_dir;
 pub mod logging;
 pub mod outbox;
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 use config::Config;
 use delivery::{DeliveryError, RetryPolicy, deliver_all, deliver_until};
+use instance::InstanceLock;
 use outbox::Outbox;
 use sender::Sender;
 
@@ -32,18 +34,21 @@ pub enum OnceOutcome {
     Failed(DeliveryError),
 }
 
-/// The outbox and the sender of a configuration. Settings the sender refuses (the token
-/// would travel unencrypted) stop the connector before it reads or stores anything.
-async fn open(config: &Config, config_path: &Path) -> anyhow::Result<(Outbox, Sender)> {
+/// The outbox and the sender of a configuration, and the data folder's lock (one connector at a
+/// time: [`instance`]). Settings the sender refuses (the token would travel unencrypted) stop the
+/// connector before it reads or stores anything.
+async fn open(config: &Config, config_path: &Path) -> anyhow::Result<(Outbox, Sender, InstanceLock)> {
     let sender = Sender::new(config)?;
-    let outbox = Outbox::open(&config.data_dir(config_path)).await?;
-    Ok((outbox, sender))
+    let data_dir = config.data_dir(config_path);
+    let lock = InstanceLock::acquire(&data_dir)?;
+    let outbox = Outbox::open(&data_dir).await?;
+    Ok((outbox, sender, lock))
 }
 
 /// Reads what is in the folder (waiting for files that are still being written), delivers
 /// everything, and returns.
 pub async fn run_once(config: &Config, config_path: &Path, policy: RetryPolicy) -> anyhow::Result<OnceOutcome> {
-    let (outbox, sender) = open(config, config_path).await?;
+    let (outbox, sender, _lock) = open(config, config_path).await?;
     let (folder, server, version) = (config.log_dir.display(), &config.server_url, env!("CARGO_PKG_VERSION"));
     tracing::info!(%folder, %server, version, "The connector runs once.");
     let settle = Duration::from_secs(config.settle_seconds);
@@ -130,7 +135,7 @@ pub async fn run_daemon(
     config_path: &Path,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let (outbox, sender) = open(config, config_path).await?;
+    let (outbox, sender, _lock) = open(config, config_path).await?;
     let (folder, server, version) = (config.log_dir.display(), &config.server_url, env!("CARGO_PKG_VERSION"));
     tracing::info!(%folder, %server, version, "The connector started.");
     let (stop_tx, stop) = Stop::channel();

@@ -1087,6 +1087,8 @@ async fn a_rejected_token_exits_2_keeps_the_rows_and_delivery_completes_after_re
     assert_eq!(fx.timecard_lines(&sim).await, expected_lines(&sim));
     let status = fx.status().await;
     assert_eq!((status_count(&status, "送信待ち"), status_count(&status, "送信不可")), (0, 0), "{status}");
+    let after = connector(&fx.config_path(), &["run", "--once"], None).await;
+    assert_eq!(after.code, 0, "free again once the daemon stopped: {}", after.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1323,6 +1325,15 @@ async fn a_file_event_wakes_the_daemon_long_before_its_rescan_and_sigterm_stops_
         async move { text.contains("Watching the folder for file events.") && text.contains("The connector started.") }
     })
     .await;
+
+    // One connector at a time on one outbox: a second daemon and a run --once refuse.
+    for args in [&["run"][..], &["run", "--once"][..]] {
+        let second = tokio::time::timeout(Duration::from_secs(30), connector(&config_path, args, None))
+            .await
+            .expect("a second connector stops at once");
+        assert_ne!(second.code, 0, "{args:?}: {}", second.stdout);
+        assert!(second.stderr.contains("already running"), "{args:?}: {}", second.stderr);
+    }
 
     let written = std::time::Instant::now();
     fx.write_simulation(&sim);

@@ -186,6 +186,7 @@ pub fn purge_data(config_path: &Path) -> Vec<PathBuf> {
     for suffix in ["", "-wal", "-shm", "-journal"] {
         files.push(data_dir.join(format!("{OUTBOX_FILE}{suffix}")));
     }
+    files.push(data_dir.join(crate::instance::LOCK_FILE));
     if let Ok(entries) = std::fs::read_dir(&logs) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
