@@ -2,14 +2,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use jiff::Timestamp;
 use jiff::civil::Date;
 use loginrec_rules::{DayChangeTime, bare_account, business_day};
 use sqlx::Row;
 
 use crate::history::Apply;
 use crate::pipeline::Recomputed;
-use crate::{Company, Result, Store, StoreError};
+use crate::pipeline::read::ts;
+use crate::{Company, Result, Store};
 
 /// §5.1: a LanScope user name in the logs that no ログイン記録 user is linked to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,10 +47,6 @@ fn unlinked_account_from_row(r: &sqlx::any::AnyRow) -> Result<UnlinkedAccount> {
         first_ms: r.try_get("first_ms")?,
         last_ms: r.try_get("last_ms")?,
     })
-}
-
-fn ts(ms: i64) -> Result<Timestamp> {
-    Timestamp::from_millisecond(ms).map_err(|e| StoreError::corrupt(format!("instant {ms}: {e}")))
 }
 
 impl Store {

@@ -12,6 +12,7 @@ use sqlx::Row;
 
 use super::*;
 use crate::bulk::{json, json_rows};
+use crate::pipeline::read::ts;
 
 /// The company's choices what the days add up to depends on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,7 +145,7 @@ impl Attendance<'_> {
             .await?;
         for r in &rows {
             let date = parse_date(&r.try_get::<String, _>("business_date")?)?;
-            let at = timestamp(r.try_get("at_ms")?)?;
+            let at = ts(r.try_get("at_ms")?)?;
             let day = days
                 .entry(r.try_get("employee_id")?)
                 .or_default()
@@ -173,7 +174,7 @@ impl Attendance<'_> {
         for r in &rows {
             let date = parse_date(&r.try_get::<String, _>("date")?)?;
             let employee: i64 = r.try_get("employee_id")?;
-            let at = timestamp(r.try_get("at_ms")?)?;
+            let at = ts(r.try_get("at_ms")?)?;
             if r.try_get::<i64, _>("code")? == 3 {
                 open.insert((employee, date), at);
             } else if let Some(start) = open.remove(&(employee, date)) {
@@ -187,8 +188,4 @@ impl Attendance<'_> {
         }
         Ok(days)
     }
-}
-
-fn timestamp(ms: i64) -> Result<Timestamp> {
-    Timestamp::from_millisecond(ms).map_err(|e| StoreError::corrupt(format!("a stored punch time: {e}")))
 }

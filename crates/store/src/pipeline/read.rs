@@ -33,7 +33,8 @@ pub(super) async fn select_in<T: serde::Serialize>(
     Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(json(&rows)).fetch_all(&mut *conn).await?)
 }
 
-pub(super) fn ts(ms: i64) -> Result<Timestamp> {
+/// A stored instant (ms), or the store's corruption error.
+pub(crate) fn ts(ms: i64) -> Result<Timestamp> {
     Timestamp::from_millisecond(ms).map_err(|e| StoreError::corrupt(format!("instant {ms}: {e}")))
 }
 
