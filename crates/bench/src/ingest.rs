@@ -296,17 +296,58 @@ fn page_offsets(total: i64, per_page: i64) -> Vec<i64> {
 }
 
 async fn daily_pages(store: &Store, company_id: i64, work: &Workload) -> anyhow::Result<PageTimes> {
-    use loginrec_store::DailyOrder;
+    use loginrec_store::{DailyCursor, DailyOrder};
     let mut times = Vec::new();
+    let total = work.employees as i64;
     for order in [DailyOrder::Code, DailyOrder::Name, DailyOrder::Department, DailyOrder::ClockIn, DailyOrder::ClockOut]
     {
         for descending in [false, true] {
-            for offset in page_offsets(work.employees as i64, 100) {
-                let filter = DailyFilter { order, descending, limit: Some(100), offset, ..DailyFilter::all(work.day) };
-                let start = Instant::now();
-                let page = store.attendance().daily(company_id, &filter).await?;
-                times.push((start.elapsed(), format!("{order:?}{} @{offset}", if descending { "↓" } else { "↑" })));
-                ensure!(!page.rows.is_empty() && page.total == work.employees as i64, "日別データ page at {offset}");
+            let arrow = if descending { "↓" } else { "↑" };
+            // The screen asks one row more than it shows, to know whether a page follows.
+            let base = DailyFilter { order, descending, limit: Some(101), ..DailyFilter::all(work.day) };
+            // The row a page's link starts from (次へ: the one before the page; 前へ: the one after
+            // it), found unmeasured by offset; the screen reads every page but the first from such
+            // a row.
+            let row_at = |offset: i64| {
+                let filter = DailyFilter { limit: Some(1), offset, ..base.clone() };
+                async move {
+                    let page = store.attendance().daily(company_id, &filter).await?;
+                    anyhow::Ok(page.rows.into_iter().next().map(|row| row.key(order)))
+                }
+            };
+            for offset in page_offsets(total, 100) {
+                let mut cursors = vec![(
+                    "次へ",
+                    match offset.checked_sub(1) {
+                        Some(before) if before >= 0 => row_at(before).await?.map(DailyCursor::After),
+                        _ => None,
+                    },
+                )];
+                if offset + 100 < total {
+                    cursors.push(("前へ", row_at(offset + 100).await?.map(DailyCursor::Before)));
+                }
+                for (side, cursor) in cursors {
+                    // The rows the page must hold, as an offset reads them.
+                    let (first, rows) = match (&cursor, side) {
+                        (_, "前へ") => ((offset - 1).max(0), 101.min(offset + 100)),
+                        _ => (offset, 101.min(total - offset)),
+                    };
+                    let filter = DailyFilter { cursor, ..base.clone() };
+                    let start = Instant::now();
+                    let page = store.attendance().daily(company_id, &filter).await?;
+                    times.push((start.elapsed(), format!("{order:?}{arrow} @{offset} {side}")));
+                    ensure!(
+                        page.rows.len() as i64 == rows && page.total == total,
+                        "日別データ page at {offset} ({side}): {} rows",
+                        page.rows.len()
+                    );
+                    let expected = DailyFilter { offset: first, limit: Some(rows), ..base.clone() };
+                    let by_offset = store.attendance().daily(company_id, &expected).await?;
+                    ensure!(
+                        by_offset.rows == page.rows,
+                        "日別データ page at {offset} ({side}) differs from its offset page"
+                    );
+                }
             }
         }
     }

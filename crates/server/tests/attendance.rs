@@ -499,8 +499,9 @@ test_support::engine_tests! {
         assert!(first.contains("1–100 / 150 名"), "{first}");
         assert_eq!(codes(&first).len(), 100);
         assert_eq!(codes(&first)[0], "0001");
-        let next = "/companies/ABC/daily?date=2024-02-08&#38;department=&#38;sort=code&#38;page=2";
+        let next = "/companies/ABC/daily?date=2024-02-08&#38;department=&#38;sort=code&#38;page=2&#38;after=";
         assert!(first.contains(next) && !first.contains("prev-page"), "{first}");
+        let next = first.split("class=\"next-page\" href=\"").nth(1).unwrap().split('"').next().unwrap();
         let second = app.page(&next.replace("&#38;", "&")).await;
         assert!(second.contains("101–150 / 150 名") && !second.contains("next-page"), "{second}");
         assert_eq!((codes(&second).len(), codes(&second)[49].as_str()), (50, "0150"));
@@ -521,6 +522,110 @@ test_support::engine_tests! {
         assert!(office.contains("1–75 / 75 名"), "{office}");
         assert_eq!(codes(&office)[0], "0149");
         let (status, page) = app.admin.get_text("/companies/ABC/daily?date=2024-02-08&page=9223372036854775807").await;
+        assert_eq!(status, 400, "{page}");
+        app.finish().await;
+    }
+
+    async fn every_order_of_the_daily_page_walks_to_its_end_and_back_by_its_links(engine: Engine) {
+        use loginrec_rules::PunchKind;
+        let app = TestApp::start(engine, &EMPLOYEES).await;
+        let day = date(2024, 2, 8);
+        let tz = app.company.tz().unwrap();
+        let at = |hour: i8, minute: i8| tz.to_timestamp(day.at(hour, minute, 0, 0)).unwrap().as_millisecond();
+        // (code, last name, first name, department, 出勤, 退勤): names and times with ties, some
+        // days without one punch or the other, so that every tie-break and both parts of the
+        // 出勤 / 退勤 orders show.
+        type Person = (String, String, String, String, Option<i64>, Option<i64>);
+        let mut people: Vec<Person> = vec![
+            ("0001".into(), "勤怠".into(), "太郎".into(), "100".into(), None, None),
+            ("0002".into(), "打刻".into(), "花子".into(), "200".into(), None, None),
+        ];
+        for n in 3..=230 {
+            let person = (
+                format!("{n:04}"),
+                format!("姓{:02}", n % 17),
+                format!("名{:02}", n % 5),
+                if n % 3 == 0 { "100" } else { "200" }.to_string(),
+                (n % 4 != 0).then(|| at(8, (n % 7) as i8)),
+                (n % 5 != 0).then(|| at(17, (n % 11) as i8)),
+            );
+            let details = loginrec_store::EmployeeDetails {
+                code: person.0.clone(),
+                last_name: person.1.clone(),
+                first_name: person.2.clone(),
+                department_code: person.3.clone(),
+                employment_type: "正社員".into(),
+            };
+            app.store.attendance().create_employee(app.company.id, &details).await.unwrap();
+            for (kind, punch) in [(PunchKind::ClockIn, person.4), (PunchKind::ClockOut, person.5)] {
+                if let Some(at_ms) = punch {
+                    app.store.attendance().set_manual_punch(app.company.id, &person.0, day, kind, at_ms, "test").await.unwrap();
+                }
+            }
+            people.push(person);
+        }
+        let codes = |page: &str| -> Vec<String> {
+            page.split("<tr>\n<td><a href=\"/companies/ABC/timecard/")
+                .skip(1)
+                .map(|row| row.split('?').next().unwrap().to_string())
+                .collect()
+        };
+        let link = |page: &str, class: &str| -> Option<String> {
+            let (_, rest) = page.split_once(&format!("class=\"{class}\" href=\""))?;
+            Some(rest.split('"').next().unwrap().replace("&#38;", "&"))
+        };
+        for (sort, department) in
+            [("code", ""), ("-code", ""), ("name", ""), ("-name", "200"), ("department", ""), ("-department", ""),
+             ("in", ""), ("-in", ""), ("out", "100"), ("-out", "")]
+        {
+            // The expected order, worked out here from the data: by the column, then by code;
+            // without the punch last, by code, whichever the direction.
+            let mut expected: Vec<_> = people.iter().filter(|p| department.is_empty() || p.3 == department).collect();
+            let descending = sort.starts_with('-');
+            expected.sort_by(|a, b| {
+                let by_code = a.0.cmp(&b.0);
+                let column = |reverse: bool, o: std::cmp::Ordering| if reverse { o.reverse() } else { o };
+                match sort.trim_start_matches('-') {
+                    "code" => column(descending, by_code),
+                    "name" => column(descending, (&a.1, &a.2, &a.0).cmp(&(&b.1, &b.2, &b.0))),
+                    "department" => column(descending, (&a.3, &a.0).cmp(&(&b.3, &b.0))),
+                    column_name => {
+                        let (x, y) = if column_name == "in" { (a.4, b.4) } else { (a.5, b.5) };
+                        match (x, y) {
+                            (Some(x), Some(y)) => column(descending, x.cmp(&y)).then(by_code),
+                            (Some(_), None) => std::cmp::Ordering::Less,
+                            (None, Some(_)) => std::cmp::Ordering::Greater,
+                            (None, None) => by_code,
+                        }
+                    }
+                }
+            });
+            let expected: Vec<String> = expected.iter().map(|p| p.0.clone()).collect();
+            let mut path = format!("/companies/ABC/daily?date=2024-02-08&department={department}&sort={sort}");
+            let mut pages = Vec::new();
+            loop {
+                let page = app.page(&path).await;
+                let first = pages.len() * 100 + 1;
+                let shown = format!("{first}–{} / {} 名", first + codes(&page).len() - 1, expected.len());
+                assert!(page.contains(&shown), "{sort}: {shown} on {path}");
+                pages.push(codes(&page));
+                match link(&page, "next-page") {
+                    Some(next) => path = next,
+                    None => break,
+                }
+            }
+            assert_eq!(pages.concat(), expected, "{sort} {department}, forwards");
+            let mut back = vec![pages.pop().unwrap()];
+            let mut page = app.page(&path).await;
+            while let Some(prev) = link(&page, "prev-page") {
+                page = app.page(&prev).await;
+                back.push(codes(&page));
+            }
+            back.reverse();
+            assert_eq!(back.concat(), expected, "{sort} {department}, backwards");
+            assert_eq!(back.len(), expected.len().div_ceil(100));
+        }
+        let (status, page) = app.admin.get_text("/companies/ABC/daily?date=2024-02-08&sort=in&after=%7B").await;
         assert_eq!(status, 400, "{page}");
         app.finish().await;
     }

@@ -54,9 +54,10 @@ use tokio::sync::Mutex;
 pub use admins::{Admin, Admins, AuditEvent, Session};
 pub use attendance::AlertedMonth;
 pub use attendance::{
-    ApiDay, ApiEmployeeDay, ApiEmployeeMonth, ApiTimeRecord, Attendance, DailyFilter, DailyOrder, DailyPage, DailyRow,
-    Department, DepartmentInput, EMPLOYMENT_TYPES, Employee, EmployeeDetails, EmployeeInput, MANUAL_METHOD,
-    MonthlyFilter, MonthlyPage, MonthlyRow, PunchView, TimecardRow, WorkOf, WorkSettings, agreement_year_start,
+    ApiDay, ApiEmployeeDay, ApiEmployeeMonth, ApiTimeRecord, Attendance, DailyCursor, DailyFilter, DailyKey,
+    DailyOrder, DailyPage, DailyRow, Department, DepartmentInput, EMPLOYMENT_TYPES, Employee, EmployeeDetails,
+    EmployeeInput, MANUAL_METHOD, MonthlyFilter, MonthlyPage, MonthlyRow, PunchView, TimecardRow, WorkOf, WorkSettings,
+    agreement_year_start,
 };
 pub use companies::Company;
 pub use divergences::{DeclaredPunch, DivergenceDay, DivergenceFilter, DivergenceReason};

@@ -8,7 +8,7 @@ use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use serde::Deserialize;
 
-use loginrec_store::{DailyFilter, DailyOrder, WorkOf};
+use loginrec_store::{DailyCursor, DailyFilter, DailyKey, DailyOrder, WorkOf};
 
 use crate::AppState;
 use crate::format::weekday_ja;
@@ -28,6 +28,19 @@ pub(crate) struct DailyQuery {
     #[serde(default)]
     sort: String,
     page: Option<String>,
+    /// Keyset paging: the page after the row with this key (次へ), or before it (前へ), as
+    /// [`cursor_text`] writes it; `page` then only numbers the rows.
+    after: Option<String>,
+    before: Option<String>,
+}
+
+/// A row's key as the pager's links carry it.
+fn cursor_text(key: &DailyKey) -> String {
+    serde_json::to_string(key).expect("a key of strings and an integer serialises")
+}
+
+fn parse_cursor(typed: &str) -> Result<DailyKey, UiError> {
+    serde_json::from_str(typed).map_err(|_| UiError::BadRequest(format!("ページの位置が不正です: {typed}")))
 }
 
 /// The columns 日別データ sorts by, as the `sort` query names them.
@@ -127,15 +140,36 @@ pub(crate) async fn daily(
             .filter(|n| (1..=i64::MAX / ROWS_PER_PAGE).contains(n))
             .ok_or_else(|| UiError::BadRequest(format!("ページ番号が不正です: {p}")))?,
     };
+    let cursor = match (q.after.as_deref().filter(|c| !c.is_empty()), q.before.as_deref().filter(|c| !c.is_empty())) {
+        (Some(after), _) => Some(DailyCursor::After(parse_cursor(after)?)),
+        (None, Some(before)) => Some(DailyCursor::Before(parse_cursor(before)?)),
+        (None, None) => None,
+    };
+    // One row more than the page shows says whether there is a page beyond it, on the side the
+    // cursor reads towards; the side it came from has a page whenever it came from one.
     let filter = DailyFilter {
         date,
         department_code: Some(department.clone()),
         order,
         descending,
-        limit: Some(ROWS_PER_PAGE),
-        offset: (page_number - 1) * ROWS_PER_PAGE,
+        limit: Some(ROWS_PER_PAGE + 1),
+        offset: if cursor.is_none() { (page_number - 1) * ROWS_PER_PAGE } else { 0 },
+        cursor,
     };
-    let found = state.store.attendance().daily(company.id, &filter).await?;
+    let mut found = state.store.attendance().daily(company.id, &filter).await?;
+    let more = found.rows.len() as i64 > ROWS_PER_PAGE;
+    let (more_before, more_after) = match &filter.cursor {
+        Some(DailyCursor::Before(_)) => {
+            if more {
+                found.rows.remove(0);
+            }
+            (more, true)
+        }
+        _ => {
+            found.rows.truncate(ROWS_PER_PAGE as usize);
+            (page_number > 1 || filter.cursor.is_some(), more)
+        }
+    };
     let sort = if descending { format!("-{sort_name}") } else { sort_name.to_string() };
     let base = format!(
         "/companies/{}/daily?date={date}&department={}",
@@ -158,15 +192,22 @@ pub(crate) async fn daily(
         })
         .collect();
     let first_row = (page_number - 1) * ROWS_PER_PAGE;
-    let page_href = |n: i64| format!("{base}&sort={sort}&page={n}");
+    let page_href = |n: i64, side: &str, key: &DailyKey| {
+        format!("{base}&sort={sort}&page={n}&{side}={}", href::query_value(&cursor_text(key)))
+    };
     let shown = if found.rows.is_empty() {
         format!("{} 名", found.total)
     } else {
         format!("{}–{} / {} 名", first_row + 1, first_row + found.rows.len() as i64, found.total)
     };
-    let prev_page = if page_number > 1 { page_href(page_number - 1) } else { String::new() };
-    let next_page =
-        if first_row + (found.rows.len() as i64) < found.total { page_href(page_number + 1) } else { String::new() };
+    let prev_page = match found.rows.first() {
+        Some(row) if more_before => page_href((page_number - 1).max(1), "before", &row.key(order)),
+        _ => String::new(),
+    };
+    let next_page = match found.rows.last() {
+        Some(row) if more_after => page_href(page_number + 1, "after", &row.key(order)),
+        _ => String::new(),
+    };
     let rows = found.rows;
     let departments = state
         .store

@@ -26,6 +26,7 @@ use rand::Rng;
 use sqlx::Row;
 
 mod api;
+mod daily_order;
 mod manual;
 mod masters;
 mod monthly;
@@ -152,13 +153,44 @@ pub struct DailyFilter {
     pub descending: bool,
     /// `None` for every row.
     pub limit: Option<i64>,
+    /// Rows skipped before the page, when it has no cursor.
     pub offset: i64,
+    /// Keyset paging: the rows after (or before) this one, read from an index without walking
+    /// the rows before it, as an offset does.
+    pub cursor: Option<DailyCursor>,
+}
+
+/// Where a page of 日別データ starts: the rows [`DailyCursor::After`] or [`DailyCursor::Before`]
+/// the row with this key, in the filter's order; a page is always returned in that order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DailyCursor {
+    After(DailyKey),
+    Before(DailyKey),
+}
+
+/// A row's place in 日別データ's orders: what each sorts by ([`DailyRow::key`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DailyKey {
+    pub code: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub department_code: String,
+    /// The time of the punch the order is by (出勤 or 退勤), `None` without one.
+    pub at_ms: Option<i64>,
 }
 
 impl DailyFilter {
     /// Every live employee's row of `date`, by code.
     pub fn all(date: Date) -> DailyFilter {
-        DailyFilter { date, department_code: None, order: DailyOrder::Code, descending: false, limit: None, offset: 0 }
+        DailyFilter {
+            date,
+            department_code: None,
+            order: DailyOrder::Code,
+            descending: false,
+            limit: None,
+            offset: 0,
+            cursor: None,
+        }
     }
 }
 
@@ -173,12 +205,32 @@ pub struct DailyPage {
 pub struct DailyRow {
     pub employee_id: i64,
     pub employee_code: String,
+    pub last_name: String,
+    pub first_name: String,
     pub full_name: String,
     pub department_code: String,
     pub department_name: String,
     pub employment_type: String,
     pub clock_in: Option<PunchView>,
     pub clock_out: Option<PunchView>,
+}
+
+impl DailyRow {
+    /// The row's place in `order`, for a cursor that starts the next or the previous page.
+    pub fn key(&self, order: DailyOrder) -> DailyKey {
+        let punch = match order {
+            DailyOrder::ClockIn => self.clock_in.as_ref(),
+            DailyOrder::ClockOut => self.clock_out.as_ref(),
+            _ => None,
+        };
+        DailyKey {
+            code: self.employee_code.clone(),
+            last_name: self.last_name.clone(),
+            first_name: self.first_name.clone(),
+            department_code: self.department_code.clone(),
+            at_ms: punch.map(|p| p.at_ms),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
