@@ -128,14 +128,19 @@ impl Stop {
 /// The daemon: watches and rescans the folder and delivers, until `shutdown` resolves. A
 /// failed delivery is retried forever with backoff; the data stays in the outbox meanwhile.
 ///
+/// `started` is called once the outbox is open and this is the only connector on it: the
+/// Windows service reports itself running then, not before.
+///
 /// When `shutdown` resolves, the batch being sent (or the file being read) is finished, for
 /// at most [`SHUTDOWN_GRACE`], and the outbox is closed.
 pub async fn run_daemon(
     config: &Config,
     config_path: &Path,
+    started: impl FnOnce(),
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let (outbox, sender, _lock) = open(config, config_path).await?;
+    started();
     let (folder, server, version) = (config.log_dir.display(), &config.server_url, env!("CARGO_PKG_VERSION"));
     tracing::info!(%folder, %server, version, "The connector started.");
     let (stop_tx, stop) = Stop::channel();

@@ -465,7 +465,7 @@ fn execute(command: Command, config_path: PathBuf, options: &ServiceOptions) -> 
         }
         Command::Run { once: false } => {
             let config = Config::load(&config_path)?;
-            runtime()?.block_on(run_daemon(&config, &config_path, shutdown_signal()))?;
+            runtime()?.block_on(run_daemon(&config, &config_path, || {}, shutdown_signal()))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Service { action } => service_command(action, &config_path, options),
@@ -490,7 +490,7 @@ fn service_command(action: ServiceAction, config_path: &Path, options: &ServiceO
             {
                 // Under systemd the unit runs `run`; this is the same.
                 let config = Config::load(config_path)?;
-                runtime()?.block_on(run_daemon(&config, config_path, shutdown_signal()))?;
+                runtime()?.block_on(run_daemon(&config, config_path, || {}, shutdown_signal()))?;
             }
             return Ok(ExitCode::SUCCESS);
         }

@@ -59,7 +59,8 @@ fn scm_error(what: &str, e: windows_service::Error) -> anyhow::Error {
         Some(ERROR_SERVICE_MARKED_FOR_DELETE) => anyhow::anyhow!(
             "{what}: the service {SERVICE_NAME} is being removed; close the Services window and try again"
         ),
-        _ => anyhow::anyhow!("{what}: {e}"),
+        Some(code) => anyhow::anyhow!("{what}: {} (Windows error {code})", std::io::Error::from_raw_os_error(code)),
+        None => anyhow::anyhow!("{what}: {e}"),
     }
 }
 
@@ -126,10 +127,13 @@ pub fn install(exe: &Path, config: &Path) -> anyhow::Result<String> {
         exe.display(),
         config.display()
     );
-    match service.start(&[] as &[&OsStr]) {
-        Ok(()) => message.push_str("\n連携サービスを開始しました (started)."),
-        Err(e) => return Err(scm_error(&format!("{message}\nbut the service could not be started"), e)),
+    if let Err(e) = service.start(&[] as &[&OsStr]).map_err(|e| scm_error("cannot start the service", e)) {
+        return Err(e.context(format!("{message}\nbut the service could not be started")));
     }
+    if let Err(e) = wait_running(&service) {
+        return Err(e.context(format!("{message}\nbut the service did not start")));
+    }
+    message.push_str("\n連携サービスを開始しました (started).");
     Ok(message)
 }
 
@@ -145,11 +149,34 @@ pub fn uninstall() -> anyhow::Result<String> {
 pub fn start() -> anyhow::Result<String> {
     let service = open_installed(ServiceAccess::START | ServiceAccess::QUERY_STATUS)?;
     match service.start(&[] as &[&OsStr]) {
-        Ok(()) => Ok("連携サービスを開始しました (started).".into()),
+        Ok(()) => {
+            wait_running(&service)?;
+            Ok("連携サービスを開始しました (started).".into())
+        }
         Err(e) if os_code(&e) == Some(ERROR_SERVICE_ALREADY_RUNNING) => {
             Ok("連携サービスは既に稼働中です (already running).".into())
         }
         Err(e) => Err(scm_error("cannot start the service", e)),
+    }
+}
+
+/// Waits until a service just started reports Running: it does once its outbox is open, or it
+/// stops, having logged why (another connector already running on the outbox, say).
+fn wait_running(service: &Service) -> anyhow::Result<()> {
+    let deadline = Instant::now() + START_WAIT_HINT;
+    loop {
+        let status = service.query_status().map_err(|e| scm_error("cannot ask the service's state", e))?;
+        match status.current_state {
+            ScmState::Running => return Ok(()),
+            ScmState::Stopped => anyhow::bail!(
+                "the service stopped as it started ({:?}); its log says why: `lanscope-connector status` shows where it is",
+                status.exit_code
+            ),
+            _ if Instant::now() > deadline => {
+                anyhow::bail!("the service did not start within {} seconds", START_WAIT_HINT.as_secs())
+            }
+            _ => std::thread::sleep(Duration::from_millis(250)),
+        }
     }
 }
 
@@ -188,6 +215,7 @@ pub fn restart_if_running() -> anyhow::Result<Restart> {
     }
     stop_and_wait(&service)?;
     service.start(&[] as &[&OsStr]).map_err(|e| scm_error("cannot start the service again", e))?;
+    wait_running(&service)?;
     Ok(Restart::Restarted)
 }
 
@@ -271,8 +299,14 @@ fn run_service() -> anyhow::Result<()> {
         ServiceControl::Interrogate => ServiceControlHandlerResult::NoError,
         _ => ServiceControlHandlerResult::NotImplemented,
     };
-    let handle = service_control_handler::register(SERVICE_NAME, handler)
-        .map_err(|e| scm_error("cannot register the service's control handler", e))?;
+    // Said as Windows says it: in this process "not installed" would mislead.
+    let handle = service_control_handler::register(SERVICE_NAME, handler).map_err(|e| match os_code(&e) {
+        Some(code) => anyhow::anyhow!(
+            "cannot register the service's control handler: {} (Windows error {code})",
+            std::io::Error::from_raw_os_error(code)
+        ),
+        None => anyhow::anyhow!("cannot register the service's control handler: {e}"),
+    })?;
     let none = ServiceControlAccept::empty();
     report(handle, ScmState::StartPending, none, ServiceExitCode::NO_ERROR, 1, START_WAIT_HINT);
 
@@ -281,9 +315,10 @@ fn run_service() -> anyhow::Result<()> {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         runtime.block_on(async {
             let accept = ServiceControlAccept::STOP | ServiceControlAccept::SHUTDOWN;
-            report(handle, ScmState::Running, accept, ServiceExitCode::NO_ERROR, 0, Duration::ZERO);
+            // Running only once the outbox is open and ours: `start` waits for it.
+            let started = || report(handle, ScmState::Running, accept, ServiceExitCode::NO_ERROR, 0, Duration::ZERO);
             let mut stop_rx = stop_rx;
-            run_daemon(&config, &config_path, async move {
+            run_daemon(&config, &config_path, started, async move {
                 let _ = stop_rx.wait_for(|stop| *stop).await;
                 tracing::info!("The service manager asked the connector to stop.");
                 report(handle, ScmState::StopPending, none, ServiceExitCode::NO_ERROR, 1, STOP_WAIT_HINT);

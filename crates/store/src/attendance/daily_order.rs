@@ -179,9 +179,11 @@ impl Attendance<'_> {
         match &filter.cursor {
             None => {
                 let mut skip = filter.offset.max(0);
-                for part in &all {
+                for (i, part) in all.iter().enumerate() {
                     let want = limit - ids.len() as i64;
-                    if want <= 0 {
+                    if want <= 0
+                        || (i > 0 && self.first_part_is_all(company_id, department, filter, &all[0], rows).await?)
+                    {
                         break;
                     }
                     let got = self.part_ids(company_id, department, filter, part, None, want, skip).await?;
@@ -197,7 +199,9 @@ impl Attendance<'_> {
                 let start = part_of(filter.order, key);
                 for (i, part) in all.iter().enumerate().skip(start) {
                     let want = limit - ids.len() as i64;
-                    if want <= 0 {
+                    if want <= 0
+                        || (i > start && self.first_part_is_all(company_id, department, filter, &all[0], rows).await?)
+                    {
                         break;
                     }
                     let from = (i == start).then_some(key);
@@ -261,6 +265,20 @@ impl Attendance<'_> {
             }
         }
         query.fetch_all(&self.store.pool).await?.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+
+    /// Whether the first part of an order holds every row of the filter, the next part then
+    /// being empty: counted, because finding the days without the punch means trying every
+    /// employee in turn (a third of a second at 100 000 on PostgreSQL) when nearly all have it.
+    async fn first_part_is_all(
+        &self,
+        company_id: i64,
+        department: Option<&str>,
+        filter: &DailyFilter,
+        first: &Part,
+        rows: i64,
+    ) -> Result<bool> {
+        Ok(self.part_count(company_id, department, filter, first).await? >= rows)
     }
 
     /// How many rows a part has in all: where an offset goes past it into the next.
