@@ -8,7 +8,10 @@ use std::path::Path;
 pub fn refuse_reason(dir: &Path) -> Option<String> {
     let text = dir.to_string_lossy();
     if text.starts_with(r"\\") || text.starts_with("//") {
-        return Some(format!("{} is a network folder (UNC path); network folders cannot be used", text));
+        return Some(format!(
+            "{} is a network folder (UNC path); ネットワークフォルダは指定できません (network folders cannot be used)",
+            text
+        ));
     }
     if !dir.exists() {
         return Some(format!("{} does not exist", text));
@@ -26,7 +29,7 @@ fn network_mount_reason(dir: &Path) -> Option<String> {
     let (mount_point, fs_type) = mount_of(&canonical, &mounts)?;
     is_network_fs(&fs_type).then(|| {
         format!(
-            "{} is on a network file system ({fs_type} mounted at {mount_point}); network folders cannot be used",
+            "{} is on a network file system ({fs_type} mounted at {mount_point}); ネットワークフォルダは指定できません (network folders cannot be used)",
             dir.display()
         )
     })
@@ -37,8 +40,12 @@ fn network_mount_reason(dir: &Path) -> Option<String> {
     // A mapped network drive appears as a drive letter whose canonical form is a UNC path.
     let canonical = std::fs::canonicalize(dir).ok()?;
     let text = canonical.to_string_lossy().to_string();
-    text.starts_with(r"\\?\UNC\")
-        .then(|| format!("{} is a mapped network drive; network folders cannot be used", dir.display()))
+    text.starts_with(r"\\?\UNC\").then(|| {
+        format!(
+            "{} is a mapped network drive; ネットワークフォルダは指定できません (network folders cannot be used)",
+            dir.display()
+        )
+    })
 }
 
 #[cfg(not(any(target_os = "linux", windows)))]

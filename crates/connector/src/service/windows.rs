@@ -43,6 +43,14 @@ fn os_code(e: &windows_service::Error) -> Option<i32> {
     }
 }
 
+/// An error as Windows words it, with its number ("IO error in winapi call" says neither).
+fn os_error_text(e: &windows_service::Error) -> String {
+    match os_code(e) {
+        Some(code) => std::io::Error::from_raw_os_error(code).to_string(),
+        None => e.to_string(),
+    }
+}
+
 /// An SCM error in plain words.
 fn scm_error(what: &str, e: windows_service::Error) -> anyhow::Error {
     match os_code(&e) {
@@ -59,8 +67,7 @@ fn scm_error(what: &str, e: windows_service::Error) -> anyhow::Error {
         Some(ERROR_SERVICE_MARKED_FOR_DELETE) => anyhow::anyhow!(
             "{what}: the service {SERVICE_NAME} is being removed; close the Services window and try again"
         ),
-        Some(code) => anyhow::anyhow!("{what}: {} (Windows error {code})", std::io::Error::from_raw_os_error(code)),
-        None => anyhow::anyhow!("{what}: {e}"),
+        _ => anyhow::anyhow!("{what}: {}", os_error_text(&e)),
     }
 }
 
@@ -117,10 +124,11 @@ pub fn install(exe: &Path, config: &Path) -> anyhow::Result<String> {
         actions: Some(vec![restart(10), restart(60), restart(300)]),
     };
     if let Err(e) = service.update_failure_actions(actions) {
-        tracing::warn!(error = %e, "Cannot set the service's restart on failure.");
+        tracing::warn!(error = %os_error_text(&e), "Cannot set the service's restart on failure.");
     }
+    // Also when it ends with an error of its own, not only when it crashes.
     if let Err(e) = service.set_failure_actions_on_non_crash_failures(true) {
-        tracing::warn!(error = %e, "Cannot set the service's restart on failure.");
+        tracing::warn!(error = %os_error_text(&e), "Cannot set the service's restart after an error exit.");
     }
     let mut message = format!(
         "連携サービスをインストールしました (installed the service {SERVICE_NAME}, automatic start): \"{}\" --config \"{}\" service run",
@@ -300,13 +308,8 @@ fn run_service() -> anyhow::Result<()> {
         _ => ServiceControlHandlerResult::NotImplemented,
     };
     // Said as Windows says it: in this process "not installed" would mislead.
-    let handle = service_control_handler::register(SERVICE_NAME, handler).map_err(|e| match os_code(&e) {
-        Some(code) => anyhow::anyhow!(
-            "cannot register the service's control handler: {} (Windows error {code})",
-            std::io::Error::from_raw_os_error(code)
-        ),
-        None => anyhow::anyhow!("cannot register the service's control handler: {e}"),
-    })?;
+    let handle = service_control_handler::register(SERVICE_NAME, handler)
+        .map_err(|e| anyhow::anyhow!("cannot register the service's control handler: {}", os_error_text(&e)))?;
     let none = ServiceControlAccept::empty();
     report(handle, ScmState::StartPending, none, ServiceExitCode::NO_ERROR, 1, START_WAIT_HINT);
 
