@@ -17,6 +17,8 @@ use windows_service::service::{
 use windows_service::service_control_handler::{self, ServiceControlHandlerResult, ServiceStatusHandle};
 use windows_service::service_manager::{ServiceManager, ServiceManagerAccess};
 use windows_service::{define_windows_service, service_dispatcher};
+use winreg::RegKey;
+use winreg::enums::HKEY_LOCAL_MACHINE;
 
 use super::{DESCRIPTION, DISPLAY_NAME, Restart, SERVICE_NAME, ServiceState};
 use crate::config::Config;
@@ -29,6 +31,9 @@ const ERROR_SERVICE_NOT_ACTIVE: i32 = 1062;
 const ERROR_FAILED_SERVICE_CONTROLLER_CONNECT: i32 = 1063;
 const ERROR_SERVICE_MARKED_FOR_DELETE: i32 = 1072;
 const ERROR_SERVICE_EXISTS: i32 = 1073;
+
+/// Where Windows' プログラムと機能 (Programs and Features) finds the programs it lists.
+const PROGRAMS_KEY: &str = r"SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\LanScopeConnector";
 
 /// What the SCM is told to allow for starting, and for stopping (the grace plus a margin).
 const START_WAIT_HINT: Duration = Duration::from_secs(30);
@@ -130,6 +135,9 @@ pub fn install(exe: &Path, config: &Path) -> anyhow::Result<String> {
     if let Err(e) = service.set_failure_actions_on_non_crash_failures(true) {
         tracing::warn!(error = %os_error_text(&e), "Cannot set the service's restart after an error exit.");
     }
+    if let Err(e) = list_in_programs(exe, config) {
+        tracing::warn!(error = %e, "Cannot list the connector in Programs and Features (プログラムと機能).");
+    }
     let mut message = format!(
         "連携サービスをインストールしました (installed the service {SERVICE_NAME}, automatic start): \"{}\" --config \"{}\" service run",
         exe.display(),
@@ -147,11 +155,42 @@ pub fn install(exe: &Path, config: &Path) -> anyhow::Result<String> {
 
 pub fn uninstall() -> anyhow::Result<String> {
     let Some(service) = open(ServiceAccess::QUERY_STATUS | ServiceAccess::STOP | ServiceAccess::DELETE)? else {
+        unlist_from_programs()?;
         return Ok(format!("連携サービスはインストールされていません (the service {SERVICE_NAME} is not installed)."));
     };
     stop_and_wait(&service)?;
     service.delete().map_err(|e| scm_error("cannot remove the service", e))?;
+    unlist_from_programs()?;
     Ok(format!("連携サービスをアンインストールしました (uninstalled the service {SERVICE_NAME})."))
+}
+
+/// Lists the connector in プログラムと機能, where the manual removes it (seed §5.3: 右クリック →
+/// アンインストール), that command running `service uninstall`: the service goes, the
+/// configuration and the outbox stay, as from the command line.
+fn list_in_programs(exe: &Path, config: &Path) -> std::io::Result<()> {
+    let (key, _) = RegKey::predef(HKEY_LOCAL_MACHINE).create_subkey(PROGRAMS_KEY)?;
+    let uninstall = format!("\"{}\" --config \"{}\" service uninstall", exe.display(), config.display());
+    key.set_value("DisplayName", &DISPLAY_NAME)?;
+    key.set_value("DisplayVersion", &env!("CARGO_PKG_VERSION"))?;
+    key.set_value("DisplayIcon", &exe.display().to_string())?;
+    key.set_value("UninstallString", &uninstall)?;
+    if let Some(folder) = exe.parent() {
+        key.set_value("InstallLocation", &folder.display().to_string())?;
+    }
+    // Nothing to change or repair: only removal is offered.
+    key.set_value("NoModify", &1u32)?;
+    key.set_value("NoRepair", &1u32)?;
+    Ok(())
+}
+
+fn unlist_from_programs() -> anyhow::Result<()> {
+    match RegKey::predef(HKEY_LOCAL_MACHINE).delete_subkey_all(PROGRAMS_KEY) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => {
+            Err(anyhow::anyhow!("cannot remove the connector from Programs and Features (プログラムと機能): {e}"))
+        }
+    }
 }
 
 pub fn start() -> anyhow::Result<String> {
