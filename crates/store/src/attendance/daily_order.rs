@@ -196,11 +196,14 @@ impl Attendance<'_> {
                 }
             }
             Some(DailyCursor::After(key)) => {
-                let start = part_of(filter.order, key);
+                let (all, start) = self.parts_from(company_id, department, filter, all, key).await?;
+                let clock = matches!(filter.order, DailyOrder::ClockIn | DailyOrder::ClockOut);
                 for (i, part) in all.iter().enumerate().skip(start) {
                     let want = limit - ids.len() as i64;
                     if want <= 0
-                        || (i > start && self.first_part_is_all(company_id, department, filter, &all[0], rows).await?)
+                        || (clock
+                            && i > start
+                            && self.first_part_is_all(company_id, department, filter, &all[0], rows).await?)
                     {
                         break;
                     }
@@ -210,7 +213,7 @@ impl Attendance<'_> {
             }
             Some(DailyCursor::Before(key)) => {
                 // Read backwards from the key, then turned round.
-                let start = part_of(filter.order, key);
+                let (all, start) = self.parts_from(company_id, department, filter, all, key).await?;
                 for i in (0..=start).rev() {
                     let want = limit - ids.len() as i64;
                     if want <= 0 {
@@ -224,6 +227,45 @@ impl Attendance<'_> {
             }
         }
         Ok(ids)
+    }
+
+    /// The parts a page from `key` reads, and the one the key is in. By department, with a
+    /// cursor, each department is a part of its own, its employees walked by code from the
+    /// `(company, department, code)` index: PostgreSQL, given the whole order at once, joined
+    /// every employee to its department and sorted them for each page.
+    async fn parts_from(
+        &self,
+        company_id: i64,
+        department: Option<&str>,
+        filter: &DailyFilter,
+        all: Vec<Part>,
+        key: &DailyKey,
+    ) -> Result<(Vec<Part>, usize)> {
+        if filter.order != DailyOrder::Department {
+            return Ok((all, part_of(filter.order, key)));
+        }
+        let direction = if filter.descending { "DESC" } else { "ASC" };
+        let departments: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT id, code FROM departments WHERE company_id = $1 AND ($2 IS NULL OR code = $2) ORDER BY code {direction}"
+        )))
+        .bind(company_id)
+        .bind(department)
+        .fetch_all(&self.store.pool)
+        .await?;
+        let Some(start) = departments.iter().position(|(_, code)| *code == key.department_code) else {
+            // The key's department is gone or renamed: the order over all of them finds its place.
+            return Ok((all, 0));
+        };
+        let parts = departments
+            .iter()
+            .map(|(id, _)| Part {
+                from: "employees e JOIN departments d ON d.id = e.department_id".into(),
+                // A department's id, read just above: a number, never input.
+                only: format!(" AND e.department_id = {id}"),
+                terms: vec![Term { expr: "e.code", field: Field::Code, descending: filter.descending }],
+            })
+            .collect();
+        Ok((parts, start))
     }
 
     #[allow(clippy::too_many_arguments)]
