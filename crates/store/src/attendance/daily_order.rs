@@ -175,14 +175,18 @@ impl Attendance<'_> {
         let department = filter.department_code.as_deref().filter(|code| !code.is_empty());
         let limit = filter.limit.unwrap_or(i64::MAX).max(0);
         let all = parts(filter.order, filter.descending, held, department, rows);
+        let clock = matches!(filter.order, DailyOrder::ClockIn | DailyOrder::ClockOut);
         let mut ids = Vec::new();
         match &filter.cursor {
             None => {
+                let (all, _) = self.parts_from(company_id, department, filter, all, None).await?;
                 let mut skip = filter.offset.max(0);
                 for (i, part) in all.iter().enumerate() {
                     let want = limit - ids.len() as i64;
                     if want <= 0
-                        || (i > 0 && self.first_part_is_all(company_id, department, filter, &all[0], rows).await?)
+                        || (clock
+                            && i > 0
+                            && self.first_part_is_all(company_id, department, filter, &all[0], rows).await?)
                     {
                         break;
                     }
@@ -196,8 +200,7 @@ impl Attendance<'_> {
                 }
             }
             Some(DailyCursor::After(key)) => {
-                let (all, start) = self.parts_from(company_id, department, filter, all, key).await?;
-                let clock = matches!(filter.order, DailyOrder::ClockIn | DailyOrder::ClockOut);
+                let (all, start) = self.parts_from(company_id, department, filter, all, Some(key)).await?;
                 for (i, part) in all.iter().enumerate().skip(start) {
                     let want = limit - ids.len() as i64;
                     if want <= 0
@@ -213,7 +216,7 @@ impl Attendance<'_> {
             }
             Some(DailyCursor::Before(key)) => {
                 // Read backwards from the key, then turned round.
-                let (all, start) = self.parts_from(company_id, department, filter, all, key).await?;
+                let (all, start) = self.parts_from(company_id, department, filter, all, Some(key)).await?;
                 for i in (0..=start).rev() {
                     let want = limit - ids.len() as i64;
                     if want <= 0 {
@@ -229,8 +232,8 @@ impl Attendance<'_> {
         Ok(ids)
     }
 
-    /// The parts a page from `key` reads, and the one the key is in. By department, with a
-    /// cursor, each department is a part of its own, its employees walked by code from the
+    /// The parts a page from `key` (or from the start) reads, and the one the key is in. By
+    /// department each department is a part of its own, its employees walked by code from the
     /// `(company, department, code)` index: PostgreSQL, given the whole order at once, joined
     /// every employee to its department and sorted them for each page.
     async fn parts_from(
@@ -239,10 +242,10 @@ impl Attendance<'_> {
         department: Option<&str>,
         filter: &DailyFilter,
         all: Vec<Part>,
-        key: &DailyKey,
+        key: Option<&DailyKey>,
     ) -> Result<(Vec<Part>, usize)> {
         if filter.order != DailyOrder::Department {
-            return Ok((all, part_of(filter.order, key)));
+            return Ok((all, key.map_or(0, |key| part_of(filter.order, key))));
         }
         let direction = if filter.descending { "DESC" } else { "ASC" };
         let departments: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -252,7 +255,11 @@ impl Attendance<'_> {
         .bind(department)
         .fetch_all(&self.store.pool)
         .await?;
-        let Some(start) = departments.iter().position(|(_, code)| *code == key.department_code) else {
+        let start = match key {
+            None => Some(0),
+            Some(key) => departments.iter().position(|(_, code)| *code == key.department_code),
+        };
+        let Some(start) = start else {
             // The key's department is gone or renamed: the order over all of them finds its place.
             return Ok((all, 0));
         };
