@@ -215,8 +215,10 @@ fn wait_running(service: &Service) -> anyhow::Result<()> {
         let status = service.query_status().map_err(|e| scm_error("cannot ask the service's state", e))?;
         match status.current_state {
             ScmState::Running => return Ok(()),
+            // `status` does not show where the log is: said here.
             ScmState::Stopped => anyhow::bail!(
-                "the service stopped as it started ({:?}); its log says why: `lanscope-connector status` shows where it is",
+                "the service stopped as it started ({:?}); its log says why: the logs folder of the \
+                 connector's data folder (C:\\ProgramData\\LanScopeConnector\\logs unless data_dir says otherwise)",
                 status.exit_code
             ),
             _ if Instant::now() > deadline => {
