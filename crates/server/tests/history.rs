@@ -202,6 +202,14 @@ test_support::engine_tests! {
         assert!(shown(typed("hanako")).await.is_empty(), "{engine:?}");
         let linked = loginrec_store::LogFilter { account: Some("o".into()), linked: Some(true), ..Default::default() };
         assert_eq!(shown(linked).await, ["CORP\\tarou logon", "hanako logon"], "{engine:?}");
+        // Three characters and more are looked up by trigram, fewer by reading every account:
+        // the same partial, case-blind match either way; a quote is a character like any other.
+        let any = |typed: &str| loginrec_store::LogFilter { account: Some(typed.into()), ..Default::default() };
+        assert_eq!(shown(any("ANAK")).await, ["hanako logon"], "{engine:?}");
+        assert_eq!(shown(any("p\\TaR")).await, ["CORP\\tarou logoff", "CORP\\tarou logon"], "{engine:?}");
+        assert_eq!(shown(any("ro")).await, ["CORP\\tarou logoff", "CORP\\tarou logon"], "{engine:?}");
+        assert!(shown(any("ta\"rou")).await.is_empty(), "{engine:?}");
+        assert!(shown(any("%ou")).await.is_empty(), "{engine:?}");
         // kiosk is given to 0003 for all time: its log has a holder now, and is no longer 未連携.
         link(store, &c, &[("0003", Some("kiosk"))], None).await;
         assert_eq!(shown(unlinked.clone()).await, ["CORP\\tarou logoff"], "{engine:?}");

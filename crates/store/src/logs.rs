@@ -117,6 +117,17 @@ fn contains_pattern(typed: &str) -> String {
     pattern
 }
 
+/// Whether the trigram index can look `typed` up: it needs three characters.
+fn has_trigram(typed: &str) -> bool {
+    typed.chars().nth(2).is_some()
+}
+
+/// `typed` as one FTS5 phrase: with the trigram tokenizer, the values that contain it, whatever
+/// its case.
+fn fts_phrase(typed: &str) -> String {
+    format!("\"{}\"", typed.replace('"', "\"\""))
+}
+
 impl LogFilter {
     /// `[from, to)` of the event times, narrowed to the cursor's side so that the page stays an
     /// index range. An open end is the extreme instant, not NULL: `event_at_ms >= $2 AND
@@ -157,7 +168,14 @@ impl Store {
             return Ok(None);
         }
         // Each piece is one of a few constant texts, never input.
-        let typed = " AND (lower(la.user_name) LIKE $2 ESCAPE '!' OR lower(la.account) LIKE $2 ESCAPE '!')";
+        let trigrams = self.backend == Backend::Sqlite && filter.account.as_deref().is_some_and(has_trigram);
+        let typed = if trigrams {
+            // The trigram index gives the accounts that may match; the comparison decides.
+            " AND la.rowid IN (SELECT rowid FROM log_accounts_text WHERE log_accounts_text MATCH $3) \
+             AND (lower(la.user_name) LIKE $2 ESCAPE '!' OR lower(la.account) LIKE $2 ESCAPE '!')"
+        } else {
+            " AND (lower(la.user_name) LIKE $2 ESCAPE '!' OR lower(la.account) LIKE $2 ESCAPE '!')"
+        };
         let mut sql = if filter.linked == Some(false) {
             // Those are few, and listed by index: no need to look at every account seen.
             let mut sql = String::from("SELECT u.account FROM unheld_accounts u WHERE u.company_id = $1");
@@ -175,6 +193,9 @@ impl Store {
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id);
         if let Some(account) = &filter.account {
             query = query.bind(contains_pattern(account));
+            if trigrams {
+                query = query.bind(fts_phrase(account));
+            }
         }
         let accounts: Vec<(String,)> =
             query.fetch_all(&self.pool).await?.iter().map(|r| Ok((r.try_get("account")?,))).collect::<Result<_>>()?;
