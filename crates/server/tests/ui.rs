@@ -376,6 +376,23 @@ test_support::engine_tests! {
         let (_, first) = ui.admin.get_text(&back).await;
         assert_eq!(pager_users(&first), pager_users(&pages[0].1), "{engine:?}");
         assert!(pager_link(&first, "previous").is_none(), "{engine:?}");
+        // The same users log off later, after all their logons: by ログオン the walk is the same,
+        // read by kind and time past the newer logoffs.
+        let logoffs: Vec<(String, String)> =
+            (0..120).map(|i| (format!("pager{i:03}"), format!("2024-02-08T18:{:02}:{:02}", i / 60, i % 60))).collect();
+        let logoffs: Vec<_> =
+            logoffs.iter().map(|(user, at)| (user.as_str(), LogKind::Logoff, at.as_str(), "7")).collect();
+        ui.send_log_lines(&logoffs).await;
+        let mut by_kind = Vec::new();
+        let mut address = Some("/companies/ABC/logs?account=pager&kind=logon".to_string());
+        while let Some(next) = address {
+            let (status, page) = ui.admin.get_text(&next).await;
+            assert_eq!(status, 200, "{next}: {page}");
+            address = pager_link(&page, "next");
+            by_kind.push(pager_users(&page));
+        }
+        let pages_before: Vec<Vec<String>> = pages.iter().map(|(_, page)| pager_users(page)).collect();
+        assert_eq!(by_kind, pages_before, "{engine:?}");
         let (status, page) = ui.admin.get_text("/companies/ABC/logs?before=12.x").await;
         assert_eq!(status, 400, "{page}");
         assert!(page.contains("ページの位置が不正です"), "{page}");

@@ -75,7 +75,7 @@ fn log_view_from_row(r: &sqlx::any::AnyRow) -> Result<LogView> {
 /// (`CORP\suzuki0002`) or on the bare サービスアカウント. With `accounts` (the number of the
 /// parameter that lists them, see [`Store::candidate_accounts`]) only those accounts' logs are
 /// read, each through its own index range.
-fn filtered_logs(backend: Backend, accounts: Option<usize>, holders: bool) -> String {
+fn filtered_logs(backend: Backend, accounts: Option<usize>, holders: bool, kind: bool) -> String {
     let (from, only) = match accounts {
         None => ("logs l".to_string(), ""),
         Some(param) => (format!("{} CROSS JOIN logs l", json_rows(backend, param)), " AND l.account = (j.value->>0)"),
@@ -92,11 +92,17 @@ fn filtered_logs(backend: Backend, accounts: Option<usize>, holders: bool) -> St
     } else {
         ("", "$6 IS NULL")
     };
+    // A kind typed is read from the index by kind and time, unless the accounts are read one by
+    // one: each account's own index range is the narrower.
+    let kind = match (kind, accounts) {
+        (true, None) => "l.kind = $5",
+        _ => "($5 IS NULL OR l.kind = $5)",
+    };
     format!(
         " FROM {from}{joins} \
           WHERE l.company_id = $1{only} AND l.event_at_ms >= $2 AND l.event_at_ms < $3 \
             AND ($4 IS NULL OR lower(l.user_name) LIKE $4 ESCAPE '!' OR lower(l.account) LIKE $4 ESCAPE '!') \
-            AND ($5 IS NULL OR l.kind = $5) AND {linked}"
+            AND {kind} AND {linked}"
     )
 }
 
@@ -230,7 +236,7 @@ impl Store {
                     AND p.at_ms = l.event_at_ms AND p.method = 'PC') AS punch_kind{}{place} \
              ORDER BY l.event_at_ms {order}, l.idem_key {order} LIMIT $7 OFFSET $8",
             crate::port::held_punches(remote),
-            filtered_logs(self.backend, accounts.as_ref().map(|_| accounts_param), true),
+            filtered_logs(self.backend, accounts.as_ref().map(|_| accounts_param), true, filter.kind.is_some()),
         );
         let (at, key) = match &filter.cursor {
             Some(LogCursor::Older(at, key) | LogCursor::Newer(at, key)) => (*at, key.as_str()),
@@ -263,7 +269,7 @@ impl Store {
         }
         let sql = format!(
             "SELECT COUNT(*) AS logs FROM (SELECT 1{} LIMIT $7) AS m",
-            filtered_logs(self.backend, accounts.as_ref().map(|_| 8), filter.linked.is_some())
+            filtered_logs(self.backend, accounts.as_ref().map(|_| 8), filter.linked.is_some(), filter.kind.is_some())
         );
         let whole = LogFilter { cursor: None, ..filter.clone() };
         let mut query = whole.bind(company_id, sqlx::query(sqlx::AssertSqlSafe(sql))).bind(cap.max(0));
