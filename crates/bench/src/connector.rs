@@ -150,7 +150,7 @@ fn high_water_mark_kb(status: &str) -> Option<u64> {
 async fn outbox_rows(outbox: &Path) -> anyhow::Result<u64> {
     let url = format!("sqlite://{}?mode=ro", outbox.display());
     let pool = sqlx::SqlitePool::connect(&url).await?;
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(&pool).await?;
+    let count: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(rows), 0) FROM pieces").fetch_one(&pool).await?;
     pool.close().await;
     Ok(u64::try_from(count)?)
 }

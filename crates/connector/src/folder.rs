@@ -13,7 +13,8 @@ use lanscope_csv::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::outbox::{FileMark, FileRead, Outbox, QueuedRow};
+use crate::outbox::piece::{PieceBuilder, RowFields};
+use crate::outbox::{EncodedPiece, FileMark, FileRead, Outbox};
 
 #[derive(Clone, Debug)]
 pub struct Candidate {
@@ -297,7 +298,7 @@ async fn read_large_file(
     let reader = tokio::task::spawn_blocking(move || -> Result<bool, String> {
         let Some(file) = open_if_complete(&path).map_err(|e| e.to_string())? else { return Ok(false) };
         let reader = std::io::BufReader::new(file);
-        let mut pieces = PieceSink { company_code: &company, file_name: &name, rows: Vec::new(), send };
+        let mut pieces = PieceSink::new(&company, &name, send);
         read_rows_in_segments(reader, encoding, &options_owned, piece_bytes, &mut pieces)
             .map(|_| true)
             .map_err(|e| e.to_string())
@@ -307,11 +308,11 @@ async fn read_large_file(
     while let Some(piece) = receive.recv().await {
         layout = Some(layout_name(piece.layout));
         skipped += piece.skipped;
-        rows += piece.rows.len();
+        rows += piece.rows.iter().map(EncodedPiece::len).sum::<usize>();
         for (line, message) in &piece.row_errors {
             tracing::warn!(file = %key, line, message = %message, "Skipped a bad CSV row.");
         }
-        file.add_queued(&piece.rows, &piece.row_errors).await?;
+        file.add_pieces(&piece.rows, &piece.row_errors).await?;
     }
     match reader.await? {
         Ok(true) => {}
@@ -337,30 +338,74 @@ async fn read_large_file(
 /// What one piece of a large file gave, in the outbox's form.
 struct Piece {
     layout: Layout,
-    rows: Vec<QueuedRow>,
+    rows: Vec<EncodedPiece>,
     row_errors: Vec<(u64, String)>,
     skipped: u64,
 }
 
-/// Turns each row of a piece into its outbox form as it is read, and hands the piece on.
+/// Encodes the rows of a piece as they are read, and hands the piece on in the outbox's form:
+/// the encoding is done on the reading thread, so that the outbox's thread only writes.
 struct PieceSink<'a> {
     company_code: &'a str,
     file_name: &'a str,
-    rows: Vec<QueuedRow>,
+    building: PieceBuilder,
+    done: Vec<EncodedPiece>,
     send: tokio::sync::mpsc::Sender<Piece>,
+}
+
+impl<'a> PieceSink<'a> {
+    fn new(company_code: &'a str, file_name: &'a str, send: tokio::sync::mpsc::Sender<Piece>) -> PieceSink<'a> {
+        PieceSink {
+            company_code,
+            file_name,
+            building: PieceBuilder::new(Some(file_name.to_string())),
+            done: Vec::new(),
+            send,
+        }
+    }
+
+    fn cut(&mut self) {
+        let next = PieceBuilder::new(Some(self.file_name.to_string()));
+        let piece = std::mem::replace(&mut self.building, next).finish();
+        if !piece.is_empty() {
+            self.done.push(piece);
+        }
+    }
 }
 
 impl SegmentSink for PieceSink<'_> {
     type Error = tokio::sync::mpsc::error::SendError<Piece>;
 
     fn row(&mut self, row: LogRow<'_>) {
-        self.rows.push(QueuedRow::of(&ingest_row(&row, self.file_name, self.company_code)));
+        let event_at_ms = row.event_at.as_millisecond();
+        self.building.push(&RowFields {
+            key: loginrec_rules::idempotency_key_bytes(
+                self.company_code,
+                row.user_name,
+                row.kind,
+                event_at_ms,
+                row.sub_manager_no,
+                row.agent_no,
+            ),
+            user_name: row.user_name,
+            logoff: row.kind == loginrec_rules::LogKind::Logoff,
+            event_at_ms,
+            recorded_at_ms: row.recorded_at.map(|t| t.as_millisecond()),
+            sub_manager_no: row.sub_manager_no,
+            agent_no: row.agent_no,
+            computer_name: row.computer_name,
+            source_line: Some(row.line),
+        });
+        if self.building.is_full() {
+            self.cut();
+        }
     }
 
     fn end_segment(&mut self, read: RowsRead) -> Result<(), Self::Error> {
+        self.cut();
         let piece = Piece {
             layout: read.layout,
-            rows: std::mem::take(&mut self.rows),
+            rows: std::mem::take(&mut self.done),
             row_errors: read.errors.iter().map(|e| (e.line, format!("{}: {e}", self.file_name))).collect(),
             skipped: read.skipped_system + read.skipped_other_types,
         };

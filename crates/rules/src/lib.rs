@@ -32,7 +32,7 @@ pub use business_day::{
     local_instant,
 };
 pub use history::{EmployeeSchedule, LinkInterval, Timeline, holder_at, relink};
-pub use log_event::{LogKind, bare_account, idempotency_key};
+pub use log_event::{LogKind, bare_account, idempotency_key, idempotency_key_bytes};
 pub use punch::{
     DayInputs, DayLog, DayPunches, Method, Punch, PunchKind, ResolvedDay, derive_day_punches, resolve_day,
 };

@@ -78,6 +78,18 @@ pub fn idempotency_key(
     sub_manager_no: Option<&str>,
     agent_no: Option<&str>,
 ) -> String {
+    hex::encode(idempotency_key_bytes(company_code, user_name, kind, event_at_ms, sub_manager_no, agent_no))
+}
+
+/// The 16 bytes [`idempotency_key`] writes in hex: what the connector's outbox keeps.
+pub fn idempotency_key_bytes(
+    company_code: &str,
+    user_name: &str,
+    kind: LogKind,
+    event_at_ms: i64,
+    sub_manager_no: Option<&str>,
+    agent_no: Option<&str>,
+) -> [u8; 16] {
     let mut hasher = Sha256::new();
     // A unit separator cannot occur in a CSV field that survived decoding as text we
     // accept, so the concatenation is unambiguous.
@@ -92,7 +104,9 @@ pub fn idempotency_key(
         hasher.update(part.as_bytes());
         hasher.update([0x1f]);
     }
-    hex::encode(&hasher.finalize()[..16])
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&hasher.finalize()[..16]);
+    key
 }
 
 #[cfg(test)]
