@@ -8,11 +8,28 @@ use lanscope_csv::{
 use proptest::prelude::*;
 
 fn segmented(bytes: &[u8], segment: usize) -> ReadReport {
-    segmented_or_error(bytes, segment).expect("segments")
+    segmented_or_error(bytes, segment, usize::MAX).expect("segments")
 }
 
-/// The segments' reports summed into one, or the file's error as its message.
-fn segmented_or_error(bytes: &[u8], segment: usize) -> Result<ReadReport, String> {
+/// A file that gives at most `step` bytes a read, as a disk or a network share may: the state
+/// of the record scan is carried from one read to the next.
+struct Trickle<'a> {
+    bytes: &'a [u8],
+    step: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.bytes.len().min(buf.len()).min(self.step);
+        buf[..n].copy_from_slice(&self.bytes[..n]);
+        self.bytes = &self.bytes[n..];
+        Ok(n)
+    }
+}
+
+/// The segments' reports summed into one, or the file's error as its message; the file is read
+/// at most `step` bytes at a time.
+fn segmented_or_error(bytes: &[u8], segment: usize, step: usize) -> Result<ReadReport, String> {
     let mut sniffer = EncodingSniffer::default();
     for chunk in bytes.chunks(7) {
         sniffer.feed(chunk);
@@ -20,7 +37,7 @@ fn segmented_or_error(bytes: &[u8], segment: usize) -> Result<ReadReport, String
     let encoding = sniffer.finish();
     let options = ReadOptions::default();
     let mut all: Option<ReadReport> = None;
-    read_in_segments::<_, ()>(bytes, encoding, &options, segment, |report| {
+    read_in_segments::<_, ()>(Trickle { bytes, step }, encoding, &options, segment, |report| {
         match &mut all {
             None => all = Some(report),
             Some(a) => {
@@ -90,6 +107,7 @@ proptest! {
         cp932 in any::<bool>(),
         bom in any::<bool>(),
         strays in proptest::collection::vec((any::<prop::sample::Index>(), 0x80u8..=0xFF), 0..=3),
+        step in prop_oneof![Just(usize::MAX), 1usize..24],
     ) {
         let mut bytes = if cp932 { encoding_rs::SHIFT_JIS.encode(&text).0.into_owned() } else { text.into_bytes() };
         if !cp932 {
@@ -108,7 +126,7 @@ proptest! {
         }
         let whole = read_lanscope_csv(&bytes, &ReadOptions::default()).map_err(|e| e.to_string());
         prop_assert!(cp932 || strays.is_empty() || whole.as_ref().map_or(true, |r| r.encoding == "UTF-8"));
-        let pieces = segmented_or_error(&bytes, segment);
+        let pieces = segmented_or_error(&bytes, segment, step);
         prop_assert_eq!(pieces, whole);
     }
 }
