@@ -244,10 +244,12 @@ fn unchanged_since(candidate: &Candidate) -> bool {
         .is_some_and(|m| m.len() == candidate.size && m.modified().ok() == Some(candidate.modified))
 }
 
-/// Reads a large file with the memory of a piece: a first pass hashes it and decides its
-/// encoding, a second reads it in pieces cut at record boundaries into one outbox transaction,
-/// committed only when the whole file was read and did not change meanwhile. The outcome is
-/// that of reading it whole: the same rows, errors and line numbers.
+/// Reads a large file with the memory of a piece, in one pass: its pieces, cut at record
+/// boundaries, go into one outbox transaction while the same bytes are hashed and their
+/// encoding decided. The transaction is committed only when the whole file was read and did not
+/// change meanwhile, its content is not the one read last time, and its encoding is the one the
+/// pieces were decoded in (guessed from its start; where the whole file says otherwise, it is
+/// read again). The outcome is that of reading it whole: the same rows, errors and line numbers.
 async fn read_large_file(
     candidate: &Candidate,
     key: &str,
@@ -257,67 +259,61 @@ async fn read_large_file(
     outbox: &Outbox,
     pieces: PieceSizes,
 ) -> anyhow::Result<LargeFile> {
-    let path = candidate.path.clone();
-    let first = tokio::task::spawn_blocking(move || -> std::io::Result<Option<(String, FileEncoding)>> {
-        use std::io::Read;
-        let Some(mut file) = open_if_complete(&path)? else { return Ok(None) };
-        let mut hasher = Sha256::new();
-        let mut sniffer = EncodingSniffer::default();
-        let mut buf = vec![0u8; 1024 * 1024];
-        loop {
-            let n = file.read(&mut buf)?;
-            if n == 0 {
-                break;
+    let file_name = candidate.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut encoding = None;
+    // A second pass only when the guess was wrong; a third would mean the file keeps changing.
+    for _ in 0..2 {
+        let (send, mut receive) = tokio::sync::mpsc::channel::<Piece>(1);
+        let (path, options_owned, piece_bytes) = (candidate.path.clone(), options.clone(), pieces.piece_bytes);
+        let (company, name) = (company_code.to_string(), file_name.clone());
+        let reader = tokio::task::spawn_blocking(move || -> std::io::Result<Option<Pass>> {
+            let Some(file) = open_if_complete(&path)? else { return Ok(None) };
+            let mut source = HashingReader::start(std::io::BufReader::with_capacity(1 << 20, file), encoding)?;
+            let guessed = source.guessed;
+            let mut sink = PieceSink::new(&company, &name, send);
+            let problem = read_rows_in_segments(&mut source, guessed, &options_owned, piece_bytes, &mut sink)
+                .err()
+                .map(|e| e.to_string());
+            // The rest of a file given up on still counts in its hash and its encoding.
+            std::io::copy(&mut source, &mut std::io::sink())?;
+            let (sha256, found) = source.finish();
+            Ok(Some(Pass { sha256, guessed, found, problem }))
+        });
+        let mut file = outbox.begin_file(key).await?;
+        let (mut layout, mut skipped, mut rows) = (None, 0u64, 0usize);
+        while let Some(piece) = receive.recv().await {
+            layout = Some(layout_name(piece.layout));
+            skipped += piece.skipped;
+            rows += piece.rows.iter().map(EncodedPiece::len).sum::<usize>();
+            for (line, message) in &piece.row_errors {
+                tracing::warn!(file = %key, line, message = %message, "Skipped a bad CSV row.");
             }
-            hasher.update(&buf[..n]);
-            sniffer.feed(&buf[..n]);
+            file.add_pieces(&piece.rows, &piece.row_errors).await?;
         }
-        Ok(Some((hex::encode(hasher.finalize()), sniffer.finish())))
-    })
-    .await?;
-    let (sha256, encoding) = match first {
-        Ok(Some(found)) => found,
-        Ok(None) => return Ok(LargeFile::Unsettled),
-        Err(e) => {
-            tracing::warn!(file = %key, error = %e, "Cannot read a LanScope file yet; will retry.");
+        let pass = match reader.await? {
+            Ok(Some(pass)) => pass,
+            Ok(None) => return Ok(LargeFile::Unsettled),
+            Err(e) => {
+                tracing::warn!(file = %key, error = %e, "Cannot read a LanScope file yet; will retry.");
+                return Ok(LargeFile::Unsettled);
+            }
+        };
+        // A writer that was at work meanwhile: nothing of this read is kept.
+        if !unchanged_since(candidate) {
             return Ok(LargeFile::Unsettled);
         }
-    };
-    if !unchanged_since(candidate) {
-        return Ok(LargeFile::Unsettled);
-    }
-    let mark = candidate.mark(sha256);
-    if known.is_some_and(|m| m.sha256 == mark.sha256) {
-        outbox.touch_file(key, &mark).await?;
-        return Ok(LargeFile::Unchanged);
-    }
-    let file_name = candidate.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let (send, mut receive) = tokio::sync::mpsc::channel::<Piece>(1);
-    let (path, options_owned, piece_bytes) = (candidate.path.clone(), options.clone(), pieces.piece_bytes);
-    let (company, name) = (company_code.to_string(), file_name.clone());
-    let reader = tokio::task::spawn_blocking(move || -> Result<bool, String> {
-        let Some(file) = open_if_complete(&path).map_err(|e| e.to_string())? else { return Ok(false) };
-        let reader = std::io::BufReader::new(file);
-        let mut pieces = PieceSink::new(&company, &name, send);
-        read_rows_in_segments(reader, encoding, &options_owned, piece_bytes, &mut pieces)
-            .map(|_| true)
-            .map_err(|e| e.to_string())
-    });
-    let mut file = outbox.begin_file(key).await?;
-    let (mut layout, mut skipped, mut rows) = (None, 0u64, 0usize);
-    while let Some(piece) = receive.recv().await {
-        layout = Some(layout_name(piece.layout));
-        skipped += piece.skipped;
-        rows += piece.rows.iter().map(EncodedPiece::len).sum::<usize>();
-        for (line, message) in &piece.row_errors {
-            tracing::warn!(file = %key, line, message = %message, "Skipped a bad CSV row.");
+        let mark = candidate.mark(pass.sha256);
+        if known.is_some_and(|m| m.sha256 == mark.sha256) {
+            drop(file);
+            outbox.touch_file(key, &mark).await?;
+            return Ok(LargeFile::Unchanged);
         }
-        file.add_pieces(&piece.rows, &piece.row_errors).await?;
-    }
-    match reader.await? {
-        Ok(true) => {}
-        Ok(false) => return Ok(LargeFile::Unsettled),
-        Err(problem) => {
+        if pass.found != pass.guessed {
+            tracing::info!(file = %key, "A large LanScope file is read again in the encoding its whole content shows.");
+            encoding = Some(pass.found);
+            continue;
+        }
+        if let Some(problem) = pass.problem {
             drop(file);
             let problem = format!("{file_name}: {problem}");
             tracing::warn!(file = %key, problem = %problem, "Ignored a file that is not LanScope output.");
@@ -325,14 +321,64 @@ async fn read_large_file(
             outbox.record_file(key, &mark, &read).await?;
             return Ok(LargeFile::Read { added: 0 });
         }
+        let added = file.finish(&mark, layout, skipped, None).await?;
+        tracing::info!(file = %key, rows, new = added, skipped, "Read a large LanScope file in pieces.");
+        return Ok(LargeFile::Read { added });
     }
-    // A writer that was at work meanwhile: nothing of this read is kept.
-    if !unchanged_since(candidate) {
-        return Ok(LargeFile::Unsettled);
+    Ok(LargeFile::Unsettled)
+}
+
+/// What one pass over a large file found besides its rows.
+struct Pass {
+    sha256: String,
+    /// The encoding its pieces were decoded in.
+    guessed: FileEncoding,
+    /// The encoding the whole file is in.
+    found: FileEncoding,
+    /// Why the file is not LanScope output, if it is not.
+    problem: Option<String>,
+}
+
+/// How much of a file's start decides the encoding its pieces are decoded in, before the whole
+/// file has been seen.
+const GUESS_BYTES: usize = 1 << 20;
+
+/// A file's bytes as they are read, hashed and looked at for their encoding on the way.
+struct HashingReader<R> {
+    source: std::io::Chain<std::io::Cursor<Vec<u8>>, R>,
+    hasher: Sha256,
+    sniffer: EncodingSniffer,
+    guessed: FileEncoding,
+}
+
+impl<R: std::io::Read> HashingReader<R> {
+    /// Reads the file's start to guess its encoding, unless `encoding` is already known.
+    fn start(mut source: R, encoding: Option<FileEncoding>) -> std::io::Result<HashingReader<R>> {
+        use std::io::Read;
+        let mut start = Vec::with_capacity(GUESS_BYTES);
+        (&mut source).take(GUESS_BYTES as u64).read_to_end(&mut start)?;
+        let guessed = encoding.unwrap_or_else(|| {
+            let mut sniffer = EncodingSniffer::default();
+            sniffer.feed(&start);
+            sniffer.finish()
+        });
+        let source = std::io::Cursor::new(start).chain(source);
+        Ok(HashingReader { source, hasher: Sha256::new(), sniffer: EncodingSniffer::default(), guessed })
     }
-    let added = file.finish(&mark, layout, skipped, None).await?;
-    tracing::info!(file = %key, rows, new = added, skipped, "Read a large LanScope file in pieces.");
-    Ok(LargeFile::Read { added })
+
+    /// The hash of every byte read and the encoding they are in.
+    fn finish(self) -> (String, FileEncoding) {
+        (hex::encode(self.hasher.finalize()), self.sniffer.finish())
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.source.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.sniffer.feed(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// What one piece of a large file gave, in the outbox's form.

@@ -57,3 +57,68 @@ async fn a_file_read_in_small_pieces_gives_the_outbox_of_the_whole_file() {
         assert_eq!(pieces, whole, "pieces of {piece_bytes} bytes");
     }
 }
+
+/// A large file is decoded as its start suggests while it is read; where the whole file turns
+/// out to be in another encoding (here: more than the first MiB is plain ASCII, then come CP932
+/// names), it is read again, and the names arrive as they were written.
+#[tokio::test]
+async fn a_large_file_whose_encoding_shows_only_after_its_start_is_read_in_that_encoding() {
+    let dir = tempfile::tempdir().unwrap();
+    // The English header LanScope can write, and ASCII names for the first MiB: the start reads
+    // as UTF-8.
+    let mut text = String::from("RecordTime,EventTime,UserName,LogType,SubManagerNo,AgentNo,ComputerName\r\n");
+    let mut line = 2u64;
+    while text.len() < (1 << 20) + 4096 {
+        text.push_str(&format!("2024/02/09 09:00:00,2024/02/09 09:00:00,user{line:06},1,1,7,PC-{line}\r\n"));
+        line += 1;
+    }
+    for name in ["髙橋", "佐藤", "鈴木①", "渡辺", "山本", "中村", "小林", "加藤", "吉田", "山田", "佐々木", "松本"]
+    {
+        text.push_str(&format!("2024/02/09 18:00:00,2024/02/09 18:00:00,{name},2,1,7,営業部-PC\r\n"));
+    }
+    let bytes = encoding_rs::SHIFT_JIS.encode(&text).0.into_owned();
+    std::fs::write(dir.path().join("kintai.csv"), &bytes).unwrap();
+
+    let data = tempfile::tempdir().unwrap();
+    let outbox = Outbox::open(data.path()).await.unwrap();
+    let pieces = PieceSizes { large_file_bytes: 1, piece_bytes: 64 * 1024 };
+    read_ready_files_with(dir.path(), "ABC123", &ReadOptions::default(), Duration::ZERO, &outbox, pieces)
+        .await
+        .unwrap();
+    assert_eq!(outbox.row_errors().await.unwrap(), vec![], "no line is taken for damaged UTF-8");
+    let rows = outbox.next_batch(1_000_000).await.unwrap();
+    assert_eq!(rows.len() as u64, line - 2 + 12);
+    let last: Vec<String> = rows[rows.len() - 12..].iter().map(|(_, r)| r.user_name.clone()).collect();
+    assert_eq!(last[..3], ["髙橋", "佐藤", "鈴木①"]);
+    assert_eq!(rows.last().unwrap().1.computer_name.as_deref(), Some("営業部-PC"));
+    outbox.close().await;
+}
+
+/// A large file written again with the same content is not queued again: its pass is rolled
+/// back once its hash shows the content already read, and its new mark is kept.
+#[tokio::test]
+async fn a_large_file_written_again_unchanged_adds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = lanscope_simulator::simulate(&lanscope_simulator::SimConfig::new(10, 2, jiff::civil::date(2024, 2, 5)));
+    let file = &sim.files[0];
+    let path = dir.path().join(&file.name);
+    std::fs::write(&path, &file.bytes).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let outbox = Outbox::open(data.path()).await.unwrap();
+    let pieces = PieceSizes { large_file_bytes: 1, piece_bytes: 256 };
+    let options = ReadOptions::default();
+    let read = || read_ready_files_with(dir.path(), "ABC123", &options, Duration::ZERO, &outbox, pieces);
+    assert_eq!(read().await.unwrap().files_read, 1);
+    let queued = outbox.queued().await.unwrap();
+    assert!(queued > 10, "{queued}");
+
+    std::fs::write(&path, &file.bytes).unwrap();
+    let later = std::time::SystemTime::now() + Duration::from_secs(5);
+    std::fs::File::options().write(true).open(&path).unwrap().set_modified(later).unwrap();
+    let again = read().await.unwrap();
+    assert_eq!((again.files_read, again.rows_queued), (0, 0));
+    assert_eq!(outbox.queued().await.unwrap(), queued);
+    // The new mark was kept: a third look does not read it at all.
+    assert_eq!(read().await.unwrap(), again);
+    outbox.close().await;
+}
