@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use ingest_protocol::IngestRow;
 use lanscope_csv::{
-    EncodingSniffer, FileEncoding, Layout, LogRow, ReadOptions, ReadReport, RowsRead, SegmentSink, read_lanscope_csv,
-    read_rows_in_segments,
+    EncodingSniffer, FileEncoding, Layout, LogRow, ReadOptions, ReadReport, RowsRead, SegmentSink, SegmentsError,
+    read_lanscope_csv, read_rows_in_segments,
 };
 use sha2::{Digest, Sha256};
 
@@ -271,9 +271,8 @@ async fn read_large_file(
             let mut source = HashingReader::start(std::io::BufReader::with_capacity(1 << 20, file), encoding)?;
             let guessed = source.guessed;
             let mut sink = PieceSink::new(&company, &name, send);
-            let problem = read_rows_in_segments(&mut source, guessed, &options_owned, piece_bytes, &mut sink)
-                .err()
-                .map(|e| e.to_string());
+            let problem =
+                problem_of(read_rows_in_segments(&mut source, guessed, &options_owned, piece_bytes, &mut sink))?;
             // The rest of a file given up on still counts in its hash and its encoding.
             std::io::copy(&mut source, &mut std::io::sink())?;
             let (sha256, found) = source.finish();
@@ -326,6 +325,18 @@ async fn read_large_file(
         return Ok(LargeFile::Read { added });
     }
     Ok(LargeFile::Unsettled)
+}
+
+/// Why a file read to its end is not LanScope output, if it is not. A failure to read it (a lock
+/// taken meanwhile, a network share gone) is not a property of the file: it is read again later,
+/// where marking it as not LanScope output would leave its rows unread until it changed.
+fn problem_of<T, E>(read: Result<T, SegmentsError<E>>) -> std::io::Result<Option<String>> {
+    match read {
+        Ok(_) => Ok(None),
+        Err(SegmentsError::File(e)) => Ok(Some(e.to_string())),
+        Err(SegmentsError::Io(e)) => Err(e),
+        Err(SegmentsError::Handler(_)) => Err(std::io::Error::other("the outbox stopped taking the file's pieces")),
+    }
 }
 
 /// What one pass over a large file found besides its rows.
@@ -515,5 +526,19 @@ fn layout_name(layout: Layout) -> &'static str {
     match layout {
         Layout::Events => "events",
         Layout::DailySummary => "summary",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_cannot_be_read_to_its_end_is_read_again_not_marked_as_foreign() {
+        let failed: Result<(), SegmentsError<()>> = Err(SegmentsError::Io(std::io::Error::from_raw_os_error(33)));
+        assert!(problem_of(failed).is_err(), "an I/O failure is retried");
+        let foreign: Result<(), SegmentsError<()>> = Err(SegmentsError::File(lanscope_csv::ReadError::Empty));
+        assert!(problem_of(foreign).unwrap().is_some(), "a file that is not LanScope output is reported as such");
+        assert_eq!(problem_of::<(), ()>(Ok(())).unwrap(), None);
     }
 }

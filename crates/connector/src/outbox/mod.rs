@@ -13,8 +13,9 @@
 //! - **One row per key.** The key of every waiting row is kept in an index by event time and
 //!   key (time first keeps the index growing at its end, rows coming in time order): a row read
 //!   again from a rewritten or re-exported file, or from a copy, is not queued a second time
-//!   while the first still waits. A row already delivered and read again is sent again and
-//!   answered as a duplicate.
+//!   while the first still waits. A row's key is kept until its whole piece has left: a row
+//!   already answered for but whose piece still waits is left out too (the server has it); once
+//!   the piece has left, a row read again is sent again and answered as a duplicate.
 //! - **Rows are kept a piece at a time.** A file's rows are written in pieces of up to
 //!   [`piece::MAX_PIECE_ROWS`], each one encoded value (see [`piece`]); a row's id names its
 //!   piece and its place. A piece leaves once the server answered for all of its rows; the
