@@ -607,7 +607,7 @@ fn insert_sql(backend: Backend, rows: usize) -> String {
         }
         sql.push(')');
     }
-    sql.push_str(" ON CONFLICT (company_id, event_at_ms, idem_key) DO NOTHING");
+    sql.push_str(" ON CONFLICT (company_id, account, event_at_ms, idem_key) DO NOTHING");
     sql
 }
 

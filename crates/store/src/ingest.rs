@@ -4,10 +4,11 @@
 //! - **Committed before answered.** The rows of a batch, the derived punches and the
 //!   company's "last received" mark are written in one transaction; the caller answers the
 //!   connector only after [`Store::ingest`] returned, so an acknowledged row is durable.
-//! - **Once.** Logs are inserted with `ON CONFLICT DO NOTHING` on the unique, time-ordered key
-//!   (company, event time, idempotency key): a re-sent row, a re-exported file, or the same
+//! - **Once.** Logs are inserted with `ON CONFLICT DO NOTHING` on the unique key (company,
+//!   account, event time, idempotency key): a re-sent row, a re-exported file, or the same
 //!   batch sent to two server processes at once stores each log once; the second is counted
-//!   as a duplicate.
+//!   as a duplicate. The key follows the account because the manager's files list rows user by
+//!   user: a batch writes one stretch of it.
 //! - **Punches are recomputed, not accumulated.** Each newly stored log belongs to the employee
 //!   who held its account at its event time and to that employee's business day by the
 //!   history of 所属 and 日付変更時間; those employee-days are derived again from all their
@@ -16,7 +17,7 @@
 //! - **Crash at any step** rolls the whole transaction back: the connector did not get an
 //!   answer, keeps the rows, and sends them again.
 //!
-//! Rows are inserted in (event time, key) order so that concurrent batches on PostgreSQL
+//! Rows are inserted in the unique key's order so that concurrent batches on PostgreSQL
 //! take index locks in the same order, and each employee's days are recomputed under a
 //! transaction-scoped advisory lock so that two processes never derive from stale sets.
 
@@ -54,7 +55,7 @@ fn insert_logs_sql(backend: Backend) -> String {
          SELECT $1, CAST(value->>0 AS BIGINT), value->>1, value->>2, value->>3, value->>4, \
          CAST(value->>5 AS BIGINT), value->>6, value->>7, value->>8, $2, value->>9, CAST(value->>10 AS BIGINT), $3 \
          FROM {} WHERE 1 = 1 ORDER BY j.key \
-         ON CONFLICT (company_id, event_at_ms, idem_key) DO NOTHING RETURNING event_at_ms, idem_key",
+         ON CONFLICT (company_id, account, event_at_ms, idem_key) DO NOTHING RETURNING event_at_ms, idem_key",
         json_rows(backend, 4)
     )
 }
@@ -84,7 +85,13 @@ impl Store {
     ) -> Result<IngestOutcome> {
         company.tz()?;
         let mut sorted: Vec<&AcceptedRow> = rows.iter().collect();
-        sorted.sort_by(|a, b| (a.event_at_ms, &a.key).cmp(&(b.event_at_ms, &b.key)));
+        sorted.sort_by(|a, b| {
+            (bare_account(&a.user_name), a.event_at_ms, &a.key).cmp(&(
+                bare_account(&b.user_name),
+                b.event_at_ms,
+                &b.key,
+            ))
+        });
         let mut attempt = 0u32;
         loop {
             match self.ingest_once(company, connector, &sorted).await {

@@ -27,9 +27,9 @@ pub struct LogFilter {
 }
 
 /// Where a page of ログ表示 starts: the logs [`LogCursor::Older`] or [`LogCursor::Newer`] than
-/// the log `(event_at_ms, key)`, its place in the unique key the logs are stored by (so that a
-/// page is read from that index in order, with nothing to sort); pages are always returned
-/// newest first.
+/// the log `(event_at_ms, key)`, its place in ログ表示's order (a page is read from the index by
+/// time, `logs_by_time`, with only the logs of one instant to sort by key); pages are always
+/// returned newest first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogCursor {
     Older(i64, String),

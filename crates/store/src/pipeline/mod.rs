@@ -207,7 +207,7 @@ pub(crate) async fn scope_logs(
                     continue;
                 }
                 // An open end is an instant beyond any log rather than NULL: the bounds stay an
-                // index range over `logs_by_account`.
+                // index range over the logs' key `(company, account, event time, …)`.
                 segments.push((
                     *employee,
                     link.account.as_str(),
