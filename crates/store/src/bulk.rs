@@ -21,7 +21,9 @@ use crate::{Backend, Result, StoreError};
 /// row) and `key` (its position, to keep the array's order).
 pub(crate) fn json_rows(backend: Backend, param: usize) -> String {
     match backend {
-        Backend::Sqlite => format!("json_each(${param}) AS j"),
+        // `jsonb_each`, not `json_each`: each row's `value` comes as SQLite's binary JSON, which
+        // `->>` reads as it is; as text it was parsed again for every field (2.5× the time).
+        Backend::Sqlite => format!("jsonb_each(${param}) AS j"),
         Backend::Postgres => {
             format!("jsonb_array_elements(CAST(${param} AS jsonb)) WITH ORDINALITY AS j(value, key)")
         }

@@ -20,10 +20,11 @@ use jiff::civil::Date;
 use loginrec_rules::{EmployeeSchedule, Method, Punch, PunchKind, ResolvedDay};
 use sqlx::{AnyConnection, Row};
 
+use crate::bulk::{json, json_rows};
 use crate::pipeline::changes::{DayChange, DayMap, Recomputed, SentDifference};
 use crate::pipeline::context::{CompanyContext, day_end};
 use crate::pipeline::read::DayRows;
-use crate::{Result, StoreError, now_ms};
+use crate::{Backend, Result, StoreError, now_ms};
 
 /// What ログイン記録 needs of the attendance system the punches go to.
 pub(crate) trait AttendancePunches {
@@ -250,39 +251,34 @@ pub(crate) async fn write_changes(conn: &mut AnyConnection, company_id: i64, cha
             }
         }
     }
-    let now = now_ms();
-    for chunk in upserts.chunks(100) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p = 3 + i * 5;
-                format!("($1, ${}, ${}, ${}, ${}, ${}, $2)", p, p + 1, p + 2, p + 3, p + 4)
-            })
-            .collect();
+    let backend = Backend::of(conn);
+    if !upserts.is_empty() {
+        // One statement of one JSON parameter whatever the number of days: chunks of `$N`
+        // parameters cost O(P²) to bind on SQLite, and each statement journals the pages it
+        // changes again.
         let sql = format!(
             "INSERT INTO punches (company_id, employee_id, business_date, kind, at_ms, method, updated_at_ms) \
-             VALUES {} ON CONFLICT (company_id, employee_id, business_date, kind) DO UPDATE \
+             SELECT $1, CAST(value->>0 AS BIGINT), value->>1, CAST(value->>2 AS BIGINT), CAST(value->>3 AS BIGINT), \
+             value->>4, $2 FROM {} WHERE 1 = 1 ORDER BY j.key \
+             ON CONFLICT (company_id, employee_id, business_date, kind) DO UPDATE \
              SET at_ms = excluded.at_ms, method = excluded.method, updated_at_ms = excluded.updated_at_ms",
-            values.join(", ")
+            json_rows(backend, 3)
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(now);
-        for (employee_id, date, code, at, method) in chunk {
-            query = query.bind(*employee_id).bind(date).bind(*code).bind(*at).bind(*method);
-        }
-        query.execute(&mut *conn).await?;
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(company_id)
+            .bind(now_ms())
+            .bind(json(&upserts))
+            .execute(&mut *conn)
+            .await?;
     }
-    for chunk in deletes.chunks(100) {
-        let conditions: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p = 2 + i * 3;
-                format!("(employee_id = ${} AND business_date = ${} AND kind = ${})", p, p + 1, p + 2)
-            })
-            .collect();
-        let sql = format!("DELETE FROM punches WHERE company_id = $1 AND ({})", conditions.join(" OR "));
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id);
-        for (employee_id, date, code) in chunk {
-            query = query.bind(*employee_id).bind(date).bind(*code);
-        }
-        query.execute(&mut *conn).await?;
+    if !deletes.is_empty() {
+        let sql = format!(
+            "DELETE FROM punches WHERE id IN (SELECT p.id FROM {} JOIN punches p ON p.company_id = $1 \
+             AND p.employee_id = CAST(j.value->>0 AS BIGINT) AND p.business_date = (j.value->>1) \
+             AND p.kind = CAST(j.value->>2 AS BIGINT))",
+            json_rows(backend, 2)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(json(&deletes)).execute(&mut *conn).await?;
     }
     Ok(())
 }
