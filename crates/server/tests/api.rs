@@ -91,6 +91,27 @@ test_support::engine_tests! {
         app.finish().await;
     }
 
+    async fn a_batch_partly_stored_before_derives_the_days_of_its_new_rows(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
+        let morning = row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:03:00");
+        let first = app.send_batch(vec![morning.clone()]).await;
+        assert_eq!((first.accepted, first.duplicate), (1, 0));
+        // The connector sends the morning's row again with the evening's, and hanako's day.
+        let again = app
+            .send_batch(vec![
+                morning,
+                row("ABC", "tarou", LogKind::Logoff, "2024-02-08T18:22:00"),
+                row("ABC", "hanako", LogKind::Logon, "2024-02-09T08:30:00"),
+            ])
+            .await;
+        assert_eq!((again.accepted, again.duplicate), (2, 1));
+        assert_eq!(
+            app.timecard().await,
+            vec!["0001,2024-02-08,2024/02/08 09:03,2024/02/08 18:22,PC", "0002,2024-02-09,2024/02/09 08:30,,PC"]
+        );
+        app.finish().await;
+    }
+
     async fn punches_follow_the_departments_day_change_time(engine: Engine) {
         let app = TestApp::start(engine, &EMPLOYEES).await;
         // The same night for both: 0001's department changes days at 05:00, 0002's at 00:00.

@@ -47,13 +47,40 @@ pub(crate) async fn select_json<T: DeserializeOwned>(
     from: &str,
     company_id: i64,
 ) -> Result<Vec<T>> {
+    select_json_of(conn, backend, columns, from, company_id, None).await
+}
+
+/// [`select_json`] of a statement that also reads rows given as JSON ([`json_rows`] of `$2`).
+pub(crate) async fn select_json_given<T: DeserializeOwned>(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    columns: &str,
+    from: &str,
+    company_id: i64,
+    given: String,
+) -> Result<Vec<T>> {
+    select_json_of(conn, backend, columns, from, company_id, Some(given)).await
+}
+
+async fn select_json_of<T: DeserializeOwned>(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    columns: &str,
+    from: &str,
+    company_id: i64,
+    given: Option<String>,
+) -> Result<Vec<T>> {
     let sql = match backend {
         Backend::Sqlite => format!("SELECT json_group_array(json_array({columns})) AS rows {from}"),
         Backend::Postgres => {
             format!("SELECT CAST(COALESCE(json_agg(json_build_array({columns})), '[]') AS TEXT) AS rows {from}")
         }
     };
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).fetch_one(&mut *conn).await?;
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id);
+    if let Some(given) = given {
+        query = query.bind(given);
+    }
+    let row = query.fetch_one(&mut *conn).await?;
     let text: String = row.try_get("rows")?;
     serde_json::from_str(&text).map_err(|e| StoreError::corrupt(format!("rows read as JSON: {e}")))
 }

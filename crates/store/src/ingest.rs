@@ -21,14 +21,14 @@
 //! take index locks in the same order, and each employee's days are recomputed under a
 //! transaction-scoped advisory lock so that two processes never derive from stale sets.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use ingest_protocol::{ConnectorInfo, IngestRow};
 use loginrec_rules::bare_account;
 use sqlx::Row;
 
-use crate::bulk::{json, json_rows};
+use crate::bulk::{json, json_rows, select_json_given};
 use crate::pipeline::{self, CompanyContext};
 use crate::{Backend, Company, Result, Store, StoreError, now_ms};
 
@@ -43,7 +43,7 @@ pub struct IngestOutcome {
     pub punches_written: u64,
 }
 
-/// `INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING`: the batch's rows come as one JSON
+/// `INSERT … SELECT … ON CONFLICT DO NOTHING`: the batch's rows come as one JSON
 /// parameter (`$4`, see [`crate::bulk`]), so the statement is the same text for every batch and
 /// binds four parameters whatever its size (one `$N` a field cost O(P²) to bind on SQLite:
 /// `sqlite3_bind_parameter_name` was the largest cost of an ingest under `perf`). SQLite needs the
@@ -55,7 +55,7 @@ fn insert_logs_sql(backend: Backend) -> String {
          SELECT $1, CAST(value->>0 AS BIGINT), value->>1, value->>2, value->>3, value->>4, \
          CAST(value->>5 AS BIGINT), value->>6, value->>7, value->>8, $2, value->>9, CAST(value->>10 AS BIGINT), $3 \
          FROM {} WHERE 1 = 1 ORDER BY j.key \
-         ON CONFLICT (company_id, account, event_at_ms, idem_key) DO NOTHING RETURNING event_at_ms, idem_key",
+         ON CONFLICT (company_id, account, event_at_ms, idem_key) DO NOTHING",
         json_rows(backend, 4)
     )
 }
@@ -117,7 +117,6 @@ impl Store {
         pipeline::lock_company(&mut tx, self.backend, company.id, false).await?;
         let connector_id = connector_id(&mut tx, company.id, connector).await?;
         let mut outcome = IngestOutcome::default();
-        let mut new_logs: Vec<(String, i64)> = Vec::new();
         let fields: Vec<LogFields> = rows
             .iter()
             .map(|row| {
@@ -136,24 +135,15 @@ impl Store {
                 )
             })
             .collect();
-        // Only the rows actually inserted come back; the others were already stored.
-        let inserted: Vec<(i64, String)> = sqlx::query(sqlx::AssertSqlSafe(insert_logs_sql(self.backend)))
+        let inserted = sqlx::query(sqlx::AssertSqlSafe(insert_logs_sql(self.backend)))
             .bind(company.id)
             .bind(connector_id)
             .bind(now)
             .bind(json(&fields))
-            .fetch_all(&mut *tx)
+            .execute(&mut *tx)
             .await?
-            .iter()
-            .map(|r| Ok((r.try_get("event_at_ms")?, r.try_get("idem_key")?)))
-            .collect::<Result<_>>()?;
-        let by_key: BTreeMap<(i64, &str), &AcceptedRow> =
-            rows.iter().map(|r| ((r.event_at_ms, r.key.as_str()), *r)).collect();
-        for (event_at_ms, key) in &inserted {
-            if let Some(row) = by_key.get(&(*event_at_ms, key.as_str())) {
-                new_logs.push((bare_account(&row.user_name).to_string(), *event_at_ms));
-            }
-        }
+            .rows_affected();
+        let new_logs = self.stored_now(&mut tx, company.id, &fields, inserted, now).await?;
         // The user names ログ表示's filters look accounts up by, each once; in order, so that
         // concurrent batches on PostgreSQL take their index locks in the same order.
         let names: BTreeSet<(&str, &str)> =
@@ -179,8 +169,8 @@ impl Store {
             );
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company.id).bind(json(&accounts)).execute(&mut *tx).await?;
         }
-        outcome.accepted = inserted.len() as u64;
-        outcome.duplicate = (rows.len() - inserted.len()) as u64;
+        outcome.accepted = inserted;
+        outcome.duplicate = rows.len() as u64 - inserted;
         let ctx = CompanyContext::load(&mut tx, company.id).await?;
         let (scope, schedules) = pipeline::scope_of_logs(&mut tx, &ctx, &new_logs).await?;
         let recomputed = pipeline::rederive_with(&mut tx, self.backend, &ctx, &scope, Some(schedules)).await?;
@@ -204,6 +194,38 @@ impl Store {
             .await?;
         }
         Ok(outcome)
+    }
+}
+
+impl Store {
+    /// (account, event time) of the logs of `fields` this transaction stored: all of them, none,
+    /// or, when only some were new, the ones that carry this transaction's receipt time. Asked of
+    /// the database only in that last case: handing every stored row back through the driver
+    /// cost more than the insert.
+    async fn stored_now(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        company_id: i64,
+        fields: &[LogFields<'_>],
+        inserted: u64,
+        now: i64,
+    ) -> Result<Vec<(String, i64)>> {
+        if inserted == 0 {
+            return Ok(Vec::new());
+        }
+        if inserted == fields.len() as u64 {
+            return Ok(fields.iter().map(|f| (f.3.to_string(), f.0)).collect());
+        }
+        let keys: Vec<(&str, i64, &str)> = fields.iter().map(|f| (f.3, f.0, f.1)).collect();
+        // A log another transaction stored in the same millisecond may be counted as ours: its
+        // days are derived again, to the same punches.
+        let from = format!(
+            "FROM (SELECT value->>0 AS account, CAST(value->>1 AS BIGINT) AS at_ms, value->>2 AS idem_key FROM {}) AS v \
+             CROSS JOIN logs l WHERE l.company_id = $1 AND l.account = v.account AND l.event_at_ms = v.at_ms \
+             AND l.idem_key = v.idem_key AND l.received_at_ms = {now}",
+            json_rows(self.backend, 2)
+        );
+        select_json_given(&mut **tx, self.backend, "l.account, l.event_at_ms", &from, company_id, json(&keys)).await
     }
 }
 

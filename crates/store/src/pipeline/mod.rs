@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use loginrec_rules::{DayInputs, DayLog, EmployeeSchedule, LogKind, PunchKind, business_day_in, day_start};
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 pub(crate) mod changes;
 pub(crate) mod context;
@@ -41,7 +41,7 @@ pub(crate) use read::{DayRows, Schedules, department_timelines, links_of_account
 use read::{employee_codes, links_of_employees, ts};
 pub(crate) use scope::{DateRange, Scope};
 
-use crate::bulk::{json, json_rows};
+use crate::bulk::{json, json_rows, select_json_given};
 use crate::port::{AttendancePunches, Embedded, RemoteOutbox};
 use crate::{Backend, Result};
 
@@ -220,24 +220,30 @@ pub(crate) async fn scope_logs(
 
     let mut logs: BTreeMap<(i64, Date), Vec<ScopeLog>> = BTreeMap::new();
     if !segments.is_empty() {
-        let sql = format!(
-            "WITH v (employee_id, account, lo, hi) AS (SELECT CAST(value->>0 AS BIGINT), value->>1, \
-             CAST(value->>2 AS BIGINT), CAST(value->>3 AS BIGINT) FROM {}) \
-             SELECT v.employee_id, l.event_at_ms, l.idem_key, l.kind FROM v CROSS JOIN logs l WHERE l.company_id = $1 \
+        // One JSON value back instead of a row per log: the driver hands rows over one by one.
+        let from = format!(
+            "FROM (SELECT CAST(value->>0 AS BIGINT) AS employee_id, value->>1 AS account, \
+             CAST(value->>2 AS BIGINT) AS lo, CAST(value->>3 AS BIGINT) AS hi FROM {}) AS v \
+             CROSS JOIN logs l WHERE l.company_id = $1 \
              AND l.account = v.account AND l.event_at_ms >= v.lo AND l.event_at_ms < v.hi",
             json_rows(backend, 2)
         );
-        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ctx.id).bind(json(&segments));
-        for r in query.fetch_all(&mut *conn).await? {
-            let employee: i64 = r.try_get("employee_id")?;
-            let at = ts(r.try_get("event_at_ms")?)?;
+        let found: Vec<(i64, i64, String, String)> = select_json_given(
+            conn,
+            backend,
+            "v.employee_id, l.event_at_ms, l.idem_key, l.kind",
+            &from,
+            ctx.id,
+            json(&segments),
+        )
+        .await?;
+        for (employee, at_ms, key, kind) in found {
+            let at = ts(at_ms)?;
             let day = business_day_in(at, &ctx.tz, schedules.get(&employee).unwrap_or(&no_schedule));
             if scope.contains(employee, day) {
-                let kind: String = r.try_get("kind")?;
-                logs.entry((employee, day)).or_default().push(ScopeLog {
-                    log: DayLog { at, key: r.try_get("idem_key")? },
-                    logon: LogKind::parse(&kind) == Some(LogKind::Logon),
-                });
+                logs.entry((employee, day))
+                    .or_default()
+                    .push(ScopeLog { log: DayLog { at, key }, logon: LogKind::parse(&kind) == Some(LogKind::Logon) });
             }
         }
     }

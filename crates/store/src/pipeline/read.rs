@@ -11,26 +11,33 @@ use sqlx::{AnyConnection, Row};
 
 use super::changes::DayChange;
 use super::scope::Scope;
-use crate::bulk::{json, json_rows};
+use crate::bulk::{json, json_rows, select_json_given};
 use crate::day_change::minutes_to_day_change;
 use crate::{Backend, Result, StoreError, parse_date};
 
-/// Runs `sql`, which ends in `… WHERE company_id = $1 AND column IN`, for every one of `items`
-/// at once (they come as one JSON parameter, see [`crate::bulk`]), and returns every row.
-/// `cast` is the SQL type of the column (`BIGINT`, `TEXT`).
-pub(super) async fn select_in<T: serde::Serialize>(
+/// `columns` of the rows of `table` whose `column` is one of `items` (they go as one JSON
+/// parameter, see [`crate::bulk`]), for the company; `cast` is the SQL type of the column
+/// (`BIGINT`, `TEXT`). The rows come back as one JSON value: the driver hands rows over one by
+/// one, which cost more than the query at thousands of rows.
+pub(super) async fn select_in<T: serde::Serialize, R: serde::de::DeserializeOwned>(
     conn: &mut AnyConnection,
-    sql: &str,
+    columns: &str,
+    table: &str,
+    column: &str,
     cast: &str,
     company_id: i64,
     items: &[T],
-) -> Result<Vec<sqlx::any::AnyRow>> {
+) -> Result<Vec<R>> {
     if items.is_empty() {
         return Ok(Vec::new());
     }
+    let backend = Backend::of(conn);
     let rows: Vec<(&T,)> = items.iter().map(|item| (item,)).collect();
-    let sql = format!("{sql} (SELECT CAST(value->>0 AS {cast}) FROM {})", json_rows(Backend::of(conn), 2));
-    Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(json(&rows)).fetch_all(&mut *conn).await?)
+    let from = format!(
+        "FROM {table} WHERE company_id = $1 AND {column} IN (SELECT CAST(value->>0 AS {cast}) FROM {})",
+        json_rows(backend, 2)
+    );
+    select_json_given(conn, backend, columns, &from, company_id, json(&rows)).await
 }
 
 /// A stored instant (ms), or the store's corruption error.
@@ -71,13 +78,18 @@ pub(crate) async fn schedules(
 ) -> Result<BTreeMap<i64, EmployeeSchedule>> {
     let departments = department_timelines(conn, company_id).await?;
     let mut entries: BTreeMap<i64, Vec<(Option<Date>, i64)>> = BTreeMap::new();
-    let sql = "SELECT employee_id, effective_from, department_id FROM employee_departments \
-               WHERE company_id = $1 AND employee_id IN";
-    for r in select_in(conn, sql, "BIGINT", company_id, employees).await? {
-        entries
-            .entry(r.try_get("employee_id")?)
-            .or_default()
-            .push((opt_date(r.try_get("effective_from")?)?, r.try_get("department_id")?));
+    let rows: Vec<(i64, Option<String>, i64)> = select_in(
+        conn,
+        "employee_id, effective_from, department_id",
+        "employee_departments",
+        "employee_id",
+        "BIGINT",
+        company_id,
+        employees,
+    )
+    .await?;
+    for (employee, from, department) in rows {
+        entries.entry(employee).or_default().push((opt_date(from)?, department));
     }
     Ok(entries
         .into_iter()
@@ -97,16 +109,13 @@ pub(crate) struct StoredLink {
     pub interval: LinkInterval<i64>,
 }
 
-pub(super) fn link_from_row(r: &sqlx::any::AnyRow) -> Result<StoredLink> {
-    let from: Option<i64> = r.try_get("from_ms")?;
-    let to: Option<i64> = r.try_get("to_ms")?;
+/// The columns [`link_of`] reads a link from.
+const LINK_COLUMNS: &str = "account, employee_id, from_ms, to_ms";
+
+fn link_of((account, employee, from, to): (String, i64, Option<i64>, Option<i64>)) -> Result<StoredLink> {
     Ok(StoredLink {
-        account: r.try_get("account")?,
-        interval: LinkInterval {
-            employee: r.try_get("employee_id")?,
-            from: from.map(ts).transpose()?,
-            to: to.map(ts).transpose()?,
-        },
+        account,
+        interval: LinkInterval { employee, from: from.map(ts).transpose()?, to: to.map(ts).transpose()? },
     })
 }
 
@@ -117,9 +126,8 @@ pub(crate) async fn links_of_accounts(
     accounts: &[&str],
 ) -> Result<BTreeMap<String, Vec<LinkInterval<i64>>>> {
     let mut out: BTreeMap<String, Vec<LinkInterval<i64>>> = BTreeMap::new();
-    let sql = "SELECT account, employee_id, from_ms, to_ms FROM link_history WHERE company_id = $1 AND account IN";
-    for r in select_in(conn, sql, "TEXT", company_id, accounts).await? {
-        let link = link_from_row(&r)?;
+    for row in select_in(conn, LINK_COLUMNS, "link_history", "account", "TEXT", company_id, accounts).await? {
+        let link = link_of(row)?;
         out.entry(link.account).or_default().push(link.interval);
     }
     Ok(out)
@@ -132,9 +140,8 @@ pub(super) async fn links_of_employees(
     employees: &[i64],
 ) -> Result<BTreeMap<i64, Vec<StoredLink>>> {
     let mut out: BTreeMap<i64, Vec<StoredLink>> = BTreeMap::new();
-    let sql = "SELECT account, employee_id, from_ms, to_ms FROM link_history WHERE company_id = $1 AND employee_id IN";
-    for r in select_in(conn, sql, "BIGINT", company_id, employees).await? {
-        let link = link_from_row(&r)?;
+    for row in select_in(conn, LINK_COLUMNS, "link_history", "employee_id", "BIGINT", company_id, employees).await? {
+        let link = link_of(row)?;
         out.entry(link.interval.employee).or_default().push(link);
     }
     Ok(out)
@@ -213,9 +220,10 @@ pub(super) async fn employee_codes(
 ) -> Result<BTreeMap<i64, (String, String)>> {
     let ids: Vec<i64> = changes.iter().map(|c| c.employee_id).collect::<BTreeSet<_>>().into_iter().collect();
     let mut out = BTreeMap::new();
-    let sql = "SELECT id, code, employee_key FROM employees WHERE company_id = $1 AND id IN";
-    for r in select_in(conn, sql, "BIGINT", company_id, &ids).await? {
-        out.insert(r.try_get("id")?, (r.try_get("code")?, r.try_get("employee_key")?));
+    let rows: Vec<(i64, String, String)> =
+        select_in(conn, "id, code, employee_key", "employees", "id", "BIGINT", company_id, &ids).await?;
+    for (id, code, key) in rows {
+        out.insert(id, (code, key));
     }
     Ok(out)
 }
