@@ -47,10 +47,11 @@ pub(crate) async fn select_json<T: DeserializeOwned>(
     from: &str,
     company_id: i64,
 ) -> Result<Vec<T>> {
-    select_json_of(conn, backend, columns, from, company_id, None).await
+    select_json_of(conn, backend, columns, from, company_id, None, &[]).await
 }
 
-/// [`select_json`] of a statement that also reads rows given as JSON ([`json_rows`] of `$2`).
+/// [`select_json`] of a statement that also reads rows given as JSON ([`json_rows`] of `$2`),
+/// and the numbers `more` as `$3`, `$4`, ….
 pub(crate) async fn select_json_given<T: DeserializeOwned>(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -58,8 +59,9 @@ pub(crate) async fn select_json_given<T: DeserializeOwned>(
     from: &str,
     company_id: i64,
     given: String,
+    more: &[i64],
 ) -> Result<Vec<T>> {
-    select_json_of(conn, backend, columns, from, company_id, Some(given)).await
+    select_json_of(conn, backend, columns, from, company_id, Some(given), more).await
 }
 
 async fn select_json_of<T: DeserializeOwned>(
@@ -69,6 +71,7 @@ async fn select_json_of<T: DeserializeOwned>(
     from: &str,
     company_id: i64,
     given: Option<String>,
+    more: &[i64],
 ) -> Result<Vec<T>> {
     let sql = match backend {
         Backend::Sqlite => format!("SELECT json_group_array(json_array({columns})) AS rows {from}"),
@@ -79,6 +82,9 @@ async fn select_json_of<T: DeserializeOwned>(
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id);
     if let Some(given) = given {
         query = query.bind(given);
+    }
+    for n in more {
+        query = query.bind(*n);
     }
     let row = query.fetch_one(&mut *conn).await?;
     let text: String = row.try_get("rows")?;

@@ -143,7 +143,7 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        let new_logs = self.stored_now(&mut tx, company.id, &fields, inserted, now).await?;
+        let new_logs = stored_now(&mut tx, self.backend, company.id, &fields, inserted, now).await?;
         // The user names ログ表示's filters look accounts up by, each once; in order, so that
         // concurrent batches on PostgreSQL take their index locks in the same order.
         let names: BTreeSet<(&str, &str)> =
@@ -197,36 +197,34 @@ impl Store {
     }
 }
 
-impl Store {
-    /// (account, event time) of the logs of `fields` this transaction stored: all of them, none,
-    /// or, when only some were new, the ones that carry this transaction's receipt time. Asked of
-    /// the database only in that last case: handing every stored row back through the driver
-    /// cost more than the insert.
-    async fn stored_now(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        company_id: i64,
-        fields: &[LogFields<'_>],
-        inserted: u64,
-        now: i64,
-    ) -> Result<Vec<(String, i64)>> {
-        if inserted == 0 {
-            return Ok(Vec::new());
-        }
-        if inserted == fields.len() as u64 {
-            return Ok(fields.iter().map(|f| (f.3.to_string(), f.0)).collect());
-        }
-        let keys: Vec<(&str, i64, &str)> = fields.iter().map(|f| (f.3, f.0, f.1)).collect();
-        // A log another transaction stored in the same millisecond may be counted as ours: its
-        // days are derived again, to the same punches.
-        let from = format!(
-            "FROM (SELECT value->>0 AS account, CAST(value->>1 AS BIGINT) AS at_ms, value->>2 AS idem_key FROM {}) AS v \
-             CROSS JOIN logs l WHERE l.company_id = $1 AND l.account = v.account AND l.event_at_ms = v.at_ms \
-             AND l.idem_key = v.idem_key AND l.received_at_ms = {now}",
-            json_rows(self.backend, 2)
-        );
-        select_json_given(&mut **tx, self.backend, "l.account, l.event_at_ms", &from, company_id, json(&keys)).await
+/// (account, event time) of the logs of `fields` this transaction stored: all of them, none, or,
+/// when only some were new, the ones that carry this transaction's receipt time `now`. Asked of
+/// the database only in that last case: handing every stored row back through the driver cost
+/// more than the insert.
+async fn stored_now(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    company_id: i64,
+    fields: &[LogFields<'_>],
+    inserted: u64,
+    now: i64,
+) -> Result<Vec<(String, i64)>> {
+    if inserted == 0 {
+        return Ok(Vec::new());
     }
+    if inserted == fields.len() as u64 {
+        return Ok(fields.iter().map(|f| (f.3.to_string(), f.0)).collect());
+    }
+    let keys: Vec<(&str, i64, &str)> = fields.iter().map(|f| (f.3, f.0, f.1)).collect();
+    // A log another transaction stored in the same millisecond may be counted as ours: its days
+    // are derived again, to the same punches.
+    let from = format!(
+        "FROM (SELECT value->>0 AS account, CAST(value->>1 AS BIGINT) AS at_ms, value->>2 AS idem_key FROM {}) AS v \
+         CROSS JOIN logs l WHERE l.company_id = $1 AND l.account = v.account AND l.event_at_ms = v.at_ms \
+         AND l.idem_key = v.idem_key AND l.received_at_ms = $3",
+        json_rows(backend, 2)
+    );
+    select_json_given(&mut **tx, backend, "l.account, l.event_at_ms", &from, company_id, json(&keys), &[now]).await
 }
 
 /// The company's row for this connector version and host, added the first time they are seen:

@@ -235,6 +235,7 @@ pub(crate) async fn scope_logs(
             &from,
             ctx.id,
             json(&segments),
+            &[],
         )
         .await?;
         for (employee, at_ms, key, kind) in found {

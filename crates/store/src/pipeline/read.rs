@@ -37,7 +37,7 @@ pub(super) async fn select_in<T: serde::Serialize, R: serde::de::DeserializeOwne
         "FROM {table} WHERE company_id = $1 AND {column} IN (SELECT CAST(value->>0 AS {cast}) FROM {})",
         json_rows(backend, 2)
     );
-    select_json_given(conn, backend, columns, &from, company_id, json(&rows)).await
+    select_json_given(conn, backend, columns, &from, company_id, json(&rows), &[]).await
 }
 
 /// A stored instant (ms), or the store's corruption error.
