@@ -84,27 +84,25 @@ impl EncodingSniffer {
     }
 
     fn scan(&mut self, data: &[u8]) {
-        let mut rest = data;
-        loop {
-            match std::str::from_utf8(rest) {
-                Ok(_) => {
-                    self.multibyte += count_leads(rest);
-                    return;
+        // Counted by hand rather than by calling `from_utf8` again after each invalid sequence:
+        // CP932 Japanese has one every few bytes, and each call cost more than the bytes it read.
+        let mut at = 0;
+        while at < data.len() {
+            at += ascii_run(&data[at..]);
+            let Some(rest) = data.get(at..).filter(|rest| !rest.is_empty()) else { return };
+            match utf8_sequence(rest) {
+                Utf8Sequence::Char(length) => {
+                    self.multibyte += 1;
+                    at += length;
                 }
-                Err(e) => {
-                    let (valid, after) = rest.split_at(e.valid_up_to());
-                    self.multibyte += count_leads(valid);
-                    match e.error_len() {
-                        Some(length) => {
-                            self.invalid += 1;
-                            rest = &after[length..];
-                        }
-                        // An incomplete character at the end may be completed by the next chunk.
-                        None => {
-                            self.carry = after.to_vec();
-                            return;
-                        }
-                    }
+                Utf8Sequence::Invalid(length) => {
+                    self.invalid += 1;
+                    at += length;
+                }
+                // An incomplete character at the end may be completed by the next chunk.
+                Utf8Sequence::Incomplete => {
+                    self.carry = rest.to_vec();
+                    return;
                 }
             }
         }
@@ -122,9 +120,52 @@ impl EncodingSniffer {
     }
 }
 
-/// In valid UTF-8 every byte from 0xC0 up starts a character of two bytes or more.
-fn count_leads(valid: &[u8]) -> u64 {
-    valid.iter().filter(|b| **b >= 0xC0).count() as u64
+/// The number of ASCII bytes `bytes` starts with, taken eight at a time where it can.
+fn ascii_run(bytes: &[u8]) -> usize {
+    let mut run = 0;
+    while let Some(word) = bytes.get(run..run + 8).and_then(|word| <[u8; 8]>::try_from(word).ok()) {
+        if u64::from_ne_bytes(word) & 0x8080_8080_8080_8080 != 0 {
+            break;
+        }
+        run += 8;
+    }
+    run + bytes[run..].iter().take_while(|b| b.is_ascii()).count()
+}
+
+/// What a non-ASCII byte starts in UTF-8.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Utf8Sequence {
+    /// A character of this many bytes.
+    Char(usize),
+    /// A sequence that is not UTF-8, of this many bytes: the longest start of a character
+    /// there is (at least one byte), as `std::str::from_utf8`'s `error_len` delimits it.
+    Invalid(usize),
+    /// A start of a character cut off by the end of `bytes`.
+    Incomplete,
+}
+
+/// The sequence at the start of `bytes`, which starts with a byte from 0x80 up.
+fn utf8_sequence(bytes: &[u8]) -> Utf8Sequence {
+    let lead = bytes[0];
+    // The range the second byte must be in, and the length of the character.
+    let (second, length) = match lead {
+        0xC2..=0xDF => (0x80..=0xBF, 2),
+        0xE0 => (0xA0..=0xBF, 3),
+        0xE1..=0xEC | 0xEE..=0xEF => (0x80..=0xBF, 3),
+        0xED => (0x80..=0x9F, 3),
+        0xF0 => (0x90..=0xBF, 4),
+        0xF1..=0xF3 => (0x80..=0xBF, 4),
+        0xF4 => (0x80..=0x8F, 4),
+        _ => return Utf8Sequence::Invalid(1),
+    };
+    for i in 1..length {
+        let Some(&byte) = bytes.get(i) else { return Utf8Sequence::Incomplete };
+        let fits = if i == 1 { second.contains(&byte) } else { (0x80..=0xBF).contains(&byte) };
+        if !fits {
+            return Utf8Sequence::Invalid(i);
+        }
+    }
+    Utf8Sequence::Char(length)
 }
 
 /// The encoding of a whole file held in memory.
@@ -189,6 +230,39 @@ pub(crate) fn decode_whole(bytes: &[u8]) -> Result<Decoded<'_>, ReadError> {
     match std::str::from_utf8(body) {
         Ok(text) => Ok(Decoded { text: Cow::Borrowed(text), encoding: UTF_8, damage: Vec::new() }),
         Err(_) => decode_as(bytes, sniff(bytes)),
+    }
+}
+
+/// What the reader splits into records: a file's text when it is UTF-8, its bytes when it is
+/// CP932 (see [`crate::records`] for why those are not decoded first).
+#[derive(Debug)]
+pub(crate) enum Readable<'a> {
+    Text(Decoded<'a>),
+    Cp932(&'a [u8]),
+}
+
+/// A whole file held in memory, ready to read, its encoding decided by the rule of [`decode`].
+pub(crate) fn readable_whole(bytes: &[u8]) -> Readable<'_> {
+    let body = bytes.strip_prefix(UTF_8_BOM).unwrap_or(bytes);
+    match std::str::from_utf8(body) {
+        Ok(text) => Readable::Text(Decoded { text: Cow::Borrowed(text), encoding: UTF_8, damage: Vec::new() }),
+        Err(_) => readable_as(bytes, sniff(bytes)),
+    }
+}
+
+/// Bytes ready to read in an encoding decided beforehand for the whole file (see `segments`).
+pub(crate) fn readable_as(bytes: &[u8], encoding: FileEncoding) -> Readable<'_> {
+    match encoding {
+        FileEncoding::Utf8 => Readable::Text(decode_utf8(bytes)),
+        FileEncoding::Cp932 => Readable::Cp932(bytes),
+    }
+}
+
+/// The offset of the first byte of `bytes` that CP932 does not have, if there is one.
+pub(crate) fn cp932_error_offset(bytes: &[u8]) -> Option<usize> {
+    match decode_cp932(bytes) {
+        Err(ReadError::Encoding { offset }) => Some(offset),
+        _ => None,
     }
 }
 
@@ -315,6 +389,63 @@ mod tests {
             sniffer.feed(a);
             sniffer.feed(b);
             assert_eq!((sniffer.multibyte, sniffer.invalid, sniffer.carry.len()), (2, 1, 0), "cut at {cut}");
+        }
+    }
+
+    /// The counts as `std::str::from_utf8` delimits valid text and invalid sequences.
+    fn counted_by_std(data: &[u8]) -> (u64, u64, usize) {
+        let (mut multibyte, mut invalid) = (0, 0);
+        let mut rest = data;
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(valid) => {
+                    return (multibyte + valid.chars().filter(|c| c.len_utf8() > 1).count() as u64, invalid, 0);
+                }
+                Err(e) => {
+                    let (valid, after) = rest.split_at(e.valid_up_to());
+                    let valid = std::str::from_utf8(valid).unwrap();
+                    multibyte += valid.chars().filter(|c| c.len_utf8() > 1).count() as u64;
+                    match e.error_len() {
+                        Some(length) => {
+                            invalid += 1;
+                            rest = &after[length..];
+                        }
+                        None => return (multibyte, invalid, after.len()),
+                    }
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_sniffer_counts_what_std_delimits(
+            data in proptest::collection::vec(proptest::prop_oneof![
+                proptest::prelude::any::<u8>(),
+                0x80u8..=0xBF,
+                0xC0u8..,
+            ], 0..64),
+        ) {
+            let mut sniffer = EncodingSniffer::default();
+            sniffer.feed(&data);
+            proptest::prop_assert_eq!((sniffer.multibyte, sniffer.invalid, sniffer.carry.len()), counted_by_std(&data));
+        }
+    }
+
+    #[test]
+    fn every_two_and_three_byte_start_is_counted_as_std_delimits_it() {
+        for first in 0x80u8..=0xFF {
+            for second in 0u8..=0xFF {
+                for third in [0x00, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xFF] {
+                    for data in [&[first][..], &[first, second], &[first, second, third], &[first, second, third, 0x80]]
+                    {
+                        let mut sniffer = EncodingSniffer::default();
+                        sniffer.feed(data);
+                        let counted = (sniffer.multibyte, sniffer.invalid, sniffer.carry.len());
+                        assert_eq!(counted, counted_by_std(data), "{data:02X?}");
+                    }
+                }
+            }
         }
     }
 

@@ -24,6 +24,7 @@ mod datetime;
 mod encoding;
 mod header;
 mod lines;
+mod records;
 mod rows;
 mod segments;
 
@@ -217,13 +218,15 @@ pub fn read_lanscope_csv(bytes: &[u8], options: &ReadOptions) -> Result<ReadRepo
 
 /// Reads a LanScope CSV file as [`read_lanscope_csv`] does, handing each row to `on_row` as it
 /// is read instead of collecting them.
+///
+/// A CP932 file is decoded as it is read, so a byte CP932 does not have can be found after
+/// rows in front of it were handed over: an `Err` means none of them can be trusted.
 pub fn read_lanscope_rows(
     bytes: &[u8],
     options: &ReadOptions,
     on_row: impl FnMut(LogRow<'_>),
 ) -> Result<RowsRead, ReadError> {
-    let decoded = encoding::decode_whole(bytes)?;
-    read_decoded(&decoded, options, LineShift::NONE, on_row)
+    read_decoded(&encoding::readable_whole(bytes), options, LineShift::NONE, on_row)
 }
 
 impl ReadReport {
@@ -257,28 +260,32 @@ impl LineShift {
     }
 }
 
-/// Reads decoded text; rows holding damage are reported and skipped, damage in the header makes
-/// the file unreadable.
+/// Reads a file's text or CP932 bytes; rows holding damage are reported and skipped, damage in
+/// the header makes the file unreadable.
 pub(crate) fn read_decoded(
-    decoded: &encoding::Decoded<'_>,
+    readable: &encoding::Readable<'_>,
     options: &ReadOptions,
     shift: LineShift,
     mut on_row: impl FnMut(LogRow<'_>),
 ) -> Result<RowsRead, ReadError> {
-    let text: &str = &decoded.text;
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let (text, source, damage, encoding): (&str, &[u8], &[encoding::Damage], _) = match readable {
+        encoding::Readable::Text(decoded) => {
+            (&decoded.text, decoded.text.as_bytes(), &decoded.damage, decoded.encoding)
+        }
+        // CP932 has no damage: a byte it does not have rejects the file.
+        encoding::Readable::Cp932(bytes) => ("", bytes, &[], SHIFT_JIS_NAME),
+    };
+    let mut reader = records::Records::new(source, matches!(readable, encoding::Readable::Cp932(_)));
     let mut record = csv::StringRecord::new();
-    let mut lines = lines::LineCounter::new(text);
-    let mut damage = decoded.damage.iter().peekable();
-    // Where the record just read ends: csv's position is at or before the start of the next one.
-    let end_of_record = |reader: &csv::Reader<&[u8]>| usize::try_from(reader.position().byte()).unwrap_or(usize::MAX);
+    let mut lines = lines::LineCounter::of_bytes(source);
+    let mut damage = damage.iter().peekable();
 
     let columns = loop {
-        if !next_record(&mut reader, &mut record, &mut lines)? {
+        if !reader.next(&mut record, &mut lines)? {
             return Err(ReadError::Empty);
         }
         if !rows::is_blank(&record) {
-            if let Some(first) = damage::take_before(&mut damage, end_of_record(&reader)) {
+            if let Some(first) = damage::take_before(&mut damage, reader.end_of_record()) {
                 return Err(first.to_error(text));
             }
             let headers: Vec<&str> = record.iter().collect();
@@ -288,20 +295,20 @@ pub(crate) fn read_decoded(
 
     let mut read = RowsRead {
         layout: columns.layout,
-        encoding: decoded.encoding,
+        encoding,
         rows: 0,
         skipped_system: 0,
         skipped_other_types: 0,
         errors: Vec::new(),
     };
     let mut clock = datetime::LocalClock::new(&options.time_zone);
-    while next_record(&mut reader, &mut record, &mut lines)? {
+    while reader.next(&mut record, &mut lines)? {
         if rows::is_blank(&record) {
             continue;
         }
         let start = record.position().map_or(0, csv::Position::byte);
         let line = shift.apply(lines.line_of_record_at(start));
-        if let Some(first) = damage::take_before(&mut damage, end_of_record(&reader)) {
+        if let Some(first) = damage::take_before(&mut damage, reader.end_of_record()) {
             let start = usize::try_from(start).unwrap_or(usize::MAX);
             read.errors.push(damage::row_error(text, &record, start, line, first, &columns));
             continue;
@@ -320,19 +327,6 @@ pub(crate) fn read_decoded(
         }
     }
     Ok(read)
-}
-
-fn next_record(
-    reader: &mut csv::Reader<&[u8]>,
-    record: &mut csv::StringRecord,
-    lines: &mut lines::LineCounter<'_>,
-) -> Result<bool, ReadError> {
-    // Decoded text read flexibly from memory leaves csv nothing to fail on (no I/O, no invalid
-    // UTF-8, no record-length check), but should it ever report something, say where.
-    reader.read_record(record).map_err(|e| {
-        let byte = e.position().map_or_else(|| reader.position().byte(), csv::Position::byte);
-        ReadError::Csv { line: lines.line_of_record_at(byte), message: e.to_string() }
-    })
 }
 
 #[cfg(test)]

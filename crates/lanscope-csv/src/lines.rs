@@ -15,7 +15,12 @@ pub struct LineCounter<'a> {
 
 impl<'a> LineCounter<'a> {
     pub fn new(text: &'a str) -> Self {
-        LineCounter { text: text.as_bytes(), offset: 0, line: 1 }
+        LineCounter::of_bytes(text.as_bytes())
+    }
+
+    /// Counts in text not decoded yet: line breaks are the same bytes in UTF-8 and in CP932.
+    pub fn of_bytes(text: &'a [u8]) -> Self {
+        LineCounter { text, offset: 0, line: 1 }
     }
 
     /// The 1-based line of the record whose reported position is `byte`.

@@ -15,7 +15,7 @@
 
 use std::io::Read;
 
-use crate::encoding::{FileEncoding, UTF_8_BOM, decode_as};
+use crate::encoding::{FileEncoding, UTF_8_BOM, readable_as};
 use crate::{LineShift, LogRecord, LogRow, ReadError, ReadOptions, ReadReport, RowsRead, read_decoded};
 
 /// Where the csv parser is, for finding record boundaries.
@@ -193,7 +193,7 @@ fn read_segment<S: SegmentSink>(
     shift: LineShift,
     sink: &mut S,
 ) -> Result<RowsRead, ReadError> {
-    read_decoded(&decode_as(bytes, encoding)?, options, shift, |row| sink.row(row))
+    read_decoded(&readable_as(bytes, encoding), options, shift, |row| sink.row(row))
 }
 
 fn count_newlines(bytes: &[u8]) -> u64 {
