@@ -10,11 +10,10 @@
 use std::iter::Peekable;
 use std::slice::Iter;
 
-use csv::StringRecord;
-
 use crate::RowError;
 use crate::encoding::Damage;
 use crate::header::Columns;
+use crate::records::Record;
 use crate::segments::Scan;
 
 /// The first damage lying before `end` (a byte offset in the text), after moving past all of
@@ -28,7 +27,7 @@ pub(crate) fn take_before<'d>(damage: &mut Peekable<Iter<'d, Damage>>, end: usiz
 /// The error for a row of `text` starting at byte `start` (as csv reports it) on `line`.
 pub(crate) fn row_error(
     text: &str,
-    record: &StringRecord,
+    record: Record<'_>,
     start: usize,
     line: u64,
     damage: &Damage,

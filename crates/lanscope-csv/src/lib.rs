@@ -276,15 +276,15 @@ pub(crate) fn read_decoded(
         encoding::Readable::Cp932(bytes) => ("", bytes, &[], SHIFT_JIS_NAME),
     };
     let mut reader = records::Records::new(source, matches!(readable, encoding::Readable::Cp932(_)));
-    let mut record = csv::StringRecord::new();
     let mut lines = lines::LineCounter::of_bytes(source);
     let mut damage = damage.iter().peekable();
 
     let columns = loop {
-        if !reader.next(&mut record, &mut lines)? {
+        if !reader.next(&mut lines)? {
             return Err(ReadError::Empty);
         }
-        if !rows::is_blank(&record) {
+        let record = reader.record();
+        if !rows::is_blank(record) {
             if let Some(first) = damage::take_before(&mut damage, reader.end_of_record()) {
                 return Err(first.to_error(text));
             }
@@ -302,18 +302,19 @@ pub(crate) fn read_decoded(
         errors: Vec::new(),
     };
     let mut clock = datetime::LocalClock::new(&options.time_zone);
-    while reader.next(&mut record, &mut lines)? {
-        if rows::is_blank(&record) {
+    while reader.next(&mut lines)? {
+        let record = reader.record();
+        if rows::is_blank(record) {
             continue;
         }
-        let start = record.position().map_or(0, csv::Position::byte);
+        let start = record.start();
         let line = shift.apply(lines.line_of_record_at(start));
         if let Some(first) = damage::take_before(&mut damage, reader.end_of_record()) {
             let start = usize::try_from(start).unwrap_or(usize::MAX);
-            read.errors.push(damage::row_error(text, &record, start, line, first, &columns));
+            read.errors.push(damage::row_error(text, record, start, line, first, &columns));
             continue;
         }
-        let row = rows::Row { record: &record, line, columns: &columns };
+        let row = rows::Row { record, line, columns: &columns };
         match rows::read_row(&row, options, &mut clock) {
             Ok(rows::Outcome::Rows(first, second)) => {
                 for row in [first, second].into_iter().flatten() {

@@ -5,17 +5,17 @@
 //! mistake. Each bad row yields exactly one error, for the first problem found, so the report
 //! has one line per row to fix.
 
-use csv::StringRecord;
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime};
 use loginrec_rules::LogKind;
 
 use crate::datetime::{LocalClock, parse_local_date, parse_local_datetime, parse_local_time};
 use crate::header::{Columns, Field, Layout};
+use crate::records::Record;
 use crate::{LogRow, ReadOptions, RowError};
 
 /// Blank lines and rows of empty cells (as spreadsheets leave behind) carry no data.
-pub(crate) fn is_blank(record: &StringRecord) -> bool {
+pub(crate) fn is_blank(record: Record<'_>) -> bool {
     record.iter().all(|cell| cell.trim().is_empty())
 }
 
@@ -39,7 +39,7 @@ pub(crate) enum Outcome<'a> {
 }
 
 pub(crate) struct Row<'a> {
-    pub(crate) record: &'a StringRecord,
+    pub(crate) record: Record<'a>,
     pub(crate) line: u64,
     pub(crate) columns: &'a Columns,
 }
