@@ -195,8 +195,6 @@ pub enum ReadError {
     NotLanScope { headers: Vec<String> },
     #[error("the file is empty: there is no header line")]
     Empty,
-    #[error("the file is not valid CSV at line {line}: {message}")]
-    Csv { line: u64, message: String },
 }
 
 fn quoted_list(items: &[String]) -> String {
@@ -268,19 +266,19 @@ pub(crate) fn read_decoded(
     shift: LineShift,
     mut on_row: impl FnMut(LogRow<'_>),
 ) -> Result<RowsRead, ReadError> {
-    let (text, source, damage, encoding): (&str, &[u8], &[encoding::Damage], _) = match readable {
+    let (text, source, damage, encoding) = match readable {
         encoding::Readable::Text(decoded) => {
-            (&decoded.text, decoded.text.as_bytes(), &decoded.damage, decoded.encoding)
+            (&*decoded.text, records::Source::Text(&decoded.text), &decoded.damage[..], decoded.encoding)
         }
         // CP932 has no damage: a byte it does not have rejects the file.
-        encoding::Readable::Cp932(bytes) => ("", bytes, &[], SHIFT_JIS_NAME),
+        encoding::Readable::Cp932(bytes) => ("", records::Source::Cp932(bytes), &[][..], SHIFT_JIS_NAME),
     };
-    let mut reader = records::Records::new(source, matches!(readable, encoding::Readable::Cp932(_)));
-    let mut lines = lines::LineCounter::of_bytes(source);
+    let mut reader = records::Records::new(source);
+    let mut lines = lines::LineCounter::of_bytes(source.bytes());
     let mut damage = damage.iter().peekable();
 
     let columns = loop {
-        if !reader.next(&mut lines)? {
+        if !reader.next()? {
             return Err(ReadError::Empty);
         }
         let record = reader.record();
@@ -302,15 +300,14 @@ pub(crate) fn read_decoded(
         errors: Vec::new(),
     };
     let mut clock = datetime::LocalClock::new(&options.time_zone);
-    while reader.next(&mut lines)? {
+    while reader.next()? {
         let record = reader.record();
         if rows::is_blank(record) {
             continue;
         }
         let start = record.start();
-        let line = shift.apply(lines.line_of_record_at(start));
+        let line = shift.apply(lines.line_of_record_at(u64::try_from(start).unwrap_or(u64::MAX)));
         if let Some(first) = damage::take_before(&mut damage, reader.end_of_record()) {
-            let start = usize::try_from(start).unwrap_or(usize::MAX);
             read.errors.push(damage::row_error(text, record, start, line, first, &columns));
             continue;
         }

@@ -1,173 +1,224 @@
-//! CSV records of a file: UTF-8 text split as it is, CP932 bytes split as bytes and each record
-//! decoded on its own.
+//! CSV records of a file, read straight from its text (UTF-8) or its bytes (CP932).
 //!
-//! Decoding a whole CP932 file first cost more than splitting it: a second copy of the file,
-//! freshly allocated (page faults included), that is then read once. Splitting the bytes
-//! themselves gives the same records, because the bytes csv splits on (`,` `"` CR LF) are all
-//! below 0x40 and a CP932 trail byte never is: no split falls inside a character. A line without
-//! quotes, as the manager writes them, is decoded in one go and cut at its commas; a record with
-//! quotes is decoded cell by cell, and checked as it stands in the file as well, because a
-//! quoted cell loses its quotes and a lead byte in front of a closing quote could pair with
-//! what follows it. Either way a record is rejected exactly where decoding the whole file would
-//! reject it; the error names the offset decoding the whole file once more finds (a rejected
-//! file is rare). Rows before that record have been handed over by then: the file is rejected
-//! all the same.
+//! A line without quotes, as the manager writes them, is a record by itself: it is cut at its
+//! commas, its cells borrowed from the file's text (UTF-8) or decoded in one go (CP932). Going
+//! through the `csv` crate's records instead copied every cell and checked it for UTF-8 again,
+//! which cost as much as finding the cells. A line with a quote is left to `csv_core`, whose
+//! rules (a quote opens a cell only at its start, `""` in quotes is a quote, line breaks in
+//! quotes) the cut lines follow: a property test holds the two to the same records.
+//!
+//! CP932 bytes can be cut before they are decoded because the bytes that cut them (`,` `"` CR
+//! LF) are all below 0x40 and a CP932 trail byte never is. A record is rejected exactly where
+//! decoding the whole file would reject it: an unquoted line is decoded as it stands; a quoted
+//! record is decoded cell by cell and checked as it stands as well, because its cells have lost
+//! their quotes and a lead byte in front of a closing quote could pair with what follows it.
+//! The error names the offset decoding the whole file once more finds (a rejected file is
+//! rare). Rows before that record have been handed over by then: the file is rejected all the
+//! same.
 
 use std::ops::Range;
 
-use csv::{ByteRecord, Position, Reader, ReaderBuilder, StringRecord};
+use csv_core::ReadRecordResult;
 use encoding_rs::{DecoderResult, SHIFT_JIS};
 
 use crate::ReadError;
 use crate::encoding::cp932_error_offset;
-use crate::lines::LineCounter;
+
+/// What records are read from.
+#[derive(Clone, Copy)]
+pub(crate) enum Source<'a> {
+    Text(&'a str),
+    Cp932(&'a [u8]),
+}
+
+impl<'a> Source<'a> {
+    pub(crate) fn bytes(self) -> &'a [u8] {
+        match self {
+            Source::Text(text) => text.as_bytes(),
+            Source::Cp932(bytes) => bytes,
+        }
+    }
+}
 
 /// Reads the records of one text, flexibly (rows may be short or long) and without headers.
 pub(crate) struct Records<'a> {
-    source: &'a [u8],
-    reader: Reader<&'a [u8]>,
-    /// The record just read, when `source` is UTF-8.
-    text: StringRecord,
-    /// The record just read, when `source` is CP932.
-    cp932: Option<Cp932Record>,
-}
-
-/// A CP932 record: as it stands in the file, and its cells' text one after the other.
-struct Cp932Record {
-    bytes: ByteRecord,
-    text: String,
-    /// Where each cell's text is in `text`.
+    source: Source<'a>,
+    /// Where the next record is looked for.
+    at: usize,
+    /// Where the record just read starts and ends in `source`.
+    start: usize,
+    end: usize,
+    /// Where the record's cells are: in the source's text, or in `owned`.
     cells: Vec<Range<usize>>,
+    in_owned: bool,
+    /// The cells of a record that could not be borrowed from the source.
+    owned: String,
+    /// For lines with quotes: the parser, and the cells it wrote and where each ends.
+    parser: csv_core::Reader,
+    unquoted: Vec<u8>,
+    unquoted_ends: Vec<usize>,
 }
 
 /// One record's cells as text.
 #[derive(Clone, Copy)]
-pub(crate) enum Record<'r> {
-    Text(&'r StringRecord),
-    Cp932 { text: &'r str, cells: &'r [Range<usize>], position: Option<&'r Position> },
+pub(crate) struct Record<'r> {
+    text: &'r str,
+    cells: &'r [Range<usize>],
+    start: usize,
 }
 
 impl<'r> Record<'r> {
     pub(crate) fn get(self, i: usize) -> Option<&'r str> {
-        match self {
-            Record::Text(record) => record.get(i),
-            Record::Cp932 { text, cells, .. } => text.get(cells.get(i)?.clone()),
-        }
-    }
-
-    pub(crate) fn len(self) -> usize {
-        match self {
-            Record::Text(record) => record.len(),
-            Record::Cp932 { cells, .. } => cells.len(),
-        }
+        self.text.get(self.cells.get(i)?.clone())
     }
 
     pub(crate) fn iter(self) -> impl Iterator<Item = &'r str> {
-        (0..self.len()).map(move |i| self.get(i).unwrap_or_default())
+        self.cells.iter().map(move |cell| self.text.get(cell.clone()).unwrap_or_default())
     }
 
-    /// Where csv says the record starts (possibly in front of line breaks before it).
-    pub(crate) fn start(self) -> u64 {
-        let position = match self {
-            Record::Text(record) => record.position(),
-            Record::Cp932 { position, .. } => position,
-        };
-        position.map_or(0, Position::byte)
+    /// Where the record starts in the text it was read from.
+    pub(crate) fn start(self) -> usize {
+        self.start
     }
 }
 
 impl<'a> Records<'a> {
-    /// `source` is UTF-8 text when `cp932` is false.
-    pub(crate) fn new(source: &'a [u8], cp932: bool) -> Records<'a> {
-        let reader = ReaderBuilder::new().has_headers(false).flexible(true).from_reader(source);
-        let cp932 = cp932.then(|| Cp932Record { bytes: ByteRecord::new(), text: String::new(), cells: Vec::new() });
-        Records { source, reader, text: StringRecord::new(), cp932 }
+    pub(crate) fn new(source: Source<'a>) -> Records<'a> {
+        Records {
+            source,
+            at: 0,
+            start: 0,
+            end: 0,
+            cells: Vec::new(),
+            in_owned: false,
+            owned: String::new(),
+            parser: csv_core::ReaderBuilder::new().build(),
+            unquoted: Vec::new(),
+            unquoted_ends: Vec::new(),
+        }
     }
 
-    /// Where the record just read ends: csv's position is at or before the start of the next one.
+    /// Where the record just read ends (its line break included).
     pub(crate) fn end_of_record(&self) -> usize {
-        usize::try_from(self.reader.position().byte()).unwrap_or(usize::MAX)
+        self.end
     }
 
     /// The record the last [`Records::next`] read.
     pub(crate) fn record(&self) -> Record<'_> {
-        match &self.cp932 {
-            None => Record::Text(&self.text),
-            Some(record) => {
-                Record::Cp932 { text: &record.text, cells: &record.cells, position: record.bytes.position() }
-            }
-        }
+        let text = match (self.in_owned, self.source) {
+            (false, Source::Text(text)) => text,
+            _ => &self.owned,
+        };
+        Record { text, cells: &self.cells, start: self.start }
     }
 
     /// Reads the next record; false at the end.
-    pub(crate) fn next(&mut self, lines: &mut LineCounter<'_>) -> Result<bool, ReadError> {
-        let Some(record) = &mut self.cp932 else {
-            let read = self.reader.read_record(&mut self.text);
-            return read.map_err(|e| csv_error(&e, &self.reader, lines));
-        };
-        if !self.reader.read_byte_record(&mut record.bytes).map_err(|e| csv_error(&e, &self.reader, lines))? {
+    pub(crate) fn next(&mut self) -> Result<bool, ReadError> {
+        let bytes = self.source.bytes();
+        // Blank lines are no record, as in csv.
+        let rest = bytes.get(self.at..).unwrap_or_default();
+        self.at += rest.iter().position(|b| !matches!(b, b'\r' | b'\n')).unwrap_or(rest.len());
+        if self.at >= bytes.len() {
             return Ok(false);
         }
-        let start = usize::try_from(record.bytes.position().map_or(0, Position::byte)).unwrap_or(usize::MAX);
-        let end = usize::try_from(self.reader.position().byte()).unwrap_or(usize::MAX);
-        let raw = self.source.get(start..end).unwrap_or_default();
-        let valid = match unquoted_line(raw) {
-            // The common case, as the manager writes: the line itself decoded in one go.
-            Some(line) if line_cells(line, &mut record.text, &mut record.cells) == Some(record.bytes.len()) => true,
-            _ => cells_one_by_one(&record.bytes, raw, &mut record.text, &mut record.cells),
+        self.start = self.at;
+        let rest = &bytes[self.at..];
+        let line = &rest[..memchr::memchr2(b'\r', b'\n', rest).unwrap_or(rest.len())];
+        let valid = if memchr::memchr(b'"', line).is_none() {
+            self.end = self.start + line.len() + line_break_length(&rest[line.len()..]);
+            self.read_line(line)
+        } else {
+            self.read_quoted()
         };
+        self.at = self.end;
         if !valid {
-            return Err(ReadError::Encoding { offset: cp932_error_offset(self.source).unwrap_or(start) });
+            let offset = cp932_error_offset(bytes).unwrap_or(self.start);
+            return Err(ReadError::Encoding { offset });
         }
         Ok(true)
     }
-}
 
-/// The line of a record without quotes, its terminator and any line breaks csv counted in front
-/// of it left out; `None` when the record has a quote.
-fn unquoted_line(raw: &[u8]) -> Option<&[u8]> {
-    if memchr::memchr(b'"', raw).is_some() {
-        return None;
-    }
-    let from = raw.iter().position(|b| !matches!(b, b'\r' | b'\n')).unwrap_or(raw.len());
-    let line = &raw[from..];
-    Some(&line[..memchr::memchr2(b'\r', b'\n', line).unwrap_or(line.len())])
-}
-
-/// Decodes an unquoted line into `text` and where its cells are into `cells` (a comma is never
-/// part of a CP932 character); the number of cells, or `None` when the line is not CP932.
-fn line_cells(line: &[u8], text: &mut String, cells: &mut Vec<Range<usize>>) -> Option<usize> {
-    text.clear();
-    cells.clear();
-    if !decode_cp932(line, text) {
-        return None;
-    }
-    let mut start = 0;
-    for comma in memchr::memchr_iter(b',', text.as_bytes()) {
-        cells.push(start..comma);
-        start = comma + 1;
-    }
-    cells.push(start..text.len());
-    Some(cells.len())
-}
-
-/// Decodes a record cell by cell into `text` and `cells`; false when it is not CP932, in a cell
-/// or as it stands in the file (`raw`, quotes included). The cells have lost their quotes, so a
-/// lead byte in front of a closing quote can pair with a byte after it there; in the file it is
-/// followed by the quote.
-fn cells_one_by_one(record: &ByteRecord, raw: &[u8], text: &mut String, cells: &mut Vec<Range<usize>>) -> bool {
-    text.clear();
-    cells.clear();
-    let mut valid = true;
-    for cell in record {
-        let start = text.len();
-        match std::str::from_utf8(cell).ok().filter(|_| cell.is_ascii()) {
-            Some(ascii) => text.push_str(ascii),
-            None => valid &= decode_cp932(cell, text),
+    /// Cuts a line without quotes at its commas (a comma is never part of a CP932 character);
+    /// false when it is not CP932.
+    fn read_line(&mut self, line: &[u8]) -> bool {
+        self.cells.clear();
+        let (text, base) = match self.source {
+            Source::Text(_) => {
+                self.in_owned = false;
+                (line, self.start)
+            }
+            Source::Cp932(_) => {
+                self.in_owned = true;
+                self.owned.clear();
+                if !decode_cp932(line, &mut self.owned) {
+                    return false;
+                }
+                (self.owned.as_bytes(), 0)
+            }
+        };
+        let mut cell = 0;
+        for comma in memchr::memchr_iter(b',', text) {
+            self.cells.push(base + cell..base + comma);
+            cell = comma + 1;
         }
-        cells.push(start..text.len());
+        self.cells.push(base + cell..base + text.len());
+        true
     }
-    valid && decode_cp932(raw, &mut String::new())
+
+    /// Reads a record with quotes through `csv_core`; false when it is not CP932.
+    fn read_quoted(&mut self) -> bool {
+        let bytes = self.source.bytes();
+        let (mut nin, mut nout, mut nend) = (0, 0, 0);
+        loop {
+            if self.unquoted.len() <= nout {
+                self.unquoted.resize((self.unquoted.len() * 2).max(256), 0);
+            }
+            if self.unquoted_ends.len() <= nend {
+                self.unquoted_ends.resize((self.unquoted_ends.len() * 2).max(16), 0);
+            }
+            let input = bytes.get(self.at + nin..).unwrap_or_default();
+            let (result, read, written, ended) =
+                self.parser.read_record(input, &mut self.unquoted[nout..], &mut self.unquoted_ends[nend..]);
+            nin += read;
+            nout += written;
+            nend += ended;
+            match result {
+                ReadRecordResult::Record | ReadRecordResult::End => break,
+                ReadRecordResult::InputEmpty | ReadRecordResult::OutputFull | ReadRecordResult::OutputEndsFull => {}
+            }
+        }
+        self.end = self.at + nin;
+        self.in_owned = true;
+        self.owned.clear();
+        self.cells.clear();
+        let mut valid = true;
+        let mut from = 0;
+        for &to in &self.unquoted_ends[..nend] {
+            let cell = &self.unquoted[from..to];
+            let start = self.owned.len();
+            match self.source {
+                // The text less some quotes: UTF-8 still, so nothing is lost or replaced.
+                Source::Text(_) => self.owned.push_str(&String::from_utf8_lossy(cell)),
+                Source::Cp932(_) if cell.is_ascii() => self.owned.push_str(&String::from_utf8_lossy(cell)),
+                Source::Cp932(_) => valid &= decode_cp932(cell, &mut self.owned),
+            }
+            self.cells.push(start..self.owned.len());
+            from = to;
+        }
+        match self.source {
+            Source::Text(_) => true,
+            Source::Cp932(_) => valid && decode_cp932(&bytes[self.start..self.end], &mut String::new()),
+        }
+    }
+}
+
+/// The length of the line break `rest` starts with: `\r\n`, `\r`, `\n`, or none at the end.
+fn line_break_length(rest: &[u8]) -> usize {
+    match rest {
+        [b'\r', b'\n', ..] => 2,
+        [b'\r' | b'\n', ..] => 1,
+        _ => 0,
+    }
 }
 
 /// Decodes CP932 bytes onto the end of `into`; false when they hold a byte CP932 does not have.
@@ -186,25 +237,53 @@ fn decode_cp932(bytes: &[u8], into: &mut String) -> bool {
     }
 }
 
-fn csv_error(error: &csv::Error, reader: &Reader<&[u8]>, lines: &mut LineCounter<'_>) -> ReadError {
-    // Text read flexibly from memory leaves csv nothing to fail on (no I/O, no record-length
-    // check; UTF-8 was checked before), but should it ever report something, say where.
-    let byte = error.position().map_or_else(|| reader.position().byte(), csv::Position::byte);
-    ReadError::Csv { line: lines.line_of_record_at(byte), message: error.to_string() }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn cells(source: &[u8], cp932: bool) -> Result<Vec<Vec<String>>, ReadError> {
-        let mut records = Records::new(source, cp932);
-        let mut lines = LineCounter::of_bytes(source);
+        let source = if cp932 { Source::Cp932(source) } else { Source::Text(std::str::from_utf8(source).unwrap()) };
+        let mut records = Records::new(source);
         let mut all = Vec::new();
-        while records.next(&mut lines)? {
+        while records.next()? {
             all.push(records.record().iter().map(str::to_string).collect());
         }
         Ok(all)
+    }
+
+    /// The records the `csv` crate reads from `text`, flexibly and without headers.
+    fn csv_records(text: &str) -> Vec<Vec<String>> {
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+        reader.records().map(|record| record.unwrap().iter().map(str::to_string).collect()).collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        #[test]
+        fn lines_cut_at_commas_and_quoted_records_are_the_records_csv_reads(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![",", "\"", "\"\"", "\r", "\n", "\r\n", " ", "a", "1", "日時", "髙", "①"]),
+                0..40,
+            ),
+        ) {
+            let text = pieces.concat();
+            proptest::prop_assert_eq!(cells(text.as_bytes(), false).unwrap(), csv_records(&text));
+            let (cp932, _, unmappable) = SHIFT_JIS.encode(&text);
+            proptest::prop_assert!(!unmappable);
+            proptest::prop_assert_eq!(cells(&cp932, true).unwrap(), csv_records(&text));
+        }
+    }
+
+    #[test]
+    fn a_record_starts_after_the_line_breaks_in_front_of_it_and_ends_after_its_own() {
+        let text = "a,b\r\n\r\n\"x\r\ny\",c\nd";
+        let mut records = Records::new(Source::Text(text));
+        let mut seen = Vec::new();
+        while records.next().unwrap() {
+            seen.push((records.record().start(), records.end_of_record()));
+        }
+        assert_eq!(seen, vec![(0, 5), (7, 16), (16, 17)]);
     }
 
     #[test]
