@@ -147,7 +147,9 @@ pub async fn read_ready_files_with(
             }
             continue;
         }
-        let bytes = match read_if_complete(&candidate.path) {
+        // Reading, hashing and parsing run beside the async tasks: delivery goes on meanwhile.
+        let path = candidate.path.clone();
+        let bytes = match tokio::task::spawn_blocking(move || read_if_complete(&path)).await? {
             Ok(Some(b)) => b,
             Ok(None) => {
                 tracing::debug!(file = %key, "A LanScope file is still open for writing.");
@@ -166,13 +168,19 @@ pub async fn read_ready_files_with(
             summary.unsettled.push(candidate.path.clone());
             continue;
         }
-        let mark = candidate.mark(hex::encode(Sha256::digest(&bytes)));
+        let (bytes, digest) = tokio::task::spawn_blocking(move || {
+            let digest = hex::encode(Sha256::digest(&bytes));
+            (bytes, digest)
+        })
+        .await?;
+        let mark = candidate.mark(digest);
         if known.as_ref().is_some_and(|m| m.sha256 == mark.sha256) {
             outbox.touch_file(&key, &mark).await?;
             continue;
         }
         let file_name = candidate.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let read = parse_file(&bytes, &file_name, company_code, options);
+        let (company, options_owned, name) = (company_code.to_string(), options.clone(), file_name.clone());
+        let read = tokio::task::spawn_blocking(move || parse_file(&bytes, &name, &company, &options_owned)).await?;
         if let Some(problem) = &read.problem {
             tracing::warn!(file = %key, problem = %problem, "Ignored a file that is not LanScope output.");
         }
