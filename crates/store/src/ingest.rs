@@ -26,7 +26,6 @@ use std::time::Duration;
 
 use ingest_protocol::{ConnectorInfo, IngestRow};
 use loginrec_rules::bare_account;
-use sqlx::Row;
 
 use crate::bulk::{json, json_rows, select_json_given};
 use crate::pipeline::{self, CompanyContext};
@@ -151,16 +150,16 @@ impl Store {
         let names: Vec<(&str, &str)> = names.into_iter().collect();
         let sql = format!(
             "INSERT INTO log_accounts (company_id, user_name, account) SELECT $1, value->>0, value->>1 FROM {} \
-             WHERE 1 = 1 ORDER BY j.key ON CONFLICT (company_id, user_name) DO NOTHING RETURNING account",
+             WHERE 1 = 1 ORDER BY j.key ON CONFLICT (company_id, user_name) DO NOTHING",
             json_rows(self.backend, 2)
         );
-        let new_names =
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company.id).bind(json(&names)).fetch_all(&mut *tx).await?;
-        if !new_names.is_empty() {
-            // An account first seen is a 未連携 candidate unless one employee holds it for all time.
-            let accounts: BTreeSet<String> =
-                new_names.iter().map(|r| r.try_get("account")).collect::<std::result::Result<_, _>>()?;
-            let accounts: Vec<(String,)> = accounts.into_iter().map(|a| (a,)).collect();
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company.id).bind(json(&names));
+        if query.execute(&mut *tx).await?.rows_affected() > 0 {
+            // An account first seen is a 未連携 candidate unless one employee holds it for all
+            // time. Every account of the batch is looked at rather than handing the new ones
+            // back row by row: for one seen before, the answer is already in the table.
+            let accounts: BTreeSet<&str> = names.iter().map(|(_, account)| *account).collect();
+            let accounts: Vec<(&str,)> = accounts.into_iter().map(|a| (a,)).collect();
             let sql = format!(
                 "INSERT INTO unheld_accounts (company_id, account) SELECT $1, value->>0 FROM {} \
                  WHERE NOT EXISTS (SELECT 1 FROM link_history h WHERE h.company_id = $1 AND h.account = (j.value->>0) \
@@ -224,7 +223,7 @@ async fn stored_now(
          AND l.idem_key = v.idem_key AND l.received_at_ms = $3",
         json_rows(backend, 2)
     );
-    select_json_given(&mut **tx, backend, "l.account, l.event_at_ms", &from, company_id, json(&keys), &[now]).await
+    select_json_given(tx, backend, "l.account, l.event_at_ms", &from, company_id, json(&keys), &[now]).await
 }
 
 /// The company's row for this connector version and host, added the first time they are seen:
