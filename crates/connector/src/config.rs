@@ -239,8 +239,7 @@ fn default_scan_interval_seconds() -> u64 {
 }
 /// The server commits each batch before it answers, and each commit writes again every index
 /// page the batch touched: a company's day in batches of 2 000 took 36 s end to end, in batches
-/// of 10 000 20 s (`loginrec-bench end-to-end`); later, the rest being faster, 6.9–7.0 s in
-/// batches of 10 000 and 5.9–6.0 s in batches of 20 000. 20 000 rows are about 6 MB of JSON.
+/// of 10 000 20 s (`loginrec-bench end-to-end`). 10 000 rows are about 3 MB of JSON.
 fn default_batch_rows() -> usize {
     ingest_protocol::MAX_BATCH_ROWS
 }

@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 pub const INGEST_PATH: &str = "/api/lanscope/v1/logs";
 /// Header carrying the company code next to the bearer token.
 pub const COMPANY_CODE_HEADER: &str = "x-company-code";
-/// Most rows one batch may carry (about 6 MB of JSON; a batch of long rows that passes
+/// Most rows one batch may carry (about 3 MB of JSON; a batch of long rows that passes
 /// [`MAX_BODY_BYTES`] is refused with 413, and the connector sends it in halves).
-pub const MAX_BATCH_ROWS: usize = 20_000;
+pub const MAX_BATCH_ROWS: usize = 10_000;
 /// Largest request body the server reads, in bytes.
-pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestBatch {
