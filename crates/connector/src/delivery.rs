@@ -59,47 +59,6 @@ pub struct DeliveryReport {
     pub dead: u64,
 }
 
-/// How often delivery looks again for rows while files are still being read.
-const WHILE_READING_POLL: Duration = Duration::from_millis(50);
-
-/// Runs `read` (reading files into the outbox) and delivers what it stores meanwhile, so that
-/// the server starts on the first file of a 05:00 burst rather than after the last. Returns
-/// `read`'s result and the delivery's, once the reading is done and everything it stored is
-/// delivered (or `stop` is requested, or delivery fails).
-pub async fn deliver_while<T>(
-    outbox: &Outbox,
-    sender: &Sender,
-    batch_rows: usize,
-    policy: &RetryPolicy,
-    stop: &Stop,
-    read: impl std::future::Future<Output = T>,
-) -> (T, Result<DeliveryReport, DeliveryError>) {
-    let (read_tx, mut read_rx) = tokio::sync::watch::channel(false);
-    let reading = async {
-        let result = read.await;
-        let _ = read_tx.send(true);
-        result
-    };
-    let delivering = async {
-        let mut total = DeliveryReport::default();
-        loop {
-            // Read before delivering: a pass that starts after the reading ended sends all.
-            let all_read = *read_rx.borrow_and_update();
-            let report = deliver_until(outbox, sender, batch_rows, policy, stop).await?;
-            total.delivered += report.delivered;
-            total.dead += report.dead;
-            if all_read || stop.requested() {
-                return Ok(total);
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(WHILE_READING_POLL) => {}
-                _ = read_rx.changed() => {}
-            }
-        }
-    };
-    tokio::join!(reading, delivering)
-}
-
 /// Sends every waiting row. Returns when the outbox is empty, or with the reason it cannot be.
 pub async fn deliver_all(
     outbox: &Outbox,

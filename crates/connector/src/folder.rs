@@ -147,9 +147,7 @@ pub async fn read_ready_files_with(
             }
             continue;
         }
-        // Reading, hashing and parsing run beside the async tasks: delivery goes on meanwhile.
-        let path = candidate.path.clone();
-        let bytes = match tokio::task::spawn_blocking(move || read_if_complete(&path)).await? {
+        let bytes = match read_if_complete(&candidate.path) {
             Ok(Some(b)) => b,
             Ok(None) => {
                 tracing::debug!(file = %key, "A LanScope file is still open for writing.");
@@ -168,19 +166,13 @@ pub async fn read_ready_files_with(
             summary.unsettled.push(candidate.path.clone());
             continue;
         }
-        let (bytes, digest) = tokio::task::spawn_blocking(move || {
-            let digest = hex::encode(Sha256::digest(&bytes));
-            (bytes, digest)
-        })
-        .await?;
-        let mark = candidate.mark(digest);
+        let mark = candidate.mark(hex::encode(Sha256::digest(&bytes)));
         if known.as_ref().is_some_and(|m| m.sha256 == mark.sha256) {
             outbox.touch_file(&key, &mark).await?;
             continue;
         }
         let file_name = candidate.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let (company, options_owned, name) = (company_code.to_string(), options.clone(), file_name.clone());
-        let read = tokio::task::spawn_blocking(move || parse_file(&bytes, &name, &company, &options_owned)).await?;
+        let read = parse_file(&bytes, &file_name, company_code, options);
         if let Some(problem) = &read.problem {
             tracing::warn!(file = %key, problem = %problem, "Ignored a file that is not LanScope output.");
         }

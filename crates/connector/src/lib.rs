@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use config::Config;
-use delivery::{DeliveryError, RetryPolicy, deliver_while};
+use delivery::{DeliveryError, RetryPolicy, deliver_all, deliver_until};
 use instance::InstanceLock;
 use outbox::Outbox;
 use sender::Sender;
@@ -53,31 +53,26 @@ pub async fn run_once(config: &Config, config_path: &Path, policy: RetryPolicy) 
     tracing::info!(%folder, %server, version, "The connector runs once.");
     let settle = Duration::from_secs(config.settle_seconds);
     let options = config.read_options();
-    // Files still being written are waited for, a settle time at a time, up to a limit; what is
-    // read is delivered meanwhile.
-    let reading = async {
-        let mut waited = Duration::ZERO;
-        let limit = settle.max(Duration::from_secs(1)) * folder::UNTERMINATED_SETTLE_FACTOR;
-        loop {
-            let summary =
-                folder::read_ready_files(&config.log_dir, &config.company_code, &options, settle, &outbox).await?;
-            if summary.unsettled.is_empty() {
-                return anyhow::Ok(());
-            }
-            if waited >= limit {
-                for path in &summary.unsettled {
-                    tracing::warn!(file = %path.display(), "A file is still changing; it will be read by a later run.");
-                }
-                return Ok(());
-            }
-            let pause = settle.max(Duration::from_millis(200)) / 2;
-            tokio::time::sleep(pause).await;
-            waited += pause;
+    // Files still being written are waited for, a settle time at a time, up to a limit.
+    let mut waited = Duration::ZERO;
+    let limit = settle.max(Duration::from_secs(1)) * folder::UNTERMINATED_SETTLE_FACTOR;
+    loop {
+        let summary =
+            folder::read_ready_files(&config.log_dir, &config.company_code, &options, settle, &outbox).await?;
+        if summary.unsettled.is_empty() {
+            break;
         }
-    };
-    let (read, delivered) = deliver_while(&outbox, &sender, config.batch_rows, &policy, &Stop::never(), reading).await;
-    read?;
-    let outcome = match delivered {
+        if waited >= limit {
+            for path in &summary.unsettled {
+                tracing::warn!(file = %path.display(), "A file is still changing; it will be read by a later run.");
+            }
+            break;
+        }
+        let pause = settle.max(Duration::from_millis(200)) / 2;
+        tokio::time::sleep(pause).await;
+        waited += pause;
+    }
+    let outcome = match deliver_all(&outbox, &sender, config.batch_rows, &policy).await {
         Ok(report) => {
             tracing::info!(delivered = report.delivered, dead = report.dead, "The connector delivered everything.");
             OnceOutcome::Done { delivered: report.delivered, dead: report.dead }
@@ -184,10 +179,7 @@ async fn daemon_loop(config: &Config, outbox: &Outbox, sender: &Sender, stop: St
         }
         watcher.ensure();
         let mut next = Duration::from_secs(config.scan_interval_seconds.max(1));
-        // What is read is delivered meanwhile.
-        let reading = folder::read_ready_files(&config.log_dir, &config.company_code, &options, settle, outbox);
-        let (read, delivered) = deliver_while(outbox, sender, config.batch_rows, &policy, &stop, reading).await;
-        match read {
+        match folder::read_ready_files(&config.log_dir, &config.company_code, &options, settle, outbox).await {
             Ok(summary) => {
                 if !summary.unsettled.is_empty() {
                     next = next.min(settle.max(Duration::from_secs(1)));
@@ -201,7 +193,7 @@ async fn daemon_loop(config: &Config, outbox: &Outbox, sender: &Sender, stop: St
         if stop.requested() {
             return Ok(());
         }
-        if let Err(e) = delivered {
+        if let Err(e) = deliver_until(outbox, sender, config.batch_rows, &policy, &stop).await {
             tracing::error!(error = %e, "Delivery stopped; the rows are kept and will be sent later.");
             next = next.min(Duration::from_secs(300));
         }

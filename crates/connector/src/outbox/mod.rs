@@ -37,7 +37,6 @@ use std::sync::{Arc, Mutex};
 use ingest_protocol::IngestRow;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, Transaction};
-use tokio::sync::OwnedMutexGuard;
 
 pub use piece::EncodedPiece;
 use piece::{KeyBytes, MAX_PIECE_ROWS, id_range, index_of, piece_of, row_id};
@@ -52,8 +51,6 @@ pub struct Outbox {
     /// The piece the last batch was taken from: a batch is smaller than a piece, and the next
     /// batch starts where the last one ended.
     last_piece: Arc<Mutex<Option<CachedPiece>>>,
-    /// One writer at a time: reading a file and settling delivered rows run side by side.
-    writing: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// What identified a file's content the last time it was read.
@@ -102,16 +99,7 @@ impl Outbox {
         let pool = SqlitePoolOptions::new().max_connections(2).connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         legacy::move_waiting_rows_into_pieces(&pool).await?;
-        Ok(Outbox { pool, last_piece: Arc::default(), writing: Arc::default() })
-    }
-
-    /// A write transaction, with this outbox's turn to write: a file's transaction can last as
-    /// long as the file takes to read, longer than SQLite's busy timeout, so writers queue here
-    /// rather than in SQLite. The transaction takes SQLite's write lock from its start (another
-    /// process, `status`, only reads).
-    async fn write(&self) -> Result<(OwnedMutexGuard<()>, Transaction<'static, Sqlite>), sqlx::Error> {
-        let turn = Arc::clone(&self.writing).lock_owned().await;
-        Ok((turn, self.pool.begin_with("BEGIN IMMEDIATE").await?))
+        Ok(Outbox { pool, last_piece: Arc::default() })
     }
 
     pub async fn close(&self) {
@@ -128,7 +116,6 @@ impl Outbox {
 
     /// Notes that a file whose content is unchanged now has another size/mtime mark.
     pub async fn touch_file(&self, path: &str, mark: &FileMark) -> Result<(), sqlx::Error> {
-        let _turn = self.writing.lock().await;
         sqlx::query("UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?")
             .bind(mark.size)
             .bind(mark.mtime_ns)
@@ -149,9 +136,9 @@ impl Outbox {
     /// Starts the one transaction that takes a file's rows, a piece at a time, and its mark.
     /// Dropped without [`FileTransaction::finish`], it leaves no trace: the file is read again.
     pub async fn begin_file(&self, path: &str) -> Result<FileTransaction, sqlx::Error> {
-        let (turn, mut tx) = self.write().await?;
+        let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM row_errors WHERE file = ?").bind(path).execute(&mut *tx).await?;
-        Ok(FileTransaction { tx, _turn: turn, path: path.to_string(), now: now_ms(), rows: 0, errors: 0, added: 0 })
+        Ok(FileTransaction { tx, path: path.to_string(), now: now_ms(), rows: 0, errors: 0, added: 0 })
     }
 
     /// The oldest waiting rows, at most `limit`.
@@ -237,7 +224,7 @@ impl Outbox {
     /// A piece that cannot be decoded leaves the queue as one dead letter naming it.
     async fn drop_unreadable_piece(&self, id: i64, problem: &str) -> Result<(), sqlx::Error> {
         tracing::error!(piece = id, problem = %problem, "An outbox piece cannot be read; it is kept as a dead letter.");
-        let (_turn, mut tx) = self.write().await?;
+        let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO dead_letters (key, payload, reason, at_ms) SELECT ?, hex(payload), ?, ? FROM pieces WHERE id = ?")
             .bind(format!("piece {id}"))
             .bind(format!("unreadable outbox entry: {problem}"))
@@ -252,7 +239,7 @@ impl Outbox {
     /// Removes delivered rows and moves refused rows to the dead-letter table, in one
     /// transaction.
     pub async fn settle(&self, delivered: &[i64], refused: &[(i64, String)]) -> Result<(), sqlx::Error> {
-        let (_turn, mut tx) = self.write().await?;
+        let mut tx: Transaction<'_, Sqlite> = self.pool.begin().await?;
         self.settle_in(&mut tx, delivered, refused).await?;
         tx.commit().await
     }
@@ -260,7 +247,7 @@ impl Outbox {
     /// [`Outbox::settle`] for a batch the server answered, noting in the same transaction when
     /// the last delivery succeeded and that no error stands: one commit, one sync to disk.
     pub async fn settle_answered(&self, delivered: &[i64], refused: &[(i64, String)]) -> Result<(), sqlx::Error> {
-        let (_turn, mut tx) = self.write().await?;
+        let mut tx: Transaction<'_, Sqlite> = self.pool.begin().await?;
         self.settle_in(&mut tx, delivered, refused).await?;
         sqlx::query(
             "INSERT INTO state (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -370,7 +357,6 @@ impl Outbox {
     }
 
     pub async fn set_state(&self, name: &str, value: &str) -> Result<(), sqlx::Error> {
-        let _turn = self.writing.lock().await;
         sqlx::query(
             "INSERT INTO state (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
         )
@@ -382,7 +368,6 @@ impl Outbox {
     }
 
     pub async fn clear_state(&self, name: &str) -> Result<(), sqlx::Error> {
-        let _turn = self.writing.lock().await;
         sqlx::query("DELETE FROM state WHERE name = ?").bind(name).execute(&self.pool).await?;
         Ok(())
     }
@@ -423,7 +408,6 @@ struct DecodedPiece {
 /// A file being recorded (see [`Outbox::begin_file`]).
 pub struct FileTransaction {
     tx: Transaction<'static, Sqlite>,
-    _turn: OwnedMutexGuard<()>,
     path: String,
     now: i64,
     rows: u64,
