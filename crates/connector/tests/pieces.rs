@@ -48,7 +48,8 @@ async fn a_file_read_in_small_pieces_gives_the_outbox_of_the_whole_file() {
     std::fs::write(dir.path().join("bad.csv"), encoding_rs::SHIFT_JIS.encode(bad).0).unwrap();
     std::fs::write(dir.path().join("master.csv"), "従業員コード,姓,名,所属コード\r\n0001,a,b,100\r\n").unwrap();
 
-    let whole = outbox_after_reading(dir.path(), PieceSizes::default()).await;
+    let whole =
+        outbox_after_reading(dir.path(), PieceSizes { large_file_bytes: u64::MAX, ..PieceSizes::default() }).await;
     assert!(whole.0.len() > 100, "the simulation gives many rows");
     assert_eq!(whole.1.len(), 2, "{:?}", whole.1);
     assert_eq!(whole.2.len(), 1);
@@ -56,6 +57,7 @@ async fn a_file_read_in_small_pieces_gives_the_outbox_of_the_whole_file() {
         let pieces = outbox_after_reading(dir.path(), PieceSizes { large_file_bytes: 1, piece_bytes }).await;
         assert_eq!(pieces, whole, "pieces of {piece_bytes} bytes");
     }
+    assert_eq!(outbox_after_reading(dir.path(), PieceSizes::default()).await, whole, "as the connector reads");
 }
 
 /// A large file is decoded as its start suggests while it is read; where the whole file turns
