@@ -84,15 +84,25 @@ impl<'r> Record<'r> {
 
 impl<'a> Records<'a> {
     pub(crate) fn new(source: Source<'a>) -> Records<'a> {
+        // A byte order mark left at the start of the text (a file saved with two) is not part
+        // of the first cell, as csv has it.
+        let bom = match source {
+            Source::Text(text) if text.starts_with('\u{feff}') => '\u{feff}'.len_utf8(),
+            _ => 0,
+        };
+        // csv_core drops a byte order mark at the start of the first input it is given, which
+        // for it may be any quoted line of the file: it is given a blank line first.
+        let mut parser = csv_core::ReaderBuilder::new().build();
+        parser.read_record(b"\n", &mut [0; 1], &mut [0; 1]);
         Records {
             source,
-            at: 0,
+            at: bom,
             start: 0,
             end: 0,
             cells: Vec::new(),
             in_owned: false,
             owned: String::new(),
-            parser: csv_core::ReaderBuilder::new().build(),
+            parser,
             unquoted: Vec::new(),
             unquoted_ends: Vec::new(),
         }
@@ -263,15 +273,17 @@ mod tests {
         #[test]
         fn lines_cut_at_commas_and_quoted_records_are_the_records_csv_reads(
             pieces in proptest::collection::vec(
-                proptest::sample::select(vec![",", "\"", "\"\"", "\r", "\n", "\r\n", " ", "a", "1", "日時", "髙", "①"]),
+                proptest::sample::select(vec![",", "\"", "\"\"", "\r", "\n", "\r\n", " ", "a", "1", "日時", "髙", "①", "\u{feff}"]),
                 0..40,
             ),
         ) {
             let text = pieces.concat();
             proptest::prop_assert_eq!(cells(text.as_bytes(), false).unwrap(), csv_records(&text));
+            // CP932 has no byte order mark.
             let (cp932, _, unmappable) = SHIFT_JIS.encode(&text);
-            proptest::prop_assert!(!unmappable);
-            proptest::prop_assert_eq!(cells(&cp932, true).unwrap(), csv_records(&text));
+            if !unmappable {
+                proptest::prop_assert_eq!(cells(&cp932, true).unwrap(), csv_records(&text));
+            }
         }
     }
 
