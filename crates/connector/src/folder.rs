@@ -75,7 +75,8 @@ pub async fn read_ready_files(
 /// When a file is read in pieces rather than whole (see [`read_large_file`]).
 #[derive(Clone, Copy, Debug)]
 pub struct PieceSizes {
-    /// Files at least this large are read in pieces.
+    /// Files at least this large are read in pieces: by default every file. Reading a file
+    /// whole stays as the reference the pieces are held to (`tests/pieces.rs`).
     pub large_file_bytes: u64,
     /// About how much of such a file is held in memory at once.
     pub piece_bytes: usize,

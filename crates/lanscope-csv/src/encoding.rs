@@ -225,11 +225,14 @@ pub fn decode(bytes: &[u8]) -> Result<(Cow<'_, str>, &'static str), ReadError> {
 
 /// Decodes a whole file held in memory by the rule of [`decode`], keeping its damage. Valid
 /// UTF-8 (the usual re-saved file) is checked once and borrowed.
-pub(crate) fn decode_whole(bytes: &[u8]) -> Result<Decoded<'_>, ReadError> {
-    let body = bytes.strip_prefix(UTF_8_BOM).unwrap_or(bytes);
-    match std::str::from_utf8(body) {
-        Ok(text) => Ok(Decoded { text: Cow::Borrowed(text), encoding: UTF_8, damage: Vec::new() }),
-        Err(_) => decode_as(bytes, sniff(bytes)),
+fn decode_whole(bytes: &[u8]) -> Result<Decoded<'_>, ReadError> {
+    match readable_whole(bytes) {
+        Readable::Text(decoded) => Ok(decoded),
+        Readable::Cp932(bytes) => {
+            let mut text = String::new();
+            decode_cp932_onto(bytes, &mut text).map_err(|offset| ReadError::Encoding { offset })?;
+            Ok(Decoded { text: Cow::Owned(text), encoding: SHIFT_JIS_NAME, damage: Vec::new() })
+        }
     }
 }
 
@@ -260,23 +263,10 @@ pub(crate) fn readable_as(bytes: &[u8], encoding: FileEncoding) -> Readable<'_> 
 
 /// The offset of the first byte of `bytes` that CP932 does not have, if there is one.
 pub(crate) fn cp932_error_offset(bytes: &[u8]) -> Option<usize> {
-    match decode_cp932(bytes) {
-        Err(ReadError::Encoding { offset }) => Some(offset),
-        _ => None,
-    }
+    decode_cp932_onto(bytes, &mut String::new()).err()
 }
 
-/// Decodes in an encoding decided beforehand for the whole file (see `segments`). UTF-8 is
-/// decoded leniently: each sequence that is not UTF-8 becomes a [`Damage`].
-pub(crate) fn decode_as(bytes: &[u8], encoding: FileEncoding) -> Result<Decoded<'_>, ReadError> {
-    match encoding {
-        FileEncoding::Utf8 => Ok(decode_utf8(bytes)),
-        FileEncoding::Cp932 => {
-            Ok(Decoded { text: Cow::Owned(decode_cp932(bytes)?), encoding: SHIFT_JIS_NAME, damage: Vec::new() })
-        }
-    }
-}
-
+/// UTF-8 decoded leniently: each sequence that is not UTF-8 becomes a [`Damage`].
 fn decode_utf8(bytes: &[u8]) -> Decoded<'_> {
     let body = bytes.strip_prefix(UTF_8_BOM).unwrap_or(bytes);
     let skipped = bytes.len() - body.len();
@@ -299,21 +289,21 @@ fn decode_utf8(bytes: &[u8]) -> Decoded<'_> {
     Decoded { text: Cow::Owned(text), encoding: UTF_8, damage }
 }
 
-fn decode_cp932(bytes: &[u8]) -> Result<String, ReadError> {
+/// Decodes CP932 bytes onto the end of `into`; the offset in `bytes` of the first byte CP932
+/// does not have, if there is one.
+pub(crate) fn decode_cp932_onto(bytes: &[u8], into: &mut String) -> Result<(), usize> {
     let mut decoder = SHIFT_JIS.new_decoder_without_bom_handling();
-    let capacity = decoder.max_utf8_buffer_length_without_replacement(bytes.len()).unwrap_or(bytes.len());
-    let mut text = String::with_capacity(capacity);
     let mut read_total = 0;
     loop {
         let rest = bytes.get(read_total..).unwrap_or_default();
-        let (result, read) = decoder.decode_to_string_without_replacement(rest, &mut text, true);
+        into.reserve(decoder.max_utf8_buffer_length_without_replacement(rest.len()).unwrap_or(rest.len() * 3));
+        let (result, read) = decoder.decode_to_string_without_replacement(rest, into, true);
         read_total += read;
         match result {
-            DecoderResult::InputEmpty => return Ok(text),
-            DecoderResult::OutputFull => text.reserve(rest.len().saturating_sub(read).max(16) * 3),
+            DecoderResult::InputEmpty => return Ok(()),
+            DecoderResult::OutputFull => {}
             DecoderResult::Malformed(length, consumed_after) => {
-                let offset = read_total.saturating_sub(usize::from(consumed_after)).saturating_sub(usize::from(length));
-                return Err(ReadError::Encoding { offset });
+                return Err(read_total.saturating_sub(usize::from(consumed_after)).saturating_sub(usize::from(length)));
             }
         }
     }
@@ -456,7 +446,7 @@ mod tests {
         let mut sniffer = EncodingSniffer::default();
         sniffer.feed(&bytes);
         assert_eq!(sniffer.finish(), FileEncoding::Utf8);
-        let decoded = decode_as(&bytes, FileEncoding::Utf8).unwrap();
+        let decoded = decode_utf8(&bytes);
         assert_eq!(
             decoded.damage,
             vec![Damage { at: bytes.len() - 2, offset: bytes.len() - 2, bytes: vec![0xE6, 0x9C] }]
@@ -476,7 +466,7 @@ mod tests {
     #[test]
     fn damage_records_where_each_bad_sequence_is_in_the_text_and_in_the_bytes() {
         let bytes = b"\xEF\xBB\xBFa\xff\xfeb\xe6\x9c,";
-        let decoded = decode_as(bytes, FileEncoding::Utf8).unwrap();
+        let decoded = decode_utf8(bytes);
         assert_eq!(decoded.text, "a\u{fffd}\u{fffd}b\u{fffd},");
         assert_eq!(
             decoded.damage,

@@ -19,10 +19,9 @@
 use std::ops::Range;
 
 use csv_core::ReadRecordResult;
-use encoding_rs::{DecoderResult, SHIFT_JIS};
 
 use crate::ReadError;
-use crate::encoding::cp932_error_offset;
+use crate::encoding::{cp932_error_offset, decode_cp932_onto};
 
 /// What records are read from.
 #[derive(Clone, Copy)]
@@ -160,7 +159,7 @@ impl<'a> Records<'a> {
             Source::Cp932(_) => {
                 self.in_owned = true;
                 self.owned.clear();
-                if !decode_cp932(line, &mut self.owned) {
+                if decode_cp932_onto(line, &mut self.owned).is_err() {
                     return false;
                 }
                 (self.owned.as_bytes(), 0)
@@ -210,14 +209,14 @@ impl<'a> Records<'a> {
                 // The text less some quotes: UTF-8 still, so nothing is lost or replaced.
                 Source::Text(_) => self.owned.push_str(&String::from_utf8_lossy(cell)),
                 Source::Cp932(_) if cell.is_ascii() => self.owned.push_str(&String::from_utf8_lossy(cell)),
-                Source::Cp932(_) => valid &= decode_cp932(cell, &mut self.owned),
+                Source::Cp932(_) => valid &= decode_cp932_onto(cell, &mut self.owned).is_ok(),
             }
             self.cells.push(start..self.owned.len());
             from = to;
         }
         match self.source {
             Source::Text(_) => true,
-            Source::Cp932(_) => valid && decode_cp932(&bytes[self.start..self.end], &mut String::new()),
+            Source::Cp932(_) => valid && cp932_error_offset(&bytes[self.start..self.end]).is_none(),
         }
     }
 }
@@ -228,22 +227,6 @@ fn line_break_length(rest: &[u8]) -> usize {
         [b'\r', b'\n', ..] => 2,
         [b'\r' | b'\n', ..] => 1,
         _ => 0,
-    }
-}
-
-/// Decodes CP932 bytes onto the end of `into`; false when they hold a byte CP932 does not have.
-fn decode_cp932(bytes: &[u8], into: &mut String) -> bool {
-    let mut decoder = SHIFT_JIS.new_decoder_without_bom_handling();
-    let mut rest = bytes;
-    loop {
-        into.reserve(decoder.max_utf8_buffer_length_without_replacement(rest.len()).unwrap_or(rest.len() * 3));
-        let (result, read) = decoder.decode_to_string_without_replacement(rest, into, true);
-        rest = rest.get(read..).unwrap_or_default();
-        match result {
-            DecoderResult::InputEmpty => return true,
-            DecoderResult::OutputFull => continue,
-            DecoderResult::Malformed(..) => return false,
-        }
     }
 }
 
@@ -280,7 +263,7 @@ mod tests {
             let text = pieces.concat();
             proptest::prop_assert_eq!(cells(text.as_bytes(), false).unwrap(), csv_records(&text));
             // CP932 has no byte order mark.
-            let (cp932, _, unmappable) = SHIFT_JIS.encode(&text);
+            let (cp932, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&text);
             if !unmappable {
                 proptest::prop_assert_eq!(cells(&cp932, true).unwrap(), csv_records(&text));
             }
