@@ -155,7 +155,7 @@ async fn ingest_run(url: &str, work: &Workload, concurrency: usize) -> anyhow::R
     // The screens are read after the burst, when autovacuum (off on the benchmark's server) would
     // have refreshed the statistics of the tables it filled: without them PostgreSQL takes the
     // day's 200 000 punches for an empty table.
-    store.analyze().await?;
+    store.statistics_as_in_service().await?;
     let expected_punches = 2 * work.employees as u64;
     if punches_written != expected_punches {
         bail!("the server wrote {punches_written} punches, expected {expected_punches} (one 出勤 and one 退勤 each)");
@@ -245,10 +245,10 @@ pub(crate) async fn set_up_company(
         let step = Instant::now();
         store.apply_links(company.id, &links).await?;
         links_time += step.elapsed();
-        // A fresh database has no planner statistics until autovacuum gathers them (or never,
-        // where it is off): gather them as it would, so that every query plan is the one a
-        // running system gets.
-        store.analyze().await?;
+        // A fresh PostgreSQL database has no planner statistics until autovacuum gathers them
+        // (or never, where it is off): gather them as it would, so that every query plan is the
+        // one a running system gets (SQLite has none in service).
+        store.statistics_as_in_service().await?;
     }
     let token = store.issue_token(company.id).await?;
     let setup = Setup { total: setup_start.elapsed(), employees: employees_time, links: links_time };
@@ -385,7 +385,7 @@ async fn log_pages(store: &Store, company_id: i64, work: &Workload) -> anyhow::R
             let cursor = match offset.checked_sub(1) {
                 Some(before) => {
                     let at = LogFilter { limit: 1, offset: before, ..filter.clone() };
-                    store.logs(company_id, &at).await?.first().map(|l| LogCursor::Older(l.event_at_ms, l.key.clone()))
+                    store.logs(company_id, &at).await?.first().map(|l| LogCursor::Older(l.event_at_ms, l.id))
                 }
                 None => None,
             };

@@ -79,7 +79,7 @@ async fn measure(url: &str, employees: usize, days: usize) -> anyhow::Result<(Du
         store.ingest(&company, &connector(), batch).await?;
     }
     let token = store.attendance().issue_api_token(company.id).await?;
-    store.analyze().await?;
+    store.statistics_as_in_service().await?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}/api/v1.0/daily-workings/timerecord", listener.local_addr()?);

@@ -27,19 +27,22 @@ pub struct LogFilter {
 }
 
 /// Where a page of ログ表示 starts: the logs [`LogCursor::Older`] or [`LogCursor::Newer`] than
-/// the log `(event_at_ms, key)`, its place in ログ表示's order (a page is read from the index by
-/// time, `logs_by_time`, with only the logs of one instant to sort by key); pages are always
-/// returned newest first.
+/// the log `(event_at_ms, id)`, its place in ログ表示's order; pages are always returned newest
+/// first. Logs of one instant follow the order they were stored in (their ids): every SQLite
+/// index ends with the row id, so a page is read from the index by time (`logs_by_time`,
+/// `logs_by_kind`) in its order, without the table rows of every log of a busy second to sort
+/// them by another column first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogCursor {
-    Older(i64, String),
-    Newer(i64, String),
+    Older(i64, i64),
+    Newer(i64, i64),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogView {
-    /// The log's idempotency key: with `event_at_ms`, its place in ログ表示's order (a
-    /// [`LogCursor`]).
+    /// The log's row: with `event_at_ms`, its place in ログ表示's order (a [`LogCursor`]).
+    pub id: i64,
+    /// The log's idempotency key.
     pub key: String,
     pub event_at_ms: i64,
     pub user_name: String,
@@ -56,6 +59,7 @@ pub struct LogView {
 
 fn log_view_from_row(r: &sqlx::any::AnyRow) -> Result<LogView> {
     Ok(LogView {
+        id: r.try_get("id")?,
         key: r.try_get("idem_key")?,
         event_at_ms: r.try_get("event_at_ms")?,
         user_name: r.try_get("user_name")?,
@@ -77,6 +81,10 @@ fn log_view_from_row(r: &sqlx::any::AnyRow) -> Result<LogView> {
 /// read, each through its own index range.
 fn filtered_logs(backend: Backend, accounts: Option<usize>, holders: bool, kind: bool) -> String {
     let (from, only) = match accounts {
+        // A kind typed is read from the index by kind and time. SQLite, whose planner works
+        // without statistics here (see `Store::statistics_as_in_service`), took the index by time
+        // and passed over every log of the other kind: 150–290 ms a page at 100 000 employees.
+        None if kind && backend == Backend::Sqlite => ("logs l INDEXED BY logs_by_kind".to_string(), ""),
         None => ("logs l".to_string(), ""),
         Some(param) => (format!("{} CROSS JOIN logs l", json_rows(backend, param)), " AND l.account = (j.value->>0)"),
     };
@@ -219,35 +227,31 @@ impl Store {
         // Each piece is one of a few constant texts, never input.
         let (place, order) = match filter.cursor {
             None => ("", "DESC"),
-            Some(LogCursor::Older(..)) => {
-                (" AND (l.event_at_ms < $9 OR (l.event_at_ms = $9 AND l.idem_key < $10))", "DESC")
-            }
-            Some(LogCursor::Newer(..)) => {
-                (" AND (l.event_at_ms > $9 OR (l.event_at_ms = $9 AND l.idem_key > $10))", "ASC")
-            }
+            Some(LogCursor::Older(..)) => (" AND (l.event_at_ms < $9 OR (l.event_at_ms = $9 AND l.id < $10))", "DESC"),
+            Some(LogCursor::Newer(..)) => (" AND (l.event_at_ms > $9 OR (l.event_at_ms = $9 AND l.id > $10))", "ASC"),
         };
         let accounts_param = if filter.cursor.is_some() { 11 } else { 9 };
         let sql = format!(
-            "SELECT l.idem_key, l.event_at_ms, l.user_name, l.account, l.kind, e.code AS employee_code, \
+            "SELECT l.id, l.idem_key, l.event_at_ms, l.user_name, l.account, l.kind, e.code AS employee_code, \
                 e.last_name || ' ' || e.first_name AS full_name, \
                 COALESCE((SELECT c.version FROM connectors c WHERE c.id = l.connector_id), '') AS connector_version, \
                 l.computer_name, l.agent_no, \
                 (SELECT MIN(p.kind) FROM {} p WHERE p.company_id = l.company_id AND p.employee_id = e.id \
                     AND p.at_ms = l.event_at_ms AND p.method = 'PC') AS punch_kind{}{place} \
-             ORDER BY l.event_at_ms {order}, l.idem_key {order} LIMIT $7 OFFSET $8",
+             ORDER BY l.event_at_ms {order}, l.id {order} LIMIT $7 OFFSET $8",
             crate::port::held_punches(remote),
             filtered_logs(self.backend, accounts.as_ref().map(|_| accounts_param), true, filter.kind.is_some()),
         );
-        let (at, key) = match &filter.cursor {
-            Some(LogCursor::Older(at, key) | LogCursor::Newer(at, key)) => (*at, key.as_str()),
-            None => (0, ""),
+        let (at, id) = match filter.cursor {
+            Some(LogCursor::Older(at, id) | LogCursor::Newer(at, id)) => (at, id),
+            None => (0, 0),
         };
         let mut query = filter
             .bind(company_id, sqlx::query(sqlx::AssertSqlSafe(sql)))
             .bind(filter.limit.clamp(1, 100_000))
             .bind(if filter.cursor.is_some() { 0 } else { filter.offset.max(0) });
         if filter.cursor.is_some() {
-            query = query.bind(at).bind(key);
+            query = query.bind(at).bind(id);
         }
         if let Some(accounts) = &accounts {
             query = query.bind(json(accounts));

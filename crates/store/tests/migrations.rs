@@ -44,7 +44,7 @@ async fn logs_stored_before_the_key_followed_the_account_stay_whole_and_unique()
         .execute(&pool)
         .await
         .unwrap();
-    // Two logs at the same instant: ログ表示 orders them by key.
+    // Two logs at the same instant: ログ表示 shows the one stored last first.
     for (key, user, account, kind, at) in [
         ("k1", "CORP\\sato", "sato", "logon", 1_000),
         ("k3", "CORP\\suzuki", "suzuki", "logon", 2_000),
@@ -75,8 +75,8 @@ async fn logs_stored_before_the_key_followed_the_account_stay_whole_and_unique()
     assert_eq!(
         seen,
         [
-            ("k3", 2_000, "suzuki", "logon", Some("PC-1")),
             ("k2", 2_000, "sato", "logoff", Some("PC-1")),
+            ("k3", 2_000, "suzuki", "logon", Some("PC-1")),
             ("k1", 1_000, "sato", "logon", Some("PC-1")),
         ]
     );

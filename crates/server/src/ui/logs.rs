@@ -39,18 +39,15 @@ pub(crate) struct LogsQuery {
     after: Option<String>,
 }
 
-/// `event_at_ms.key` of a log, as 次へ / 前へ carry it.
+/// `event_at_ms.id` of a log, as 次へ / 前へ carry it.
 fn cursor_text(log: &LogView) -> String {
-    format!("{}.{}", log.event_at_ms, log.key)
+    format!("{}.{}", log.event_at_ms, log.id)
 }
 
-fn parse_cursor(typed: &str) -> Result<(i64, String), UiError> {
+fn parse_cursor(typed: &str) -> Result<(i64, i64), UiError> {
     let bad = || UiError::BadRequest(format!("ページの位置が不正です: {typed}"));
-    let (at, key) = typed.split_once('.').ok_or_else(bad)?;
-    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(bad());
-    }
-    Ok((at.parse().map_err(|_| bad())?, key.to_string()))
+    let (at, id) = typed.split_once('.').ok_or_else(bad)?;
+    Ok((at.parse().map_err(|_| bad())?, id.parse().map_err(|_| bad())?))
 }
 
 impl LogsQuery {
@@ -85,12 +82,12 @@ impl LogsQuery {
             offset: 0,
             cursor: match (&self.before, &self.after) {
                 (Some(before), _) if !before.is_empty() => {
-                    let (at, key) = parse_cursor(before)?;
-                    Some(LogCursor::Older(at, key))
+                    let (at, id) = parse_cursor(before)?;
+                    Some(LogCursor::Older(at, id))
                 }
                 (_, Some(after)) if !after.is_empty() => {
-                    let (at, key) = parse_cursor(after)?;
-                    Some(LogCursor::Newer(at, key))
+                    let (at, id) = parse_cursor(after)?;
+                    Some(LogCursor::Newer(at, id))
                 }
                 _ => None,
             },
