@@ -19,7 +19,8 @@ use loginrec_rules::work_time::{
 use sqlx::{AnyConnection, Row};
 
 use super::{Attendance, WorkOf, agreement_year_start};
-use crate::{Result, StoreError, now_ms};
+use crate::bulk::{json, json_rows};
+use crate::{Backend, Result, StoreError, now_ms};
 
 /// An employee whose month raised an alert.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,23 +52,25 @@ pub(crate) async fn mark_changed_days(
         months.push((employee, month_key(date)));
         months.push((employee, month_key(week_end)));
     }
+    if months.is_empty() {
+        return Ok(());
+    }
     months.sort();
     months.dedup();
-    let now = now_ms();
-    for chunk in months.chunks(200) {
-        let values: Vec<String> =
-            (0..chunk.len()).map(|i| format!("($1, ${}, ${}, $2)", 3 + i * 2, 4 + i * 2)).collect();
-        let sql = format!(
-            "INSERT INTO work_months_stale (company_id, employee_id, month, marked_at_ms) VALUES {} \
-             ON CONFLICT (company_id, employee_id, month) DO UPDATE SET marked_at_ms = excluded.marked_at_ms",
-            values.join(", ")
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(now);
-        for (employee, month) in chunk {
-            query = query.bind(*employee).bind(month);
-        }
-        query.execute(&mut *conn).await?;
-    }
+    // One statement of one JSON parameter (see [`crate::bulk`]): a statement per 200 months
+    // was 13 statements and a second of a 100 000-employee morning on PostgreSQL.
+    let sql = format!(
+        "INSERT INTO work_months_stale (company_id, employee_id, month, marked_at_ms) \
+         SELECT $1, CAST(value->>0 AS BIGINT), value->>1, $2 FROM {} WHERE 1 = 1 ORDER BY j.key \
+         ON CONFLICT (company_id, employee_id, month) DO UPDATE SET marked_at_ms = excluded.marked_at_ms",
+        json_rows(Backend::of(conn), 3)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(company_id)
+        .bind(now_ms())
+        .bind(json(&months))
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
