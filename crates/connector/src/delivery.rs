@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
 use ingest_protocol::IngestRow;
 use loginrec_rules::idempotency_key;
 use rand::Rng;
@@ -69,12 +71,27 @@ pub async fn deliver_all(
     deliver_until(outbox, sender, batch_rows, policy, &Stop::never()).await
 }
 
-/// Like [`deliver_all`], but returns early once `stop` is requested: a batch already sent is
-/// finished and settled, no new one is started, and a pause before a retry is cut short.
+/// Batches sent before the first is answered. The server derives a batch's punches in one
+/// transaction; with two in flight, a PostgreSQL server works on the next one while it answers
+/// the one before, instead of leaving a core idle between them.
+pub const IN_FLIGHT: usize = 2;
+
+/// A batch sent and not yet answered.
+struct Sent {
+    /// The last row before this batch: where reading starts again if it must be sent again.
+    after: i64,
+    ids: Vec<i64>,
+    keys: Vec<String>,
+}
+
+/// Like [`deliver_all`], but returns early once `stop` is requested: the batches already sent
+/// are finished and settled, no new one is started, and a pause before a retry is cut short.
 ///
-/// While a batch is in flight, the batch answered before it is settled and the next one is
-/// read, so the server is never kept waiting for the outbox. Rows still leave only once the
-/// server answered for them, and in order: a batch that fails is sent again, then what follows.
+/// Up to [`IN_FLIGHT`] batches are sent before the first is answered, and an answered batch is
+/// settled while the next is in flight. Rows still leave only once the server answered for
+/// them, and in order: answers are taken in the order the batches were read; when a batch fails,
+/// the batches sent after it are dropped unsettled (the server stores a row once, whatever it
+/// receives twice), and sending starts again with the failed one.
 pub async fn deliver_until(
     outbox: &Outbox,
     sender: &Sender,
@@ -86,51 +103,44 @@ pub async fn deliver_until(
     let mut report = DeliveryReport::default();
     let mut limit = batch_rows;
     let mut failures = 0u32;
-    // The last row of the last batch the server answered: what follows it is sent next.
-    let mut cursor = i64::MIN;
-    let mut ahead: Option<Vec<(i64, IngestRow)>> = None;
-    let mut answered: Option<Answered> = None;
+    // The last row read into a batch: what follows it is read next.
+    let mut read_to = i64::MIN;
+    let mut in_flight = FuturesOrdered::new();
+    let mut drained = false;
     loop {
-        if stop.requested() {
-            settle(outbox, answered.take()).await?;
-            return Ok(report);
+        while !drained && in_flight.len() < IN_FLIGHT && !stop.requested() {
+            let batch = outbox.next_batch_after(read_to, limit).await?;
+            if batch.is_empty() {
+                drained = true;
+                break;
+            }
+            let (ids, mut rows): (Vec<i64>, Vec<IngestRow>) = batch.into_iter().unzip();
+            // The server checks every key against the company it is sent for. Rows read while a
+            // mistyped company code was registered carry keys made with that code: make them again.
+            for row in &mut rows {
+                row.key = idempotency_key(
+                    sender.company_code(),
+                    &row.user_name,
+                    row.kind,
+                    row.event_at_ms,
+                    row.sub_manager_no.as_deref(),
+                    row.agent_no.as_deref(),
+                );
+            }
+            let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
+            let batch = Sent { after: read_to, keys, ids };
+            read_to = *batch.ids.last().expect("a batch is not empty");
+            in_flight.push_back(async move { (batch, sender.send(rows).await) });
         }
-        let batch = match ahead.take() {
-            Some(batch) if !batch.is_empty() => batch,
-            _ => outbox.next_batch_after(cursor, limit).await?,
+        let Some((batch, sent)) = in_flight.next().await else {
+            return Ok(report);
         };
-        if batch.is_empty() {
-            settle(outbox, answered.take()).await?;
-            return Ok(report);
-        }
-        let (ids, mut rows): (Vec<i64>, Vec<IngestRow>) = batch.into_iter().unzip();
-        let last = *ids.last().expect("a batch is not empty");
-        // The server checks every key against the company it is sent for. Rows read while a
-        // mistyped company code was registered carry keys made with that code: make them again.
-        for row in &mut rows {
-            row.key = idempotency_key(
-                sender.company_code(),
-                &row.user_name,
-                row.kind,
-                row.event_at_ms,
-                row.sub_manager_no.as_deref(),
-                row.agent_no.as_deref(),
-            );
-        }
-        let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
-        let next_limit = (limit * 2).min(batch_rows);
-        let before = answered.take();
-        let (sent, meanwhile) = tokio::join!(sender.send(rows), async {
-            settle(outbox, before).await?;
-            outbox.next_batch_after(last, next_limit).await
-        });
-        let next = meanwhile?;
-        match sent {
+        let error = match sent {
             Ok(answer) => {
                 let reasons: HashMap<&str, &str> =
                     answer.rejections.iter().map(|r| (r.key.as_str(), r.reason.as_str())).collect();
                 let mut done = Answered::default();
-                for (id, key) in ids.iter().zip(&keys) {
+                for (id, key) in batch.ids.iter().zip(&batch.keys) {
                     match reasons.get(key.as_str()) {
                         Some(reason) => done.refused.push((*id, (*reason).to_string())),
                         None => done.delivered.push(*id),
@@ -139,37 +149,44 @@ pub async fn deliver_until(
                 for (_, reason) in &done.refused {
                     tracing::warn!(reason = %reason, "The server refused a row; it is kept as a dead letter.");
                 }
-                report.delivered += done.delivered.len() as u64;
-                report.dead += done.refused.len() as u64;
                 tracing::info!(
-                    rows = ids.len(),
+                    rows = batch.ids.len(),
                     accepted = answer.accepted,
                     duplicate = answer.duplicate,
                     rejected = answer.rejected,
                     "Delivered a batch."
                 );
-                answered = Some(done);
+                // The next batch is in flight meanwhile.
+                outbox.settle_answered(&done.delivered, &done.refused).await?;
+                report.delivered += done.delivered.len() as u64;
+                report.dead += done.refused.len() as u64;
                 failures = 0;
-                limit = next_limit;
-                cursor = last;
-                ahead = Some(next);
+                limit = (limit * 2).min(batch_rows);
+                continue;
             }
-            Err(SendError::Refused { status, message }) if ids.len() > 1 => {
+            Err(error) => error,
+        };
+        // The batch was not answered for: what was sent after it is sent again after it.
+        in_flight = FuturesOrdered::new();
+        read_to = batch.after;
+        drained = false;
+        match error {
+            SendError::Refused { status, message } if batch.ids.len() > 1 => {
                 // Something in this batch is refused as a whole: halve until the row is found.
-                tracing::warn!(status, message = %message, rows = ids.len(), "The server refused a batch; splitting it.");
-                limit = ids.len() / 2;
+                tracing::warn!(status, message = %message, rows = batch.ids.len(), "The server refused a batch; splitting it.");
+                limit = batch.ids.len() / 2;
             }
-            Err(SendError::Refused { status, message }) => {
+            SendError::Refused { status, message } => {
                 let reason = format!("HTTP {status}: {message}");
-                outbox.settle(&[], &[(ids[0], reason)]).await?;
+                outbox.settle(&[], &[(batch.ids[0], reason)]).await?;
                 report.dead += 1;
                 limit = batch_rows;
             }
-            Err(e @ (SendError::TokenRejected(_) | SendError::ProxyAuth | SendError::WrongAddress { .. })) => {
+            e @ (SendError::TokenRejected(_) | SendError::ProxyAuth | SendError::WrongAddress { .. }) => {
                 outbox.set_state(LAST_ERROR, &e.to_string()).await?;
                 return Err(DeliveryError::Stopped(e));
             }
-            Err(SendError::Retryable { message, retry_after }) => {
+            SendError::Retryable { message, retry_after } => {
                 failures += 1;
                 outbox.set_state(LAST_ERROR, &message).await?;
                 if policy.max_attempts.is_some_and(|max| failures >= max) {
@@ -194,13 +211,6 @@ pub async fn deliver_until(
 struct Answered {
     delivered: Vec<i64>,
     refused: Vec<(i64, String)>,
-}
-
-async fn settle(outbox: &Outbox, answered: Option<Answered>) -> Result<(), sqlx::Error> {
-    match answered {
-        Some(a) => outbox.settle_answered(&a.delivered, &a.refused).await,
-        None => Ok(()),
-    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! Delivery keeps a batch in flight while it settles the one before and reads the one after:
-//! what the server sees, and what the outbox keeps, when a batch in the middle fails.
+//! Delivery keeps two batches in flight and settles each answered one while the next is at the
+//! server: what the server sees, and what the outbox keeps, when a batch in the middle fails.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -35,11 +35,12 @@ fn rows(n: usize) -> Vec<IngestRow> {
         .collect()
 }
 
-/// A server that records the keys of every request and how many rows the outbox held when
-/// it came, fails the second request with 503, and refuses the first row of the fourth.
 /// The keys of a request, and how many rows the outbox held when it came.
 type Request = (Vec<String>, i64);
 
+/// A server that records the keys of every request and how many rows the outbox held when
+/// it came, fails the first request that holds the fourth row with 503, and refuses the seventh
+/// row whenever it comes.
 #[derive(Clone)]
 struct Recording {
     requests: Arc<Mutex<Vec<Request>>>,
@@ -49,19 +50,20 @@ struct Recording {
 async fn ingest(State(server): State<Recording>, Json(batch): Json<IngestBatch>) -> Response {
     let keys: Vec<String> = batch.rows.iter().map(|r| r.key.clone()).collect();
     let queued = server.outbox.queued().await.unwrap();
-    let n = {
+    let failed_before = {
         let mut requests = server.requests.lock().unwrap();
+        let failed_before = requests.iter().any(|(k, _)| k.contains(&rows(10)[3].key));
         requests.push((keys.clone(), queued));
-        requests.len()
+        failed_before
     };
-    if n == 2 {
+    if keys.contains(&rows(10)[3].key) && !failed_before {
         return (StatusCode::SERVICE_UNAVAILABLE, [("Retry-After", "0")], "busy").into_response();
     }
-    let rejections: Vec<RowRejection> = if n == 4 {
-        vec![RowRejection { key: keys[0].clone(), reason: "refused for the test".into() }]
-    } else {
-        Vec::new()
-    };
+    let rejections: Vec<RowRejection> = keys
+        .iter()
+        .filter(|k| **k == rows(10)[6].key)
+        .map(|k| RowRejection { key: k.clone(), reason: "refused for the test".into() })
+        .collect();
     Json(IngestResponse {
         accepted: (keys.len() - rejections.len()) as u64,
         duplicate: 0,
@@ -72,7 +74,7 @@ async fn ingest(State(server): State<Recording>, Json(batch): Json<IngestBatch>)
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_failed_batch_is_sent_again_before_the_next_and_every_row_leaves_the_outbox_once_answered() {
+async fn a_failed_batch_is_sent_again_and_every_row_leaves_the_outbox_once_answered() {
     let dir = tempfile::tempdir().unwrap();
     let outbox = Outbox::open(dir.path()).await.unwrap();
     let sent = rows(10);
@@ -98,11 +100,19 @@ async fn a_failed_batch_is_sent_again_before_the_next_and_every_row_leaves_the_o
 
     let keys: Vec<String> = sent.iter().map(|r| r.key.clone()).collect();
     let requests = server.requests.lock().unwrap().clone();
-    assert_eq!(
-        requests.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
-        vec![keys[0..3].to_vec(), keys[3..6].to_vec(), keys[3..6].to_vec(), keys[6..9].to_vec(), keys[9..10].to_vec(),],
-        "batches go in outbox order, the failed one again before the next"
-    );
+    let batches: Vec<Vec<String>> = requests.iter().map(|(k, _)| k.clone()).collect();
+    for batch in &batches {
+        let first = keys.iter().position(|key| key == &batch[0]).unwrap();
+        assert_eq!(batch, &keys[first..(first + batch.len())], "a batch is a stretch of the outbox in its order");
+    }
+    let sent_at = |stretch: &[String]| -> Vec<usize> {
+        batches.iter().enumerate().filter(|(_, b)| b.as_slice() == stretch).map(|(i, _)| i).collect()
+    };
+    assert_eq!(sent_at(&keys[0..3]).len(), 1, "{batches:?}");
+    let failed = sent_at(&keys[3..6]);
+    assert_eq!(failed.len(), 2, "the failed batch is sent again: {batches:?}");
+    // Two batches are in flight at once, so the server may see them in either order.
+    assert!(!sent_at(&keys[6..9]).is_empty() && !sent_at(&keys[9..10]).is_empty(), "{batches:?}");
     for (k, queued) in &requests {
         let first = keys.iter().position(|key| key == &k[0]).unwrap();
         assert!(*queued >= (keys.len() - first) as i64, "a row left the outbox before it was answered: {requests:?}");
@@ -116,4 +126,50 @@ async fn a_failed_batch_is_sent_again_before_the_next_and_every_row_leaves_the_o
     );
     assert!(outbox.state(LAST_SUCCESS).await.unwrap().is_some());
     assert_eq!(outbox.state(LAST_ERROR).await.unwrap(), None, "the failure is over");
+}
+
+/// A server that answers no request until two have been at it at once (or a while has passed):
+/// the requests it holds now, and the most it held at once.
+#[derive(Clone)]
+struct Overlap {
+    at_server: Arc<tokio::sync::watch::Sender<(usize, usize)>>,
+}
+
+async fn held_ingest(State(server): State<Overlap>, Json(batch): Json<IngestBatch>) -> Response {
+    server.at_server.send_modify(|(now, most)| {
+        *now += 1;
+        *most = (*most).max(*now);
+    });
+    let mut at_server = server.at_server.subscribe();
+    let _ = tokio::time::timeout(Duration::from_secs(5), at_server.wait_for(|(_, most)| *most >= 2)).await;
+    server.at_server.send_modify(|(now, _)| *now -= 1);
+    let n = batch.rows.len() as u64;
+    Json(IngestResponse { accepted: n, duplicate: 0, rejected: 0, rejections: Vec::new() }).into_response()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_next_batch_is_at_the_server_while_it_works_on_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::open(dir.path()).await.unwrap();
+    let mark = FileMark { size: 1, mtime_ns: 1, sha256: "x".into() };
+    let read = FileRead { rows: rows(6), ..FileRead::default() };
+    outbox.record_file("kintai.csv", &mark, &read).await.unwrap();
+
+    let server = Overlap { at_server: Arc::new(tokio::sync::watch::channel((0, 0)).0) };
+    let app = axum::Router::new().fallback(axum::routing::post(held_ingest)).with_state(server.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let config = Config::new(
+        CompanyCode::parse(COMPANY).unwrap(),
+        &AccessToken::parse("0123456789abcdef0123456789abcdef").unwrap(),
+        dir.path().to_path_buf(),
+        format!("http://{address}"),
+    );
+    let sender = Sender::new(&config).unwrap();
+    let report = deliver_all(&outbox, &sender, 3, &RetryPolicy::once()).await.unwrap();
+
+    assert_eq!(report.delivered, 6);
+    assert_eq!(outbox.queued().await.unwrap(), 0);
+    assert_eq!(server.at_server.borrow().1, 2, "the second batch came while the first was at the server");
 }

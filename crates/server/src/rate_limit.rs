@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// Requests one company may make per second to one process. A connector sends one batch at
-/// a time, so this only stops floods.
+/// Requests one company may make per second to one process. A connector has at most two
+/// batches in flight, so this only stops floods.
 pub const INGEST_REQUESTS_PER_SECOND: u32 = 20;
 
 #[derive(Debug)]
