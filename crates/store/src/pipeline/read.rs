@@ -162,17 +162,20 @@ pub(crate) struct DayRow {
 pub(crate) struct DayRows<'a> {
     pub scope: &'a Scope,
     pub company_id: i64,
-    pub employees: &'a [i64],
 }
 
 impl DayRows<'_> {
     /// The rows of `table` (with `date_column`, a punch-kind `kind_column`, `at_ms` and the
     /// `extra` columns) that fall on the scope's employee-days, in one statement.
     ///
-    /// The employees are joined as a list rather than tested with `IN (…)`: both engines
-    /// then reach each employee's rows through the `(company_id, employee_id, …)` index (or
-    /// PostgreSQL hashes the list), where PostgreSQL compared an `IN` list of hundreds against
-    /// every row of the date (`loginrec bench ingest`: 62 s → 19 s at 100 000 employees).
+    /// Each employee's date ranges are joined as a list of (employee, first date, last date)
+    /// rather than tested with `IN (…)` or bounded by the scope's overall dates: both engines then
+    /// reach each range's rows through the `(company_id, employee_id, date, …)` index. With the
+    /// scope's overall dates as constants, PostgreSQL could instead read every row of those dates
+    /// and hash them, and did whenever its statistics predated the day's punches: a read that grew
+    /// with each batch of a 05:00 burst (1.5 s of a 100 000-employee morning). An `IN` list of
+    /// hundreds was compared against every row of the date (`loginrec bench ingest`: 62 s → 19 s at
+    /// 100 000 employees).
     pub(crate) async fn rows(
         &self,
         conn: &mut AnyConnection,
@@ -181,24 +184,31 @@ impl DayRows<'_> {
         kind_column: &str,
         extra: &str,
     ) -> Result<Vec<DayRow>> {
-        let (first, last) = self.scope.date_bounds();
         let mut out = Vec::new();
-        if self.employees.is_empty() {
+        let ranges: Vec<(i64, String, String)> = self
+            .scope
+            .merged()
+            .into_iter()
+            .flat_map(|(employee, ranges)| ranges.into_iter().map(move |r| (employee, r)))
+            .map(|(employee, r)| {
+                let (from, to) = r.stored_bounds();
+                (employee, from, to)
+            })
+            .collect();
+        if ranges.is_empty() {
             return Ok(out);
         }
-        let employees: Vec<(i64,)> = self.employees.iter().map(|id| (*id,)).collect();
         // Table and column names come from the callers in this module, never from input.
         // `CROSS JOIN` makes SQLite take the list as the outer loop and probe the index for
-        // each employee; PostgreSQL plans it as any inner join.
+        // each range; PostgreSQL plans it as any inner join.
         let sql = format!(
-            "WITH v (employee_id) AS (SELECT CAST(value->>0 AS BIGINT) FROM {}) SELECT t.employee_id AS employee_id, \
-             t.{date_column} AS day, t.{kind_column} AS kind, t.at_ms AS at_ms{extra} \
-             FROM v CROSS JOIN {table} t WHERE t.company_id = $1 AND t.employee_id = v.employee_id \
-             AND t.{date_column} >= $2 AND t.{date_column} <= $3",
-            json_rows(Backend::of(conn), 4)
+            "WITH v (employee_id, first_day, last_day) AS (SELECT CAST(value->>0 AS BIGINT), value->>1, value->>2 \
+             FROM {}) SELECT t.employee_id AS employee_id, t.{date_column} AS day, t.{kind_column} AS kind, \
+             t.at_ms AS at_ms{extra} FROM v CROSS JOIN {table} t WHERE t.company_id = $1 \
+             AND t.employee_id = v.employee_id AND t.{date_column} >= v.first_day AND t.{date_column} <= v.last_day",
+            json_rows(Backend::of(conn), 2)
         );
-        let query =
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(self.company_id).bind(&first).bind(&last).bind(json(&employees));
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(self.company_id).bind(json(&ranges));
         for row in query.fetch_all(&mut *conn).await? {
             let key = (row.try_get::<i64, _>("employee_id")?, parse_date(&row.try_get::<String, _>("day")?)?);
             if !self.scope.contains(key.0, key.1) {

@@ -20,6 +20,15 @@ impl DateRange {
     pub fn contains(&self, day: Date) -> bool {
         self.from.is_none_or(|f| f <= day) && self.to.is_none_or(|t| day <= t)
     }
+
+    /// The first and last date as stored text; an open end is the extreme date rather than
+    /// NULL, so that a filter by them stays an index range.
+    pub(super) fn stored_bounds(&self) -> (String, String) {
+        (
+            self.from.map(|d| d.to_string()).unwrap_or_else(|| "0000-01-01".into()),
+            self.to.map(|d| d.to_string()).unwrap_or_else(|| "9999-12-31".into()),
+        )
+    }
 }
 
 /// The employee-days a change may affect.
@@ -76,17 +85,5 @@ impl Scope {
                 (*employee, out)
             })
             .collect()
-    }
-
-    /// The smallest and largest date of the scope as stored text, for a coarse SQL filter. An open
-    /// end is the extreme date rather than NULL, so that the filter stays an index range.
-    pub(super) fn date_bounds(&self) -> (String, String) {
-        let all: Vec<&DateRange> = self.ranges.values().flatten().collect();
-        let from = if all.iter().any(|r| r.from.is_none()) { None } else { all.iter().filter_map(|r| r.from).min() };
-        let to = if all.iter().any(|r| r.to.is_none()) { None } else { all.iter().filter_map(|r| r.to).max() };
-        (
-            from.map(|d| d.to_string()).unwrap_or_else(|| "0000-01-01".into()),
-            to.map(|d| d.to_string()).unwrap_or_else(|| "9999-12-31".into()),
-        )
     }
 }
