@@ -260,13 +260,13 @@ pub(crate) async fn set_up_company(
 pub(crate) struct PageTimes(Vec<(Duration, String)>);
 
 impl PageTimes {
-    fn p95(&self) -> Duration {
+    pub(crate) fn p95(&self) -> Duration {
         let mut times: Vec<Duration> = self.0.iter().map(|(d, _)| *d).collect();
         times.sort();
         times.get((times.len() * 95).div_ceil(100).saturating_sub(1)).copied().unwrap_or_default()
     }
 
-    fn print(&self, what: &str) {
+    pub(crate) fn print(&self, what: &str) {
         let (max, slowest) = self.0.iter().max_by_key(|(d, _)| *d).cloned().unwrap_or_default();
         let p95 = self.p95();
         println!(
@@ -376,9 +376,20 @@ async fn log_pages(store: &Store, company_id: i64, work: &Workload) -> anyhow::R
             LogFilter { kind: Some("logoff".into()), linked: Some(true), from_ms: Some(first), ..LogFilter::default() },
         ),
     ];
+    log_pages_of(store, company_id, &filters, work.rows() as i64).await
+}
+
+/// ログ表示 with each of `filters`, at the start, a quarter, the middle, three quarters and the end
+/// of `total` logs.
+pub(crate) async fn log_pages_of(
+    store: &Store,
+    company_id: i64,
+    filters: &[(&str, LogFilter)],
+    total: i64,
+) -> anyhow::Result<PageTimes> {
     let mut times = Vec::new();
     for (name, filter) in filters {
-        for offset in page_offsets(work.rows() as i64, 100) {
+        for offset in page_offsets(total, 100) {
             // The page 次へ leads to at this depth: its cursor is the log just before it (found
             // unmeasured, by offset); the page reads from there and counts its filter's logs up
             // to the screen's cap, as ログ表示 does.

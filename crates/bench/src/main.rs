@@ -11,6 +11,7 @@ mod kot;
 mod masters;
 mod report;
 mod workload;
+mod year;
 
 use clap::{Parser, Subcommand};
 use loginrec_store::DEFAULT_DATABASE_URL;
@@ -68,8 +69,16 @@ enum Command {
         #[arg(long, default_value_t = 62)]
         days: usize,
     },
+    /// ログ表示 over a year of logs: each filter, first to last page.
+    Year {
+        /// Employees of the company (each account's logs are as many as at 100 000).
+        #[arg(long, default_value_t = 1_000)]
+        employees: usize,
+        #[arg(long, default_value_t = 365)]
+        days: usize,
+    },
     /// Every measurement, one after the other: csv, connector on 512 MiB and on 1 GiB, then
-    /// end to end, masters, ingest and the KING OF TIME API on the database of --database-url and, when given, on PostgreSQL.
+    /// end to end, masters, ingest, ログ表示 over a year and the KING OF TIME API on the database of --database-url and, when given, on PostgreSQL.
     All {
         #[arg(long, default_value_t = 100_000)]
         employees: usize,
@@ -94,6 +103,7 @@ async fn main() -> anyhow::Result<()> {
         Command::EndToEnd { employees } => end_to_end::run(&cli.database_url, employees).await,
         Command::Masters { employees } => masters::run(&cli.database_url, employees).await,
         Command::Kot { employees, days } => kot::run(&cli.database_url, employees, days).await,
+        Command::Year { employees, days } => year::run(&cli.database_url, employees, days).await,
         Command::All { employees, postgres_url } => {
             println!("== LanScope CSV reading");
             csv_read::run()?;
@@ -111,6 +121,8 @@ async fn main() -> anyhow::Result<()> {
                 masters::run(url, employees).await?;
                 println!("== ingest, {engine}");
                 ingest::run(url, employees, 4).await?;
+                println!("== ログ表示 over a year, {engine}");
+                year::run(url, 1_000, 365).await?;
                 println!("== KING OF TIME API, {engine}");
                 kot::run(url, 1_000, 62).await?;
             }

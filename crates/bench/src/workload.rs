@@ -35,7 +35,12 @@ pub(crate) struct Workload {
 impl Workload {
     pub(crate) fn new(employees: usize) -> anyhow::Result<Workload> {
         let tz = TimeZone::get(TIME_ZONE)?;
-        let day = tz.to_datetime(jiff::Timestamp::now()).date().yesterday()?;
+        Workload::on(employees, tz.to_datetime(jiff::Timestamp::now()).date().yesterday()?)
+    }
+
+    /// The company's logs of business day `day`.
+    pub(crate) fn on(employees: usize, day: Date) -> anyhow::Result<Workload> {
+        let tz = TimeZone::get(TIME_ZONE)?;
         let midnight_ms =
             tz.to_ambiguous_timestamp(day.to_datetime(jiff::civil::Time::midnight())).compatible()?.as_millisecond();
         Ok(Workload { employees, day, midnight_ms })
