@@ -109,6 +109,41 @@ async fn rebuild_differences(store: &Store, company: &Company) -> usize {
 }
 
 test_support::engine_tests! {
+    /// ログ表示 finds the punch a log became among a few dates around the log's UTC date: a
+    /// business day may start the local day before, and a local date is up to a day from UTC.
+    async fn the_log_list_names_the_punch_each_log_became_far_east_and_west_of_utc(engine: Engine) {
+        let db = TestDb::new(engine).await;
+        let store = &db.store().await;
+        // 所属2 starts its days at 05:00; business day 02-08 runs to 02-09 04:59 local time.
+        for (code, tz, logon, logoff) in [
+            // UTC−11: both logs fall on UTC date 02-09, a day after their business day.
+            ("WEST", "Pacific/Pago_Pago", "2024-02-08T21:00:00", "2024-02-09T04:30:00"),
+            // UTC+14: the logon falls on UTC date 02-07, a day before its business day.
+            ("EAST", "Pacific/Kiritimati", "2024-02-08T06:00:00", "2024-02-09T04:59:00"),
+        ] {
+            let c = company(store, code, tz).await;
+            link(store, &c, &[("0003", Some("saburo"))], None).await;
+            ingest(store, &c, &[("saburo", LogKind::Logon, logon), ("saburo", LogKind::Logoff, logoff)]).await;
+            assert_eq!(punches(store, &c).await.len(), 1, "{engine:?} {tz}: one business day");
+            let filter = loginrec_store::LogFilter { limit: 100, ..loginrec_store::LogFilter::default() };
+            let shown: Vec<(String, Option<PunchKind>)> = store
+                .logs(c.id, &filter)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|l| (l.kind, l.punch_kind.and_then(PunchKind::from_code)))
+                .collect();
+            assert_eq!(
+                shown,
+                [
+                    (LogKind::Logoff.as_str().to_string(), Some(PunchKind::ClockOut)),
+                    (LogKind::Logon.as_str().to_string(), Some(PunchKind::ClockIn))
+                ],
+                "{engine:?} {tz}"
+            );
+        }
+    }
+
     async fn moving_an_account_then_entering_a_manual_clock_out_keeps_the_pc_clock_in(engine: Engine) {
         let db = TestDb::new(engine).await;
         let store = &db.store().await;
