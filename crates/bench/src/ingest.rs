@@ -28,6 +28,17 @@ pub(crate) struct FreshDb {
 }
 
 impl FreshDb {
+    /// The folder a measurement's SQLite databases go in (none for PostgreSQL, where each is a
+    /// database on the server), and how the engine is named in what is printed.
+    pub(crate) fn scratch(engine_url: &str) -> anyhow::Result<(Option<tempfile::TempDir>, String)> {
+        Ok(match Backend::from_url(engine_url)? {
+            Backend::Sqlite => {
+                (Some(tempfile::tempdir().context("creating a temporary folder")?), "SQLite (temporary file)".into())
+            }
+            Backend::Postgres => (None, format!("PostgreSQL (fresh databases on {})", redacted(engine_url))),
+        })
+    }
+
     pub(crate) async fn create(
         engine_url: &str,
         dir: Option<&tempfile::TempDir>,
@@ -57,14 +68,7 @@ impl FreshDb {
 pub async fn run(database_url: &str, employees: usize, concurrency: usize) -> anyhow::Result<()> {
     ensure!(employees > 0, "--employees must be at least 1");
     let backend = Backend::from_url(database_url)?;
-    let dir = match backend {
-        Backend::Sqlite => Some(tempfile::tempdir().context("creating a temporary folder")?),
-        Backend::Postgres => None,
-    };
-    let engine = match backend {
-        Backend::Sqlite => "SQLite (temporary file)".to_string(),
-        Backend::Postgres => format!("PostgreSQL (fresh databases on {})", redacted(database_url)),
-    };
+    let (dir, engine) = FreshDb::scratch(database_url)?;
     let work = Workload::new(employees)?;
     println!(
         "loginrec-bench ingest: {employees} employees, {} rows for business day {}, {engine}, \
@@ -260,7 +264,7 @@ pub(crate) async fn set_up_company(
 pub(crate) struct PageTimes(Vec<(Duration, String)>);
 
 impl PageTimes {
-    pub(crate) fn p95(&self) -> Duration {
+    fn p95(&self) -> Duration {
         let mut times: Vec<Duration> = self.0.iter().map(|(d, _)| *d).collect();
         times.sort();
         times.get((times.len() * 95).div_ceil(100).saturating_sub(1)).copied().unwrap_or_default()

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, ensure};
+use anyhow::ensure;
 use ingest_protocol::IngestRow;
 use jiff::ToSpan;
 use jiff::civil::Date;
@@ -25,10 +25,7 @@ const GOAL_SECONDS: f64 = 1.0;
 pub async fn run(database_url: &str, employees: usize, days: usize) -> anyhow::Result<()> {
     ensure!(employees > 0 && (2..=62).contains(&days), "--employees at least 1, --days 2..=62");
     let backend = Backend::from_url(database_url)?;
-    let dir = match backend {
-        Backend::Sqlite => Some(tempfile::tempdir().context("creating a temporary folder")?),
-        Backend::Postgres => None,
-    };
+    let (dir, _) = FreshDb::scratch(database_url)?;
     println!("loginrec-bench kot: {employees} employees, {days} days of PC punches, {backend:?}");
     let db = FreshDb::create(database_url, dir.as_ref(), "kot").await?;
     let result = measure(&db.url, employees, days).await;

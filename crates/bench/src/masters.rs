@@ -23,10 +23,7 @@ const RAW_CHUNK: usize = 100;
 pub async fn run(database_url: &str, employees: usize) -> anyhow::Result<()> {
     ensure!(employees > 0, "--employees must be at least 1");
     let backend = Backend::from_url(database_url)?;
-    let dir = match backend {
-        Backend::Sqlite => Some(tempfile::tempdir().context("creating a temporary folder")?),
-        Backend::Postgres => None,
-    };
+    let (dir, _) = FreshDb::scratch(database_url)?;
     println!("loginrec-bench masters: {employees} employees, {backend:?}");
 
     let db = FreshDb::create(database_url, dir.as_ref(), "masters").await?;

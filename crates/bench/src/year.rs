@@ -11,8 +11,7 @@ use std::time::Instant;
 
 use anyhow::{Context, ensure};
 use jiff::ToSpan;
-use loginrec_store::url::redacted;
-use loginrec_store::{Backend, LogFilter, Store};
+use loginrec_store::{LogFilter, Store};
 
 use crate::ingest::{FreshDb, check_punches, log_pages_of, set_up_company};
 use crate::workload::{Workload, account, connector};
@@ -20,45 +19,33 @@ use crate::workload::{Workload, account, connector};
 pub async fn run(database_url: &str, employees: usize, days: usize) -> anyhow::Result<()> {
     ensure!(employees >= 1_000, "--employees must be at least 1000 (the filters name accounts up to user000599)");
     ensure!(days > 0, "--days must be at least 1");
-    let backend = Backend::from_url(database_url)?;
-    let dir = match backend {
-        Backend::Sqlite => Some(tempfile::tempdir().context("creating a temporary folder")?),
-        Backend::Postgres => None,
-    };
-    let engine = match backend {
-        Backend::Sqlite => "SQLite (temporary file)".to_string(),
-        Backend::Postgres => format!("PostgreSQL (a fresh database on {})", redacted(database_url)),
-    };
+    let (dir, engine) = FreshDb::scratch(database_url)?;
     let last = Workload::new(employees)?;
-    let first_day = last.day.checked_sub((days as i64 - 1).days())?;
     let total = (last.rows() * days) as i64;
-    println!("ログ表示 over a year: {employees} employees × {days} days from {first_day} = {total} logs, {engine}");
+    println!("ログ表示 over a year: {employees} employees × {days} days to {} = {total} logs, {engine}", last.day);
     let db = FreshDb::create(database_url, dir.as_ref(), "year").await?;
-    let result = pages(&db.url, employees, days, first_day, total).await;
+    let result = pages(&db.url, &last, days, total).await;
     db.cleanup().await;
     result
 }
 
-async fn pages(
-    url: &str,
-    employees: usize,
-    days: usize,
-    first_day: jiff::civil::Date,
-    total: i64,
-) -> anyhow::Result<()> {
+async fn pages(url: &str, last: &Workload, days: usize, total: i64) -> anyhow::Result<()> {
     let store = Store::connect(url).await.context("opening the benchmark database")?;
-    let (company, _, _) = set_up_company(&store, &Workload::new(employees)?).await?;
+    let (company, _, _) = set_up_company(&store, last).await?;
     let stored = Instant::now();
-    let mut day = first_day;
-    let mut work = Workload::on(employees, day)?;
-    for _ in 0..days {
-        work = Workload::on(employees, day)?;
+    for before in (0..days as i64).rev() {
+        let work = Workload::on(last.employees, last.day.checked_sub(before.days())?)?;
         let rows: Vec<_> = (0..work.batches()).flat_map(|b| work.batch(b)).collect();
         let outcome = store.ingest(&company, &connector(), &rows).await?;
-        ensure!(outcome.accepted == rows.len() as u64, "{day}: {} of {} rows stored", outcome.accepted, rows.len());
-        day = day.tomorrow()?;
+        ensure!(
+            outcome.accepted == rows.len() as u64,
+            "{}: {} of {} rows stored",
+            work.day,
+            outcome.accepted,
+            rows.len()
+        );
     }
-    check_punches(&store, company.id, &work).await?;
+    check_punches(&store, company.id, last).await?;
     println!("(setup, not measured: the year stored by the ingest in {:.1} s)", stored.elapsed().as_secs_f64());
     store.statistics_as_in_service().await?;
 
@@ -67,7 +54,7 @@ async fn pages(
     let one = account(505);
     let ten = one[..one.len() - 1].to_string();
     let hundred = one[..one.len() - 2].to_string();
-    let (first, _) = work.first_and_last_ms(505);
+    let (first, _) = last.first_and_last_ms(505);
     let filters = [
         ("none", LogFilter::default()),
         ("account", LogFilter { account: Some(one), ..LogFilter::default() }),

@@ -38,6 +38,30 @@ fn rows(n: usize) -> Vec<IngestRow> {
 /// The keys of a request, and how many rows the outbox held when it came.
 type Request = (Vec<String>, i64);
 
+/// An outbox in `dir` holding `rows`, as read from one file.
+async fn outbox_with(dir: &tempfile::TempDir, rows: Vec<IngestRow>) -> Outbox {
+    let outbox = Outbox::open(dir.path()).await.unwrap();
+    let count = rows.len() as u64;
+    let mark = FileMark { size: 1, mtime_ns: 1, sha256: "x".into() };
+    let read = FileRead { rows, ..FileRead::default() };
+    assert_eq!(outbox.record_file("kintai.csv", &mark, &read).await.unwrap(), count);
+    outbox
+}
+
+/// Serves `app` on a port of its own; a sender to it, configured in `dir`.
+async fn sender_to(app: axum::Router, dir: &tempfile::TempDir) -> Sender {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let config = Config::new(
+        CompanyCode::parse(COMPANY).unwrap(),
+        &AccessToken::parse("0123456789abcdef0123456789abcdef").unwrap(),
+        dir.path().to_path_buf(),
+        format!("http://{address}"),
+    );
+    Sender::new(&config).unwrap()
+}
+
 /// A server that records the keys of every request and how many rows the outbox held when
 /// it came, fails the first request that holds the fourth row with 503, and refuses the seventh
 /// row whenever it comes.
@@ -76,25 +100,11 @@ async fn ingest(State(server): State<Recording>, Json(batch): Json<IngestBatch>)
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_batch_is_sent_again_and_every_row_leaves_the_outbox_once_answered() {
     let dir = tempfile::tempdir().unwrap();
-    let outbox = Outbox::open(dir.path()).await.unwrap();
     let sent = rows(10);
-    let mark = FileMark { size: 1, mtime_ns: 1, sha256: "x".into() };
-    let read = FileRead { rows: sent.clone(), ..FileRead::default() };
-    assert_eq!(outbox.record_file("kintai.csv", &mark, &read).await.unwrap(), 10);
-
+    let outbox = outbox_with(&dir, sent.clone()).await;
     let server = Recording { requests: Arc::default(), outbox: outbox.clone() };
-    let app = axum::Router::new().fallback(axum::routing::post(ingest)).with_state(server.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
-    let config = Config::new(
-        CompanyCode::parse(COMPANY).unwrap(),
-        &AccessToken::parse("0123456789abcdef0123456789abcdef").unwrap(),
-        dir.path().to_path_buf(),
-        format!("http://{address}"),
-    );
-    let sender = Sender::new(&config).unwrap();
+    let sender =
+        sender_to(axum::Router::new().fallback(axum::routing::post(ingest)).with_state(server.clone()), &dir).await;
     let policy = RetryPolicy { max_attempts: Some(3), base: Duration::from_millis(1), cap: Duration::from_millis(5) };
     let report = deliver_all(&outbox, &sender, 3, &policy).await.unwrap();
 
@@ -150,23 +160,10 @@ async fn held_ingest(State(server): State<Overlap>, Json(batch): Json<IngestBatc
 #[tokio::test(flavor = "multi_thread")]
 async fn the_next_batch_is_at_the_server_while_it_works_on_one() {
     let dir = tempfile::tempdir().unwrap();
-    let outbox = Outbox::open(dir.path()).await.unwrap();
-    let mark = FileMark { size: 1, mtime_ns: 1, sha256: "x".into() };
-    let read = FileRead { rows: rows(6), ..FileRead::default() };
-    outbox.record_file("kintai.csv", &mark, &read).await.unwrap();
-
+    let outbox = outbox_with(&dir, rows(6)).await;
     let server = Overlap { at_server: Arc::new(tokio::sync::watch::channel((0, 0)).0) };
     let app = axum::Router::new().fallback(axum::routing::post(held_ingest)).with_state(server.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let config = Config::new(
-        CompanyCode::parse(COMPANY).unwrap(),
-        &AccessToken::parse("0123456789abcdef0123456789abcdef").unwrap(),
-        dir.path().to_path_buf(),
-        format!("http://{address}"),
-    );
-    let sender = Sender::new(&config).unwrap();
+    let sender = sender_to(app, &dir).await;
     let report = deliver_all(&outbox, &sender, 3, &RetryPolicy::once()).await.unwrap();
 
     assert_eq!(report.delivered, 6);

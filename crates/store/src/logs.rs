@@ -106,11 +106,13 @@ fn filtered_logs(backend: Backend, accounts: Option<(usize, usize)>, kind: bool)
         " FROM {from} \
           WHERE l.company_id = $1{only} AND l.event_at_ms >= $2 AND l.event_at_ms < $3 \
             AND ($4 IS NULL OR lower(l.user_name) LIKE $4 ESCAPE '!' OR lower(l.account) LIKE $4 ESCAPE '!') \
-            AND {kind} AND ($6 IS NULL OR $6 = EXISTS (SELECT 1 FROM link_history h \
-              WHERE h.company_id = l.company_id AND h.account = l.account \
-              AND (h.from_ms IS NULL OR h.from_ms <= l.event_at_ms) AND (h.to_ms IS NULL OR l.event_at_ms < h.to_ms)))"
+            AND {kind} AND ($6 IS NULL OR $6 = EXISTS (SELECT 1 FROM link_history h WHERE {HELD_AT_ITS_TIME}))"
     )
 }
+
+/// The link `h` by which the log `l`'s account was held at the log's time.
+const HELD_AT_ITS_TIME: &str = "h.company_id = l.company_id AND h.account = l.account \
+    AND (h.from_ms IS NULL OR h.from_ms <= l.event_at_ms) AND (h.to_ms IS NULL OR l.event_at_ms < h.to_ms)";
 
 /// How many days a log's business day may fall before or after the UTC date of its time: its
 /// local date is within a day of the UTC date, and its business day is that date or up to three
@@ -261,8 +263,7 @@ impl Store {
              FROM (SELECT l.id, l.company_id, l.idem_key, l.event_at_ms, l.user_name, l.account, l.kind, \
                    l.connector_id, l.computer_name, l.agent_no{}{place} \
                    ORDER BY l.event_at_ms {order}, l.id {order} LIMIT $7 OFFSET $8) AS l \
-             LEFT JOIN link_history h ON h.company_id = l.company_id AND h.account = l.account \
-                AND (h.from_ms IS NULL OR h.from_ms <= l.event_at_ms) AND (h.to_ms IS NULL OR l.event_at_ms < h.to_ms) \
+             LEFT JOIN link_history h ON {HELD_AT_ITS_TIME} \
              LEFT JOIN employees e ON e.id = h.employee_id \
              ORDER BY l.event_at_ms {order}, l.id {order}",
             crate::port::held_punches(remote),

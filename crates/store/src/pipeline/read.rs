@@ -189,10 +189,11 @@ impl DayRows<'_> {
             .scope
             .merged()
             .into_iter()
-            .flat_map(|(employee, ranges)| ranges.into_iter().map(move |r| (employee, r)))
-            .map(|(employee, r)| {
-                let (from, to) = r.stored_bounds();
-                (employee, from, to)
+            .flat_map(|(employee, ranges)| {
+                ranges.into_iter().map(move |r| {
+                    let (from, to) = r.stored_bounds();
+                    (employee, from, to)
+                })
             })
             .collect();
         if ranges.is_empty() {
@@ -210,10 +211,8 @@ impl DayRows<'_> {
         );
         let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(self.company_id).bind(json(&ranges));
         for row in query.fetch_all(&mut *conn).await? {
+            // Within one of the employee's ranges, so on a day of the scope.
             let key = (row.try_get::<i64, _>("employee_id")?, parse_date(&row.try_get::<String, _>("day")?)?);
-            if !self.scope.contains(key.0, key.1) {
-                continue;
-            }
             let kind = PunchKind::from_code(row.try_get("kind")?);
             let at = ts(row.try_get("at_ms")?)?;
             out.push(DayRow { key, kind, at, row });
