@@ -24,7 +24,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::bulk::{json, json_rows, select_json};
 use crate::day_change::day_change_minutes;
-use crate::pipeline::{self, CompanyContext, DateRange, Recomputed, Scope};
+use crate::pipeline::{self, CompanyContext, DateRange, Recomputed, Schedules, Scope};
 use crate::{Backend, Missing, Refusal, Result, Store, StoreError, now_ms};
 
 /// Whether a change is saved or only shown.
@@ -161,7 +161,7 @@ async fn scope_of_relinks(
     ctx: &CompanyContext,
     moved: &[Relink],
     at: Timestamp,
-) -> Result<Scope> {
+) -> Result<(Scope, Schedules)> {
     let employees: Vec<i64> = moved
         .iter()
         .flat_map(|(before, after)| before.iter().chain(after))
@@ -183,7 +183,7 @@ async fn scope_of_relinks(
             scope.add(employee, DateRange { from, to: None });
         }
     }
-    Ok(scope)
+    Ok((scope, schedules))
 }
 
 /// One holder of a サービスアカウント over time, as 連携設定 lists the history.
@@ -312,7 +312,8 @@ impl Store {
             let stored: Vec<(&str, &[LinkInterval<i64>])> =
                 touched.keys().zip(&moved).map(|(account, (_, after))| (account.as_str(), after.as_slice())).collect();
             store_account_links(&mut tx, self.backend, company_id, &stored).await?;
-            let scope = scope_of_relinks(&mut tx, &ctx, &moved, at).await?;
+            // The schedules of every employee in the scope: the derivation below needs them too.
+            let (scope, schedules) = scope_of_relinks(&mut tx, &ctx, &moved, at).await?;
             // Users whose account stays are left alone: no one else can be given it.
             let changing: Vec<(&Option<String>, &LinkedUser)> = links
                 .iter()
@@ -340,7 +341,7 @@ impl Store {
             let set: Vec<(i64, &str)> =
                 changing.iter().filter_map(|(account, user)| account.as_deref().map(|a| (user.id, a))).collect();
             set_current_links(&mut tx, self.backend, &clear, &set).await?;
-            pipeline::rederive(&mut tx, self.backend, &ctx, &scope).await
+            pipeline::rederive_with(&mut tx, self.backend, &ctx, &scope, Some(schedules)).await
         }
         .await;
         let recomputed = self.settle(tx, result, apply).await?;

@@ -276,7 +276,7 @@ impl Attendance<'_> {
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(company_id)
-        .bind(new_employee_key())
+        .bind(EmployeeKeys::new().next_key())
         .bind(&employee.code)
         .bind(&employee.last_name)
         .bind(&employee.first_name)
@@ -474,13 +474,14 @@ impl<'a> EmployeeImport<'a> {
             unknown_department: None,
         };
         let mut names: BTreeMap<i64, (&StoredEmployee, &'a str, &'a str)> = BTreeMap::new();
+        let mut keys = EmployeeKeys::new();
         for e in employees {
             let Some(&dept) = departments.get(&e.department_code) else {
                 plan.unknown_department = Some(&e.department_code);
                 break;
             };
             let Some(stored) = live.get(&e.code) else {
-                plan.created.push((new_employee_key(), &e.code, &e.last_name, &e.first_name, dept));
+                plan.created.push((keys.next_key(), &e.code, &e.last_name, &e.first_name, dept));
                 continue;
             };
             names.insert(stored.id, (stored, &e.last_name, &e.first_name));
