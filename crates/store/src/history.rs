@@ -14,7 +14,7 @@
 //! - **Preview is the change itself, rolled back** ([`Apply::Preview`]): what the screen shows
 //!   before saving is exactly what saving does.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -47,23 +47,26 @@ fn ms(t: Option<Timestamp>) -> Option<i64> {
     t.map(|t| t.as_millisecond())
 }
 
-/// Replaces the stored link history of the given accounts, each listed once: one DELETE and
-/// one INSERT whatever their number.
+/// Replaces the stored link history of the given accounts, each listed once, `had_history` the
+/// ones among them that have some: one DELETE and one INSERT whatever their number. A first
+/// import deletes nothing and does not ask.
 async fn store_account_links(
     conn: &mut AnyConnection,
     backend: Backend,
     company_id: i64,
     accounts: &[(&str, &[LinkInterval<i64>])],
+    had_history: &[(&str,)],
 ) -> Result<()> {
     if accounts.is_empty() {
         return Ok(());
     }
-    let names: Vec<(&str,)> = accounts.iter().map(|(account, _)| (*account,)).collect();
-    let delete = format!(
-        "DELETE FROM link_history WHERE company_id = $1 AND account IN (SELECT value->>0 FROM {})",
-        json_rows(backend, 2)
-    );
-    sqlx::query(sqlx::AssertSqlSafe(delete)).bind(company_id).bind(json(&names)).execute(&mut *conn).await?;
+    if !had_history.is_empty() {
+        let delete = format!(
+            "DELETE FROM link_history WHERE company_id = $1 AND account IN (SELECT value->>0 FROM {})",
+            json_rows(backend, 2)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(delete)).bind(company_id).bind(json(had_history)).execute(&mut *conn).await?;
+    }
     keep_unheld_accounts(conn, backend, company_id, accounts).await?;
     let rows: Vec<(&str, i64, Option<i64>, Option<i64>)> = accounts
         .iter()
@@ -96,12 +99,20 @@ async fn keep_unheld_accounts(
     company_id: i64,
     accounts: &[(&str, &[LinkInterval<i64>])],
 ) -> Result<()> {
-    let names: Vec<(&str,)> = accounts.iter().map(|(account, _)| (*account,)).collect();
-    let delete = format!(
-        "DELETE FROM unheld_accounts WHERE company_id = $1 AND account IN (SELECT value->>0 FROM {})",
-        json_rows(backend, 2)
-    );
-    sqlx::query(sqlx::AssertSqlSafe(delete)).bind(company_id).bind(json(&names)).execute(&mut *conn).await?;
+    // A company with no logs yet (its first 連携設定 import) has none to forget, and a list of
+    // 100 000 accounts costs PostgreSQL 75 ms to read even so.
+    let any_unheld: Option<i64> = sqlx::query_scalar("SELECT 1 FROM unheld_accounts WHERE company_id = $1 LIMIT 1")
+        .bind(company_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if any_unheld.is_some() {
+        let names: Vec<(&str,)> = accounts.iter().map(|(account, _)| (*account,)).collect();
+        let delete = format!(
+            "DELETE FROM unheld_accounts WHERE company_id = $1 AND account IN (SELECT value->>0 FROM {})",
+            json_rows(backend, 2)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(delete)).bind(company_id).bind(json(&names)).execute(&mut *conn).await?;
+    }
     let unheld: Vec<(&str,)> = accounts
         .iter()
         .filter(|(_, intervals)| !intervals.iter().any(|i| i.from.is_none() && i.to.is_none()))
@@ -198,6 +209,42 @@ pub struct LinkHistoryRow {
 }
 
 /// The live employee behind a ログイン記録 user, by 打刻先アカウント.
+/// Every live user of the company by 打刻先アカウント, with its employee: each table read once,
+/// rather than a query per row (imports can list 100 000), and matched here by key. Joined in
+/// the database, PostgreSQL looked each user's employee up one by one whenever its statistics
+/// predated the employees (as they do right after an employee import).
+async fn live_users(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    company_id: i64,
+) -> Result<BTreeMap<String, LinkedUser>> {
+    let employees: HashMap<String, i64> = select_json::<(String, i64)>(
+        conn,
+        backend,
+        "employee_key, id",
+        "FROM employees WHERE company_id = $1",
+        company_id,
+    )
+    .await?
+    .into_iter()
+    .collect();
+    let users: Vec<(i64, String, String, Option<String>)> = select_json(
+        conn,
+        backend,
+        "id, employee_code, employee_key, service_account",
+        "FROM lr_users WHERE company_id = $1 AND removed_at_ms IS NULL",
+        company_id,
+    )
+    .await?;
+    Ok(users
+        .into_iter()
+        .filter_map(|(id, employee_code, key, account)| {
+            let employee_id = *employees.get(&key)?;
+            Some((employee_code.clone(), LinkedUser { id, employee_code, employee_id, account }))
+        })
+        .collect())
+}
+
 struct LinkedUser {
     /// `lr_users.id`.
     id: i64,
@@ -245,21 +292,7 @@ impl Store {
         let _guard = self.write_guard().await;
         let (mut tx, ctx) = self.begin_change(company_id).await?;
         let result: Result<_> = async {
-            // Every live user once, rather than a query per row: imports can list 100 000.
-            let live: BTreeMap<String, LinkedUser> = select_json::<(i64, String, i64, Option<String>)>(
-                &mut tx,
-                self.backend,
-                "u.id, u.employee_code, e.id, u.service_account",
-                "FROM lr_users u JOIN employees e ON e.company_id = u.company_id AND e.employee_key = u.employee_key \
-                 WHERE u.company_id = $1 AND u.removed_at_ms IS NULL",
-                company_id,
-            )
-            .await?
-            .into_iter()
-            .map(|(id, employee_code, employee_id, account)| {
-                (employee_code.clone(), LinkedUser { id, employee_code, employee_id, account })
-            })
-            .collect();
+            let live = live_users(&mut tx, self.backend, company_id).await?;
             let holders: BTreeMap<&str, &str> =
                 live.values().filter_map(|u| u.account.as_deref().map(|a| (a, u.employee_code.as_str()))).collect();
             let mut users: Vec<&LinkedUser> = Vec::new();
@@ -311,7 +344,13 @@ impl Store {
                 .collect();
             let stored: Vec<(&str, &[LinkInterval<i64>])> =
                 touched.keys().zip(&moved).map(|(account, (_, after))| (account.as_str(), after.as_slice())).collect();
-            store_account_links(&mut tx, self.backend, company_id, &stored).await?;
+            let had_history: Vec<(&str,)> = touched
+                .keys()
+                .zip(&moved)
+                .filter(|(_, (before, _))| !before.is_empty())
+                .map(|(account, _)| (account.as_str(),))
+                .collect();
+            store_account_links(&mut tx, self.backend, company_id, &stored, &had_history).await?;
             // The schedules of every employee in the scope: the derivation below needs them too.
             let (scope, schedules) = scope_of_relinks(&mut tx, &ctx, &moved, at).await?;
             // Users whose account stays are left alone: no one else can be given it.

@@ -29,7 +29,7 @@ use crate::{Backend, Result, StoreError, now_ms};
 /// What ログイン記録 needs of the attendance system the punches go to.
 pub(crate) trait AttendancePunches {
     /// What the system holds of the scope's employee-days.
-    async fn held(&mut self, conn: &mut AnyConnection, read: &DayRows<'_>) -> Result<DayMap>;
+    async fn held(&mut self, conn: &mut AnyConnection, read: &DayRows) -> Result<DayMap>;
 
     /// The part of a derived day the system takes from us.
     fn takes(&self, derived: ResolvedDay) -> ResolvedDay;
@@ -50,7 +50,7 @@ pub(crate) trait AttendancePunches {
 pub(crate) struct Embedded;
 
 impl AttendancePunches for Embedded {
-    async fn held(&mut self, conn: &mut AnyConnection, read: &DayRows<'_>) -> Result<DayMap> {
+    async fn held(&mut self, conn: &mut AnyConnection, read: &DayRows) -> Result<DayMap> {
         let mut held: DayMap = BTreeMap::new();
         for r in read.rows(conn, "punches", "business_date", "kind", ", t.method").await? {
             let method: String = r.row.try_get("method")?;
@@ -98,7 +98,7 @@ const OUTBOX_BY_EMPLOYEE: &str = "(SELECT e.id AS employee_id, r.company_id AS c
      FROM remote_punches r JOIN employees e ON e.company_id = r.company_id AND e.employee_key = r.employee_key)";
 
 impl AttendancePunches for RemoteOutbox {
-    async fn held(&mut self, conn: &mut AnyConnection, read: &DayRows<'_>) -> Result<DayMap> {
+    async fn held(&mut self, conn: &mut AnyConnection, read: &DayRows) -> Result<DayMap> {
         let mut held: DayMap = BTreeMap::new();
         for r in read.rows(conn, OUTBOX_BY_EMPLOYEE, "business_date", "kind", ", t.state").await? {
             let Some(kind) = r.kind else { continue };

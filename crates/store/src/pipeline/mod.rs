@@ -147,7 +147,7 @@ pub(crate) async fn rederive_with(
         .map(|(key, logs)| (key, DayInputs { logs: logs.into_iter().map(|l| l.log).collect(), ..DayInputs::default() }))
         .collect();
 
-    let read = DayRows { scope, company_id: ctx.id };
+    let read = DayRows::new(scope, ctx.id);
     for r in read.rows(conn, "api_timerecords", "date", "code", "").await? {
         // Codes 3 and 4 are breaks: they make no 出勤 / 退勤.
         match r.kind {
@@ -257,7 +257,7 @@ async fn hold(
     conn: &mut AnyConnection,
     ctx: &CompanyContext,
     schedules: &Schedules,
-    read: &DayRows<'_>,
+    read: &DayRows,
     inputs: BTreeMap<(i64, Date), DayInputs>,
     mut system: impl AttendancePunches,
 ) -> Result<Recomputed> {

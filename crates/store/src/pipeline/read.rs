@@ -158,13 +158,29 @@ pub(crate) struct DayRow {
     pub row: sqlx::any::AnyRow,
 }
 
-/// Reads the punch-like rows of a scope's employee-days from one table.
-pub(crate) struct DayRows<'a> {
-    pub scope: &'a Scope,
-    pub company_id: i64,
+/// Reads the punch-like rows of a scope's employee-days, a table at a time.
+pub(crate) struct DayRows {
+    company_id: i64,
+    /// The scope's (employee, first date, last date) ranges as JSON, made once for every table
+    /// read: a 100 000-employee scope's list is megabytes. `None` for an empty scope.
+    ranges: Option<String>,
 }
 
-impl DayRows<'_> {
+impl DayRows {
+    pub(crate) fn new(scope: &Scope, company_id: i64) -> DayRows {
+        let ranges: Vec<(i64, String, String)> = scope
+            .merged()
+            .into_iter()
+            .flat_map(|(employee, ranges)| {
+                ranges.into_iter().map(move |r| {
+                    let (from, to) = r.stored_bounds();
+                    (employee, from, to)
+                })
+            })
+            .collect();
+        DayRows { company_id, ranges: (!ranges.is_empty()).then(|| json(&ranges)) }
+    }
+
     /// The rows of `table` (with `date_column`, a punch-kind `kind_column`, `at_ms` and the
     /// `extra` columns) that fall on the scope's employee-days, in one statement.
     ///
@@ -185,20 +201,9 @@ impl DayRows<'_> {
         extra: &str,
     ) -> Result<Vec<DayRow>> {
         let mut out = Vec::new();
-        let ranges: Vec<(i64, String, String)> = self
-            .scope
-            .merged()
-            .into_iter()
-            .flat_map(|(employee, ranges)| {
-                ranges.into_iter().map(move |r| {
-                    let (from, to) = r.stored_bounds();
-                    (employee, from, to)
-                })
-            })
-            .collect();
-        if ranges.is_empty() {
+        let Some(ranges) = &self.ranges else {
             return Ok(out);
-        }
+        };
         // Table and column names come from the callers in this module, never from input.
         // `CROSS JOIN` makes SQLite take the list as the outer loop and probe the index for
         // each range; PostgreSQL plans it as any inner join.
@@ -209,7 +214,7 @@ impl DayRows<'_> {
              AND t.employee_id = v.employee_id AND t.{date_column} >= v.first_day AND t.{date_column} <= v.last_day",
             json_rows(Backend::of(conn), 2)
         );
-        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(self.company_id).bind(json(&ranges));
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(self.company_id).bind(ranges.as_str());
         for row in query.fetch_all(&mut *conn).await? {
             // Within one of the employee's ranges, so on a day of the scope.
             let key = (row.try_get::<i64, _>("employee_id")?, parse_date(&row.try_get::<String, _>("day")?)?);
