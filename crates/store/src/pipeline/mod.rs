@@ -147,7 +147,7 @@ pub(crate) async fn rederive_with(
         .map(|(key, logs)| (key, DayInputs { logs: logs.into_iter().map(|l| l.log).collect(), ..DayInputs::default() }))
         .collect();
 
-    let read = DayRows::new(scope, ctx.id);
+    let read = DayRows::new(scope, ctx.id, backend);
     for r in read.rows(conn, "api_timerecords", "date", "code", "").await? {
         // Codes 3 and 4 are breaks: they make no 出勤 / 退勤.
         match r.kind {
