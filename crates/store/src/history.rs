@@ -208,7 +208,6 @@ pub struct LinkHistoryRow {
     pub to_ms: Option<i64>,
 }
 
-/// The live employee behind a ログイン記録 user, by 打刻先アカウント.
 /// Every live user of the company by 打刻先アカウント, with its employee: each table read once,
 /// rather than a query per row (imports can list 100 000), and matched here by key. Joined in
 /// the database, PostgreSQL looked each user's employee up one by one whenever its statistics
@@ -245,6 +244,7 @@ async fn live_users(
         .collect())
 }
 
+/// The live employee behind a ログイン記録 user, by 打刻先アカウント.
 struct LinkedUser {
     /// `lr_users.id`.
     id: i64,

@@ -222,11 +222,9 @@ impl DayRows {
             Backend::Sqlite => {
                 format!("SELECT CAST(value->>0 AS BIGINT), value->>1, value->>2 FROM {}", json_rows(self.backend, 2))
             }
-            Backend::Postgres => {
-                "SELECT CAST(split_part(r, ',', 1) AS BIGINT), split_part(r, ',', 2), split_part(r, ',', 3) \
-                                  FROM string_to_table(CAST($2 AS TEXT), ';') AS r"
-                    .to_string()
-            }
+            Backend::Postgres => "SELECT CAST(split_part(r, ',', 1) AS BIGINT), split_part(r, ',', 2), \
+                                  split_part(r, ',', 3) FROM string_to_table(CAST($2 AS TEXT), ';') AS r"
+                .to_string(),
         };
         let sql = format!(
             "WITH v (employee_id, first_day, last_day) AS ({ranges_source}) \
