@@ -19,7 +19,7 @@
 //! - **Rows are kept a piece at a time.** A file's rows are written in pieces of up to
 //!   [`piece::MAX_PIECE_ROWS`], each one encoded value (see [`piece`]); a row's id names its
 //!   piece and its place. A piece leaves once the server answered for all of its rows; the
-//!   rows answered before that are noted in `settled_rows`.
+//!   rows answered before that are noted as spans of ids (see [`settled`]).
 //! - **LanScope's files are only read**, never moved, changed or deleted.
 //! - **Only its owner can read it.** The rows name users and PCs: on Unix the database is
 //!   created with mode 0600 before SQLite opens it, so its `-wal` and `-shm` files, which
@@ -28,6 +28,7 @@
 
 mod legacy;
 pub mod piece;
+mod settled;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
@@ -40,6 +41,7 @@ use sqlx::{Row, Sqlite, Transaction};
 
 pub use piece::EncodedPiece;
 use piece::{KeyBytes, MAX_PIECE_ROWS, id_range, index_of, piece_of, row_id};
+use settled::Settled;
 
 use crate::status::{LAST_ERROR, LAST_SUCCESS};
 
@@ -168,17 +170,10 @@ impl Outbox {
                 }
                 None => continue,
             };
-            let (first, end) = id_range(id);
-            let settled: HashSet<i64> = sqlx::query_scalar("SELECT id FROM settled_rows WHERE id >= ? AND id < ?")
-                .bind(first)
-                .bind(end)
-                .fetch_all(&self.pool)
-                .await?
-                .into_iter()
-                .collect();
+            let settled = Settled::of_piece(&mut *self.pool.acquire().await?, id).await?;
             for (index, row) in piece.rows.iter().enumerate() {
                 let row_id = row_id(id, index);
-                if row_id <= after || piece.left_out.contains(&index) || settled.contains(&row_id) {
+                if row_id <= after || piece.left_out.contains(&index) || settled.contains(row_id) {
                     continue;
                 }
                 out.push((row_id, row.clone()));
@@ -295,28 +290,11 @@ impl Outbox {
             else {
                 continue;
             };
-            let (first, end) = id_range(piece);
-            let settled: HashSet<i64> = sqlx::query_scalar("SELECT id FROM settled_rows WHERE id >= ? AND id < ?")
-                .bind(first)
-                .bind(end)
-                .fetch_all(&mut **tx)
-                .await?
-                .into_iter()
-                .collect();
-            let new: Vec<i64> = ids.into_iter().filter(|id| !settled.contains(id)).collect();
-            if (settled.len() + new.len()) as i64 >= rows {
+            let settled = Settled::of_piece(tx, piece).await?.with(ids);
+            if settled.count() >= rows {
                 remove_piece(tx, piece).await?;
-                continue;
-            }
-            for chunk in new.chunks(ROWS_PER_INSERT) {
-                // Only placeholders are put together here; every id is bound.
-                let sql =
-                    format!("INSERT OR IGNORE INTO settled_rows (id) VALUES {}", vec!["(?)"; chunk.len()].join(", "));
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for id in chunk {
-                    query = query.bind(id);
-                }
-                query.execute(&mut **tx).await?;
+            } else {
+                settled.store(tx, piece).await?;
             }
         }
         Ok(())
@@ -324,7 +302,7 @@ impl Outbox {
 
     /// How many rows wait for the server.
     pub async fn queued(&self) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar("SELECT (SELECT COALESCE(SUM(rows), 0) FROM pieces) - (SELECT COUNT(*) FROM settled_rows)")
+        sqlx::query_scalar("SELECT (SELECT COALESCE(SUM(rows), 0) FROM pieces) - (SELECT COALESCE(SUM(end_id - first_id), 0) FROM settled_spans)")
             .fetch_one(&self.pool)
             .await
     }
@@ -391,7 +369,7 @@ async fn remove_piece(tx: &mut Transaction<'_, Sqlite>, piece: i64) -> Result<()
     .bind(end)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("DELETE FROM settled_rows WHERE id >= ? AND id < ?").bind(first).bind(end).execute(&mut **tx).await?;
+    settled::forget(tx, piece).await?;
     sqlx::query("DELETE FROM pieces WHERE id = ?").bind(piece).execute(&mut **tx).await?;
     Ok(())
 }
@@ -675,7 +653,7 @@ mod tests {
         outbox.settle(&ids, &[]).await.unwrap();
         assert_eq!(outbox.queued().await.unwrap(), 0);
         let left: (i64, i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM pieces), (SELECT COUNT(*) FROM waiting_keys), (SELECT COUNT(*) FROM settled_rows)",
+            "SELECT (SELECT COUNT(*) FROM pieces), (SELECT COUNT(*) FROM waiting_keys), (SELECT COUNT(*) FROM settled_spans)",
         )
         .fetch_one(&outbox.pool)
         .await
