@@ -203,12 +203,15 @@ impl Store {
         }
         // Each piece is one of a few constant texts, never input.
         let trigrams = self.backend == Backend::Sqlite && filter.account.as_deref().is_some_and(has_trigram);
+        // An account is the end of its user name (`bare_account`), so what the typed text is part
+        // of an account, it is part of the user name too: the user name alone is compared, and
+        // PostgreSQL needs its trigram index only.
         let typed = if trigrams {
             // The trigram index gives the accounts that may match; the comparison decides.
             " AND la.rowid IN (SELECT rowid FROM log_accounts_text WHERE log_accounts_text MATCH $3) \
-             AND (lower(la.user_name) LIKE $2 ESCAPE '!' OR lower(la.account) LIKE $2 ESCAPE '!')"
+             AND lower(la.user_name) LIKE $2 ESCAPE '!'"
         } else {
-            " AND (lower(la.user_name) LIKE $2 ESCAPE '!' OR lower(la.account) LIKE $2 ESCAPE '!')"
+            " AND lower(la.user_name) LIKE $2 ESCAPE '!'"
         };
         let mut sql = if filter.linked == Some(false) {
             // Those are few, and listed by index: no need to look at every account seen.
