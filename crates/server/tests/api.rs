@@ -91,6 +91,46 @@ test_support::engine_tests! {
         app.finish().await;
     }
 
+    async fn every_field_of_a_log_is_stored_as_it_was_sent(engine: Engine) {
+        let app = TestApp::start(engine, &EMPLOYEES).await;
+        let tz = TimeZone::get("Asia/Tokyo").unwrap();
+        let at = |local: &str| tz.to_ambiguous_timestamp(local.parse().unwrap()).compatible().unwrap().as_millisecond();
+        let odd = "営業部,PC;\"1\" 'x'\\y";
+        let rows = vec![
+            IngestRow::new(
+                "ABC",
+                "CORP\\tarou".into(),
+                LogKind::Logon,
+                at("2024-02-08T09:03:00"),
+                None,
+                None,
+                Some(String::new()),
+                Some(odd.into()),
+            ),
+            IngestRow::new("ABC", "hanako".into(), LogKind::Logoff, at("2024-02-08T18:22:00"), None, None, None, None),
+        ];
+        assert_eq!(app.send_batch(rows).await.accepted, 2);
+        let filter = loginrec_store::LogFilter { limit: 10, ..Default::default() };
+        let mut logs = app.store.logs(app.company.id, &filter).await.unwrap();
+        logs.sort_by_key(|l| l.event_at_ms);
+        let fields: Vec<_> = logs
+            .iter()
+            .map(|l| (l.user_name.as_str(), l.account.as_str(), l.kind.as_str(), l.computer_name.as_deref(), l.agent_no.as_deref()))
+            .collect();
+        assert_eq!(
+            fields,
+            vec![
+                ("CORP\\tarou", "tarou", "logon", Some(odd), Some("")),
+                ("hanako", "hanako", "logoff", None, None),
+            ]
+        );
+        assert_eq!(
+            app.timecard().await,
+            vec!["0001,2024-02-08,2024/02/08 09:03,,PC", "0002,2024-02-08,2024/02/08 18:22,,PC"]
+        );
+        app.finish().await;
+    }
+
     async fn a_batch_partly_stored_before_derives_the_days_of_its_new_rows(engine: Engine) {
         let app = TestApp::start(engine, &EMPLOYEES).await;
         let morning = row("ABC", "tarou", LogKind::Logon, "2024-02-08T09:03:00");

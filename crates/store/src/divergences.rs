@@ -259,7 +259,7 @@ impl Store {
         }
         let ctx = CompanyContext::load(&mut conn, company_id).await?;
         let schedules = schedules(&mut conn, company_id, &scope.employees()).await?;
-        let logs = scope_logs(&mut conn, self.backend, &ctx, &scope, &schedules).await?;
+        let logs = scope_logs(&mut conn, self.backend, &ctx, &scope, &schedules, None).await?;
         let reasons = self.latest_reasons(company_id, &from, &to).await?;
 
         let mut out = Vec::new();
@@ -324,7 +324,7 @@ impl Store {
         scope.add(employee, DateRange { from: Some(from), to: Some(to) });
         let ctx = CompanyContext::load(&mut conn, company_id).await?;
         let schedules = schedules(&mut conn, company_id, &[employee]).await?;
-        let logs = scope_logs(&mut conn, self.backend, &ctx, &scope, &schedules).await?;
+        let logs = scope_logs(&mut conn, self.backend, &ctx, &scope, &schedules, None).await?;
         Ok(logs
             .into_iter()
             .map(|((_, day), mut logs)| {

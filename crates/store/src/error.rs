@@ -96,6 +96,10 @@ pub enum Refusal {
     UnknownReason(String),
     #[error("理由の説明は 1000 文字以内にしてください。")]
     ReasonNote,
+    /// Text with a control character the store keeps rows apart by (see `bulk::Listed`); the
+    /// server refuses such rows before they get here.
+    #[error("{0:?} は制御文字を含むため記録できません。")]
+    ControlCharacters(String),
     #[error("backup copies SQLite databases; for PostgreSQL use pg_dump (see the README)")]
     BackupNeedsSqlite,
 }

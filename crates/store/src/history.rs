@@ -380,7 +380,14 @@ impl Store {
             let set: Vec<(i64, &str)> =
                 changing.iter().filter_map(|(account, user)| account.as_deref().map(|a| (user.id, a))).collect();
             set_current_links(&mut tx, self.backend, &clear, &set).await?;
-            pipeline::rederive_with(&mut tx, self.backend, &ctx, &scope, Some(schedules)).await
+            pipeline::rederive_with(
+                &mut tx,
+                self.backend,
+                &ctx,
+                &scope,
+                pipeline::Known { schedules: Some(schedules), links: None },
+            )
+            .await
         }
         .await;
         let recomputed = self.settle(tx, result, apply).await?;

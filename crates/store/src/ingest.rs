@@ -27,7 +27,7 @@ use std::time::Duration;
 use ingest_protocol::{ConnectorInfo, IngestRow};
 use loginrec_rules::bare_account;
 
-use crate::bulk::{json, json_rows, select_json_given};
+use crate::bulk::{Listed, json, json_rows, select_json_given};
 use crate::pipeline::{self, CompanyContext};
 use crate::{Backend, Company, Result, Store, StoreError, now_ms};
 
@@ -42,20 +42,31 @@ pub struct IngestOutcome {
     pub punches_written: u64,
 }
 
-/// `INSERT … SELECT … ON CONFLICT DO NOTHING`: the batch's rows come as one JSON
-/// parameter (`$4`, see [`crate::bulk`]), so the statement is the same text for every batch and
-/// binds four parameters whatever its size (one `$N` a field cost O(P²) to bind on SQLite:
+/// `INSERT … SELECT … ON CONFLICT DO NOTHING`: the batch's rows come as one parameter (`$4`,
+/// see [`Listed`]), so the statement is the same text for every batch and binds four parameters
+/// whatever its size (one `$N` a field cost O(P²) to bind on SQLite:
 /// `sqlite3_bind_parameter_name` was the largest cost of an ingest under `perf`). SQLite needs the
 /// `WHERE` to read the `ON CONFLICT` as the upsert's.
-fn insert_logs_sql(backend: Backend) -> String {
+fn insert_logs_sql(rows: &Listed) -> String {
+    let (t, n) = (|i| rows.text(i), |i| rows.number(i));
     format!(
         "INSERT INTO logs (company_id, event_at_ms, idem_key, user_name, account, kind, recorded_at_ms, \
          sub_manager_no, agent_no, computer_name, connector_id, source_file, source_line, received_at_ms) \
-         SELECT $1, CAST(value->>0 AS BIGINT), value->>1, value->>2, value->>3, value->>4, \
-         CAST(value->>5 AS BIGINT), value->>6, value->>7, value->>8, $2, value->>9, CAST(value->>10 AS BIGINT), $3 \
+         SELECT $1, {}, {}, {}, {}, {}, {}, {}, {}, {}, $2, {}, {}, $3 \
          FROM {} WHERE 1 = 1 ORDER BY j.key \
          ON CONFLICT (company_id, account, event_at_ms, idem_key) DO NOTHING",
-        json_rows(backend, 4)
+        n(0),
+        t(1),
+        t(2),
+        t(3),
+        t(4),
+        n(5),
+        t(6),
+        t(7),
+        t(8),
+        t(9),
+        n(10),
+        rows.rows(4)
     )
 }
 
@@ -134,11 +145,12 @@ impl Store {
                 )
             })
             .collect();
-        let inserted = sqlx::query(sqlx::AssertSqlSafe(insert_logs_sql(self.backend)))
+        let listed = Listed::new(self.backend);
+        let inserted = sqlx::query(sqlx::AssertSqlSafe(insert_logs_sql(&listed)))
             .bind(company.id)
             .bind(connector_id)
             .bind(now)
-            .bind(json(&fields))
+            .bind(listed.bind(&fields)?)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -149,17 +161,22 @@ impl Store {
             rows.iter().map(|r| (r.user_name.as_str(), bare_account(&r.user_name))).collect();
         let names: Vec<(&str, &str)> = names.into_iter().collect();
         let sql = format!(
-            "INSERT INTO log_accounts (company_id, user_name, account) SELECT $1, value->>0, value->>1 FROM {} \
+            "INSERT INTO log_accounts (company_id, user_name, account) SELECT $1, {}, {} FROM {} \
              WHERE 1 = 1 ORDER BY j.key ON CONFLICT (company_id, user_name) DO NOTHING",
-            json_rows(self.backend, 2)
+            listed.text(0),
+            listed.text(1),
+            listed.rows(2)
         );
-        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company.id).bind(json(&names));
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company.id).bind(listed.bind(&names)?);
         if query.execute(&mut *tx).await?.rows_affected() > 0 {
             // An account first seen is a 未連携 candidate unless one employee holds it for all
             // time. Every account of the batch is looked at rather than handing the new ones
             // back row by row: for one seen before, the answer is already in the table.
             let accounts: BTreeSet<&str> = names.iter().map(|(_, account)| *account).collect();
             let accounts: Vec<(&str,)> = accounts.into_iter().map(|a| (a,)).collect();
+            // As JSON, not as a `Listed` text: PostgreSQL expects 100 rows of JSON and 1 000 of
+            // a `Listed` text, and from 1 000 it hashed every link instead of looking each
+            // account up.
             let sql = format!(
                 "INSERT INTO unheld_accounts (company_id, account) SELECT $1, value->>0 FROM {} \
                  WHERE NOT EXISTS (SELECT 1 FROM link_history h WHERE h.company_id = $1 AND h.account = (j.value->>0) \
@@ -171,8 +188,8 @@ impl Store {
         outcome.accepted = inserted;
         outcome.duplicate = rows.len() as u64 - inserted;
         let ctx = CompanyContext::load(&mut tx, company.id).await?;
-        let (scope, schedules) = pipeline::scope_of_logs(&mut tx, &ctx, &new_logs).await?;
-        let recomputed = pipeline::rederive_with(&mut tx, self.backend, &ctx, &scope, Some(schedules)).await?;
+        let (scope, known) = pipeline::scope_of_logs(&mut tx, &ctx, &new_logs).await?;
+        let recomputed = pipeline::rederive_with(&mut tx, self.backend, &ctx, &scope, known).await?;
         outcome.punches_written = recomputed.punches_changed();
         tx.commit().await?;
         if !rows.is_empty() {
@@ -227,12 +244,22 @@ async fn stored_now(
 }
 
 /// The company's row for this connector version and host, added the first time they are seen:
-/// a batch's sender is stored once, not on each of its logs.
+/// a batch's sender is stored once, not on each of its logs. Looked up first: every batch but
+/// the first finds it.
 async fn connector_id(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     company_id: i64,
     connector: &ConnectorInfo,
 ) -> Result<i64> {
+    let find = || {
+        sqlx::query_scalar("SELECT id FROM connectors WHERE company_id = $1 AND version = $2 AND host = $3")
+            .bind(company_id)
+            .bind(&connector.version)
+            .bind(&connector.host)
+    };
+    if let Some(id) = find().fetch_optional(&mut **tx).await? {
+        return Ok(id);
+    }
     sqlx::query(
         "INSERT INTO connectors (company_id, version, host) VALUES ($1, $2, $3) \
          ON CONFLICT (company_id, version, host) DO NOTHING",
@@ -242,12 +269,7 @@ async fn connector_id(
     .bind(&connector.host)
     .execute(&mut **tx)
     .await?;
-    Ok(sqlx::query_scalar("SELECT id FROM connectors WHERE company_id = $1 AND version = $2 AND host = $3")
-        .bind(company_id)
-        .bind(&connector.version)
-        .bind(&connector.host)
-        .fetch_one(&mut **tx)
-        .await?)
+    Ok(find().fetch_one(&mut **tx).await?)
 }
 
 /// Deadlocks and serialisation failures on PostgreSQL, and a busy SQLite, are worth a retry:

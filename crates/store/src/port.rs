@@ -18,18 +18,21 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
 use loginrec_rules::{EmployeeSchedule, Method, Punch, PunchKind, ResolvedDay};
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
-use crate::bulk::{json, json_rows};
+use crate::bulk::{Listed, json, json_rows};
 use crate::pipeline::changes::{DayChange, DayMap, Recomputed, SentDifference};
 use crate::pipeline::context::{CompanyContext, day_end};
-use crate::pipeline::read::DayRows;
+use crate::pipeline::read::{DayRow, DayTable};
 use crate::{Backend, Result, StoreError, now_ms};
 
 /// What ログイン記録 needs of the attendance system the punches go to.
 pub(crate) trait AttendancePunches {
-    /// What the system holds of the scope's employee-days.
-    async fn held(&mut self, conn: &mut AnyConnection, read: &DayRows) -> Result<DayMap>;
+    /// Where the system keeps what it holds, read with the pipeline's other inputs.
+    fn held_table(&self) -> &'static DayTable;
+
+    /// What the system holds of the scope's employee-days, from the rows of [`Self::held_table`].
+    fn held(&mut self, rows: Vec<DayRow>) -> Result<DayMap>;
 
     /// The part of a derived day the system takes from us.
     fn takes(&self, derived: ResolvedDay) -> ResolvedDay;
@@ -50,10 +53,14 @@ pub(crate) trait AttendancePunches {
 pub(crate) struct Embedded;
 
 impl AttendancePunches for Embedded {
-    async fn held(&mut self, conn: &mut AnyConnection, read: &DayRows) -> Result<DayMap> {
+    fn held_table(&self) -> &'static DayTable {
+        &DayTable { table: "punches", date_column: "business_date", kind_column: "kind", note_column: Some("method") }
+    }
+
+    fn held(&mut self, rows: Vec<DayRow>) -> Result<DayMap> {
         let mut held: DayMap = BTreeMap::new();
-        for r in read.rows(conn, "punches", "business_date", "kind", ", t.method").await? {
-            let method: String = r.row.try_get("method")?;
+        for r in rows {
+            let method = r.note.unwrap_or_default();
             let method =
                 Method::from_label(&method).ok_or_else(|| StoreError::corrupt(format!("punch method {method:?}")))?;
             set(held.entry(r.key).or_default(), r.kind, Some(Punch { at: r.at, method }));
@@ -92,18 +99,26 @@ impl RemoteOutbox {
     }
 }
 
-/// The outbox as a relation of employee ids, for [`DayRows`].
+/// The outbox as a relation of employee ids, for [`crate::pipeline::read::DayRows`].
 const OUTBOX_BY_EMPLOYEE: &str = "(SELECT e.id AS employee_id, r.company_id AS company_id, \
      r.business_date AS business_date, r.kind AS kind, r.at_ms AS at_ms, r.state AS state \
      FROM remote_punches r JOIN employees e ON e.company_id = r.company_id AND e.employee_key = r.employee_key)";
 
 impl AttendancePunches for RemoteOutbox {
-    async fn held(&mut self, conn: &mut AnyConnection, read: &DayRows) -> Result<DayMap> {
+    fn held_table(&self) -> &'static DayTable {
+        &DayTable {
+            table: OUTBOX_BY_EMPLOYEE,
+            date_column: "business_date",
+            kind_column: "kind",
+            note_column: Some("state"),
+        }
+    }
+
+    fn held(&mut self, rows: Vec<DayRow>) -> Result<DayMap> {
         let mut held: DayMap = BTreeMap::new();
-        for r in read.rows(conn, OUTBOX_BY_EMPLOYEE, "business_date", "kind", ", t.state").await? {
+        for r in rows {
             let Some(kind) = r.kind else { continue };
-            let state: String = r.row.try_get("state")?;
-            if state != "pending" {
+            if r.note.as_deref() != Some("pending") {
                 self.frozen.insert((r.key.0, r.key.1, kind));
             }
             set(held.entry(r.key).or_default(), Some(kind), Some(Punch { at: r.at, method: Method::Pc }));
@@ -251,27 +266,31 @@ pub(crate) async fn write_changes(conn: &mut AnyConnection, company_id: i64, cha
             }
         }
     }
-    let backend = Backend::of(conn);
+    let listed = Listed::new(Backend::of(conn));
     if !upserts.is_empty() {
-        // One statement of one JSON parameter whatever the number of days: chunks of `$N`
-        // parameters cost O(P²) to bind on SQLite, and each statement journals the pages it
-        // changes again.
+        // One statement of one parameter whatever the number of days: chunks of `$N` parameters
+        // cost O(P²) to bind on SQLite, and each statement journals the pages it changes again.
         let sql = format!(
             "INSERT INTO punches (company_id, employee_id, business_date, kind, at_ms, method, updated_at_ms) \
-             SELECT $1, CAST(value->>0 AS BIGINT), value->>1, CAST(value->>2 AS BIGINT), CAST(value->>3 AS BIGINT), \
-             value->>4, $2 FROM {} WHERE 1 = 1 ORDER BY j.key \
+             SELECT $1, {}, {}, {}, {}, {}, $2 FROM {} WHERE 1 = 1 ORDER BY j.key \
              ON CONFLICT (company_id, employee_id, business_date, kind) DO UPDATE \
              SET at_ms = excluded.at_ms, method = excluded.method, updated_at_ms = excluded.updated_at_ms",
-            json_rows(backend, 3)
+            listed.number(0),
+            listed.text(1),
+            listed.number(2),
+            listed.number(3),
+            listed.text(4),
+            listed.rows(3)
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(company_id)
             .bind(now_ms())
-            .bind(json(&upserts))
+            .bind(listed.bind(&upserts)?)
             .execute(&mut *conn)
             .await?;
     }
     if !deletes.is_empty() {
+        let backend = Backend::of(conn);
         let sql = format!(
             "DELETE FROM punches WHERE id IN (SELECT p.id FROM {} JOIN punches p ON p.company_id = $1 \
              AND p.employee_id = CAST(j.value->>0 AS BIGINT) AND p.business_date = (j.value->>1) \

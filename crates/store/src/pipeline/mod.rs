@@ -26,7 +26,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use loginrec_rules::{DayInputs, DayLog, EmployeeSchedule, LogKind, PunchKind, business_day_in, day_start};
+use loginrec_rules::{
+    DayInputs, DayLog, EmployeeSchedule, LinkInterval, LogKind, PunchKind, business_day_in, day_start,
+};
 use sqlx::AnyConnection;
 
 pub(crate) mod changes;
@@ -37,7 +39,9 @@ mod scope;
 pub use changes::{DayChange, Recomputed, SentDifference};
 pub(crate) use context::CompanyContext;
 
-pub(crate) use read::{DayRows, Schedules, department_timelines, links_of_accounts, schedules};
+pub(crate) use read::{
+    DayRows, DayTable, Links, Schedules, department_timelines, links_of_accounts, links_of_holders, schedules,
+};
 use read::{employee_codes, links_of_employees, ts};
 pub(crate) use scope::{DateRange, Scope};
 
@@ -72,17 +76,22 @@ pub(crate) async fn lock_company(
 }
 
 /// The scope of newly stored logs: each log's day, for the employee who held its account then;
-/// with the schedules that placed them, for [`rederive_with`].
+/// with the inputs that placed them, for [`rederive_with`].
 pub(crate) async fn scope_of_logs(
     conn: &mut AnyConnection,
     ctx: &CompanyContext,
     logs: &[(String, i64)],
-) -> Result<(Scope, Schedules)> {
+) -> Result<(Scope, Known)> {
     let accounts: Vec<&str> = logs.iter().map(|(a, _)| a.as_str()).collect::<BTreeSet<_>>().into_iter().collect();
-    let links = links_of_accounts(conn, ctx.id, &accounts).await?;
+    let holders_links = links_of_holders(conn, ctx.id, &accounts).await?;
+    // Every interval of these accounts is there: their holders' whole histories were read.
+    let mut links: BTreeMap<&str, Vec<LinkInterval<i64>>> = BTreeMap::new();
+    for link in holders_links.values().flatten() {
+        links.entry(link.account.as_str()).or_default().push(link.interval.clone());
+    }
     let mut holders: Vec<(i64, Timestamp)> = Vec::new();
     for (account, ms) in logs {
-        let Some(intervals) = links.get(account) else { continue };
+        let Some(intervals) = links.get(account.as_str()) else { continue };
         let at = ts(*ms)?;
         if let Some(employee) = loginrec_rules::holder_at(intervals, at) {
             holders.push((*employee, at));
@@ -99,7 +108,16 @@ pub(crate) async fn scope_of_logs(
             scope.add_day(employee, day);
         }
     }
-    Ok((scope, schedules))
+    Ok((scope, Known { schedules: Some(schedules), links: Some(holders_links) }))
+}
+
+/// Inputs of a scope that its caller has already read in this transaction: they change only
+/// under the company's exclusive lock, which excludes the caller. Each covers at least the
+/// scope's employees.
+#[derive(Default)]
+pub(crate) struct Known {
+    pub schedules: Option<Schedules>,
+    pub links: Option<Links>,
 }
 
 /// Derives every employee-day of `scope` again from the stored inputs and writes the cached
@@ -110,17 +128,16 @@ pub(crate) async fn rederive(
     ctx: &CompanyContext,
     scope: &Scope,
 ) -> Result<Recomputed> {
-    rederive_with(conn, backend, ctx, scope, None).await
+    rederive_with(conn, backend, ctx, scope, Known::default()).await
 }
 
-/// [`rederive`], with the scope's schedules when the caller has already read them in this
-/// transaction (they change only under the company's exclusive lock, which excludes the caller).
+/// [`rederive`], with what the caller has already read of the scope's inputs.
 pub(crate) async fn rederive_with(
     conn: &mut AnyConnection,
     backend: Backend,
     ctx: &CompanyContext,
     scope: &Scope,
-    known: Option<Schedules>,
+    known: Known,
 ) -> Result<Recomputed> {
     if scope.is_empty() {
         return Ok(Recomputed::default());
@@ -137,38 +154,29 @@ pub(crate) async fn rederive_with(
         );
         sqlx::query(sqlx::AssertSqlSafe(sql)).bind(json(&keys)).execute(&mut *conn).await?;
     }
-    let schedules = match known {
+    let schedules = match known.schedules {
         Some(known) => known,
         None => schedules(conn, ctx.id, &employees).await?,
     };
-    let mut inputs: BTreeMap<(i64, Date), DayInputs> = scope_logs(conn, backend, ctx, scope, &schedules)
+    let inputs: BTreeMap<(i64, Date), DayInputs> = scope_logs(conn, backend, ctx, scope, &schedules, known.links)
         .await?
         .into_iter()
         .map(|(key, logs)| (key, DayInputs { logs: logs.into_iter().map(|l| l.log).collect(), ..DayInputs::default() }))
         .collect();
 
-    let read = DayRows::new(scope, ctx.id, backend);
-    for r in read.rows(conn, "api_timerecords", "date", "code", "").await? {
-        // Codes 3 and 4 are breaks: they make no 出勤 / 退勤.
-        match r.kind {
-            Some(PunchKind::ClockIn) => inputs.entry(r.key).or_default().api_clock_ins.push(r.at),
-            Some(PunchKind::ClockOut) => inputs.entry(r.key).or_default().api_clock_outs.push(r.at),
-            None => {}
-        }
-    }
-    for r in read.rows(conn, "manual_punches", "business_date", "kind", "").await? {
-        let day = inputs.entry(r.key).or_default();
-        match r.kind {
-            Some(PunchKind::ClockIn) => day.manual.clock_in = Some(r.at),
-            Some(PunchKind::ClockOut) => day.manual.clock_out = Some(r.at),
-            None => {}
-        }
-    }
+    let read = DayRows::new(scope, ctx.id, backend)?;
     match ctx.remote_settle_minutes {
         None => hold(conn, ctx, &schedules, &read, inputs, Embedded).await,
         Some(settle) => hold(conn, ctx, &schedules, &read, inputs, RemoteOutbox::new(settle)).await,
     }
 }
+
+/// API records of KING OF TIME's timerecord interface.
+const API_TIMERECORDS: DayTable =
+    DayTable { table: "api_timerecords", date_column: "date", kind_column: "code", note_column: None };
+/// 手入力 punches.
+const MANUAL_PUNCHES: DayTable =
+    DayTable { table: "manual_punches", date_column: "business_date", kind_column: "kind", note_column: None };
 
 /// A log of an employee-day, and whether it is a logon (else a logoff).
 pub(crate) struct ScopeLog {
@@ -176,18 +184,22 @@ pub(crate) struct ScopeLog {
     pub logon: bool,
 }
 
-/// The logs of each employee-day of the scope, read through the employees' link histories: a
-/// log counts for the employee who held its account at its time, on the business day its time
-/// falls in by the employee's department at that date.
+/// The logs of each employee-day of the scope, read through the employees' link histories
+/// (`known_links` when the caller has read them): a log counts for the employee who held its
+/// account at its time, on the business day its time falls in by the employee's department at
+/// that date.
 pub(crate) async fn scope_logs(
     conn: &mut AnyConnection,
     backend: Backend,
     ctx: &CompanyContext,
     scope: &Scope,
     schedules: &Schedules,
+    known_links: Option<Links>,
 ) -> Result<BTreeMap<(i64, Date), Vec<ScopeLog>>> {
-    let employees = scope.employees();
-    let links = links_of_employees(conn, ctx.id, &employees).await?;
+    let links = match known_links {
+        Some(links) => links,
+        None => links_of_employees(conn, ctx.id, &scope.employees()).await?,
+    };
     let merged = scope.merged();
     let no_schedule = EmployeeSchedule::default();
 
@@ -221,6 +233,7 @@ pub(crate) async fn scope_logs(
     let mut logs: BTreeMap<(i64, Date), Vec<ScopeLog>> = BTreeMap::new();
     if !segments.is_empty() {
         // One JSON value back instead of a row per log: the driver hands rows over one by one.
+        // The segments come as JSON, not as a `Listed` text (see `read::links_of_holders`).
         let from = format!(
             "FROM (SELECT CAST(value->>0 AS BIGINT) AS employee_id, value->>1 AS account, \
              CAST(value->>2 AS BIGINT) AS lo, CAST(value->>3 AS BIGINT) AS hi FROM {}) AS v \
@@ -251,17 +264,35 @@ pub(crate) async fn scope_logs(
     Ok(logs)
 }
 
-/// Compares what the company's attendance system holds of the scope's days with what their
-/// inputs derive, and has it hold the difference.
+/// Adds the scope's API and 手入力 punches to the days' logs, compares what the company's
+/// attendance system holds of the scope's days with what those inputs derive, and has it hold
+/// the difference.
 async fn hold(
     conn: &mut AnyConnection,
     ctx: &CompanyContext,
     schedules: &Schedules,
     read: &DayRows,
-    inputs: BTreeMap<(i64, Date), DayInputs>,
+    mut inputs: BTreeMap<(i64, Date), DayInputs>,
     mut system: impl AttendancePunches,
 ) -> Result<Recomputed> {
-    let held = system.held(conn, read).await?;
+    let [api, manual, held] = read.read(conn, [&API_TIMERECORDS, &MANUAL_PUNCHES, system.held_table()]).await?;
+    for r in api {
+        // Codes 3 and 4 are breaks: they make no 出勤 / 退勤.
+        match r.kind {
+            Some(PunchKind::ClockIn) => inputs.entry(r.key).or_default().api_clock_ins.push(r.at),
+            Some(PunchKind::ClockOut) => inputs.entry(r.key).or_default().api_clock_outs.push(r.at),
+            None => {}
+        }
+    }
+    for r in manual {
+        let day = inputs.entry(r.key).or_default();
+        match r.kind {
+            Some(PunchKind::ClockIn) => day.manual.clock_in = Some(r.at),
+            Some(PunchKind::ClockOut) => day.manual.clock_out = Some(r.at),
+            None => {}
+        }
+    }
+    let held = system.held(held)?;
     let days: BTreeSet<(i64, Date)> = inputs.keys().chain(held.keys()).copied().collect();
     let mut changes = Vec::new();
     for key in days {

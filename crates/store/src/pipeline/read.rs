@@ -11,7 +11,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::changes::DayChange;
 use super::scope::Scope;
-use crate::bulk::{json, json_rows, select_json_given};
+use crate::bulk::{Listed, json, json_rows, select_json_given};
 use crate::day_change::minutes_to_day_change;
 use crate::{Backend, Result, StoreError, parse_date};
 
@@ -33,6 +33,7 @@ pub(super) async fn select_in<T: serde::Serialize, R: serde::de::DeserializeOwne
     }
     let backend = Backend::of(conn);
     let rows: Vec<(&T,)> = items.iter().map(|item| (item,)).collect();
+    // As JSON rather than a `Listed` text: see `links_of_holders`.
     let from = format!(
         "FROM {table} WHERE company_id = $1 AND {column} IN (SELECT CAST(value->>0 AS {cast}) FROM {})",
         json_rows(backend, 2)
@@ -133,13 +134,39 @@ pub(crate) async fn links_of_accounts(
     Ok(out)
 }
 
+/// Link histories by employee.
+pub(crate) type Links = BTreeMap<i64, Vec<StoredLink>>;
+
+/// The link history of every employee who ever held one of `accounts` (every account each ever
+/// held): the holders of a batch's logs and what the derivation of their days reads, in one
+/// statement.
+pub(crate) async fn links_of_holders(conn: &mut AnyConnection, company_id: i64, accounts: &[&str]) -> Result<Links> {
+    let mut out = Links::new();
+    if accounts.is_empty() {
+        return Ok(out);
+    }
+    let backend = Backend::of(conn);
+    let given: Vec<(&str,)> = accounts.iter().map(|a| (*a,)).collect();
+    // The accounts come as JSON, not as a `Listed` text, as every list a statement joins to a
+    // table: PostgreSQL expects 100 rows of `jsonb_array_elements` and 1 000 of
+    // `string_to_table`, and from 1 000 it may read the whole table and hash it instead of
+    // looking each item up (the logs of a derivation: 9.0 s against 1.9 s over a 100 000-employee
+    // morning).
+    let from = format!(
+        "FROM link_history WHERE company_id = $1 AND employee_id IN (SELECT h.employee_id FROM link_history h \
+         WHERE h.company_id = $1 AND h.account IN (SELECT value->>0 FROM {}))",
+        json_rows(backend, 2)
+    );
+    for row in select_json_given(conn, backend, LINK_COLUMNS, &from, company_id, json(&given), &[]).await? {
+        let link = link_of(row)?;
+        out.entry(link.interval.employee).or_default().push(link);
+    }
+    Ok(out)
+}
+
 /// The link history of the given employees (every account each ever held).
-pub(super) async fn links_of_employees(
-    conn: &mut AnyConnection,
-    company_id: i64,
-    employees: &[i64],
-) -> Result<BTreeMap<i64, Vec<StoredLink>>> {
-    let mut out: BTreeMap<i64, Vec<StoredLink>> = BTreeMap::new();
+pub(super) async fn links_of_employees(conn: &mut AnyConnection, company_id: i64, employees: &[i64]) -> Result<Links> {
+    let mut out = Links::new();
     for row in select_in(conn, LINK_COLUMNS, "link_history", "employee_id", "BIGINT", company_id, employees).await? {
         let link = link_of(row)?;
         out.entry(link.interval.employee).or_default().push(link);
@@ -150,15 +177,27 @@ pub(super) async fn links_of_employees(
 /// The employees' 日付変更時間 schedules, by employee.
 pub(crate) type Schedules = BTreeMap<i64, EmployeeSchedule>;
 
-/// A punch-like row of one employee-day of the scope: a 手入力 punch, an API record, a cached punch.
+/// A table of punch-like rows (a 手入力 punch, an API record, a held punch) that
+/// [`DayRows::read`] reads: `table` (a table, or a parenthesised relation) with `employee_id`,
+/// `company_id`, `at_ms`, a date column and a punch-kind column.
+pub(crate) struct DayTable {
+    pub table: &'static str,
+    pub date_column: &'static str,
+    pub kind_column: &'static str,
+    /// A text column carried along with each row (the punch's method, the outbox state).
+    pub note_column: Option<&'static str>,
+}
+
+/// A punch-like row of one employee-day of the scope.
 pub(crate) struct DayRow {
     pub key: (i64, Date),
     pub kind: Option<PunchKind>,
     pub at: Timestamp,
-    pub row: sqlx::any::AnyRow,
+    /// The table's [`DayTable::note_column`].
+    pub note: Option<String>,
 }
 
-/// Reads the punch-like rows of a scope's employee-days, a table at a time.
+/// Reads the punch-like rows of a scope's employee-days.
 pub(crate) struct DayRows {
     company_id: i64,
     backend: Backend,
@@ -169,7 +208,7 @@ pub(crate) struct DayRows {
 }
 
 impl DayRows {
-    pub(crate) fn new(scope: &Scope, company_id: i64, backend: Backend) -> DayRows {
+    pub(crate) fn new(scope: &Scope, company_id: i64, backend: Backend) -> Result<DayRows> {
         let ranges: Vec<(i64, String, String)> = scope
             .merged()
             .into_iter()
@@ -180,20 +219,12 @@ impl DayRows {
                 })
             })
             .collect();
-        let ranges = (!ranges.is_empty()).then(|| match backend {
-            Backend::Sqlite => json(&ranges),
-            // Numbers and dates hold no ',' or ';'. PostgreSQL splits such a list in 37 ms at
-            // 100 000 ranges, and takes 98 ms to read the same as JSON.
-            Backend::Postgres => {
-                let cells: Vec<String> = ranges.iter().map(|(e, from, to)| format!("{e},{from},{to}")).collect();
-                cells.join(";")
-            }
-        });
-        DayRows { company_id, backend, ranges }
+        let ranges = if ranges.is_empty() { None } else { Some(Listed::new(backend).bind(&ranges)?) };
+        Ok(DayRows { company_id, backend, ranges })
     }
 
-    /// The rows of `table` (with `date_column`, a punch-kind `kind_column`, `at_ms` and the
-    /// `extra` columns) that fall on the scope's employee-days, in one statement.
+    /// The rows of each of `tables` that fall on the scope's employee-days, in one statement:
+    /// the scope's list is read once for all of them.
     ///
     /// Each employee's date ranges are joined as a list of (employee, first date, last date)
     /// rather than tested with `IN (…)` or bounded by the scope's overall dates: both engines then
@@ -203,42 +234,53 @@ impl DayRows {
     /// with each batch of a 05:00 burst (1.5 s of a 100 000-employee morning). An `IN` list of
     /// hundreds was compared against every row of the date (`loginrec bench ingest`: 62 s → 19 s at
     /// 100 000 employees).
-    pub(crate) async fn rows(
+    pub(crate) async fn read<const N: usize>(
         &self,
         conn: &mut AnyConnection,
-        table: &str,
-        date_column: &str,
-        kind_column: &str,
-        extra: &str,
-    ) -> Result<Vec<DayRow>> {
-        let mut out = Vec::new();
+        tables: [&DayTable; N],
+    ) -> Result<[Vec<DayRow>; N]> {
+        let mut out: [Vec<DayRow>; N] = std::array::from_fn(|_| Vec::new());
         let Some(ranges) = &self.ranges else {
             return Ok(out);
         };
-        // Table and column names come from the callers in this module, never from input.
+        // Table and column names come from the callers in this crate, never from input.
         // `CROSS JOIN` makes SQLite take the list as the outer loop and probe the index for
         // each range; PostgreSQL plans it as any inner join.
-        let ranges_source = match self.backend {
-            Backend::Sqlite => {
-                format!("SELECT CAST(value->>0 AS BIGINT), value->>1, value->>2 FROM {}", json_rows(self.backend, 2))
-            }
-            Backend::Postgres => "SELECT CAST(split_part(r, ',', 1) AS BIGINT), split_part(r, ',', 2), \
-                                  split_part(r, ',', 3) FROM string_to_table(CAST($2 AS TEXT), ';') AS r"
-                .to_string(),
-        };
-        let sql = format!(
-            "WITH v (employee_id, first_day, last_day) AS ({ranges_source}) \
-             SELECT t.employee_id AS employee_id, t.{date_column} AS day, t.{kind_column} AS kind, \
-             t.at_ms AS at_ms{extra} FROM v CROSS JOIN {table} t WHERE t.company_id = $1 \
-             AND t.employee_id = v.employee_id AND t.{date_column} >= v.first_day AND t.{date_column} <= v.last_day"
-        );
+        let listed = Listed::new(self.backend);
+        let ranges_source =
+            format!("SELECT {}, {}, {} FROM {}", listed.number(0), listed.text(1), listed.text(2), listed.rows(2));
+        let selects: Vec<String> = tables
+            .iter()
+            .enumerate()
+            .map(|(source, t)| {
+                let note = t.note_column.map(|c| format!("CAST(t.{c} AS TEXT)")).unwrap_or_else(|| "NULL".into());
+                format!(
+                    "SELECT {source} AS source, t.employee_id AS employee_id, t.{date} AS day, t.{kind} AS kind, \
+                     t.at_ms AS at_ms, {note} AS note FROM v CROSS JOIN {table} t WHERE t.company_id = $1 \
+                     AND t.employee_id = v.employee_id AND t.{date} >= v.first_day AND t.{date} <= v.last_day",
+                    date = t.date_column,
+                    kind = t.kind_column,
+                    table = t.table,
+                )
+            })
+            .collect();
+        let sql =
+            format!("WITH v (employee_id, first_day, last_day) AS ({ranges_source}) {}", selects.join(" UNION ALL "));
         let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(self.company_id).bind(ranges.as_str());
         for row in query.fetch_all(&mut *conn).await? {
+            let source: i64 = row.try_get("source")?;
+            let rows = usize::try_from(source)
+                .ok()
+                .and_then(|s| out.get_mut(s))
+                .ok_or_else(|| StoreError::corrupt(format!("day rows of source {source}")))?;
             // Within one of the employee's ranges, so on a day of the scope.
             let key = (row.try_get::<i64, _>("employee_id")?, parse_date(&row.try_get::<String, _>("day")?)?);
-            let kind = PunchKind::from_code(row.try_get("kind")?);
-            let at = ts(row.try_get("at_ms")?)?;
-            out.push(DayRow { key, kind, at, row });
+            rows.push(DayRow {
+                key,
+                kind: PunchKind::from_code(row.try_get("kind")?),
+                at: ts(row.try_get("at_ms")?)?,
+                note: row.try_get("note")?,
+            });
         }
         Ok(out)
     }
