@@ -37,7 +37,8 @@ pub(crate) struct Listed {
     backend: Backend,
 }
 
-/// Between two rows, between two fields of a row, and a field that is NULL.
+/// Between two rows, between two fields of a row, and a field that is NULL; written in the SQL as
+/// `E'\x1E'` and so on, which read the same whatever `standard_conforming_strings` says.
 const ROW_SEPARATOR: char = '\u{1e}';
 const FIELD_SEPARATOR: char = '\u{1f}';
 const NULL_FIELD: char = '\u{1a}';
@@ -52,7 +53,7 @@ impl Listed {
         match self.backend {
             Backend::Sqlite => json_rows(self.backend, param),
             Backend::Postgres => {
-                format!("string_to_table(CAST(${param} AS TEXT), U&'\\001E') WITH ORDINALITY AS j(value, key)")
+                format!("string_to_table(CAST(${param} AS TEXT), E'\\x1E') WITH ORDINALITY AS j(value, key)")
             }
         }
     }
@@ -61,7 +62,7 @@ impl Listed {
     pub(crate) fn text(&self, i: usize) -> String {
         match self.backend {
             Backend::Sqlite => format!("j.value->>{i}"),
-            Backend::Postgres => format!("NULLIF(split_part(j.value, U&'\\001F', {}), U&'\\001A')", i + 1),
+            Backend::Postgres => format!("NULLIF(split_part(j.value, E'\\x1F', {}), E'\\x1A')", i + 1),
         }
     }
 
