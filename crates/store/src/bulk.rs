@@ -28,8 +28,10 @@ use crate::{Backend, Refusal, Result, StoreError};
 ///
 /// A list a statement joins to a table stays JSON: PostgreSQL expects 1 000 rows of
 /// `string_to_table` and 100 of `jsonb_array_elements`, and from 1 000 it may read the whole
-/// table and hash it rather than look each item up. The date ranges of a derivation
-/// (`pipeline::read::DayRows`) were measured to be looked up either way.
+/// table and hash it rather than look each item up (a derivation's logs read by segments sent
+/// split: 9.0 s against 1.9 s as JSON over a 100 000-employee morning). A derivation's date
+/// ranges (`pipeline::read::DayRows`) are split text all the same, as they were before: their one
+/// read took 1.4 s of such a morning against 2.3 s for the three reads it replaced.
 ///
 /// The rows are `j` with the column `key` (the row's place, to keep the order), and the field
 /// `i` of a row is [`Listed::text`]`(i)`: text, or NULL for a `None`.

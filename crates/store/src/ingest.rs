@@ -174,9 +174,7 @@ impl Store {
             // back row by row: for one seen before, the answer is already in the table.
             let accounts: BTreeSet<&str> = names.iter().map(|(_, account)| *account).collect();
             let accounts: Vec<(&str,)> = accounts.into_iter().map(|a| (a,)).collect();
-            // As JSON, not as a `Listed` text: PostgreSQL expects 100 rows of JSON and 1 000 of
-            // a `Listed` text, and from 1 000 it hashed every link instead of looking each
-            // account up.
+            // JSON, not a `Listed` text: a list joined to a table (see `bulk::Listed`).
             let sql = format!(
                 "INSERT INTO unheld_accounts (company_id, account) SELECT $1, value->>0 FROM {} \
                  WHERE NOT EXISTS (SELECT 1 FROM link_history h WHERE h.company_id = $1 AND h.account = (j.value->>0) \

@@ -233,7 +233,7 @@ pub(crate) async fn scope_logs(
     let mut logs: BTreeMap<(i64, Date), Vec<ScopeLog>> = BTreeMap::new();
     if !segments.is_empty() {
         // One JSON value back instead of a row per log: the driver hands rows over one by one.
-        // The segments come as JSON, not as a `Listed` text (see `read::links_of_holders`).
+        // The segments as JSON, not a `Listed` text: a list joined to a table (see `bulk::Listed`).
         let from = format!(
             "FROM (SELECT CAST(value->>0 AS BIGINT) AS employee_id, value->>1 AS account, \
              CAST(value->>2 AS BIGINT) AS lo, CAST(value->>3 AS BIGINT) AS hi FROM {}) AS v \

@@ -33,7 +33,7 @@ pub(super) async fn select_in<T: serde::Serialize, R: serde::de::DeserializeOwne
     }
     let backend = Backend::of(conn);
     let rows: Vec<(&T,)> = items.iter().map(|item| (item,)).collect();
-    // As JSON rather than a `Listed` text: see `links_of_holders`.
+    // JSON, not a `Listed` text: a list joined to a table (see `bulk::Listed`).
     let from = format!(
         "FROM {table} WHERE company_id = $1 AND {column} IN (SELECT CAST(value->>0 AS {cast}) FROM {})",
         json_rows(backend, 2)
@@ -147,11 +147,7 @@ pub(crate) async fn links_of_holders(conn: &mut AnyConnection, company_id: i64, 
     }
     let backend = Backend::of(conn);
     let given: Vec<(&str,)> = accounts.iter().map(|a| (*a,)).collect();
-    // The accounts come as JSON, not as a `Listed` text, as every list a statement joins to a
-    // table: PostgreSQL expects 100 rows of `jsonb_array_elements` and 1 000 of
-    // `string_to_table`, and from 1 000 it may read the whole table and hash it instead of
-    // looking each item up (the logs of a derivation: 9.0 s against 1.9 s over a 100 000-employee
-    // morning).
+    // JSON, not a `Listed` text: a list joined to a table (see `bulk::Listed`).
     let from = format!(
         "FROM link_history WHERE company_id = $1 AND employee_id IN (SELECT h.employee_id FROM link_history h \
          WHERE h.company_id = $1 AND h.account IN (SELECT value->>0 FROM {}))",
