@@ -1,12 +1,12 @@
 //! Draining the outbox: batches, retries with capped exponential backoff and full jitter,
 //! `Retry-After`, token and proxy failures, and dead letters for rows refused for good.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use futures_util::stream::FuturesOrdered;
-use ingest_protocol::IngestRow;
+use futures_util::stream::FuturesUnordered;
+use ingest_protocol::{IngestResponse, IngestRow};
 use loginrec_rules::idempotency_key;
 use rand::Rng;
 
@@ -71,27 +71,64 @@ pub async fn deliver_all(
     deliver_until(outbox, sender, batch_rows, policy, &Stop::never()).await
 }
 
-/// Batches sent before the first is answered. The server derives a batch's punches in one
-/// transaction; with two in flight, a PostgreSQL server works on the next one while it answers
-/// the one before, instead of leaving a core idle between them.
+/// Batches at the server at once. The server derives a batch's punches in one transaction;
+/// with two there, a PostgreSQL server works on one while it reads, answers or commits the
+/// other, instead of leaving a core idle between them.
 pub const IN_FLIGHT: usize = 2;
 
-/// A batch sent and not yet answered.
-struct Sent {
+/// Batches sent and not yet settled: answered ones wait for those read before them, and a slow
+/// batch holds back at most this many sent after it.
+const UNSETTLED: usize = 2 * IN_FLIGHT;
+
+/// A batch read from the outbox.
+struct Read {
     /// The last row before this batch: where reading starts again if it must be sent again.
+    after: i64,
+    ids: Vec<i64>,
+    rows: Vec<IngestRow>,
+}
+
+/// A batch sent and not yet settled.
+struct Sent {
     after: i64,
     ids: Vec<i64>,
     keys: Vec<String>,
 }
 
+/// The `limit` rows after `after`, with their keys made again for the company registered now;
+/// `None` when no row waits.
+async fn read_batch(outbox: &Outbox, sender: &Sender, after: i64, limit: usize) -> Result<Option<Read>, DeliveryError> {
+    let batch = outbox.next_batch_after(after, limit).await?;
+    if batch.is_empty() {
+        return Ok(None);
+    }
+    let (ids, mut rows): (Vec<i64>, Vec<IngestRow>) = batch.into_iter().unzip();
+    // The server checks every key against the company it is sent for. Rows read while a
+    // mistyped company code was registered carry keys made with that code: make them again.
+    for row in &mut rows {
+        row.key = idempotency_key(
+            sender.company_code(),
+            &row.user_name,
+            row.kind,
+            row.event_at_ms,
+            row.sub_manager_no.as_deref(),
+            row.agent_no.as_deref(),
+        );
+    }
+    Ok(Some(Read { after, ids, rows }))
+}
+
 /// Like [`deliver_all`], but returns early once `stop` is requested: the batches already sent
 /// are finished and settled, no new one is started, and a pause before a retry is cut short.
 ///
-/// Up to [`IN_FLIGHT`] batches are sent before the first is answered, and an answered batch is
-/// settled while the next is in flight. Rows still leave only once the server answered for
-/// them, and in order: answers are taken in the order the batches were read; when a batch fails,
-/// the batches sent after it are dropped unsettled (the server stores a row once, whatever it
-/// receives twice), and sending starts again with the failed one.
+/// Up to [`IN_FLIGHT`] batches are at the server at once, and a new one is sent as soon as one
+/// is answered: the next batch is read from the outbox while they are at the server, and an
+/// answered batch is settled after its successor was sent. (Settled first, the two batches at
+/// the server were answered together and sent again together, and the server waited for both.)
+/// Rows still leave only once the server answered for them, and in order: answers are settled
+/// in the order the batches were read; when a batch fails, the batches sent after it are dropped
+/// unsettled (the server stores a row once, whatever it receives twice), and sending starts
+/// again with the failed one.
 pub async fn deliver_until(
     outbox: &Outbox,
     sender: &Sender,
@@ -105,36 +142,57 @@ pub async fn deliver_until(
     let mut failures = 0u32;
     // The last row read into a batch: what follows it is read next.
     let mut read_to = i64::MIN;
-    let mut in_flight = FuturesOrdered::new();
+    // The batch read to be sent next; whether the outbox had no more.
+    let mut ready: Option<Read> = None;
     let mut drained = false;
+    // Batches are numbered in the order they were read. Those at the server; those answered,
+    // until the ones before them are answered too.
+    let mut at_server = FuturesUnordered::new();
+    let mut answered: BTreeMap<u64, (Sent, Result<IngestResponse, SendError>)> = BTreeMap::new();
+    let (mut next_number, mut settle_number) = (0u64, 0u64);
     loop {
-        while !drained && in_flight.len() < IN_FLIGHT && !stop.requested() {
-            let batch = outbox.next_batch_after(read_to, limit).await?;
-            if batch.is_empty() {
-                drained = true;
-                break;
-            }
-            let (ids, mut rows): (Vec<i64>, Vec<IngestRow>) = batch.into_iter().unzip();
-            // The server checks every key against the company it is sent for. Rows read while a
-            // mistyped company code was registered carry keys made with that code: make them again.
-            for row in &mut rows {
-                row.key = idempotency_key(
-                    sender.company_code(),
-                    &row.user_name,
-                    row.kind,
-                    row.event_at_ms,
-                    row.sub_manager_no.as_deref(),
-                    row.agent_no.as_deref(),
-                );
-            }
-            let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
-            let batch = Sent { after: read_to, keys, ids };
-            read_to = *batch.ids.last().expect("a batch is not empty");
-            in_flight.push_back(async move { (batch, sender.send(rows).await) });
+        while at_server.len() < IN_FLIGHT && at_server.len() + answered.len() < UNSETTLED && !stop.requested() {
+            let read = match ready.take() {
+                Some(read) => read,
+                None if drained => break,
+                None => match read_batch(outbox, sender, read_to, limit).await? {
+                    Some(read) => read,
+                    None => {
+                        drained = true;
+                        break;
+                    }
+                },
+            };
+            read_to = *read.ids.last().expect("a batch is not empty");
+            let keys = read.rows.iter().map(|r| r.key.clone()).collect();
+            let (number, batch, rows) = (next_number, Sent { after: read.after, ids: read.ids, keys }, read.rows);
+            next_number += 1;
+            at_server.push(async move { (number, batch, sender.send(rows).await) });
         }
-        let Some((batch, sent)) = in_flight.next().await else {
-            return Ok(report);
+        let Some((batch, sent)) = answered.remove(&settle_number) else {
+            if at_server.is_empty() {
+                return Ok(report);
+            }
+            let read_ahead = async {
+                if ready.is_some() || drained || stop.requested() {
+                    return Ok(None);
+                }
+                read_batch(outbox, sender, read_to, limit).await
+            };
+            let (first, ahead) = tokio::join!(at_server.next(), read_ahead);
+            match ahead? {
+                Some(read) => {
+                    read_to = *read.ids.last().expect("a batch is not empty");
+                    ready = Some(read);
+                }
+                None if ready.is_none() && !stop.requested() => drained = true,
+                None => {}
+            }
+            let (number, batch, sent) = first.expect("a batch is at the server");
+            answered.insert(number, (batch, sent));
+            continue;
         };
+        settle_number += 1;
         let error = match sent {
             Ok(answer) => {
                 let reasons: HashMap<&str, &str> =
@@ -156,7 +214,6 @@ pub async fn deliver_until(
                     rejected = answer.rejected,
                     "Delivered a batch."
                 );
-                // The next batch is in flight meanwhile.
                 outbox.settle_answered(&done.delivered, &done.refused).await?;
                 report.delivered += done.delivered.len() as u64;
                 report.dead += done.refused.len() as u64;
@@ -167,7 +224,10 @@ pub async fn deliver_until(
             Err(error) => error,
         };
         // The batch was not answered for: what was sent after it is sent again after it.
-        in_flight = FuturesOrdered::new();
+        at_server = FuturesUnordered::new();
+        answered.clear();
+        settle_number = next_number;
+        ready = None;
         read_to = batch.after;
         drained = false;
         match error {

@@ -170,3 +170,44 @@ async fn the_next_batch_is_at_the_server_while_it_works_on_one() {
     assert_eq!(outbox.queued().await.unwrap(), 0);
     assert_eq!(server.at_server.borrow().1, 2, "the second batch came while the first was at the server");
 }
+
+/// A server that holds the first batch until the third comes (or a while has passed), and
+/// answers every other batch at once: whether the third came while it held the first.
+#[derive(Clone)]
+struct SlowFirst {
+    third_came: Arc<tokio::sync::watch::Sender<bool>>,
+    came_while_held: Arc<Mutex<Option<bool>>>,
+}
+
+async fn slow_first_ingest(State(server): State<SlowFirst>, Json(batch): Json<IngestBatch>) -> Response {
+    let keys: Vec<&str> = batch.rows.iter().map(|r| r.key.as_str()).collect();
+    if keys.contains(&rows(9)[6].key.as_str()) {
+        server.third_came.send_replace(true);
+    }
+    if keys.contains(&rows(9)[0].key.as_str()) {
+        let mut third = server.third_came.subscribe();
+        let came = tokio::time::timeout(Duration::from_secs(5), third.wait_for(|came| *came)).await.is_ok();
+        *server.came_while_held.lock().unwrap() = Some(came);
+    }
+    let n = batch.rows.len() as u64;
+    Json(IngestResponse { accepted: n, duplicate: 0, rejected: 0, rejections: Vec::new() }).into_response()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_is_sent_as_soon_as_one_at_the_server_is_answered_even_a_later_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = outbox_with(&dir, rows(9)).await;
+    let server =
+        SlowFirst { third_came: Arc::new(tokio::sync::watch::channel(false).0), came_while_held: Arc::default() };
+    let app = axum::Router::new().fallback(axum::routing::post(slow_first_ingest)).with_state(server.clone());
+    let sender = sender_to(app, &dir).await;
+    let report = deliver_all(&outbox, &sender, 3, &RetryPolicy::once()).await.unwrap();
+
+    assert_eq!(report.delivered, 9);
+    assert_eq!(outbox.queued().await.unwrap(), 0, "every answered row left the outbox");
+    assert_eq!(
+        *server.came_while_held.lock().unwrap(),
+        Some(true),
+        "the third batch was sent when the second was answered, while the server held the first"
+    );
+}
