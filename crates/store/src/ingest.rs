@@ -190,6 +190,9 @@ impl Store {
         let recomputed = pipeline::rederive_with(&mut tx, self.backend, &ctx, &scope, known).await?;
         outcome.punches_written = recomputed.punches_changed();
         tx.commit().await?;
+        if self.backend == Backend::Postgres && inserted > 0 {
+            self.statistics.after_growth(&self.pool);
+        }
         if !rows.is_empty() {
             // Outside the transaction and at most once a minute: concurrent batches of one
             // company would otherwise queue behind this row's lock until each commit.

@@ -38,6 +38,7 @@ mod logs;
 pub mod pipeline;
 mod port;
 pub mod remote;
+mod statistics;
 pub mod tokens;
 pub mod url;
 mod users;
@@ -106,6 +107,7 @@ pub struct Store {
     /// SQLite allows one writer at a time, and a deferred transaction that tries to upgrade to
     /// writing fails at once instead of waiting. Write transactions therefore queue here.
     write_lock: Option<Arc<Mutex<()>>>,
+    statistics: statistics::Statistics,
 }
 
 impl Store {
@@ -142,7 +144,7 @@ impl Store {
                     })
                     .connect(&url)
                     .await?;
-                Store { pool, backend, write_lock: Some(Arc::new(Mutex::new(()))) }
+                Store { pool, backend, write_lock: Some(Arc::new(Mutex::new(()))), statistics: Default::default() }
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -150,7 +152,7 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(30))
                     .connect(url)
                     .await?;
-                Store { pool, backend, write_lock: None }
+                Store { pool, backend, write_lock: None, statistics: Default::default() }
             }
         };
         store.migrate().await?;
