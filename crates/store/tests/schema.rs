@@ -15,6 +15,10 @@ use sqlx::Row;
 const SQLITE_TEXT_SEARCH_TABLE: &str = "log_accounts_text";
 const POSTGRES_TEXT_SEARCH_INDEXES: [&str; 2] = ["log_accounts_user_name_text", "log_accounts_account_text"];
 
+/// ログ表示's kind filter reads SQLite's `logs_by_kind` (kind, then time); PostgreSQL reads the
+/// kind from the third column of `logs_by_time` (time, then kind), and has no `logs_by_kind`.
+const SQLITE_ONLY_INDEXES: [(&str, &str); 1] = [("logs", "logs_by_kind")];
+
 /// (table, column, NOT NULL) of every column, and (table, index) of every named index.
 type Schema = (BTreeSet<(String, String, bool)>, BTreeSet<(String, String)>);
 
@@ -46,7 +50,10 @@ async fn sqlite_schema(url: &str) -> Schema {
         .await
         .unwrap()
     {
-        indexes.insert((r.get("tbl_name"), r.get("name")));
+        let (table, name): (String, String) = (r.get("tbl_name"), r.get("name"));
+        if !SQLITE_ONLY_INDEXES.contains(&(table.as_str(), name.as_str())) {
+            indexes.insert((table, name));
+        }
     }
     pool.close().await;
     (columns, indexes)
