@@ -123,9 +123,11 @@ impl Store {
     ) -> Result<IngestOutcome> {
         let _guard = self.write_guard().await;
         let now = now_ms();
+        // Before the batch's transaction: a connector seen for the first time is added at once,
+        // and the other batches sent with the first do not wait for its transaction to end.
+        let connector_id = connector_id(&mut *self.pool.acquire().await?, company.id, connector).await?;
         let mut tx = self.pool.begin().await?;
         pipeline::lock_company(&mut tx, self.backend, company.id, false).await?;
-        let connector_id = connector_id(&mut tx, company.id, connector).await?;
         let mut outcome = IngestOutcome::default();
         let fields: Vec<LogFields> = rows
             .iter()
@@ -247,18 +249,14 @@ async fn stored_now(
 /// The company's row for this connector version and host, added the first time they are seen:
 /// a batch's sender is stored once, not on each of its logs. Looked up first: every batch but
 /// the first finds it.
-async fn connector_id(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    company_id: i64,
-    connector: &ConnectorInfo,
-) -> Result<i64> {
+async fn connector_id(conn: &mut sqlx::AnyConnection, company_id: i64, connector: &ConnectorInfo) -> Result<i64> {
     let find = || {
         sqlx::query_scalar("SELECT id FROM connectors WHERE company_id = $1 AND version = $2 AND host = $3")
             .bind(company_id)
             .bind(&connector.version)
             .bind(&connector.host)
     };
-    if let Some(id) = find().fetch_optional(&mut **tx).await? {
+    if let Some(id) = find().fetch_optional(&mut *conn).await? {
         return Ok(id);
     }
     sqlx::query(
@@ -268,9 +266,9 @@ async fn connector_id(
     .bind(company_id)
     .bind(&connector.version)
     .bind(&connector.host)
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
-    Ok(find().fetch_one(&mut **tx).await?)
+    Ok(find().fetch_one(&mut *conn).await?)
 }
 
 /// Deadlocks and serialisation failures on PostgreSQL, and a busy SQLite, are worth a retry:
