@@ -1,4 +1,4 @@
-//! Delivery keeps two batches in flight and settles each answered one while the next is at the
+//! Delivery keeps several batches in flight and settles each answered one while the next is at the
 //! server: what the server sees, and what the outbox keeps, when a batch in the middle fails.
 
 use std::sync::{Arc, Mutex};
@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ingest_protocol::{IngestBatch, IngestResponse, IngestRow, RowRejection};
 use lanscope_connector::config::Config;
-use lanscope_connector::delivery::{RetryPolicy, deliver_all, deliver_while_reading};
+use lanscope_connector::delivery::{IN_FLIGHT, RetryPolicy, deliver_all, deliver_while_reading};
 use lanscope_connector::outbox::{FileMark, FileRead, Outbox};
 use lanscope_connector::sender::Sender;
 use lanscope_connector::status::{LAST_ERROR, LAST_SUCCESS};
@@ -121,7 +121,7 @@ async fn a_failed_batch_is_sent_again_and_every_row_leaves_the_outbox_once_answe
     assert_eq!(sent_at(&keys[0..3]).len(), 1, "{batches:?}");
     let failed = sent_at(&keys[3..6]);
     assert_eq!(failed.len(), 2, "the failed batch is sent again: {batches:?}");
-    // Two batches are in flight at once, so the server may see them in either order.
+    // Batches are in flight together, so the server may see them in any order.
     assert!(!sent_at(&keys[6..9]).is_empty() && !sent_at(&keys[9..10]).is_empty(), "{batches:?}");
     for (k, queued) in &requests {
         let first = keys.iter().position(|key| key == &k[0]).unwrap();
@@ -138,7 +138,7 @@ async fn a_failed_batch_is_sent_again_and_every_row_leaves_the_outbox_once_answe
     assert_eq!(outbox.state(LAST_ERROR).await.unwrap(), None, "the failure is over");
 }
 
-/// A server that answers no request until two have been at it at once (or a while has passed):
+/// A server that answers no request until `IN_FLIGHT` have been at it at once (or a while has passed):
 /// the requests it holds now, and the most it held at once.
 #[derive(Clone)]
 struct Overlap {
@@ -151,7 +151,7 @@ async fn held_ingest(State(server): State<Overlap>, Json(batch): Json<IngestBatc
         *most = (*most).max(*now);
     });
     let mut at_server = server.at_server.subscribe();
-    let _ = tokio::time::timeout(Duration::from_secs(5), at_server.wait_for(|(_, most)| *most >= 2)).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), at_server.wait_for(|(_, most)| *most >= IN_FLIGHT)).await;
     server.at_server.send_modify(|(now, _)| *now -= 1);
     let n = batch.rows.len() as u64;
     Json(IngestResponse { accepted: n, duplicate: 0, rejected: 0, rejections: Vec::new() }).into_response()
@@ -160,33 +160,38 @@ async fn held_ingest(State(server): State<Overlap>, Json(batch): Json<IngestBatc
 #[tokio::test(flavor = "multi_thread")]
 async fn the_next_batch_is_at_the_server_while_it_works_on_one() {
     let dir = tempfile::tempdir().unwrap();
-    let outbox = outbox_with(&dir, rows(6)).await;
+    let outbox = outbox_with(&dir, rows(3 * IN_FLIGHT)).await;
     let server = Overlap { at_server: Arc::new(tokio::sync::watch::channel((0, 0)).0) };
     let app = axum::Router::new().fallback(axum::routing::post(held_ingest)).with_state(server.clone());
     let sender = sender_to(app, &dir).await;
     let report = deliver_all(&outbox, &sender, 3, &RetryPolicy::once()).await.unwrap();
 
-    assert_eq!(report.delivered, 6);
+    assert_eq!(report.delivered, 3 * IN_FLIGHT as u64);
     assert_eq!(outbox.queued().await.unwrap(), 0);
-    assert_eq!(server.at_server.borrow().1, 2, "the second batch came while the first was at the server");
+    assert_eq!(server.at_server.borrow().1, IN_FLIGHT, "the later batches came while the first was at the server");
 }
 
-/// A server that holds the first batch until the third comes (or a while has passed), and
-/// answers every other batch at once: whether the third came while it held the first.
+/// Batches of three rows: one more than can be at the server at once.
+const SLOW_FIRST_ROWS: usize = 3 * (IN_FLIGHT + 1);
+
+/// A server that holds the first batch of three rows until the last of [`SLOW_FIRST_ROWS`] comes
+/// (or a while has passed), and answers every other batch at once: whether the last came while
+/// it held the first.
 #[derive(Clone)]
 struct SlowFirst {
-    third_came: Arc<tokio::sync::watch::Sender<bool>>,
+    last_came: Arc<tokio::sync::watch::Sender<bool>>,
     came_while_held: Arc<Mutex<Option<bool>>>,
 }
 
 async fn slow_first_ingest(State(server): State<SlowFirst>, Json(batch): Json<IngestBatch>) -> Response {
     let keys: Vec<&str> = batch.rows.iter().map(|r| r.key.as_str()).collect();
-    if keys.contains(&rows(9)[6].key.as_str()) {
-        server.third_came.send_replace(true);
+    let sent = rows(SLOW_FIRST_ROWS);
+    if keys.contains(&sent[SLOW_FIRST_ROWS - 1].key.as_str()) {
+        server.last_came.send_replace(true);
     }
-    if keys.contains(&rows(9)[0].key.as_str()) {
-        let mut third = server.third_came.subscribe();
-        let came = tokio::time::timeout(Duration::from_secs(5), third.wait_for(|came| *came)).await.is_ok();
+    if keys.contains(&sent[0].key.as_str()) {
+        let mut last = server.last_came.subscribe();
+        let came = tokio::time::timeout(Duration::from_secs(5), last.wait_for(|came| *came)).await.is_ok();
         *server.came_while_held.lock().unwrap() = Some(came);
     }
     let n = batch.rows.len() as u64;
@@ -196,19 +201,19 @@ async fn slow_first_ingest(State(server): State<SlowFirst>, Json(batch): Json<In
 #[tokio::test(flavor = "multi_thread")]
 async fn a_batch_is_sent_as_soon_as_one_at_the_server_is_answered_even_a_later_one() {
     let dir = tempfile::tempdir().unwrap();
-    let outbox = outbox_with(&dir, rows(9)).await;
+    let outbox = outbox_with(&dir, rows(SLOW_FIRST_ROWS)).await;
     let server =
-        SlowFirst { third_came: Arc::new(tokio::sync::watch::channel(false).0), came_while_held: Arc::default() };
+        SlowFirst { last_came: Arc::new(tokio::sync::watch::channel(false).0), came_while_held: Arc::default() };
     let app = axum::Router::new().fallback(axum::routing::post(slow_first_ingest)).with_state(server.clone());
     let sender = sender_to(app, &dir).await;
     let report = deliver_all(&outbox, &sender, 3, &RetryPolicy::once()).await.unwrap();
 
-    assert_eq!(report.delivered, 9);
+    assert_eq!(report.delivered, SLOW_FIRST_ROWS as u64);
     assert_eq!(outbox.queued().await.unwrap(), 0, "every answered row left the outbox");
     assert_eq!(
         *server.came_while_held.lock().unwrap(),
         Some(true),
-        "the third batch was sent when the second was answered, while the server held the first"
+        "the last batch was sent when a later one was answered, while the server held the first"
     );
 }
 
