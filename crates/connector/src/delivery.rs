@@ -84,8 +84,9 @@ pub async fn deliver_while_reading(
     let mut recorded = outbox.recorded();
     let mut total = DeliveryReport::default();
     loop {
-        // Marked seen before the outbox is read: a file recorded from here on wakes the wait.
-        let finished = *read.borrow_and_update();
+        // Marked seen before the outbox is read: a file recorded from here on wakes the wait. A
+        // reading side gone without saying so has finished too.
+        let finished = *read.borrow_and_update() || read.has_changed().is_err();
         recorded.borrow_and_update();
         let report = deliver_all(outbox, sender, batch_rows, policy).await?;
         total.delivered += report.delivered;
@@ -95,15 +96,8 @@ pub async fn deliver_while_reading(
         }
         tokio::select! {
             changed = recorded.changed() => changed.expect("the outbox outlives its delivery"),
-            // Reading ended (or its task is gone): what it recorded is delivered on the next pass.
+            // Reading ended: what it recorded last is delivered on the next pass.
             _ = read.changed() => {}
-        }
-        if read.has_changed().is_err() {
-            // The reading side is gone without saying it finished: deliver what is there, once.
-            let report = deliver_all(outbox, sender, batch_rows, policy).await?;
-            total.delivered += report.delivered;
-            total.dead += report.dead;
-            return Ok(total);
         }
     }
 }
@@ -134,13 +128,20 @@ struct Sent {
     keys: Vec<String>,
 }
 
-/// The `limit` rows after `after`, with their keys made again for the company registered now;
-/// `None` when no row waits.
-async fn read_batch(outbox: &Outbox, sender: &Sender, after: i64, limit: usize) -> Result<Option<Read>, DeliveryError> {
+/// The `limit` rows after `read_to`, with their keys made again for the company registered now,
+/// moving `read_to` past them; `None` when no row waits.
+async fn read_batch(
+    outbox: &Outbox,
+    sender: &Sender,
+    read_to: &mut i64,
+    limit: usize,
+) -> Result<Option<Read>, DeliveryError> {
+    let after = *read_to;
     let batch = outbox.next_batch_after(after, limit).await?;
-    if batch.is_empty() {
+    let Some(&(last, _)) = batch.last() else {
         return Ok(None);
-    }
+    };
+    *read_to = last;
     let (ids, mut rows): (Vec<i64>, Vec<IngestRow>) = batch.into_iter().unzip();
     // The server checks every key against the company it is sent for. Rows read while a
     // mistyped company code was registered carry keys made with that code: make them again.
@@ -194,7 +195,7 @@ pub async fn deliver_until(
             let read = match ready.take() {
                 Some(read) => read,
                 None if drained => break,
-                None => match read_batch(outbox, sender, read_to, limit).await? {
+                None => match read_batch(outbox, sender, &mut read_to, limit).await? {
                     Some(read) => read,
                     None => {
                         drained = true;
@@ -202,7 +203,6 @@ pub async fn deliver_until(
                     }
                 },
             };
-            read_to = *read.ids.last().expect("a batch is not empty");
             let keys = read.rows.iter().map(|r| r.key.clone()).collect();
             let (number, batch, rows) = (next_number, Sent { after: read.after, ids: read.ids, keys }, read.rows);
             next_number += 1;
@@ -216,14 +216,11 @@ pub async fn deliver_until(
                 if ready.is_some() || drained || stop.requested() {
                     return Ok(None);
                 }
-                read_batch(outbox, sender, read_to, limit).await
+                read_batch(outbox, sender, &mut read_to, limit).await
             };
             let (first, ahead) = tokio::join!(at_server.next(), read_ahead);
             match ahead? {
-                Some(read) => {
-                    read_to = *read.ids.last().expect("a batch is not empty");
-                    ready = Some(read);
-                }
+                Some(read) => ready = Some(read),
                 None if ready.is_none() && !stop.requested() => drained = true,
                 None => {}
             }
