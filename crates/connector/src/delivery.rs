@@ -71,37 +71,6 @@ pub async fn deliver_all(
     deliver_until(outbox, sender, batch_rows, policy, &Stop::never()).await
 }
 
-/// Delivers the rows of the files recorded while `reading` is false, and returns once it is true
-/// and everything recorded before was delivered: `run --once` sends the first file's rows while
-/// it reads the next. Like [`deliver_all`], returns the first failure.
-pub async fn deliver_while_reading(
-    outbox: &Outbox,
-    sender: &Sender,
-    batch_rows: usize,
-    policy: &RetryPolicy,
-    mut read: tokio::sync::watch::Receiver<bool>,
-) -> Result<DeliveryReport, DeliveryError> {
-    let mut recorded = outbox.recorded();
-    let mut total = DeliveryReport::default();
-    loop {
-        // Marked seen before the outbox is read: a file recorded from here on wakes the wait. A
-        // reading side gone without saying so has finished too.
-        let finished = *read.borrow_and_update() || read.has_changed().is_err();
-        recorded.borrow_and_update();
-        let report = deliver_all(outbox, sender, batch_rows, policy).await?;
-        total.delivered += report.delivered;
-        total.dead += report.dead;
-        if finished {
-            return Ok(total);
-        }
-        tokio::select! {
-            changed = recorded.changed() => changed.expect("the outbox outlives its delivery"),
-            // Reading ended: what it recorded last is delivered on the next pass.
-            _ = read.changed() => {}
-        }
-    }
-}
-
 /// Batches at the server at once. The server derives a batch's punches in one transaction;
 /// with several there, a PostgreSQL server works on one while it reads, answers or commits
 /// another, instead of leaving a core idle between them. Three rather than two: a

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ingest_protocol::{IngestBatch, IngestResponse, IngestRow, RowRejection};
 use lanscope_connector::config::Config;
-use lanscope_connector::delivery::{IN_FLIGHT, RetryPolicy, deliver_all, deliver_while_reading};
+use lanscope_connector::delivery::{IN_FLIGHT, RetryPolicy, deliver_all};
 use lanscope_connector::outbox::{FileMark, FileRead, Outbox};
 use lanscope_connector::sender::Sender;
 use lanscope_connector::status::{LAST_ERROR, LAST_SUCCESS};
@@ -215,48 +215,4 @@ async fn a_batch_is_sent_as_soon_as_one_at_the_server_is_answered_even_a_later_o
         Some(true),
         "the last batch was sent when a later one was answered, while the server held the first"
     );
-}
-
-/// A server that answers every batch and counts the rows it was sent.
-async fn counting_ingest(
-    State(sent): State<Arc<tokio::sync::watch::Sender<usize>>>,
-    Json(batch): Json<IngestBatch>,
-) -> Response {
-    sent.send_modify(|n| *n += batch.rows.len());
-    let n = batch.rows.len() as u64;
-    Json(IngestResponse { accepted: n, duplicate: 0, rejected: 0, rejections: Vec::new() }).into_response()
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_files_rows_are_sent_while_the_next_file_is_read_and_settled_once_it_is_recorded() {
-    let dir = tempfile::tempdir().unwrap();
-    let all = rows(9);
-    let outbox = outbox_with(&dir, all[..3].to_vec()).await;
-    let sent = Arc::new(tokio::sync::watch::channel(0usize).0);
-    let app = axum::Router::new().fallback(axum::routing::post(counting_ingest)).with_state(Arc::clone(&sent));
-    let sender = sender_to(app, &dir).await;
-    let (read_tx, read_rx) = tokio::sync::watch::channel(false);
-    let policy = RetryPolicy::once();
-    let delivering = deliver_while_reading(&outbox, &sender, 2, &policy, read_rx);
-    let reading = async {
-        // The first file's rows reach the server while the second file is being read: its rows
-        // are written in one transaction, open while those rows are answered and settled.
-        let mut second = outbox.begin_file("kintai2.csv").await.unwrap();
-        second.add(&all[3..6], &[]).await.unwrap();
-        sent.subscribe().wait_for(|n| *n == 3).await.unwrap();
-        let mark = FileMark { size: 2, mtime_ns: 2, sha256: "y".into() };
-        assert_eq!(second.finish(&mark, None, 0, None).await.unwrap(), 3);
-        sent.subscribe().wait_for(|n| *n == 6).await.unwrap();
-        // A file recorded as the reading ends is delivered too.
-        let mark = FileMark { size: 3, mtime_ns: 3, sha256: "z".into() };
-        let read = FileRead { rows: all[6..].to_vec(), ..FileRead::default() };
-        assert_eq!(outbox.record_file("kintai3.csv", &mark, &read).await.unwrap(), 3);
-        read_tx.send_replace(true);
-    };
-    let (report, ()) = tokio::join!(delivering, reading);
-    let report = report.unwrap();
-
-    assert_eq!((report.delivered, report.dead), (9, 0));
-    assert_eq!(*sent.borrow(), 9, "each row was sent once");
-    assert_eq!(outbox.queued().await.unwrap(), 0, "every answered row left the outbox");
 }
