@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// Bits of a row's id that number it within its piece: a row's id is its piece's id shifted
 /// left by these, plus its place in the piece, so ids grow in the order rows were read.
-const INDEX_BITS: u32 = 20;
+pub(crate) const INDEX_BITS: u32 = 20;
 
 /// The most rows one piece holds (well below what [`INDEX_BITS`] can number).
 pub const MAX_PIECE_ROWS: usize = 1 << 16;
