@@ -71,6 +71,37 @@ pub async fn deliver_all(
     deliver_until(outbox, sender, batch_rows, policy, &Stop::never()).await
 }
 
+/// Delivers the rows of the files recorded while `reading` is false, and returns once it is true
+/// and everything recorded before was delivered: `run --once` sends the first file's rows while
+/// it reads the next. Like [`deliver_all`], returns the first failure.
+pub async fn deliver_while_reading(
+    outbox: &Outbox,
+    sender: &Sender,
+    batch_rows: usize,
+    policy: &RetryPolicy,
+    mut read: tokio::sync::watch::Receiver<bool>,
+) -> Result<DeliveryReport, DeliveryError> {
+    let mut recorded = outbox.recorded();
+    let mut total = DeliveryReport::default();
+    loop {
+        // Marked seen before the outbox is read: a file recorded from here on wakes the wait. A
+        // reading side gone without saying so has finished too.
+        let finished = *read.borrow_and_update() || read.has_changed().is_err();
+        recorded.borrow_and_update();
+        let report = deliver_all(outbox, sender, batch_rows, policy).await?;
+        total.delivered += report.delivered;
+        total.dead += report.dead;
+        if finished {
+            return Ok(total);
+        }
+        tokio::select! {
+            changed = recorded.changed() => changed.expect("the outbox outlives its delivery"),
+            // Reading ended: what it recorded last is delivered on the next pass.
+            _ = read.changed() => {}
+        }
+    }
+}
+
 /// Batches at the server at once. The server derives a batch's punches in one transaction;
 /// with several there, a PostgreSQL server works on one while it reads, answers or commits
 /// another, instead of leaving a core idle between them. Three rather than two: a
@@ -138,6 +169,10 @@ async fn read_batch(
 /// in the order the batches were read; when a batch fails, the batches sent after it are dropped
 /// unsettled (the server stores a row once, whatever it receives twice), and sending starts
 /// again with the failed one.
+///
+/// Delivery starts with one batch at the server, and again after a failure: more are sent only
+/// once the server answered one. A server that is down gets one request an attempt, however
+/// many batches wait.
 pub async fn deliver_until(
     outbox: &Outbox,
     sender: &Sender,
@@ -148,6 +183,8 @@ pub async fn deliver_until(
     let batch_rows = batch_rows.max(1);
     let mut report = DeliveryReport::default();
     let mut limit = batch_rows;
+    // Batches that may be at the server at once: one until the server answered.
+    let mut width = 1;
     let mut failures = 0u32;
     // The last row read into a batch: what follows it is read next.
     let mut read_to = i64::MIN;
@@ -160,7 +197,7 @@ pub async fn deliver_until(
     let mut answered: BTreeMap<u64, (Sent, Result<IngestResponse, SendError>)> = BTreeMap::new();
     let (mut next_number, mut settle_number) = (0u64, 0u64);
     loop {
-        while at_server.len() < IN_FLIGHT && at_server.len() + answered.len() < UNSETTLED && !stop.requested() {
+        while at_server.len() < width && at_server.len() + answered.len() < UNSETTLED && !stop.requested() {
             let read = match ready.take() {
                 Some(read) => read,
                 None if drained => break,
@@ -219,16 +256,29 @@ pub async fn deliver_until(
                     rejected = answer.rejected,
                     "Delivered a batch."
                 );
-                outbox.settle_answered(&done.delivered, &done.refused).await?;
+                // The batches at the server go on while this one is settled: settling waits for a
+                // file being recorded meanwhile to commit.
+                let settling = outbox.settle_answered(&done.delivered, &done.refused);
+                tokio::pin!(settling);
+                loop {
+                    tokio::select! {
+                        settled = &mut settling => break settled?,
+                        Some((number, batch, sent)) = at_server.next() => {
+                            answered.insert(number, (batch, sent));
+                        }
+                    }
+                }
                 report.delivered += done.delivered.len() as u64;
                 report.dead += done.refused.len() as u64;
                 failures = 0;
+                width = IN_FLIGHT;
                 limit = (limit * 2).min(batch_rows);
                 continue;
             }
             Err(error) => error,
         };
         // The batch was not answered for: what was sent after it is sent again after it.
+        width = 1;
         at_server = FuturesUnordered::new();
         answered.clear();
         settle_number = next_number;

@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use config::Config;
-use delivery::{DeliveryError, RetryPolicy, deliver_all, deliver_until};
+use delivery::{DeliveryError, RetryPolicy, deliver_until, deliver_while_reading};
 use instance::InstanceLock;
 use outbox::Outbox;
 use sender::Sender;
@@ -46,33 +46,20 @@ async fn open(config: &Config, config_path: &Path) -> anyhow::Result<(Outbox, Se
 }
 
 /// Reads what is in the folder (waiting for files that are still being written), delivers
-/// everything, and returns.
+/// everything, and returns. A file's rows are sent while the next file is read.
 pub async fn run_once(config: &Config, config_path: &Path, policy: RetryPolicy) -> anyhow::Result<OnceOutcome> {
     let (outbox, sender, _lock) = open(config, config_path).await?;
     let (folder, server, version) = (config.log_dir.display(), &config.server_url, env!("CARGO_PKG_VERSION"));
     tracing::info!(%folder, %server, version, "The connector runs once.");
-    let settle = Duration::from_secs(config.settle_seconds);
-    let options = config.read_options();
-    // Files still being written are waited for, a settle time at a time, up to a limit.
-    let mut waited = Duration::ZERO;
-    let limit = settle.max(Duration::from_secs(1)) * folder::UNTERMINATED_SETTLE_FACTOR;
-    loop {
-        let summary =
-            folder::read_ready_files(&config.log_dir, &config.company_code, &options, settle, &outbox).await?;
-        if summary.unsettled.is_empty() {
-            break;
-        }
-        if waited >= limit {
-            for path in &summary.unsettled {
-                tracing::warn!(file = %path.display(), "A file is still changing; it will be read by a later run.");
-            }
-            break;
-        }
-        let pause = settle.max(Duration::from_millis(200)) / 2;
-        tokio::time::sleep(pause).await;
-        waited += pause;
-    }
-    let outcome = match deliver_all(&outbox, &sender, config.batch_rows, &policy).await {
+    let (read_tx, read_rx) = tokio::sync::watch::channel(false);
+    let reading = async {
+        let read = read_folder_once(config, &outbox).await;
+        read_tx.send_replace(true);
+        read
+    };
+    let delivering = deliver_while_reading(&outbox, &sender, config.batch_rows, &policy, read_rx);
+    let (read, delivered) = tokio::join!(reading, delivering);
+    let outcome = match delivered {
         Ok(report) => {
             tracing::info!(delivered = report.delivered, dead = report.dead, "The connector delivered everything.");
             OnceOutcome::Done { delivered: report.delivered, dead: report.dead }
@@ -83,7 +70,32 @@ pub async fn run_once(config: &Config, config_path: &Path, policy: RetryPolicy) 
         }
     };
     outbox.close().await;
+    read?;
     Ok(outcome)
+}
+
+/// Reads the folder's files into the outbox, waiting for files still being written, a settle
+/// time at a time, up to a limit.
+async fn read_folder_once(config: &Config, outbox: &Outbox) -> anyhow::Result<()> {
+    let settle = Duration::from_secs(config.settle_seconds);
+    let options = config.read_options();
+    let mut waited = Duration::ZERO;
+    let limit = settle.max(Duration::from_secs(1)) * folder::UNTERMINATED_SETTLE_FACTOR;
+    loop {
+        let summary = folder::read_ready_files(&config.log_dir, &config.company_code, &options, settle, outbox).await?;
+        if summary.unsettled.is_empty() {
+            return Ok(());
+        }
+        if waited >= limit {
+            for path in &summary.unsettled {
+                tracing::warn!(file = %path.display(), "A file is still changing; it will be read by a later run.");
+            }
+            return Ok(());
+        }
+        let pause = settle.max(Duration::from_millis(200)) / 2;
+        tokio::time::sleep(pause).await;
+        waited += pause;
+    }
 }
 
 /// How long a stopping daemon waits for the batch or file in progress to finish. Whatever is

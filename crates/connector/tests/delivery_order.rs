@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ingest_protocol::{IngestBatch, IngestResponse, IngestRow, RowRejection};
 use lanscope_connector::config::Config;
-use lanscope_connector::delivery::{IN_FLIGHT, RetryPolicy, deliver_all};
+use lanscope_connector::delivery::{IN_FLIGHT, RetryPolicy, deliver_all, deliver_while_reading};
 use lanscope_connector::outbox::{FileMark, FileRead, Outbox};
 use lanscope_connector::sender::Sender;
 use lanscope_connector::status::{LAST_ERROR, LAST_SUCCESS};
@@ -138,14 +138,21 @@ async fn a_failed_batch_is_sent_again_and_every_row_leaves_the_outbox_once_answe
     assert_eq!(outbox.state(LAST_ERROR).await.unwrap(), None, "the failure is over");
 }
 
-/// A server that answers no request until `IN_FLIGHT` have been at it at once (or a while has passed):
-/// the requests it holds now, and the most it held at once.
+/// A server that answers the first request at once and no later one until `IN_FLIGHT` have been
+/// at it at once (or a while has passed): the requests it holds now, the most it held at once,
+/// and whether the first was answered.
 #[derive(Clone)]
 struct Overlap {
     at_server: Arc<tokio::sync::watch::Sender<(usize, usize)>>,
+    answered_first: Arc<Mutex<bool>>,
 }
 
 async fn held_ingest(State(server): State<Overlap>, Json(batch): Json<IngestBatch>) -> Response {
+    let n = batch.rows.len() as u64;
+    let answer = Json(IngestResponse { accepted: n, duplicate: 0, rejected: 0, rejections: Vec::new() });
+    if !std::mem::replace(&mut *server.answered_first.lock().unwrap(), true) {
+        return answer.into_response();
+    }
     server.at_server.send_modify(|(now, most)| {
         *now += 1;
         *most = (*most).max(*now);
@@ -153,30 +160,31 @@ async fn held_ingest(State(server): State<Overlap>, Json(batch): Json<IngestBatc
     let mut at_server = server.at_server.subscribe();
     let _ = tokio::time::timeout(Duration::from_secs(5), at_server.wait_for(|(_, most)| *most >= IN_FLIGHT)).await;
     server.at_server.send_modify(|(now, _)| *now -= 1);
-    let n = batch.rows.len() as u64;
-    Json(IngestResponse { accepted: n, duplicate: 0, rejected: 0, rejections: Vec::new() }).into_response()
+    answer.into_response()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_next_batch_is_at_the_server_while_it_works_on_one() {
     let dir = tempfile::tempdir().unwrap();
-    let outbox = outbox_with(&dir, rows(3 * IN_FLIGHT)).await;
-    let server = Overlap { at_server: Arc::new(tokio::sync::watch::channel((0, 0)).0) };
+    let batches = IN_FLIGHT + 1;
+    let outbox = outbox_with(&dir, rows(3 * batches)).await;
+    let server = Overlap { at_server: Arc::new(tokio::sync::watch::channel((0, 0)).0), answered_first: Arc::default() };
     let app = axum::Router::new().fallback(axum::routing::post(held_ingest)).with_state(server.clone());
     let sender = sender_to(app, &dir).await;
     let report = deliver_all(&outbox, &sender, 3, &RetryPolicy::once()).await.unwrap();
 
-    assert_eq!(report.delivered, 3 * IN_FLIGHT as u64);
+    assert_eq!(report.delivered, 3 * batches as u64);
     assert_eq!(outbox.queued().await.unwrap(), 0);
     assert_eq!(server.at_server.borrow().1, IN_FLIGHT, "the later batches came while the first was at the server");
 }
 
-/// Batches of three rows: one more than can be at the server at once.
-const SLOW_FIRST_ROWS: usize = 3 * (IN_FLIGHT + 1);
+/// Batches of three rows: the first, answered alone, and one more than can be at the server at
+/// once.
+const SLOW_FIRST_ROWS: usize = 3 * (IN_FLIGHT + 2);
 
-/// A server that holds the first batch of three rows until the last of [`SLOW_FIRST_ROWS`] comes
-/// (or a while has passed), and answers every other batch at once: whether the last came while
-/// it held the first.
+/// A server that holds the second batch of three rows (the first sent with others) until the
+/// last of [`SLOW_FIRST_ROWS`] comes (or a while has passed), and answers every other batch at
+/// once: whether the last came while it held the second.
 #[derive(Clone)]
 struct SlowFirst {
     last_came: Arc<tokio::sync::watch::Sender<bool>>,
@@ -189,7 +197,7 @@ async fn slow_first_ingest(State(server): State<SlowFirst>, Json(batch): Json<In
     if keys.contains(&sent[SLOW_FIRST_ROWS - 1].key.as_str()) {
         server.last_came.send_replace(true);
     }
-    if keys.contains(&sent[0].key.as_str()) {
+    if keys.contains(&sent[3].key.as_str()) {
         let mut last = server.last_came.subscribe();
         let came = tokio::time::timeout(Duration::from_secs(5), last.wait_for(|came| *came)).await.is_ok();
         *server.came_while_held.lock().unwrap() = Some(came);
@@ -213,6 +221,87 @@ async fn a_batch_is_sent_as_soon_as_one_at_the_server_is_answered_even_a_later_o
     assert_eq!(
         *server.came_while_held.lock().unwrap(),
         Some(true),
-        "the last batch was sent when a later one was answered, while the server held the first"
+        "the last batch was sent when a later one was answered, while the server held the second"
     );
+}
+
+/// A server that is down: 503 to every request, retry at once. The first rows of each request,
+/// and the most requests it held at once.
+#[derive(Clone, Default)]
+struct Down {
+    requests: Arc<Mutex<Vec<String>>>,
+    at_server: Arc<Mutex<(usize, usize)>>,
+}
+
+async fn down_ingest(State(server): State<Down>, Json(batch): Json<IngestBatch>) -> Response {
+    {
+        let (now, most) = &mut *server.at_server.lock().unwrap();
+        *now += 1;
+        *most = (*most).max(*now);
+    }
+    server.requests.lock().unwrap().push(batch.rows[0].key.clone());
+    // Long enough for a second request sent with this one to arrive.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    server.at_server.lock().unwrap().0 -= 1;
+    (StatusCode::SERVICE_UNAVAILABLE, [("Retry-After", "0")], "down").into_response()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_is_down_gets_one_batch_an_attempt() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = outbox_with(&dir, rows(3 * IN_FLIGHT)).await;
+    let server = Down::default();
+    let app = axum::Router::new().fallback(axum::routing::post(down_ingest)).with_state(server.clone());
+    let sender = sender_to(app, &dir).await;
+    let error = deliver_all(&outbox, &sender, 3, &RetryPolicy::once()).await.unwrap_err();
+
+    assert!(error.to_string().contains("gave up after 6 attempts"), "{error}");
+    let first = rows(1)[0].key.clone();
+    assert_eq!(*server.requests.lock().unwrap(), vec![first; 6], "the first batch, six times");
+    assert_eq!(server.at_server.lock().unwrap().1, 1, "one request at a time");
+    assert_eq!(outbox.queued().await.unwrap(), 3 * IN_FLIGHT as i64, "every row is kept");
+}
+
+/// A server that answers every batch and counts the rows it was sent.
+async fn counting_ingest(
+    State(sent): State<Arc<tokio::sync::watch::Sender<usize>>>,
+    Json(batch): Json<IngestBatch>,
+) -> Response {
+    sent.send_modify(|n| *n += batch.rows.len());
+    let n = batch.rows.len() as u64;
+    Json(IngestResponse { accepted: n, duplicate: 0, rejected: 0, rejections: Vec::new() }).into_response()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_files_rows_are_sent_while_the_next_file_is_read_and_settled_once_it_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = rows(9);
+    let outbox = outbox_with(&dir, all[..3].to_vec()).await;
+    let sent = Arc::new(tokio::sync::watch::channel(0usize).0);
+    let app = axum::Router::new().fallback(axum::routing::post(counting_ingest)).with_state(Arc::clone(&sent));
+    let sender = sender_to(app, &dir).await;
+    let (read_tx, read_rx) = tokio::sync::watch::channel(false);
+    let policy = RetryPolicy::once();
+    let delivering = deliver_while_reading(&outbox, &sender, 2, &policy, read_rx);
+    let reading = async {
+        // The first file's rows reach the server while the second file is being read: its rows
+        // are written in one transaction, open while those rows are answered and settled.
+        let mut second = outbox.begin_file("kintai2.csv").await.unwrap();
+        second.add(&all[3..6], &[]).await.unwrap();
+        sent.subscribe().wait_for(|n| *n == 3).await.unwrap();
+        let mark = FileMark { size: 2, mtime_ns: 2, sha256: "y".into() };
+        assert_eq!(second.finish(&mark, None, 0, None).await.unwrap(), 3);
+        sent.subscribe().wait_for(|n| *n == 6).await.unwrap();
+        // A file recorded as the reading ends is delivered too.
+        let mark = FileMark { size: 3, mtime_ns: 3, sha256: "z".into() };
+        let read = FileRead { rows: all[6..].to_vec(), ..FileRead::default() };
+        assert_eq!(outbox.record_file("kintai3.csv", &mark, &read).await.unwrap(), 3);
+        read_tx.send_replace(true);
+    };
+    let (report, ()) = tokio::join!(delivering, reading);
+    let report = report.unwrap();
+
+    assert_eq!((report.delivered, report.dead), (9, 0));
+    assert_eq!(*sent.borrow(), 9, "each row was sent once");
+    assert_eq!(outbox.queued().await.unwrap(), 0, "every answered row left the outbox");
 }

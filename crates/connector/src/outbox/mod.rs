@@ -58,6 +58,8 @@ pub struct Outbox {
     last_piece: Arc<Mutex<Option<CachedPiece>>>,
     /// Pieces that left since the keys of gone pieces were last removed.
     gone_since_forgetting: Arc<AtomicUsize>,
+    /// Counts the files recorded: delivery waits on it for rows while files are being read.
+    recorded: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// What identified a file's content the last time it was read.
@@ -97,7 +99,10 @@ impl Outbox {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(std::time::Duration::from_secs(10))
+            // `run --once` settles a file's answered rows while it reads the next one, whose rows
+            // are one transaction: a settle waits for it to commit, minutes for a file of
+            // gigabytes.
+            .busy_timeout(std::time::Duration::from_secs(600))
             // 8 MiB of page cache instead of SQLite's 2: a large file's one transaction spilled
             // index pages to the WAL and read them back (`run --once` on a 64 MiB file: 7.1–8.6 s
             // → 4.6 s); peak memory on a 1 GiB file stays under 50 MB (47.8 MB).
@@ -106,11 +111,21 @@ impl Outbox {
         let pool = SqlitePoolOptions::new().max_connections(2).connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         legacy::move_waiting_rows_into_pieces(&pool).await?;
-        Ok(Outbox { pool, last_piece: Arc::default(), gone_since_forgetting: Arc::default() })
+        Ok(Outbox {
+            pool,
+            last_piece: Arc::default(),
+            gone_since_forgetting: Arc::default(),
+            recorded: Arc::new(tokio::sync::watch::Sender::new(0)),
+        })
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Changes each time a file's rows are committed to the outbox.
+    pub fn recorded(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.recorded.subscribe()
     }
 
     pub async fn file_mark(&self, path: &str) -> Result<Option<FileMark>, sqlx::Error> {
@@ -145,7 +160,15 @@ impl Outbox {
     pub async fn begin_file(&self, path: &str) -> Result<FileTransaction, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM row_errors WHERE file = ?").bind(path).execute(&mut *tx).await?;
-        Ok(FileTransaction { tx, path: path.to_string(), now: now_ms(), rows: 0, errors: 0, added: 0 })
+        Ok(FileTransaction {
+            tx,
+            path: path.to_string(),
+            now: now_ms(),
+            rows: 0,
+            errors: 0,
+            added: 0,
+            recorded: Arc::clone(&self.recorded),
+        })
     }
 
     /// The oldest waiting rows, at most `limit`.
@@ -224,7 +247,7 @@ impl Outbox {
     /// A piece that cannot be decoded leaves the queue as one dead letter naming it.
     async fn drop_unreadable_piece(&self, id: i64, problem: &str) -> Result<(), sqlx::Error> {
         tracing::error!(piece = id, problem = %problem, "An outbox piece cannot be read; it is kept as a dead letter.");
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO dead_letters (key, payload, reason, at_ms) SELECT ?, hex(payload), ?, ? FROM pieces WHERE id = ?")
             .bind(format!("piece {id}"))
             .bind(format!("unreadable outbox entry: {problem}"))
@@ -237,10 +260,17 @@ impl Outbox {
         tx.commit().await
     }
 
+    /// A transaction that writes, holding the write lock from its start: one that read first could
+    /// not write after a file read meanwhile was committed (SQLite's `SQLITE_BUSY_SNAPSHOT`, which
+    /// is not waited out).
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
     /// Removes delivered rows and moves refused rows to the dead-letter table, in one
     /// transaction.
     pub async fn settle(&self, delivered: &[i64], refused: &[(i64, String)]) -> Result<(), sqlx::Error> {
-        let mut tx: Transaction<'_, Sqlite> = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         self.settle_in(&mut tx, delivered, refused).await?;
         tx.commit().await
     }
@@ -248,7 +278,7 @@ impl Outbox {
     /// [`Outbox::settle`] for a batch the server answered, noting in the same transaction when
     /// the last delivery succeeded and that no error stands: one commit, one sync to disk.
     pub async fn settle_answered(&self, delivered: &[i64], refused: &[(i64, String)]) -> Result<(), sqlx::Error> {
-        let mut tx: Transaction<'_, Sqlite> = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         self.settle_in(&mut tx, delivered, refused).await?;
         sqlx::query(
             "INSERT INTO state (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -425,6 +455,7 @@ pub struct FileTransaction {
     rows: u64,
     errors: u64,
     added: u64,
+    recorded: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// Keys per INSERT: a statement per key cost a round trip to SQLite's thread each (3 parameters
@@ -493,6 +524,7 @@ impl FileTransaction {
         .execute(&mut *self.tx)
         .await?;
         self.tx.commit().await?;
+        self.recorded.send_modify(|files| *files += 1);
         Ok(self.added)
     }
 }
