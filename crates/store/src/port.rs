@@ -291,10 +291,10 @@ pub(crate) async fn write_changes(conn: &mut AnyConnection, company_id: i64, cha
     }
     if !deletes.is_empty() {
         let backend = Backend::of(conn);
+        // By the punches' key: each is found through its unique index.
         let sql = format!(
-            "DELETE FROM punches WHERE id IN (SELECT p.id FROM {} JOIN punches p ON p.company_id = $1 \
-             AND p.employee_id = CAST(j.value->>0 AS BIGINT) AND p.business_date = (j.value->>1) \
-             AND p.kind = CAST(j.value->>2 AS BIGINT))",
+            "DELETE FROM punches WHERE company_id = $1 AND (employee_id, business_date, kind) IN \
+             (SELECT CAST(j.value->>0 AS BIGINT), j.value->>1, CAST(j.value->>2 AS BIGINT) FROM {})",
             json_rows(backend, 2)
         );
         sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(json(&deletes)).execute(&mut *conn).await?;
