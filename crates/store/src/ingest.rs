@@ -28,6 +28,7 @@ use ingest_protocol::{ConnectorInfo, IngestRow};
 use loginrec_rules::bare_account;
 
 use crate::bulk::{Listed, json, json_rows, select_json_given};
+use crate::new_rows::insert_new_rows;
 use crate::pipeline::{self, CompanyContext};
 use crate::{Backend, Company, Result, Store, StoreError, now_ms};
 
@@ -42,19 +43,19 @@ pub struct IngestOutcome {
     pub punches_written: u64,
 }
 
-/// `INSERT … SELECT … ON CONFLICT DO NOTHING`: the batch's rows come as one parameter (`$4`,
-/// see [`Listed`]), so the statement is the same text for every batch and binds four parameters
-/// whatever its size (one `$N` a field cost O(P²) to bind on SQLite:
-/// `sqlite3_bind_parameter_name` was the largest cost of an ingest under `perf`). SQLite needs the
-/// `WHERE` to read the `ON CONFLICT` as the upsert's.
-fn insert_logs_sql(rows: &Listed) -> String {
+/// `INSERT … SELECT`, with `ON CONFLICT DO NOTHING` when `upsert` (see [`insert_new_rows`]): the
+/// batch's rows come as one parameter (`$4`, see [`Listed`]), so the statement is the same text
+/// for every batch and binds four parameters whatever its size (one `$N` a field cost O(P²) to
+/// bind on SQLite: `sqlite3_bind_parameter_name` was the largest cost of an ingest under `perf`).
+/// SQLite needs the `WHERE` to read the `ON CONFLICT` as the upsert's.
+fn insert_logs_sql(rows: &Listed, upsert: bool) -> String {
     let (t, n) = (|i| rows.text(i), |i| rows.number(i));
+    let on_conflict = if upsert { " ON CONFLICT (company_id, account, event_at_ms, idem_key) DO NOTHING" } else { "" };
     format!(
         "INSERT INTO logs (company_id, event_at_ms, idem_key, user_name, account, kind, recorded_at_ms, \
          sub_manager_no, agent_no, computer_name, connector_id, source_file, source_line, received_at_ms) \
          SELECT $1, {}, {}, {}, {}, {}, {}, {}, {}, {}, $2, {}, {}, $3 \
-         FROM {} WHERE 1 = 1 ORDER BY j.key \
-         ON CONFLICT (company_id, account, event_at_ms, idem_key) DO NOTHING",
+         FROM {} WHERE 1 = 1 ORDER BY j.key{on_conflict}",
         n(0),
         t(1),
         t(2),
@@ -148,14 +149,17 @@ impl Store {
             })
             .collect();
         let listed = Listed::new(self.backend);
-        let inserted = sqlx::query(sqlx::AssertSqlSafe(insert_logs_sql(&listed)))
-            .bind(company.id)
-            .bind(connector_id)
-            .bind(now)
-            .bind(listed.bind(&fields)?)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let payload = listed.bind(&fields)?;
+        let insert = |upsert: bool, payload: String| {
+            sqlx::query(sqlx::AssertSqlSafe(insert_logs_sql(&listed, upsert)))
+                .bind(company.id)
+                .bind(connector_id)
+                .bind(now)
+                .bind(payload)
+        };
+        let plain_payload = payload.clone();
+        let inserted =
+            insert_new_rows(&mut tx, self.backend, || insert(false, plain_payload), || insert(true, payload)).await?;
         let new_logs = stored_now(&mut tx, self.backend, company.id, &fields, inserted, now).await?;
         // The user names ログ表示's filters look accounts up by, each once; in order, so that
         // concurrent batches on PostgreSQL take their index locks in the same order.

@@ -35,6 +35,7 @@ pub mod history;
 mod ingest;
 pub mod jobs;
 mod logs;
+mod new_rows;
 pub mod pipeline;
 mod port;
 pub mod remote;

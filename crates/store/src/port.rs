@@ -21,6 +21,7 @@ use loginrec_rules::{EmployeeSchedule, Method, Punch, PunchKind, ResolvedDay};
 use sqlx::AnyConnection;
 
 use crate::bulk::{Listed, json, json_rows};
+use crate::new_rows::{Statement, insert_new_rows};
 use crate::pipeline::changes::{DayChange, DayMap, Recomputed, SentDifference};
 use crate::pipeline::context::{CompanyContext, day_end};
 use crate::pipeline::read::{DayRow, DayTable};
@@ -245,7 +246,10 @@ pub(crate) async fn is_remote<'e>(
 
 /// Writes the changed days into the cache: multi-row upserts and deletes.
 pub(crate) async fn write_changes(conn: &mut AnyConnection, company_id: i64, changes: &[DayChange]) -> Result<()> {
-    let mut upserts: Vec<(i64, String, i64, i64, &'static str)> = Vec::new();
+    // Punches the cache did not hold are inserted, the ones it held are updated: it was read in
+    // this transaction, under the employees' locks.
+    let mut inserts: Vec<PunchRow> = Vec::new();
+    let mut updates: Vec<PunchRow> = Vec::new();
     let mut deletes: Vec<(i64, String, i64)> = Vec::new();
     for c in changes {
         for kind in [PunchKind::ClockIn, PunchKind::ClockOut] {
@@ -255,42 +259,33 @@ pub(crate) async fn write_changes(conn: &mut AnyConnection, company_id: i64, cha
             }
             let code = i64::from(kind.code());
             match after {
-                Some(p) => upserts.push((
-                    c.employee_id,
-                    c.business_date.to_string(),
-                    code,
-                    p.at.as_millisecond(),
-                    p.method.label(),
-                )),
+                Some(p) => {
+                    let row =
+                        (c.employee_id, c.business_date.to_string(), code, p.at.as_millisecond(), p.method.label());
+                    if before.is_some() { updates.push(row) } else { inserts.push(row) }
+                }
                 None => deletes.push((c.employee_id, c.business_date.to_string(), code)),
             }
         }
     }
-    let listed = Listed::new(Backend::of(conn));
-    if !upserts.is_empty() {
-        // One statement of one parameter whatever the number of days: chunks of `$N` parameters
-        // cost O(P²) to bind on SQLite, and each statement journals the pages it changes again.
-        let sql = format!(
-            "INSERT INTO punches (company_id, employee_id, business_date, kind, at_ms, method, updated_at_ms) \
-             SELECT $1, {}, {}, {}, {}, {}, $2 FROM {} WHERE 1 = 1 ORDER BY j.key \
-             ON CONFLICT (company_id, employee_id, business_date, kind) DO UPDATE \
-             SET at_ms = excluded.at_ms, method = excluded.method, updated_at_ms = excluded.updated_at_ms",
-            listed.number(0),
-            listed.text(1),
-            listed.number(2),
-            listed.number(3),
-            listed.text(4),
-            listed.rows(3)
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(company_id)
-            .bind(now_ms())
-            .bind(listed.bind(&upserts)?)
-            .execute(&mut *conn)
-            .await?;
+    let backend = Backend::of(conn);
+    let now = now_ms();
+    if !inserts.is_empty() {
+        let rows = Listed::new(backend).bind(&inserts)?;
+        let plain_rows = rows.clone();
+        insert_new_rows(
+            conn,
+            backend,
+            || upsert_punches(backend, false, company_id, now, plain_rows),
+            || upsert_punches(backend, true, company_id, now, rows),
+        )
+        .await?;
+    }
+    if !updates.is_empty() {
+        let rows = Listed::new(backend).bind(&updates)?;
+        upsert_punches(backend, true, company_id, now, rows).execute(&mut *conn).await?;
     }
     if !deletes.is_empty() {
-        let backend = Backend::of(conn);
         // By the punches' key: each is found through its unique index.
         let sql = format!(
             "DELETE FROM punches WHERE company_id = $1 AND (employee_id, business_date, kind) IN \
@@ -300,4 +295,32 @@ pub(crate) async fn write_changes(conn: &mut AnyConnection, company_id: i64, cha
         sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(json(&deletes)).execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// A punch to write: employee, business day, kind, instant, method.
+type PunchRow = (i64, String, i64, i64, &'static str);
+
+/// The punches bound as `rows` (see [`Listed`]) written into the cache, one statement whatever their
+/// number: chunks of `$N` parameters cost O(P²) to bind on SQLite, and each statement journals the
+/// pages it changes again. With `upsert`, a punch already there is updated; without, it fails the
+/// statement (see [`insert_new_rows`]).
+fn upsert_punches(backend: Backend, upsert: bool, company_id: i64, now: i64, rows: String) -> Statement<'static> {
+    let listed = Listed::new(backend);
+    let on_conflict = if upsert {
+        " ON CONFLICT (company_id, employee_id, business_date, kind) DO UPDATE \
+         SET at_ms = excluded.at_ms, method = excluded.method, updated_at_ms = excluded.updated_at_ms"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "INSERT INTO punches (company_id, employee_id, business_date, kind, at_ms, method, updated_at_ms) \
+         SELECT $1, {}, {}, {}, {}, {}, $2 FROM {} WHERE 1 = 1 ORDER BY j.key{on_conflict}",
+        listed.number(0),
+        listed.text(1),
+        listed.number(2),
+        listed.number(3),
+        listed.text(4),
+        listed.rows(3)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(now).bind(rows)
 }
