@@ -158,23 +158,50 @@ impl Store {
                 .bind(payload)
         };
         let plain_payload = payload.clone();
-        let inserted =
-            insert_new_rows(&mut tx, self.backend, || insert(false, plain_payload), || insert(true, payload)).await?;
+        let likely_new = self.backend == Backend::Postgres && !ends_stored(&mut tx, company.id, &fields).await?;
+        let inserted = insert_new_rows(
+            &mut tx,
+            self.backend,
+            likely_new,
+            || insert(false, plain_payload),
+            || insert(true, payload),
+        )
+        .await?;
         let new_logs = stored_now(&mut tx, self.backend, company.id, &fields, inserted, now).await?;
         // The user names ログ表示's filters look accounts up by, each once; in order, so that
         // concurrent batches on PostgreSQL take their index locks in the same order.
         let names: BTreeSet<(&str, &str)> =
             rows.iter().map(|r| (r.user_name.as_str(), bare_account(&r.user_name))).collect();
         let names: Vec<(&str, &str)> = names.into_iter().collect();
-        let sql = format!(
-            "INSERT INTO log_accounts (company_id, user_name, account) SELECT $1, {}, {} FROM {} \
-             WHERE 1 = 1 ORDER BY j.key ON CONFLICT (company_id, user_name) DO NOTHING",
-            listed.text(0),
-            listed.text(1),
-            listed.rows(2)
-        );
-        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company.id).bind(listed.bind(&names)?);
-        if query.execute(&mut *tx).await?.rows_affected() > 0 {
+        let insert = |upsert: bool, names: String| {
+            let on_conflict = if upsert { " ON CONFLICT (company_id, user_name) DO NOTHING" } else { "" };
+            let sql = format!(
+                "INSERT INTO log_accounts (company_id, user_name, account) SELECT $1, {}, {} FROM {} \
+                 WHERE 1 = 1 ORDER BY j.key{on_conflict}",
+                listed.text(0),
+                listed.text(1),
+                listed.rows(2)
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company.id).bind(names)
+        };
+        // A company's user names are new on its first morning, and known on every other.
+        let likely_new = match (names.first(), names.last()) {
+            (Some(first), Some(last)) if self.backend == Backend::Postgres => sqlx::query_scalar::<_, i64>(
+                "SELECT 1 FROM log_accounts WHERE company_id = $1 AND user_name IN ($2, $3) LIMIT 1",
+            )
+            .bind(company.id)
+            .bind(first.0)
+            .bind(last.0)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_none(),
+            _ => false,
+        };
+        let (bound, plain_bound) = (listed.bind(&names)?, listed.bind(&names)?);
+        let added =
+            insert_new_rows(&mut tx, self.backend, likely_new, || insert(false, plain_bound), || insert(true, bound))
+                .await?;
+        if added > 0 {
             // An account first seen is a 未連携 candidate unless one employee holds it for all
             // time. Every account of the batch is looked at rather than handing the new ones
             // back row by row: for one seen before, the answer is already in the table.
@@ -248,6 +275,28 @@ async fn stored_now(
         json_rows(backend, 2)
     );
     select_json_given(tx, backend, "l.account, l.event_at_ms", &from, company_id, json(&keys), &[now]).await
+}
+
+/// Whether the first or the last log of `fields` (in the unique key's order) is stored already:
+/// a batch sent again, whose logs are not written as new (see [`insert_new_rows`]).
+async fn ends_stored(conn: &mut sqlx::AnyConnection, company_id: i64, fields: &[LogFields<'_>]) -> Result<bool> {
+    let (Some(first), Some(last)) = (fields.first(), fields.last()) else {
+        return Ok(false);
+    };
+    let stored: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM logs WHERE company_id = $1 AND ((account = $2 AND event_at_ms = $3 AND idem_key = $4) \
+         OR (account = $5 AND event_at_ms = $6 AND idem_key = $7)) LIMIT 1",
+    )
+    .bind(company_id)
+    .bind(first.3)
+    .bind(first.0)
+    .bind(first.1)
+    .bind(last.3)
+    .bind(last.0)
+    .bind(last.1)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(stored.is_some())
 }
 
 /// The company's row for this connector version and host, added the first time they are seen:

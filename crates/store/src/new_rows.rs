@@ -20,15 +20,19 @@ use crate::{Backend, Result};
 pub(crate) type Statement<'q> = Query<'q, Any, AnyArguments>;
 
 /// Runs `plain` (an `INSERT` that fails on a row already there) in a savepoint, and `upsert` (the
-/// same rows, `ON CONFLICT`) instead when it failed on a unique key; on SQLite, `upsert` alone.
-/// Returns the rows written.
+/// same rows, `ON CONFLICT`) instead when it failed on a unique key; `upsert` alone when the rows
+/// are not `likely_new`, and on SQLite. Returns the rows written.
+///
+/// The failed statement is an error in PostgreSQL's own log: rows seen before (a batch sent again)
+/// go to `upsert` at once when the caller can tell.
 pub(crate) async fn insert_new_rows<'q>(
     conn: &mut AnyConnection,
     backend: Backend,
+    likely_new: bool,
     plain: impl FnOnce() -> Statement<'q>,
     upsert: impl FnOnce() -> Statement<'q>,
 ) -> Result<u64> {
-    if backend == Backend::Sqlite {
+    if backend == Backend::Sqlite || !likely_new {
         return Ok(upsert().execute(&mut *conn).await?.rows_affected());
     }
     sqlx::raw_sql("SAVEPOINT new_rows").execute(&mut *conn).await?;

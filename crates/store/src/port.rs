@@ -276,6 +276,7 @@ pub(crate) async fn write_changes(conn: &mut AnyConnection, company_id: i64, cha
         insert_new_rows(
             conn,
             backend,
+            true,
             || upsert_punches(backend, false, company_id, now, plain_rows),
             || upsert_punches(backend, true, company_id, now, rows),
         )
