@@ -38,6 +38,9 @@ pub(crate) trait AttendancePunches {
     /// The part of a derived day the system takes from us.
     fn takes(&self, derived: ResolvedDay) -> ResolvedDay;
 
+    /// Whether [`Self::hold`] reads the employees' keys it is given.
+    fn names_employees_by_key(&self) -> bool;
+
     /// Makes the system hold what `changes` say (in the caller's transaction), and returns the
     /// changes it made and what it could not change.
     async fn hold(
@@ -71,6 +74,10 @@ impl AttendancePunches for Embedded {
 
     fn takes(&self, derived: ResolvedDay) -> ResolvedDay {
         derived
+    }
+
+    fn names_employees_by_key(&self) -> bool {
+        false
     }
 
     async fn hold(
@@ -130,6 +137,10 @@ impl AttendancePunches for RemoteOutbox {
     fn takes(&self, derived: ResolvedDay) -> ResolvedDay {
         let pc = |p: Option<Punch>| p.filter(|p| p.method == Method::Pc);
         ResolvedDay { clock_in: pc(derived.clock_in), clock_out: pc(derived.clock_out) }
+    }
+
+    fn names_employees_by_key(&self) -> bool {
+        true
     }
 
     async fn hold(

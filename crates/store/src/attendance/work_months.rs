@@ -20,6 +20,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::{Attendance, WorkOf, agreement_year_start};
 use crate::bulk::{json, json_rows};
+use crate::new_rows::insert_new_rows;
 use crate::{Backend, Result, StoreError, now_ms};
 
 /// An employee whose month raised an alert.
@@ -59,18 +60,38 @@ pub(crate) async fn mark_changed_days(
     months.dedup();
     // One statement of one JSON parameter (see [`crate::bulk`]): a statement per 200 months
     // was 13 statements and a second of a 100 000-employee morning on PostgreSQL.
-    let sql = format!(
-        "INSERT INTO work_months_stale (company_id, employee_id, month, marked_at_ms) \
-         SELECT $1, CAST(value->>0 AS BIGINT), value->>1, $2 FROM {} WHERE 1 = 1 ORDER BY j.key \
-         ON CONFLICT (company_id, employee_id, month) DO UPDATE SET marked_at_ms = excluded.marked_at_ms",
-        json_rows(Backend::of(conn), 3)
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(company_id)
-        .bind(now_ms())
-        .bind(json(&months))
-        .execute(&mut *conn)
-        .await?;
+    let backend = Backend::of(conn);
+    let now = now_ms();
+    let mark = |upsert: bool, months: String| {
+        let on_conflict = if upsert {
+            " ON CONFLICT (company_id, employee_id, month) DO UPDATE SET marked_at_ms = excluded.marked_at_ms"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "INSERT INTO work_months_stale (company_id, employee_id, month, marked_at_ms) \
+             SELECT $1, CAST(value->>0 AS BIGINT), value->>1, $2 FROM {} WHERE 1 = 1 ORDER BY j.key{on_conflict}",
+            json_rows(backend, 3)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(now).bind(months)
+    };
+    // Marks are cleared when 診断 adds the months up: a month marked and not added up since is
+    // told by the first or last of them.
+    let (first, last) = (&months[0], &months[months.len() - 1]);
+    let marked: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM work_months_stale WHERE company_id = $1 \
+         AND ((employee_id = $2 AND month = $3) OR (employee_id = $4 AND month = $5)) LIMIT 1",
+    )
+    .bind(company_id)
+    .bind(first.0)
+    .bind(&first.1)
+    .bind(last.0)
+    .bind(&last.1)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let rows = json(&months);
+    let plain_rows = rows.clone();
+    insert_new_rows(conn, backend, marked.is_none(), || mark(false, plain_rows), || mark(true, rows)).await?;
     Ok(())
 }
 

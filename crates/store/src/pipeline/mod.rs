@@ -108,7 +108,7 @@ pub(crate) async fn scope_of_logs(
             scope.add_day(employee, day);
         }
     }
-    Ok((scope, Known { schedules: Some(schedules), links: Some(holders_links) }))
+    Ok((scope, Known { schedules: Some(schedules), links: Some(holders_links), unnamed: false }))
 }
 
 /// Inputs of a scope that its caller has already read in this transaction: they change only
@@ -118,6 +118,8 @@ pub(crate) async fn scope_of_logs(
 pub(crate) struct Known {
     pub schedules: Option<Schedules>,
     pub links: Option<Links>,
+    /// The caller counts the changes and shows none: they are not named by employee code.
+    pub unnamed: bool,
 }
 
 /// Derives every employee-day of `scope` again from the stored inputs and writes the cached
@@ -166,8 +168,8 @@ pub(crate) async fn rederive_with(
 
     let read = DayRows::new(scope, ctx.id, backend)?;
     match ctx.remote_settle_minutes {
-        None => hold(conn, ctx, &schedules, &read, inputs, Embedded).await,
-        Some(settle) => hold(conn, ctx, &schedules, &read, inputs, RemoteOutbox::new(settle)).await,
+        None => hold(conn, ctx, &schedules, &read, inputs, known.unnamed, Embedded).await,
+        Some(settle) => hold(conn, ctx, &schedules, &read, inputs, known.unnamed, RemoteOutbox::new(settle)).await,
     }
 }
 
@@ -273,6 +275,7 @@ async fn hold(
     schedules: &Schedules,
     read: &DayRows,
     mut inputs: BTreeMap<(i64, Date), DayInputs>,
+    unnamed: bool,
     mut system: impl AttendancePunches,
 ) -> Result<Recomputed> {
     let [api, manual, held] = read.read(conn, [&API_TIMERECORDS, &MANUAL_PUNCHES, system.held_table()]).await?;
@@ -308,7 +311,12 @@ async fn hold(
             });
         }
     }
-    let codes = employee_codes(conn, ctx.id, &changes).await?;
+    // The remote service names employees by key; changes are named by code for those shown.
+    let codes = if unnamed && !system.names_employees_by_key() {
+        BTreeMap::new()
+    } else {
+        employee_codes(conn, ctx.id, &changes).await?
+    };
     let mut out = system.hold(conn, ctx, schedules, &codes, changes).await?;
     crate::attendance::work_months::mark_changed_days(
         conn,

@@ -250,10 +250,13 @@ impl DayRows {
             .enumerate()
             .map(|(source, t)| {
                 let note = t.note_column.map(|c| format!("CAST(t.{c} AS TEXT)")).unwrap_or_else(|| "NULL".into());
+                // The `EXISTS` is read once: a table with no row of the company (most have no API
+                // record or 手入力 punch) is not looked up for each range.
                 format!(
                     "SELECT {source} AS source, t.employee_id AS employee_id, t.{date} AS day, t.{kind} AS kind, \
                      t.at_ms AS at_ms, {note} AS note FROM v CROSS JOIN {table} t WHERE t.company_id = $1 \
-                     AND t.employee_id = v.employee_id AND t.{date} >= v.first_day AND t.{date} <= v.last_day",
+                     AND t.employee_id = v.employee_id AND t.{date} >= v.first_day AND t.{date} <= v.last_day \
+                     AND EXISTS (SELECT 1 FROM {table} c WHERE c.company_id = $1)",
                     date = t.date_column,
                     kind = t.kind_column,
                     table = t.table,
