@@ -385,7 +385,7 @@ impl Store {
                 self.backend,
                 &ctx,
                 &scope,
-                pipeline::Known { schedules: Some(schedules), links: None, unnamed: false },
+                pipeline::Known { schedules: Some(schedules), links: None, ingest: false },
             )
             .await
         }

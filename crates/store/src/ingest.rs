@@ -220,7 +220,7 @@ impl Store {
         outcome.duplicate = rows.len() as u64 - inserted;
         let ctx = CompanyContext::load(&mut tx, company.id).await?;
         let (scope, mut known) = pipeline::scope_of_logs(&mut tx, &ctx, &new_logs).await?;
-        known.unnamed = true;
+        known.ingest = true;
         let recomputed = pipeline::rederive_with(&mut tx, self.backend, &ctx, &scope, known).await?;
         outcome.punches_written = recomputed.punches_changed();
         tx.commit().await?;

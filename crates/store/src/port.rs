@@ -54,7 +54,10 @@ pub(crate) trait AttendancePunches {
 }
 
 /// The embedded 勤革時 module: its `punches` table.
-pub(crate) struct Embedded;
+pub(crate) struct Embedded {
+    /// Punches not held before are inserted plainly (see [`insert_new_rows`]).
+    pub plain_inserts: bool,
+}
 
 impl AttendancePunches for Embedded {
     fn held_table(&self) -> &'static DayTable {
@@ -88,7 +91,7 @@ impl AttendancePunches for Embedded {
         _keys: &BTreeMap<i64, (String, String)>,
         changes: Vec<DayChange>,
     ) -> Result<Recomputed> {
-        write_changes(conn, ctx.id, &changes).await?;
+        write_changes(conn, ctx.id, &changes, self.plain_inserts).await?;
         Ok(Recomputed { changes, sent_differences: Vec::new() })
     }
 }
@@ -256,7 +259,12 @@ pub(crate) async fn is_remote<'e>(
 }
 
 /// Writes the changed days into the cache: multi-row upserts and deletes.
-pub(crate) async fn write_changes(conn: &mut AnyConnection, company_id: i64, changes: &[DayChange]) -> Result<()> {
+pub(crate) async fn write_changes(
+    conn: &mut AnyConnection,
+    company_id: i64,
+    changes: &[DayChange],
+    plain_inserts: bool,
+) -> Result<()> {
     // Punches the cache did not hold are inserted, the ones it held are updated: it was read in
     // this transaction, under the employees' locks.
     let mut inserts: Vec<PunchRow> = Vec::new();
@@ -287,7 +295,7 @@ pub(crate) async fn write_changes(conn: &mut AnyConnection, company_id: i64, cha
         insert_new_rows(
             conn,
             backend,
-            true,
+            plain_inserts,
             || upsert_punches(backend, false, company_id, now, plain_rows),
             || upsert_punches(backend, true, company_id, now, rows),
         )

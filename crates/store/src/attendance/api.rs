@@ -323,7 +323,8 @@ impl Attendance<'_> {
         crate::pipeline::rederive(&mut tx, self.store.backend, &ctx, &scope).await?;
         if code == 3 || code == 4 {
             // A break changes the day's work without changing its 出勤 or 退勤.
-            crate::attendance::work_months::mark_changed_days(&mut tx, company.id, [(employee_id, date)]).await?;
+            crate::attendance::work_months::mark_changed_days(&mut tx, company.id, [(employee_id, date)], false)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

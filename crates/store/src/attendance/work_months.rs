@@ -42,10 +42,12 @@ fn month_key(date: Date) -> String {
 
 /// Marks the months that a change of these employee-days can change: 時間外 past 40 hours a
 /// week falls on the days after a change up to the week's end, which may be in the next month.
+/// With `plain_inserts`, months not marked yet are inserted plainly (see [`insert_new_rows`]).
 pub(crate) async fn mark_changed_days(
     conn: &mut AnyConnection,
     company_id: i64,
     days: impl IntoIterator<Item = (i64, Date)>,
+    plain_inserts: bool,
 ) -> Result<()> {
     let mut months: Vec<(i64, String)> = Vec::new();
     for (employee, date) in days {
@@ -77,21 +79,24 @@ pub(crate) async fn mark_changed_days(
     };
     // Marks are cleared when 診断 adds the months up: a month marked and not added up since is
     // told by the first or last of them.
-    let (first, last) = (&months[0], &months[months.len() - 1]);
-    let marked: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM work_months_stale WHERE company_id = $1 \
-         AND ((employee_id = $2 AND month = $3) OR (employee_id = $4 AND month = $5)) LIMIT 1",
-    )
-    .bind(company_id)
-    .bind(first.0)
-    .bind(&first.1)
-    .bind(last.0)
-    .bind(&last.1)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let likely_new = plain_inserts && backend == Backend::Postgres && {
+        let (first, last) = (&months[0], &months[months.len() - 1]);
+        let marked: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM work_months_stale WHERE company_id = $1 \
+             AND ((employee_id = $2 AND month = $3) OR (employee_id = $4 AND month = $5)) LIMIT 1",
+        )
+        .bind(company_id)
+        .bind(first.0)
+        .bind(&first.1)
+        .bind(last.0)
+        .bind(&last.1)
+        .fetch_optional(&mut *conn)
+        .await?;
+        marked.is_none()
+    };
     let rows = json(&months);
     let plain_rows = rows.clone();
-    insert_new_rows(conn, backend, marked.is_none(), || mark(false, plain_rows), || mark(true, rows)).await?;
+    insert_new_rows(conn, backend, likely_new, || mark(false, plain_rows), || mark(true, rows)).await?;
     Ok(())
 }
 

@@ -108,7 +108,7 @@ pub(crate) async fn scope_of_logs(
             scope.add_day(employee, day);
         }
     }
-    Ok((scope, Known { schedules: Some(schedules), links: Some(holders_links), unnamed: false }))
+    Ok((scope, Known { schedules: Some(schedules), links: Some(holders_links), ingest: false }))
 }
 
 /// Inputs of a scope that its caller has already read in this transaction: they change only
@@ -118,8 +118,11 @@ pub(crate) async fn scope_of_logs(
 pub(crate) struct Known {
     pub schedules: Option<Schedules>,
     pub links: Option<Links>,
-    /// The caller counts the changes and shows none: they are not named by employee code.
-    pub unnamed: bool,
+    /// The caller is an ingest: it derives once in its transaction, and counts the changes and
+    /// shows none. The punches and months it expects new are inserted plainly, a savepoint each
+    /// (see [`crate::new_rows`]; a transaction that derives many times would pile up
+    /// subtransactions), and the changes are not named by employee code.
+    pub ingest: bool,
 }
 
 /// Derives every employee-day of `scope` again from the stored inputs and writes the cached
@@ -168,8 +171,10 @@ pub(crate) async fn rederive_with(
 
     let read = DayRows::new(scope, ctx.id, backend)?;
     match ctx.remote_settle_minutes {
-        None => hold(conn, ctx, &schedules, &read, inputs, known.unnamed, Embedded).await,
-        Some(settle) => hold(conn, ctx, &schedules, &read, inputs, known.unnamed, RemoteOutbox::new(settle)).await,
+        None => {
+            hold(conn, ctx, &schedules, &read, inputs, known.ingest, Embedded { plain_inserts: known.ingest }).await
+        }
+        Some(settle) => hold(conn, ctx, &schedules, &read, inputs, known.ingest, RemoteOutbox::new(settle)).await,
     }
 }
 
@@ -275,7 +280,7 @@ async fn hold(
     schedules: &Schedules,
     read: &DayRows,
     mut inputs: BTreeMap<(i64, Date), DayInputs>,
-    unnamed: bool,
+    ingest: bool,
     mut system: impl AttendancePunches,
 ) -> Result<Recomputed> {
     let [api, manual, held] = read.read(conn, [&API_TIMERECORDS, &MANUAL_PUNCHES, system.held_table()]).await?;
@@ -312,7 +317,7 @@ async fn hold(
         }
     }
     // The remote service names employees by key; changes are named by code for those shown.
-    let codes = if unnamed && !system.names_employees_by_key() {
+    let codes = if ingest && !system.names_employees_by_key() {
         BTreeMap::new()
     } else {
         employee_codes(conn, ctx.id, &changes).await?
@@ -322,6 +327,7 @@ async fn hold(
         conn,
         ctx.id,
         out.changes.iter().map(|c| (c.employee_id, c.business_date)),
+        ingest,
     )
     .await?;
     for c in &mut out.changes {
