@@ -111,6 +111,8 @@ impl Outbox {
         let pool = SqlitePoolOptions::new().max_connections(2).connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         legacy::move_waiting_rows_into_pieces(&pool).await?;
+        // Left by a process that stopped without closing the outbox.
+        sqlx::query(sqlx::AssertSqlSafe(keys_of_gone_pieces())).execute(&pool).await?;
         Ok(Outbox {
             pool,
             last_piece: Arc::default(),
@@ -119,7 +121,12 @@ impl Outbox {
         })
     }
 
+    /// Closes the outbox, without the keys of pieces that left: an earlier version, which removed
+    /// a piece's keys with it, would take one for a waiting row's.
     pub async fn close(&self) {
+        if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(keys_of_gone_pieces())).execute(&self.pool).await {
+            tracing::warn!(error = %e, "Could not remove the keys of delivered rows from the outbox.");
+        }
         self.pool.close().await;
     }
 
@@ -359,10 +366,7 @@ impl Outbox {
         if waiting == 0 {
             sqlx::query("DELETE FROM waiting_keys").execute(&mut **tx).await?;
         } else if since as i64 >= waiting.max(GONE_PIECES_PER_PASS) {
-            let sql = format!(
-                "DELETE FROM waiting_keys WHERE NOT EXISTS (SELECT 1 FROM pieces WHERE id = (row_id >> {INDEX_BITS}))"
-            );
-            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut **tx).await?;
+            sqlx::query(sqlx::AssertSqlSafe(keys_of_gone_pieces())).execute(&mut **tx).await?;
         } else {
             return Ok(());
         }
@@ -423,6 +427,11 @@ impl Outbox {
     pub async fn state(&self, name: &str) -> Result<Option<String>, sqlx::Error> {
         sqlx::query_scalar("SELECT value FROM state WHERE name = ?").bind(name).fetch_optional(&self.pool).await
     }
+}
+
+/// Removes every waiting key whose piece left.
+fn keys_of_gone_pieces() -> String {
+    format!("DELETE FROM waiting_keys WHERE NOT EXISTS (SELECT 1 FROM pieces WHERE id = (row_id >> {INDEX_BITS}))")
 }
 
 /// Pieces that leave between two passes over the waiting keys at least (see
@@ -786,6 +795,23 @@ mod tests {
         assert_eq!(record(&outbox, "copy of b.csv", rows(1000..1100)).await, 0, "waiting rows keep their keys");
         assert_eq!(waiting(&outbox).await, rows(1000..1100).into_iter().chain(rows(0..100)).collect::<Vec<_>>());
         outbox.close().await;
+    }
+
+    /// Closed, the outbox keeps only the waiting rows' keys: an earlier version opening it would
+    /// take a delivered row's key for a waiting one's.
+    #[tokio::test]
+    async fn a_closed_outbox_keeps_only_the_keys_of_waiting_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open(dir.path()).await.unwrap();
+        record(&outbox, "a.csv", rows(0..10)).await;
+        record(&outbox, "b.csv", rows(100..110)).await;
+        let first: Vec<i64> = outbox.next_batch(10).await.unwrap().into_iter().map(|(id, _)| id).collect();
+        outbox.settle(&first, &[]).await.unwrap();
+        outbox.close().await;
+        let pool = SqlitePool::connect(&format!("sqlite://{}", dir.path().join(OUTBOX_FILE).display())).await.unwrap();
+        let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM waiting_keys").fetch_one(&pool).await.unwrap();
+        assert_eq!(keys, 10, "b.csv's");
+        pool.close().await;
     }
 
     /// The keys of pieces that left do not pile up while others wait: once enough pieces left,
