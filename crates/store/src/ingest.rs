@@ -150,30 +150,23 @@ impl Store {
             .collect();
         let listed = Listed::new(self.backend);
         let payload = listed.bind(&fields)?;
-        let insert = |upsert: bool, payload: String| {
+        let insert = |upsert: bool| {
             sqlx::query(sqlx::AssertSqlSafe(insert_logs_sql(&listed, upsert)))
                 .bind(company.id)
                 .bind(connector_id)
                 .bind(now)
-                .bind(payload)
+                .bind(payload.clone())
         };
-        let plain_payload = payload.clone();
         let likely_new = self.backend == Backend::Postgres && !ends_stored(&mut tx, company.id, &fields).await?;
-        let inserted = insert_new_rows(
-            &mut tx,
-            self.backend,
-            likely_new,
-            || insert(false, plain_payload),
-            || insert(true, payload),
-        )
-        .await?;
+        let inserted = insert_new_rows(&mut tx, self.backend, likely_new, insert).await?;
         let new_logs = stored_now(&mut tx, self.backend, company.id, &fields, inserted, now).await?;
         // The user names ログ表示's filters look accounts up by, each once; in order, so that
         // concurrent batches on PostgreSQL take their index locks in the same order.
         let names: BTreeSet<(&str, &str)> =
             rows.iter().map(|r| (r.user_name.as_str(), bare_account(&r.user_name))).collect();
         let names: Vec<(&str, &str)> = names.into_iter().collect();
-        let insert = |upsert: bool, names: String| {
+        let bound = listed.bind(&names)?;
+        let insert = |upsert: bool| {
             let on_conflict = if upsert { " ON CONFLICT (company_id, user_name) DO NOTHING" } else { "" };
             let sql = format!(
                 "INSERT INTO log_accounts (company_id, user_name, account) SELECT $1, {}, {} FROM {} \
@@ -182,7 +175,7 @@ impl Store {
                 listed.text(1),
                 listed.rows(2)
             );
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company.id).bind(names)
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company.id).bind(bound.clone())
         };
         // A company's user names are new on its first morning, and known on every other.
         let likely_new = match (names.first(), names.last()) {
@@ -197,10 +190,7 @@ impl Store {
             .is_none(),
             _ => false,
         };
-        let (bound, plain_bound) = (listed.bind(&names)?, listed.bind(&names)?);
-        let added =
-            insert_new_rows(&mut tx, self.backend, likely_new, || insert(false, plain_bound), || insert(true, bound))
-                .await?;
+        let added = insert_new_rows(&mut tx, self.backend, likely_new, insert).await?;
         if added > 0 {
             // An account first seen is a 未連携 candidate unless one employee holds it for all
             // time. Every account of the batch is looked at rather than handing the new ones

@@ -19,31 +19,31 @@ use crate::{Backend, Result};
 /// A statement with its parameters bound.
 pub(crate) type Statement<'q> = Query<'q, Any, AnyArguments>;
 
-/// Runs `plain` (an `INSERT` that fails on a row already there) in a savepoint, and `upsert` (the
-/// same rows, `ON CONFLICT`) instead when it failed on a unique key; `upsert` alone when the rows
-/// are not `likely_new`, and on SQLite. Returns the rows written.
+/// Runs `insert(false)` (an `INSERT` that fails on a row already there) in a savepoint, and
+/// `insert(true)` (the same rows, `ON CONFLICT`) instead when it failed on a unique key;
+/// `insert(true)` alone when the rows are not `likely_new`, and on SQLite. Returns the rows
+/// written.
 ///
 /// The failed statement is an error in PostgreSQL's own log: rows seen before (a batch sent again)
-/// go to `upsert` at once when the caller can tell.
+/// go to `ON CONFLICT` at once when the caller can tell.
 pub(crate) async fn insert_new_rows<'q>(
     conn: &mut AnyConnection,
     backend: Backend,
     likely_new: bool,
-    plain: impl FnOnce() -> Statement<'q>,
-    upsert: impl FnOnce() -> Statement<'q>,
+    insert: impl Fn(bool) -> Statement<'q>,
 ) -> Result<u64> {
     if backend == Backend::Sqlite || !likely_new {
-        return Ok(upsert().execute(&mut *conn).await?.rows_affected());
+        return Ok(insert(true).execute(&mut *conn).await?.rows_affected());
     }
     sqlx::raw_sql("SAVEPOINT new_rows").execute(&mut *conn).await?;
-    match plain().execute(&mut *conn).await {
+    match insert(false).execute(&mut *conn).await {
         Ok(done) => {
             sqlx::raw_sql("RELEASE SAVEPOINT new_rows").execute(&mut *conn).await?;
             Ok(done.rows_affected())
         }
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(UNIQUE_VIOLATION) => {
             sqlx::raw_sql("ROLLBACK TO SAVEPOINT new_rows; RELEASE SAVEPOINT new_rows").execute(&mut *conn).await?;
-            Ok(upsert().execute(&mut *conn).await?.rows_affected())
+            Ok(insert(true).execute(&mut *conn).await?.rows_affected())
         }
         Err(e) => Err(e.into()),
     }

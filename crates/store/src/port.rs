@@ -291,15 +291,8 @@ pub(crate) async fn write_changes(
     let now = now_ms();
     if !inserts.is_empty() {
         let rows = Listed::new(backend).bind(&inserts)?;
-        let plain_rows = rows.clone();
-        insert_new_rows(
-            conn,
-            backend,
-            plain_inserts,
-            || upsert_punches(backend, false, company_id, now, plain_rows),
-            || upsert_punches(backend, true, company_id, now, rows),
-        )
-        .await?;
+        let insert = |upsert: bool| upsert_punches(backend, upsert, company_id, now, rows.clone());
+        insert_new_rows(conn, backend, plain_inserts, insert).await?;
     }
     if !updates.is_empty() {
         let rows = Listed::new(backend).bind(&updates)?;

@@ -347,9 +347,9 @@ impl Outbox {
 
     /// Removes the waiting keys of pieces that left: all of them when no piece waits, else in
     /// one pass over the keys once more pieces left since the last pass than wait and at least
-    /// [`GONE_PIECES_PER_PASS`]; rather than by each piece's time span as it left. A file's pieces each span the whole day (the
-    /// manager lists its rows user by user), so each piece's removal read every key of the day
-    /// and wrote most of the index's pages again: 1.6 s of the connector's 3.4 s over a
+    /// [`GONE_PIECES_PER_PASS`]; rather than by each piece's time span as it left. A file's
+    /// pieces each span the whole day (the manager lists its rows user by user), so each piece's
+    /// removal read every key of the day and wrote most of the index's pages again: 1.6 s of the connector's 3.4 s over a
     /// 100 000-employee morning (sqlx's statement log, `loginrec-bench end-to-end`). Pieces are
     /// numbered without reuse (`AUTOINCREMENT`), so a key whose piece is gone is told apart
     /// from a waiting one until then.

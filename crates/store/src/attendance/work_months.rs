@@ -64,7 +64,8 @@ pub(crate) async fn mark_changed_days(
     // was 13 statements and a second of a 100 000-employee morning on PostgreSQL.
     let backend = Backend::of(conn);
     let now = now_ms();
-    let mark = |upsert: bool, months: String| {
+    let rows = json(&months);
+    let mark = |upsert: bool| {
         let on_conflict = if upsert {
             " ON CONFLICT (company_id, employee_id, month) DO UPDATE SET marked_at_ms = excluded.marked_at_ms"
         } else {
@@ -75,7 +76,7 @@ pub(crate) async fn mark_changed_days(
              SELECT $1, CAST(value->>0 AS BIGINT), value->>1, $2 FROM {} WHERE 1 = 1 ORDER BY j.key{on_conflict}",
             json_rows(backend, 3)
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(now).bind(months)
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(now).bind(rows.clone())
     };
     // Marks are cleared when 診断 adds the months up: a month marked and not added up since is
     // told by the first or last of them.
@@ -94,9 +95,7 @@ pub(crate) async fn mark_changed_days(
         .await?;
         marked.is_none()
     };
-    let rows = json(&months);
-    let plain_rows = rows.clone();
-    insert_new_rows(conn, backend, likely_new, || mark(false, plain_rows), || mark(true, rows)).await?;
+    insert_new_rows(conn, backend, likely_new, mark).await?;
     Ok(())
 }
 
